@@ -1,0 +1,92 @@
+# async-inspect-bpf: `make demo` and `make test` do everything on a fresh Debian
+# machine as root (they install missing packages first).
+
+OUT       := build
+BIN       := $(OUT)/async-inspect-bpf
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CARGO     ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+ARCH      := x86
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+             -Iinclude -Iuser -I$(OUT) -D_GNU_SOURCE
+LDLIBS    := -lbpf -lelf -lz -liberty -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
+
+# Debian packages the build, the tests and the demo need.
+DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
+             libiberty-dev pkg-config librust-tokio-dev
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(USER_SRCS))
+LIB_OBJS  := $(filter-out $(OUT)/obj/main.o,$(USER_OBJS))
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+
+PROGRAMS_DIR := tests/programs
+PROGRAMS_BIN := $(PROGRAMS_DIR)/target/release
+
+.PHONY: all deps programs test unit e2e demo bench clean vmlinux
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(OUT)/.deps $(BIN)
+
+deps $(OUT)/.deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: missing packages:$$missing (run as root, or install them)" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+	@mkdir -p $(OUT) && touch $(OUT)/.deps
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c include/aib_events.h $(wildcard bpf/*.bpf.h) | $(OUT)/.deps
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(OUT)/obj/%.o: user/%.c $(wildcard user/*.h) include/aib_events.h $(SKELS) | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(USER_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- Rust programs we trace (offline, Debian's crates) ----
+programs: $(OUT)/.deps
+	cd $(PROGRAMS_DIR) && $(CARGO) build --release --offline -q
+
+# ---- tests ----
+# Each unit test links only the modules it names in its `// links:` line.
+$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(addprefix $(OUT)/obj/,$(addsuffix .o,$(shell sed -n 's|^// links: ||p' $<))) \
+	  -o $@ $(LDLIBS) -lcmocka
+
+unit: all programs $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+	  AIB_PROGRAMS=$(PROGRAMS_BIN) $$t || fail=1; \
+	done; exit $$fail
+
+e2e: all programs
+	bash tests/e2e/run.sh
+
+test: unit e2e
+
+demo: all programs
+	bash tools/demo.sh
+
+vmlinux:
+	bash tools/gen-vmlinux.sh
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * What every runtime's probes share: the ring buffer, loss counters and the
+ * per-thread stack of tasks being polled (polls nest, e.g. a LocalSet polled
+ * inside a task, so "the current task" is the top of that stack).
+ */
+#ifndef PROBE_COMMON_BPF_H
+#define PROBE_COMMON_BPF_H
+
+#include "aib_events.h"
+
+struct thread_state {
+	__u32 depth;
+	__u32 pad;
+	__u64 task[AIB_MAX_POLL_DEPTH];
+	__u64 task_id[AIB_MAX_POLL_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by user space before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AIB_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* LRU: threads that exited give their slot back without a probe on exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+/* Wake the reader only once a batch is waiting: a wakeup per event would cost
+ * the traced program a lot; the reader also polls on a short timeout. */
+#define WAKEUP_BYTES (256 << 10)
+
+static __always_inline void count_drop(__u32 why)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &why);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline void *event_reserve(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count_drop(AIB_DROP_RINGBUF);
+	return e;
+}
+
+static __always_inline void event_submit(void *e)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void fill_hdr(struct aib_hdr *h, __u16 kind, __u16 size, __u32 tid)
+{
+	h->kind = kind;
+	h->size = size;
+	h->tid = tid;
+	h->ts = bpf_ktime_get_ns();
+}
+
+static __always_inline struct thread_state *thread_state_lookup(__u32 tid)
+{
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline struct thread_state *thread_state_get(__u32 tid)
+{
+	static const struct thread_state zero;
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+
+	if (ts)
+		return ts;
+	bpf_map_update_elem(&threads, &tid, &zero, BPF_NOEXIST);
+	ts = bpf_map_lookup_elem(&threads, &tid);
+	if (!ts)
+		count_drop(AIB_DROP_THREAD);
+	return ts;
+}
+
+/* The task being polled on this thread (top of its poll stack), or 0. */
+static __always_inline void current_task(__u32 tid, __u64 *task, __u64 *task_id)
+{
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+	__u32 top;
+
+	*task = 0;
+	*task_id = 0;
+	if (!ts || ts->depth == 0)
+		return;
+	top = ts->depth - 1;
+	if (top >= AIB_MAX_POLL_DEPTH)
+		return;
+	*task = ts->task[top];
+	*task_id = ts->task_id[top];
+}
+
+#endif

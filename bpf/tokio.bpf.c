@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * tokio probes: spawn calls, poll begin/end, wakes, shutdown, dealloc and
+ * worker start, streamed through one ring buffer as the records of
+ * include/aib_events.h. Everything here is on the traced program's hot path:
+ * one map lookup and a few user reads per hit, no loops beyond the unrolled
+ * argument scan at spawn.
+ *
+ * Layout facts (tokio 1.24 .. 1.53, see runtime-internals notes): the task
+ * header is repr(C) with the state word at +0 and the vtable pointer at +16;
+ * the task id lives at header + *(vtable + id_offset_slot).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "aib_events.h"
+#include "probe_common.bpf.h"
+
+/* libbpf 1.1 has no BPF_UPROBE yet; the kprobe forms read the same pt_regs. */
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by user space before load. */
+const volatile __u64 vtable_off = 16;	     /* header -> vtable pointer */
+const volatile __u64 id_offset_slot = 0x48; /* vtable -> offset of the task id */
+const volatile __u64 next_id_vaddr;	     /* ELF vaddr of tokio's NEXT_ID, 0 = none */
+/* ELF vaddr ranges where a &'static Location and its file name may live */
+const volatile __u64 loc_lo, loc_hi, str_lo, str_hi;
+
+#define STATE_COMPLETE 0x2ULL
+#define STATE_NOTIFIED 0x4ULL
+#define STATE_RUNNING 0x1ULL
+#define REF_ONE 64ULL
+/* A live task has a handful of references; a freed header's first word holds
+ * an allocator free-list pointer, which reads as an absurd reference count. */
+#define MAX_SANE_REFS (1ULL << 24)
+
+static __always_inline __u64 task_id_of(__u64 task)
+{
+	__u64 vtable = 0, id_off = 0, id = 0;
+
+	if (bpf_probe_read_user(&vtable, sizeof(vtable), (void *)(task + vtable_off)))
+		return 0;
+	if (bpf_probe_read_user(&id_off, sizeof(id_off), (void *)(vtable + id_offset_slot)))
+		return 0;
+	if (id_off == 0 || id_off > 4096)
+		return 0;
+	bpf_probe_read_user(&id, sizeof(id), (void *)(task + id_off));
+	return id;
+}
+
+static __always_inline __u64 state_of(__u64 task)
+{
+	__u64 state = 0;
+
+	bpf_probe_read_user(&state, sizeof(state), (void *)task);
+	return state;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(poll_enter, __u64 task)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = thread_state_get(tid);
+	struct aib_ev_poll *e;
+	__u64 id = task_id_of(task);
+	__u32 depth;
+
+	if (!ts)
+		return 0;
+	depth = ts->depth++;
+	if (depth < AIB_MAX_POLL_DEPTH) {
+		ts->task[depth] = task;
+		ts->task_id[depth] = id;
+	} else {
+		count_drop(AIB_DROP_DEPTH);
+	}
+
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, AIB_EV_POLL_BEGIN, sizeof(*e), tid);
+	e->task = task;
+	e->task_id = id;
+	e->state = state_of(task);
+	e->result = 0;
+	e->depth = depth;
+	event_submit(e);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(poll_exit)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = thread_state_lookup(tid);
+	struct aib_ev_poll *e;
+	__u64 task, id, state;
+	__u32 depth, result;
+
+	/* An entry we never saw (attached mid-poll) has no frame to pop. */
+	if (!ts || ts->depth == 0)
+		return 0;
+	depth = --ts->depth;
+	if (depth >= AIB_MAX_POLL_DEPTH)
+		return 0;
+	task = ts->task[depth];
+	id = ts->task_id[depth];
+
+	state = state_of(task);
+	if ((state >> 6) > MAX_SANE_REFS || (state & STATE_RUNNING) || task_id_of(task) != id)
+		result = AIB_POLL_READY; /* freed during the poll: it completed */
+	else if (state & STATE_COMPLETE)
+		result = AIB_POLL_READY;
+	else if (state & STATE_NOTIFIED)
+		result = AIB_POLL_NOTIFIED;
+	else
+		result = AIB_POLL_PENDING;
+
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, AIB_EV_POLL_END, sizeof(*e), tid);
+	e->task = task;
+	e->task_id = id;
+	e->state = state;
+	e->result = result;
+	e->depth = depth;
+	event_submit(e);
+	return 0;
+}
+
+static __always_inline int emit_wake(__u64 task, __u32 how)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct aib_ev_wake *e;
+
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, AIB_EV_WAKE, sizeof(*e), tid);
+	e->task = task;
+	e->task_id = task_id_of(task);
+	current_task(tid, &e->waker_task, &e->waker_task_id);
+	e->how = how;
+	e->pad = 0;
+	event_submit(e);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(wake_by_val, __u64 task)
+{
+	return emit_wake(task, AIB_WAKE_BY_VAL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(wake_by_ref, __u64 task)
+{
+	return emit_wake(task, AIB_WAKE_BY_REF);
+}
+
+static __always_inline int emit_task_event(__u64 task, __u16 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct aib_ev_task *e;
+
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, kind, sizeof(*e), tid);
+	e->task = task;
+	e->task_id = task_id_of(task);
+	event_submit(e);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(task_shutdown, __u64 task)
+{
+	return emit_task_event(task, AIB_EV_SHUTDOWN);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(task_dealloc, __u64 task)
+{
+	return emit_task_event(task, AIB_EV_DEALLOC);
+}
+
+/* worker::run(worker: Arc<Worker>): ArcInner {strong, weak, Worker {handle, index, ..}} */
+SEC("uprobe")
+int BPF_KPROBE(worker_run, __u64 worker)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct aib_ev_worker *e;
+	__u64 index = ~0ULL;
+
+	bpf_probe_read_user(&index, sizeof(index), (void *)(worker + 0x18));
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, AIB_EV_WORKER_START, sizeof(*e), tid);
+	e->index = index < 4096 ? (__u32)index : ~0U;
+	e->pad = 0;
+	event_submit(e);
+	return 0;
+}
+
+/* core::panic::Location as rustc lays it out: &str file, line, col. */
+struct rust_location {
+	__u64 file;
+	__u64 file_len;
+	__u32 line;
+	__u32 col;
+};
+
+/* #[track_caller] passes &'static Location as a hidden last argument; which
+ * register it lands in depends on how the future argument is passed, so take
+ * the first argument that points at something shaped like a Location. */
+static __always_inline bool try_location(__u64 arg, __u64 bias, struct aib_ev_spawn *e)
+{
+	struct rust_location loc;
+	__u64 rel = arg - bias, file_rel;
+
+	if (rel < loc_lo || rel >= loc_hi || (rel & 7))
+		return false;
+	if (bpf_probe_read_user(&loc, sizeof(loc), (void *)arg))
+		return false;
+	file_rel = loc.file - bias;
+	if (file_rel < str_lo || file_rel >= str_hi || loc.file_len == 0 || loc.file_len > 4096 ||
+	    loc.line == 0 || loc.line > 10000000 || loc.col > 100000)
+		return false;
+	e->file_addr = file_rel;
+	e->file_len = (__u32)loc.file_len;
+	e->line = loc.line;
+	e->col = loc.col;
+	e->flags |= AIB_SPAWN_HAS_LOCATION;
+	return true;
+}
+
+static __always_inline int emit_spawn(struct pt_regs *ctx, __u32 flags)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	/* The cookie is the probed function's ELF vaddr: the difference to the
+	 * hit address is the load bias, known here even for a just-exec'd PIE. */
+	__u64 bias = PT_REGS_IP(ctx) - bpf_get_attach_cookie(ctx);
+	struct aib_ev_spawn *e;
+
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, AIB_EV_SPAWN, sizeof(*e), tid);
+	e->predicted_id = 0;
+	e->file_addr = 0;
+	e->file_len = e->line = e->col = 0;
+	e->flags = flags;
+	if (next_id_vaddr)
+		bpf_probe_read_user(&e->predicted_id, sizeof(__u64), (void *)(next_id_vaddr + bias));
+	current_task(tid, &e->parent_task, &e->parent_task_id);
+	if (!try_location(PT_REGS_PARM1(ctx), bias, e) &&
+	    !try_location(PT_REGS_PARM2(ctx), bias, e) &&
+	    !try_location(PT_REGS_PARM3(ctx), bias, e) &&
+	    !try_location(PT_REGS_PARM4(ctx), bias, e))
+		try_location(PT_REGS_PARM5(ctx), bias, e);
+	event_submit(e);
+	return 0;
+}
+
+SEC("uprobe")
+int spawn_task(struct pt_regs *ctx)
+{
+	return emit_spawn(ctx, 0);
+}
+
+SEC("uprobe")
+int spawn_blocking(struct pt_regs *ctx)
+{
+	return emit_spawn(ctx, AIB_SPAWN_BLOCKING);
+}
+
+SEC("uprobe")
+int spawn_local(struct pt_regs *ctx)
+{
+	return emit_spawn(ctx, AIB_SPAWN_LOCAL);
+}

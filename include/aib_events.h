@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one event ABI shared by the BPF probes, the ring-buffer reader, the
+ * recording file and the decoder. Every record starts with struct aib_hdr;
+ * `size` is the whole record's size in bytes, so a reader can skip or
+ * validate any record without knowing its kind.
+ *
+ * Kinds below AIB_REC_FIRST come from BPF; the others are written by user
+ * space (process facts, location strings, thread names, loss counters) so a
+ * recording replays into exactly the same report as the live session.
+ *
+ * Task identity: `task` is the runtime's task header address, reused by the
+ * allocator once a task is freed; `task_id` is the runtime's own id (tokio's
+ * task::Id), read through the task vtable. The pair identifies a task.
+ */
+#ifndef AIB_EVENTS_H
+#define AIB_EVENTS_H
+
+#ifdef __bpf__
+/* vmlinux.h supplies __u16/__u32/__u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define AIB_ABI_VERSION 1
+#define AIB_MAX_POLL_DEPTH 8 /* nested polls tracked per thread */
+
+/* Index into the BPF `drops` per-CPU counters; every one is reported. */
+enum aib_drop {
+	AIB_DROP_RINGBUF = 0, /* ring buffer full */
+	AIB_DROP_DEPTH = 1,   /* polls nested deeper than AIB_MAX_POLL_DEPTH */
+	AIB_DROP_THREAD = 2,  /* no per-thread state could be created */
+	AIB_DROP_MAX
+};
+
+enum aib_kind {
+	AIB_EV_SPAWN = 1,	 /* a spawn call, before the task exists */
+	AIB_EV_POLL_BEGIN = 2,
+	AIB_EV_POLL_END = 3,
+	AIB_EV_WAKE = 4,
+	AIB_EV_SHUTDOWN = 5,	 /* task cancelled (abort or runtime shutdown) */
+	AIB_EV_DEALLOC = 6,	 /* task memory freed: identity ends */
+	AIB_EV_WORKER_START = 7, /* a runtime worker thread starts running */
+
+	AIB_REC_FIRST = 64,
+	AIB_REC_PROCESS = 64,  /* session facts: pid, runtime, clocks */
+	AIB_REC_LOCATION = 65, /* spawn location file string */
+	AIB_REC_THREAD = 66,   /* thread name */
+	AIB_REC_LOST = 67,     /* cumulative events lost in BPF */
+	AIB_REC_END = 68,      /* session ended cleanly */
+	AIB_KIND_MAX
+};
+
+struct aib_hdr {
+	__u16 kind;
+	__u16 size; /* whole record, header included */
+	__u32 tid;  /* kernel thread id that produced it (0 for user records) */
+	__u64 ts;   /* CLOCK_MONOTONIC ns */
+};
+
+enum aib_spawn_flags {
+	AIB_SPAWN_BLOCKING = 1 << 0, /* spawn_blocking: runs on the blocking pool */
+	AIB_SPAWN_LOCAL = 1 << 1,    /* spawn_local */
+	AIB_SPAWN_HAS_LOCATION = 1 << 2,
+};
+
+struct aib_ev_spawn {
+	struct aib_hdr hdr;
+	__u64 predicted_id; /* tokio's next task id at the call; see model */
+	__u64 parent_task;  /* header of the task polled on this thread, or 0 */
+	__u64 parent_task_id;
+	__u64 file_addr;    /* ELF virtual address of the file name, or 0 */
+	__u32 file_len;
+	__u32 line;
+	__u32 col;
+	__u32 flags;	    /* enum aib_spawn_flags */
+};
+
+enum aib_poll_result {
+	AIB_POLL_PENDING = 0,
+	AIB_POLL_READY = 1,	/* completed (or freed during the poll) */
+	AIB_POLL_NOTIFIED = 2,	/* woken while running: polled again soon */
+};
+
+struct aib_ev_poll {
+	struct aib_hdr hdr;
+	__u64 task;
+	__u64 task_id;
+	__u64 state;  /* runtime state word (before, or after the poll) */
+	__u32 result; /* POLL_END: enum aib_poll_result */
+	__u32 depth;  /* nesting on this thread, 0 = outermost */
+};
+
+enum aib_wake_how {
+	AIB_WAKE_BY_VAL = 0,
+	AIB_WAKE_BY_REF = 1,
+};
+
+struct aib_ev_wake {
+	struct aib_hdr hdr;
+	__u64 task;
+	__u64 task_id;
+	__u64 waker_task; /* header of the task being polled on this thread, or 0 */
+	__u64 waker_task_id;
+	__u32 how;	  /* enum aib_wake_how */
+	__u32 pad;
+};
+
+/* SHUTDOWN, DEALLOC */
+struct aib_ev_task {
+	struct aib_hdr hdr;
+	__u64 task;
+	__u64 task_id;
+};
+
+struct aib_ev_worker {
+	struct aib_hdr hdr;
+	__u32 index;
+	__u32 pad;
+};
+
+/* ---- user-space records ---- */
+
+#define AIB_NAME_MAX 256
+
+enum aib_runtime {
+	AIB_RUNTIME_UNKNOWN = 0,
+	AIB_RUNTIME_TOKIO = 1,
+};
+
+struct aib_rec_process {
+	struct aib_hdr hdr;   /* ts = monotonic start of the session */
+	__u64 realtime_ns;    /* wall clock at hdr.ts */
+	__u32 pid;
+	__u32 runtime;	      /* enum aib_runtime */
+	__u32 poll_sites;
+	__u32 flags;	      /* AIB_PROC_* */
+	char exe[AIB_NAME_MAX];
+};
+
+enum aib_proc_flags {
+	AIB_PROC_SPAWN_LOCATIONS = 1 << 0, /* spawn probes attached */
+	AIB_PROC_LATE_ATTACH = 1 << 1,	   /* tasks may predate the session */
+};
+
+struct aib_rec_location {
+	struct aib_hdr hdr;
+	__u64 file_addr;
+	__u32 len;   /* bytes of text that follow */
+	__u32 pad;
+	char text[]; /* not NUL-terminated; size = sizeof + len */
+};
+
+struct aib_rec_thread {
+	struct aib_hdr hdr; /* tid = the thread named */
+	char name[16];	    /* comm, NUL-padded */
+};
+
+struct aib_rec_lost {
+	struct aib_hdr hdr;
+	__u64 lost;	    /* cumulative: ring buffer full */
+	__u64 dropped;	    /* cumulative: dropped in BPF for other reasons */
+};
+
+enum aib_end_reason {
+	AIB_END_TARGET_EXITED = 1,
+	AIB_END_DURATION = 2,
+	AIB_END_INTERRUPTED = 3,
+};
+
+struct aib_rec_end {
+	struct aib_hdr hdr; /* ts = end of the session */
+	__u64 events;	    /* records written before this one */
+	__u32 reason;	    /* enum aib_end_reason */
+	__u32 pad;
+};
+
+#endif /* AIB_EVENTS_H */

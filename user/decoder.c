@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/* Record validation: the only place that knows which sizes each kind may have. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "decoder.h"
+
+/* The variable record must still fit hdr.size (a __u16). */
+_Static_assert(sizeof(struct aib_rec_location) + AIB_LOCATION_MAX <= 0xffff,
+	       "location records must fit in hdr.size");
+
+/* const tables only: the module has no mutable state */
+static const __u16 kind_size[AIB_KIND_MAX] = {
+	[AIB_EV_SPAWN] = sizeof(struct aib_ev_spawn),
+	[AIB_EV_POLL_BEGIN] = sizeof(struct aib_ev_poll),
+	[AIB_EV_POLL_END] = sizeof(struct aib_ev_poll),
+	[AIB_EV_WAKE] = sizeof(struct aib_ev_wake),
+	[AIB_EV_SHUTDOWN] = sizeof(struct aib_ev_task),
+	[AIB_EV_DEALLOC] = sizeof(struct aib_ev_task),
+	[AIB_EV_WORKER_START] = sizeof(struct aib_ev_worker),
+	[AIB_REC_PROCESS] = sizeof(struct aib_rec_process),
+	[AIB_REC_LOCATION] = sizeof(struct aib_rec_location),
+	[AIB_REC_THREAD] = sizeof(struct aib_rec_thread),
+	[AIB_REC_LOST] = sizeof(struct aib_rec_lost),
+	[AIB_REC_END] = sizeof(struct aib_rec_end),
+};
+
+static const char *const kind_name[AIB_KIND_MAX] = {
+	[AIB_EV_SPAWN] = "spawn",
+	[AIB_EV_POLL_BEGIN] = "poll_begin",
+	[AIB_EV_POLL_END] = "poll_end",
+	[AIB_EV_WAKE] = "wake",
+	[AIB_EV_SHUTDOWN] = "shutdown",
+	[AIB_EV_DEALLOC] = "dealloc",
+	[AIB_EV_WORKER_START] = "worker_start",
+	[AIB_REC_PROCESS] = "process",
+	[AIB_REC_LOCATION] = "location",
+	[AIB_REC_THREAD] = "thread",
+	[AIB_REC_LOST] = "lost",
+	[AIB_REC_END] = "end",
+};
+
+size_t aib_kind_size(unsigned kind)
+{
+	return kind < AIB_KIND_MAX ? kind_size[kind] : 0;
+}
+
+const char *aib_kind_name(unsigned kind)
+{
+	return kind < AIB_KIND_MAX && kind_name[kind] ? kind_name[kind] : "unknown";
+}
+
+/*
+ * One implementation for both entry points; `why` is NULL on the hot path so
+ * formatting only happens for rejected input. Fields are copied out with
+ * memcpy because untrusted bytes (a file buffer) need not be aligned.
+ */
+static int decode(const void *data, size_t avail, const struct aib_hdr **rec,
+		  char *why, size_t why_len)
+{
+	const unsigned char *p = data;
+	struct aib_hdr h;
+	size_t min;
+
+	if (avail < sizeof(h)) {
+		if (why)
+			snprintf(why, why_len, "only %zu bytes, a record header needs %zu",
+				 avail, sizeof(h));
+		return -EAGAIN;
+	}
+	memcpy(&h, p, sizeof(h));
+
+	min = aib_kind_size(h.kind);
+	if (!min) {
+		if (why)
+			snprintf(why, why_len, "unknown kind %u", h.kind);
+		return -EPROTO;
+	}
+	/* Inconsistent headers are corrupt whatever avail is: check before the cut. */
+	if (h.size < sizeof(h)) {
+		if (why)
+			snprintf(why, why_len, "size %u is smaller than the %zu-byte header",
+				 h.size, sizeof(h));
+		return -EPROTO;
+	}
+	if (h.kind == AIB_REC_LOCATION) {
+		if (h.size < min || h.size > min + AIB_LOCATION_MAX) {
+			if (why)
+				snprintf(why, why_len,
+					 "location size %u outside %zu..%zu", h.size, min,
+					 min + AIB_LOCATION_MAX);
+			return -EPROTO;
+		}
+	} else if (h.size != min) {
+		if (why)
+			snprintf(why, why_len, "%s size %u, expected %zu",
+				 aib_kind_name(h.kind), h.size, min);
+		return -EPROTO;
+	}
+	if (h.size > avail) {
+		if (why)
+			snprintf(why, why_len, "%s record of %u bytes cut after %zu",
+				 aib_kind_name(h.kind), h.size, avail);
+		return -EAGAIN;
+	}
+	if (h.kind == AIB_REC_LOCATION) {
+		__u32 len;
+
+		memcpy(&len, p + offsetof(struct aib_rec_location, len), sizeof(len));
+		/* the text must account for exactly the bytes after the fixed part */
+		if (len > AIB_LOCATION_MAX || h.size != min + len) {
+			if (why)
+				snprintf(why, why_len,
+					 "location len %u does not match size %u (max len %d)",
+					 len, h.size, AIB_LOCATION_MAX);
+			return -EPROTO;
+		}
+	}
+	if (rec)
+		*rec = data;
+	if (why)
+		why[0] = '\0';
+	return 0;
+}
+
+int aib_decode(const void *data, size_t avail, const struct aib_hdr **rec)
+{
+	return decode(data, avail, rec, NULL, 0);
+}
+
+int aib_decode_explain(const void *data, size_t avail, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return decode(data, avail, NULL, NULL, 0);
+	return decode(data, avail, NULL, buf, len);
+}

@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: MIT
+/*
+ * async-inspect-bpf: see every task of an async Rust program, with no code
+ * change. This file is the command line and the session loop; each stage of
+ * the pipeline (target, symbols, probe plan, tracer, session, model,
+ * outputs) lives in its own module.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <bpf/libbpf.h>
+#include "elf_symbols.h"
+#include "probe_plan.h"
+#include "recording.h"
+#include "report.h"
+#include "session.h"
+#include "target.h"
+#include "task_model.h"
+#include "tracer.h"
+
+#define VERSION "0.1.0"
+#define EXIT_USAGE 2
+
+struct options {
+	enum { CMD_ATTACH, CMD_RUN, CMD_REPLAY } cmd;
+	int pid;
+	double duration;
+	const char *json;
+	const char *record;
+	const char *replay;
+	size_t max_tasks;
+	size_t ringbuf_mb;
+	bool verbose;
+	char **argv; /* run: the command */
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static const char usage[] =
+	"Usage: async-inspect-bpf --pid PID [OPTIONS]           attach to a running process\n"
+	"       async-inspect-bpf attach --pid PID [OPTIONS]    the same\n"
+	"       async-inspect-bpf run [OPTIONS] -- CMD [ARGS...] start CMD under inspection\n"
+	"       async-inspect-bpf replay FILE [--json FILE]      report on a recording (no root)\n"
+	"\n"
+	"Shows every task of a tokio program: where it was spawned, its state, polls, busy,\n"
+	"idle and scheduling-delay times, and who woke it. Runs until Ctrl-C, --duration,\n"
+	"or the target exits, then prints the report. A second Ctrl-C quits at once.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID         process to attach to\n"
+	"  -d, --duration SECS   stop after SECS seconds (fractions allowed)\n"
+	"  -j, --json FILE       also write the report as JSON ('-' for stdout)\n"
+	"  -r, --record FILE     write the raw event stream, for `replay`\n"
+	"  -t, --tasks N         rows in the task table (default 40, 0 = all)\n"
+	"      --ringbuf-mb N    ring buffer size in MiB (default 16)\n"
+	"  -v, --verbose         show libbpf's messages and every probe attached\n"
+	"  -h, --help            this text\n"
+	"  -V, --version         print the version\n"
+	"\n"
+	"Exit status: 0 on success (run: the command's own exit status if it exited by\n"
+	"itself), 1 on an error, 2 on a usage error.\n";
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("async-inspect-bpf: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"pid", required_argument, 0, 'p'},	{"duration", required_argument, 0, 'd'},
+		{"json", required_argument, 0, 'j'},	{"record", required_argument, 0, 'r'},
+		{"tasks", required_argument, 0, 't'},	{"ringbuf-mb", required_argument, 0, 'R'},
+		{"verbose", no_argument, 0, 'v'},	{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},	{0, 0, 0, 0},
+	};
+	int first = 1, c;
+	char *end;
+
+	*o = (struct options){.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16};
+	if (argc > 1 && argv[1][0] != '-') {
+		if (!strcmp(argv[1], "run"))
+			o->cmd = CMD_RUN;
+		else if (!strcmp(argv[1], "attach"))
+			o->cmd = CMD_ATTACH;
+		else if (!strcmp(argv[1], "replay"))
+			o->cmd = CMD_REPLAY;
+		else
+			return fail("unknown command '%s' (try --help)", argv[1]) ? EXIT_USAGE : 0;
+		first = 2;
+	}
+	optind = first;
+	/* '+': stop at the first non-option, so `run CMD -x` keeps -x for CMD */
+	while ((c = getopt_long(argc, argv, "+p:d:j:r:t:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			errno = 0;
+			o->pid = (int)strtol(optarg, &end, 10);
+			if (errno || *end || o->pid <= 0)
+				return fail("--pid needs a process id, not '%s'", optarg) ? EXIT_USAGE : 0;
+			break;
+		case 'd':
+			o->duration = strtod(optarg, &end);
+			if (*end || !(o->duration > 0))
+				return fail("--duration needs a positive number of seconds, not '%s'", optarg)
+					       ? EXIT_USAGE : 0;
+			break;
+		case 'j':
+			o->json = optarg;
+			break;
+		case 'r':
+			o->record = optarg;
+			break;
+		case 't':
+			o->max_tasks = strtoul(optarg, &end, 10);
+			if (*end)
+				return fail("--tasks needs a number, not '%s'", optarg) ? EXIT_USAGE : 0;
+			break;
+		case 'R':
+			o->ringbuf_mb = strtoul(optarg, &end, 10);
+			if (*end || o->ringbuf_mb == 0 || o->ringbuf_mb > 4096)
+				return fail("--ringbuf-mb needs a size from 1 to 4096") ? EXIT_USAGE : 0;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		case 'V':
+			printf("async-inspect-bpf " VERSION "\n");
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	switch (o->cmd) {
+	case CMD_RUN:
+		if (optind >= argc)
+			return fail("run needs a command: run [OPTIONS] -- CMD [ARGS...]") ? EXIT_USAGE : 0;
+		o->argv = &argv[optind];
+		break;
+	case CMD_REPLAY:
+		if (optind >= argc)
+			return fail("replay needs a recording: replay FILE") ? EXIT_USAGE : 0;
+		o->replay = argv[optind++];
+		/* options may also follow the file */
+		while ((c = getopt_long(argc, argv, "+j:t:", longopts, NULL)) != -1) {
+			if (c == 'j')
+				o->json = optarg;
+			else if (c == 't')
+				o->max_tasks = strtoul(optarg, NULL, 10);
+			else
+				return EXIT_USAGE;
+		}
+		if (optind < argc)
+			return fail("unexpected argument '%s'", argv[optind]) ? EXIT_USAGE : 0;
+		break;
+	case CMD_ATTACH:
+		if (!o->pid)
+			return fail("which process? give --pid PID, or use `run -- CMD` (try --help)")
+				       ? EXIT_USAGE : 0;
+		if (optind < argc)
+			return fail("unexpected argument '%s'", argv[optind]) ? EXIT_USAGE : 0;
+		break;
+	}
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void on_signal(int sig)
+{
+	if (stop_requested) {
+		/* second Ctrl-C: quit now */
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	stop_requested = 1;
+}
+
+/* Uprobes and BPF programs need root, or CAP_BPF with CAP_PERFMON. */
+static bool may_trace(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return (data[1].effective & (1u << (CAP_BPF - 32))) &&
+	       (data[1].effective & (1u << (CAP_PERFMON - 32)));
+}
+
+static __u64 now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static const char *end_reason_name(__u32 reason, bool replay)
+{
+	switch (reason) {
+	case AIB_END_TARGET_EXITED:
+		return "target exited";
+	case AIB_END_DURATION:
+		return "duration reached";
+	case AIB_END_INTERRUPTED:
+		return "interrupted";
+	default:
+		return replay ? "recording cut short" : "unknown";
+	}
+}
+
+static int write_outputs(struct task_model *model, const struct options *o, bool replay)
+{
+	struct report_opts ro = {
+		.ended = end_reason_name(task_model__summary(model)->end_reason, replay),
+		.max_tasks = o->max_tasks,
+		.version = VERSION,
+	};
+	bool json_stdout = o->json && !strcmp(o->json, "-");
+	int err;
+
+	if (!json_stdout) {
+		err = report_text__write(model, &ro, stdout);
+		if (err)
+			return fail("cannot write the report: %s", strerror(-err));
+	}
+	if (o->json) {
+		FILE *f = json_stdout ? stdout : fopen(o->json, "w");
+
+		if (!f)
+			return fail("cannot write %s: %s", o->json, strerror(errno));
+		err = report_json__write(model, &ro, f);
+		if (!json_stdout && fclose(f) && !err)
+			err = -errno;
+		if (err)
+			return fail("cannot write %s: %s", o->json, strerror(-err));
+	}
+	return 0;
+}
+
+static int cmd_replay(const struct options *o)
+{
+	struct recording_reader *r = recording_reader__open(o->replay);
+	struct task_model *model;
+	const struct aib_hdr *rec;
+	int ret, err;
+
+	if (!r) {
+		if (errno == EPROTO)
+			return fail("%s: not a recording this version can read (bad or unsupported header)",
+				    o->replay);
+		return fail("cannot open %s: %s", o->replay, strerror(errno));
+	}
+	model = task_model__new();
+	if (!model) {
+		recording_reader__free(r);
+		return fail("out of memory");
+	}
+	while ((ret = recording_reader__next(r, &rec)) == 1) {
+		err = task_model__apply(model, rec);
+		if (err) {
+			ret = err;
+			break;
+		}
+	}
+	if (ret < 0) {
+		fail("%s: corrupt recording: %s", o->replay,
+		     *recording_reader__problem(r) ? recording_reader__problem(r) : strerror(-ret));
+		goto out;
+	}
+	if (recording_reader__truncated(r))
+		fprintf(stderr, "async-inspect-bpf: warning: %s: %s; the report covers what was recorded\n",
+			o->replay, recording_reader__problem(r));
+	task_model__finish(model, 0);
+	ret = write_outputs(model, o, true);
+out:
+	recording_reader__free(r);
+	task_model__free(model);
+	return ret ? 1 : 0;
+}
+
+struct live {
+	const struct options *o;
+	struct target target;
+	struct elf_symbols *syms;
+	struct probe_plan plan;
+	struct task_model *model;
+	struct recording_writer *recording;
+	struct session *session;
+	struct tracer *tracer;
+	__u64 last_lost, last_dropped;
+};
+
+static void emit_losses(struct live *l, bool force)
+{
+	struct aib_rec_lost rec = {.hdr = {.kind = AIB_REC_LOST, .size = sizeof(rec)}};
+
+	if (tracer__losses(l->tracer, &rec.lost, &rec.dropped))
+		return;
+	if (!force && rec.lost == l->last_lost && rec.dropped == l->last_dropped)
+		return;
+	if (rec.lost > l->last_lost)
+		fprintf(stderr, "async-inspect-bpf: %llu events lost so far (ring buffer full)\n",
+			(unsigned long long)rec.lost);
+	l->last_lost = rec.lost;
+	l->last_dropped = rec.dropped;
+	rec.hdr.ts = now_ns(CLOCK_MONOTONIC);
+	session__emit(l->session, &rec.hdr);
+}
+
+static void emit_process(struct live *l)
+{
+	struct aib_rec_process rec = {.hdr = {.kind = AIB_REC_PROCESS, .size = sizeof(rec)}};
+
+	rec.hdr.ts = now_ns(CLOCK_MONOTONIC);
+	rec.realtime_ns = now_ns(CLOCK_REALTIME);
+	rec.pid = (__u32)l->target.pid;
+	rec.runtime = l->plan.runtime;
+	rec.poll_sites = l->plan.poll_sites;
+	rec.flags = (l->plan.spawn_sites ? AIB_PROC_SPAWN_LOCATIONS : 0) |
+		    (l->target.ours ? 0 : AIB_PROC_LATE_ATTACH);
+	/* the tail of a long path names the program best */
+	size_t n = strlen(l->target.name);
+	const char *name = n >= sizeof(rec.exe) ? l->target.name + n - (sizeof(rec.exe) - 1) : l->target.name;
+
+	memcpy(rec.exe, name, strlen(name));
+	session__emit(l->session, &rec.hdr);
+}
+
+static int prepare(struct live *l)
+{
+	const struct options *o = l->o;
+	char why[512] = "";
+	int err;
+
+	l->syms = elf_symbols__open(l->target.exe);
+	if (!l->syms) {
+		if (errno == ENOEXEC)
+			return fail("%s: not an x86_64 ELF executable", l->target.name);
+		return fail("cannot read %s: %s", l->target.name, strerror(errno));
+	}
+	if (!elf_symbols__has_symtab(l->syms))
+		return fail("%s is stripped (no symbol table): rebuild it without stripping "
+			    "(Cargo: [profile.release] strip = false), or inspect an unstripped copy",
+			    l->target.name);
+	err = tokio_probes__plan(l->syms, &l->plan, why, sizeof(why));
+	if (err == -ENOENT)
+		return fail("%s: %s", l->target.name, why);
+	if (err)
+		return fail("%s: cannot plan probes: %s", l->target.name, strerror(-err));
+
+	l->model = task_model__new();
+	if (!l->model)
+		return fail("out of memory");
+	if (o->record) {
+		l->recording = recording_writer__open(o->record);
+		if (!l->recording)
+			return fail("cannot write %s: %s", o->record, strerror(errno));
+	}
+	l->session = session__new(&(struct session_opts){
+		.model = l->model, .recording = l->recording, .syms = l->syms, .pid = l->target.pid});
+	if (!l->session)
+		return fail("out of memory");
+	l->tracer = tracer__open(&l->plan,
+				 &(struct tracer_opts){.pid = l->target.pid,
+						       .binary = l->target.exe,
+						       .ringbuf_bytes = o->ringbuf_mb << 20,
+						       .on_sample = session__on_sample,
+						       .ctx = l->session},
+				 why, sizeof(why));
+	if (!l->tracer)
+		return fail("%s", why);
+	err = tracer__attach(l->tracer, &l->plan, why, sizeof(why));
+	if (err)
+		return fail("%s", why);
+	if (o->verbose)
+		for (size_t i = 0; i < l->plan.nsites; i++)
+			fprintf(stderr, "  %s%s at 0x%llx: %s\n", l->plan.sites[i].prog,
+				l->plan.sites[i].retprobe ? " (return)" : "",
+				(unsigned long long)l->plan.sites[i].offset, l->plan.sites[i].what);
+	fprintf(stderr,
+		"async-inspect-bpf: %s pid %d (%s): %s runtime, %u poll sites, %zu probes attached; "
+		"spawn locations: %s%s%s\n",
+		l->target.ours ? "started" : "attached to", l->target.pid, l->target.name,
+		l->plan.runtime_name, l->plan.poll_sites, tracer__attached(l->tracer),
+		l->plan.spawn_sites && l->plan.next_id_vaddr ? "yes" : "no",
+		l->plan.missing[0] ? "; not found: " : "", l->plan.missing);
+	return 0;
+}
+
+static __u32 trace_loop(struct live *l)
+{
+	__u64 start = now_ns(CLOCK_MONOTONIC), last_tick = start;
+	__u64 deadline = l->o->duration > 0 ? start + (__u64)(l->o->duration * 1e9) : 0;
+
+	for (;;) {
+		int err = tracer__poll(l->tracer, 100);
+		__u64 now = now_ns(CLOCK_MONOTONIC);
+
+		if (err < 0 && err != -EINTR) {
+			fail("reading events failed: %s", strerror(-err));
+			return AIB_END_INTERRUPTED;
+		}
+		if (stop_requested)
+			return AIB_END_INTERRUPTED;
+		if (deadline && now >= deadline)
+			return AIB_END_DURATION;
+		if (target__gone(&l->target))
+			return AIB_END_TARGET_EXITED;
+		if (now - last_tick >= 1000000000ULL) {
+			last_tick = now;
+			emit_losses(l, false);
+			if (l->recording)
+				recording_writer__flush(l->recording);
+		}
+	}
+}
+
+static int cmd_live(const struct options *o)
+{
+	struct live l = {.o = o};
+	struct aib_rec_end end = {.hdr = {.kind = AIB_REC_END, .size = sizeof(end)}};
+	struct sigaction sa = {.sa_handler = on_signal};
+	int ret = 1, err;
+
+	if (!may_trace())
+		return fail("permission denied: attaching uprobes needs root (or CAP_BPF and "
+			    "CAP_PERFMON); try: sudo async-inspect-bpf ...");
+	if (o->cmd == CMD_RUN) {
+		err = target__launch(&l.target, o->argv);
+		if (err)
+			return fail("cannot run %s: %s", o->argv[0], strerror(-err));
+	} else {
+		err = target__attach(&l.target, o->pid);
+		if (err == -ESRCH)
+			return fail("no process with pid %d", o->pid);
+		if (err)
+			return fail("cannot inspect pid %d: %s", o->pid, strerror(-err));
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (prepare(&l))
+		goto out; /* run: closing the release pipe makes the held child exit */
+	emit_process(&l);
+	if (target__release(&l.target)) {
+		fail("cannot start %s", o->argv[0]);
+		goto out;
+	}
+
+	end.reason = trace_loop(&l);
+	if (end.reason == AIB_END_TARGET_EXITED)
+		fprintf(stderr, "async-inspect-bpf: target exited, finishing the report\n");
+	/* Detach first so nothing new arrives, then take what is still queued. */
+	tracer__detach(l.tracer);
+	tracer__drain(l.tracer);
+	emit_losses(&l, true);
+	end.hdr.ts = now_ns(CLOCK_MONOTONIC);
+	end.events = task_model__summary(l.model)->events;
+	session__emit(l.session, &end.hdr);
+	if (l.recording) {
+		err = session__recording_error(l.session);
+		if (recording_writer__close(l.recording) && !err)
+			err = -EIO;
+		l.recording = NULL;
+		if (err)
+			fail("recording to %s failed: %s (the report below is complete)", o->record,
+			     strerror(-err));
+	}
+	if (session__invalid_samples(l.session))
+		fprintf(stderr, "async-inspect-bpf: %llu malformed samples ignored\n",
+			(unsigned long long)session__invalid_samples(l.session));
+	/* Our child goes before the report so its output does not mix in. */
+	target__terminate(&l.target, 2000);
+	task_model__finish(l.model, end.hdr.ts);
+	ret = write_outputs(l.model, o, false);
+	if (!ret && l.target.ours && end.reason == AIB_END_TARGET_EXITED)
+		ret = target__exit_code(&l.target);
+out:
+	if (l.target.release_fd >= 0) {
+		target__release(&l.target); /* never leave a held child behind */
+		target__terminate(&l.target, 0);
+	}
+	tracer__free(l.tracer);
+	if (l.recording)
+		recording_writer__abort(l.recording);
+	session__free(l.session);
+	task_model__free(l.model);
+	probe_plan__release(&l.plan);
+	elf_symbols__free(l.syms);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int ret = parse_args(argc, argv, &o);
+
+	if (ret)
+		return ret;
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	libbpf_set_print(o.verbose ? libbpf_print : NULL);
+	if (o.cmd == CMD_REPLAY)
+		return cmd_replay(&o);
+	return cmd_live(&o);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What to attach where: the runtime-specific layer (probes_<runtime>.c)
+ * turns a target's symbols into a plan of sites, each naming the BPF program
+ * to attach; the tracer attaches a plan without knowing the runtime.
+ */
+#ifndef PROBE_PLAN_H
+#define PROBE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "aib_events.h"
+
+struct probe_site {
+	const char *prog; /* BPF program name */
+	bool retprobe;
+	bool required;	  /* attach failure aborts the session */
+	__u64 vaddr;	  /* ELF virtual address, also the attach cookie */
+	__u64 offset;	  /* file offset for the uprobe */
+	const char *what; /* the runtime function, for messages */
+};
+
+struct probe_plan {
+	enum aib_runtime runtime;
+	const char *runtime_name;
+	struct probe_site *sites;
+	size_t nsites, cap;
+	__u32 poll_sites;
+	__u32 spawn_sites;
+	/* tokio: settings for the BPF side */
+	__u64 next_id_vaddr;
+	__u64 loc_lo, loc_hi, str_lo, str_hi;
+	/* optional functions that were not found, comma separated */
+	char missing[512];
+};
+
+struct elf_symbols;
+
+void probe_plan__release(struct probe_plan *plan);
+int probe_plan__add(struct probe_plan *plan, const struct probe_site *site);
+void probe_plan__note_missing(struct probe_plan *plan, const char *what);
+
+/*
+ * tokio: 0, or -ENOENT when the binary has no tokio runtime (poll / wake
+ * functions absent), with `why` naming what was looked for.
+ */
+int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
+		       size_t why_len);
+
+#endif

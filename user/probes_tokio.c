@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tokio's probe sites. The raw::* task vtable functions and the waker
+ * functions survive every build (default, thin and fat LTO); the spawn entry
+ * points are #[track_caller] generics that fat LTO may inline away, so they
+ * are optional: without them tasks are found on first sight, with no spawn
+ * location. No uretprobe except on raw::poll, which tokio's catch_unwind sits
+ * below: a uretprobe frame that a panic unwinds through aborts the target.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "elf_symbols.h"
+#include "probe_plan.h"
+
+struct site_spec {
+	const char *path;
+	const char *prog;
+	bool required;
+};
+
+static const struct site_spec tokio_sites[] = {
+	{"tokio::runtime::task::waker::wake_by_val", "wake_by_val", true},
+	{"tokio::runtime::task::waker::wake_by_ref", "wake_by_ref", true},
+	{"tokio::runtime::task::raw::shutdown", "task_shutdown", false},
+	{"tokio::runtime::task::raw::dealloc", "task_dealloc", false},
+	{"tokio::runtime::scheduler::multi_thread::worker::run", "worker_run", false},
+	/* #[track_caller] spawn entry points: outer wrappers and the inner
+	 * functions they call both fire; the model keeps the first per call */
+	{"tokio::task::spawn::spawn", "spawn_task", false},
+	{"tokio::task::spawn::spawn_inner", "spawn_task", false},
+	{"tokio::runtime::handle::Handle::spawn", "spawn_task", false},
+	{"tokio::runtime::handle::Handle::spawn_named", "spawn_task", false},
+	{"tokio::runtime::runtime::Runtime::spawn", "spawn_task", false},
+	{"tokio::task::builder::Builder::spawn", "spawn_task", false},
+	{"tokio::task::builder::Builder::spawn_on", "spawn_task", false},
+	{"tokio::task::join_set::JoinSet<T>::spawn", "spawn_task", false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_on", "spawn_task", false},
+	{"tokio::task::blocking::spawn_blocking", "spawn_blocking", false},
+	{"tokio::runtime::blocking::pool::spawn_blocking", "spawn_blocking", false},
+	{"tokio::runtime::blocking::pool::Spawner::spawn_blocking", "spawn_blocking", false},
+	{"tokio::runtime::blocking::pool::Spawner::spawn_blocking_inner", "spawn_blocking", false},
+	{"tokio::runtime::handle::Handle::spawn_blocking", "spawn_blocking", false},
+	{"tokio::runtime::runtime::Runtime::spawn_blocking", "spawn_blocking", false},
+	{"tokio::task::builder::Builder::spawn_blocking", "spawn_blocking", false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_blocking", "spawn_blocking", false},
+	{"tokio::task::local::spawn_local", "spawn_local", false},
+	{"tokio::task::local::spawn_local_inner", "spawn_local", false},
+	{"tokio::task::local::LocalSet::spawn_local", "spawn_local", false},
+	{"tokio::task::builder::Builder::spawn_local", "spawn_local", false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_local", "spawn_local", false},
+};
+
+#define TOKIO_POLL "tokio::runtime::task::raw::poll"
+#define TOKIO_NEXT_ID "tokio::runtime::task::id::Id::next::NEXT_ID"
+
+struct add_ctx {
+	const struct elf_symbols *syms;
+	struct probe_plan *plan;
+	const char *prog;
+	bool retprobe;
+	bool required;
+	int err;
+};
+
+static int add_site(const struct elf_symbol *sym, void *arg)
+{
+	struct add_ctx *c = arg;
+	struct probe_site site = {
+		.prog = c->prog,
+		.retprobe = c->retprobe,
+		.required = c->required,
+		.vaddr = sym->vaddr,
+		.what = sym->path,
+	};
+	int err;
+
+	if (!sym->is_func)
+		return 0;
+	err = elf_symbols__vaddr_to_offset(c->syms, sym->vaddr, &site.offset);
+	if (err)
+		return 0; /* not in a loaded segment: nothing to probe */
+	err = probe_plan__add(c->plan, &site);
+	if (err)
+		c->err = err;
+	return err;
+}
+
+static int add_all(const struct elf_symbols *syms, struct probe_plan *plan, const char *path,
+		   const char *prog, bool retprobe, bool required)
+{
+	struct add_ctx c = {syms, plan, prog, retprobe, required, 0};
+	size_t before = plan->nsites;
+	int n = elf_symbols__match(syms, path, add_site, &c);
+
+	if (n < 0)
+		return n;
+	if (c.err)
+		return c.err;
+	return (int)(plan->nsites - before);
+}
+
+static void location_ranges(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	__u64 ro_lo, ro_hi, rel_lo, rel_hi;
+	bool ro = !elf_symbols__section_bounds(syms, ".rodata", &ro_lo, &ro_hi);
+	bool rel = !elf_symbols__section_bounds(syms, ".data.rel.ro", &rel_lo, &rel_hi);
+
+	if (!ro)
+		return; /* no file names to read: spawn locations stay unknown */
+	plan->str_lo = ro_lo;
+	plan->str_hi = ro_hi;
+	/* a Location holds a pointer, so a PIE keeps it in .data.rel.ro */
+	plan->loc_lo = rel && rel_lo < ro_lo ? rel_lo : ro_lo;
+	plan->loc_hi = rel && rel_hi > ro_hi ? rel_hi : ro_hi;
+}
+
+static int find_object(const struct elf_symbol *sym, void *arg)
+{
+	__u64 *vaddr = arg;
+
+	if (sym->is_func || sym->size != 8)
+		return 0;
+	*vaddr = sym->vaddr;
+	return 1; /* stop at the first */
+}
+
+int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
+		       size_t why_len)
+{
+	int n, err;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->runtime = AIB_RUNTIME_TOKIO;
+	plan->runtime_name = "tokio";
+
+	n = add_all(syms, plan, TOKIO_POLL, "poll_enter", false, true);
+	if (n > 0)
+		n = add_all(syms, plan, TOKIO_POLL, "poll_exit", true, true);
+	if (n <= 0) {
+		snprintf(why, why_len, "no tokio runtime: looked for %s, %s and %s", TOKIO_POLL,
+			 tokio_sites[0].path, tokio_sites[1].path);
+		probe_plan__release(plan);
+		return n < 0 ? n : -ENOENT;
+	}
+	plan->poll_sites = (__u32)n;
+
+	for (size_t i = 0; i < sizeof(tokio_sites) / sizeof(tokio_sites[0]); i++) {
+		const struct site_spec *s = &tokio_sites[i];
+
+		n = add_all(syms, plan, s->path, s->prog, false, s->required);
+		if (n < 0) {
+			err = n;
+			goto fail;
+		}
+		if (n == 0 && s->required) {
+			snprintf(why, why_len, "no tokio runtime: %s not found (tokio version not supported?)",
+				 s->path);
+			err = -ENOENT;
+			goto fail;
+		}
+		if (!strncmp(s->prog, "spawn", 5))
+			plan->spawn_sites += (__u32)n;
+		else if (n == 0)
+			probe_plan__note_missing(plan, s->path);
+	}
+
+	elf_symbols__match(syms, TOKIO_NEXT_ID, find_object, &plan->next_id_vaddr);
+	location_ranges(syms, plan);
+	if (!plan->spawn_sites)
+		probe_plan__note_missing(plan, "tokio::spawn (inlined: no spawn locations)");
+	else if (!plan->next_id_vaddr)
+		probe_plan__note_missing(plan, TOKIO_NEXT_ID " (spawn calls cannot be matched to tasks)");
+	return 0;
+fail:
+	probe_plan__release(plan);
+	return err;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Outputs of a finished model: the text report and the JSON export. */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdio.h>
+
+struct task_model;
+
+struct report_opts {
+	const char *ended;  /* why the session ended: "target exited", "duration", ... */
+	size_t max_tasks;   /* rows in the task table; 0 = all */
+	const char *version;
+};
+
+/* Text report for a terminal, 100 columns. 0 or -EIO. */
+int report_text__write(const struct task_model *m, const struct report_opts *o, FILE *f);
+/* {"tasks": [...], "metadata": {...}, "locations": [...]}: see README. 0 or -errno. */
+int report_json__write(const struct task_model *m, const struct report_opts *o, FILE *f);
+/* Format a duration in ns into buf ("812ns", "4.5us", "1.23ms", "4.03s", "2m03s"). */
+const char *report__duration(unsigned long long ns, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The JSON export keeps the shape of the original async-inspect export
+ * ({"tasks": [...], "metadata": {...}}, same task fields) and adds ours.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+#include "json_writer.h"
+#include "location_stats.h"
+#include "report.h"
+#include "task_model.h"
+
+static double ms(__u64 ns)
+{
+	return ns / 1e6;
+}
+
+static void task(struct json_writer *w, const struct task_model *m, struct task_info *t,
+		 __u64 start, __u64 end)
+{
+	__u64 until = t->end_ts ? t->end_ts : end;
+	char name[48];
+
+	snprintf(name, sizeof(name), "task %llu", (unsigned long long)t->id);
+	json__object_begin(w);
+	json__key(w, "id");
+	json__u64(w, t->id);
+	json__key(w, "name");
+	json__string(w, name);
+	json__key(w, "state");
+	json__string(w, task_state_name(t->state));
+	json__key(w, "kind");
+	json__string(w, task_kind_name(t->kind));
+	json__key(w, "created_at_ms");
+	json__double(w, t->spawn_ts > start ? ms(t->spawn_ts - start) : 0, 3);
+	json__key(w, "duration_ms");
+	json__double(w, until > t->spawn_ts ? ms(until - t->spawn_ts) : 0, 3);
+	json__key(w, "poll_count");
+	json__u64(w, t->polls);
+	json__key(w, "run_time_ms");
+	json__double(w, ms(t->busy_ns), 3);
+	json__key(w, "parent_id");
+	if (t->parent_id)
+		json__u64(w, t->parent_id);
+	else
+		json__null(w);
+	json__key(w, "spawn_location");
+	json__string(w, t->location);
+	json__key(w, "spawn_seen");
+	json__bool(w, t->spawn_seen);
+	json__key(w, "cancelled");
+	json__bool(w, t->cancelled);
+	json__key(w, "idle_ms");
+	json__double(w, ms(t->idle_ns), 3);
+	json__key(w, "sched_delay_us");
+	json__object_begin(w);
+	json__key(w, "count");
+	json__u64(w, t->sched.count);
+	json__key(w, "min");
+	json__double(w, t->sched.count ? t->sched.min / 1e3 : 0, 3);
+	json__key(w, "p50");
+	json__double(w, samples__quantile(&t->sched, 0.5) / 1e3, 3);
+	json__key(w, "p99");
+	json__double(w, samples__quantile(&t->sched, 0.99) / 1e3, 3);
+	json__key(w, "max");
+	json__double(w, t->sched.max / 1e3, 3);
+	json__key(w, "exact");
+	json__bool(w, samples__exact(&t->sched));
+	json__object_end(w);
+	json__key(w, "wakes");
+	json__object_begin(w);
+	json__key(w, "total");
+	json__u64(w, t->wakes[WAKE_BY_TASK] + t->wakes[WAKE_BY_SELF] + t->wakes[WAKE_BY_THREAD]);
+	json__key(w, "by_task");
+	json__u64(w, t->wakes[WAKE_BY_TASK]);
+	json__key(w, "by_self");
+	json__u64(w, t->wakes[WAKE_BY_SELF]);
+	json__key(w, "by_thread");
+	json__u64(w, t->wakes[WAKE_BY_THREAD]);
+	json__object_end(w);
+	json__key(w, "worker_threads");
+	json__array_begin(w);
+	for (__u32 i = 0; i < t->nworkers; i++) {
+		json__object_begin(w);
+		json__key(w, "tid");
+		json__u64(w, t->workers[i]);
+		json__key(w, "name");
+		json__string(w, task_model__thread_name(m, t->workers[i]));
+		json__object_end(w);
+	}
+	json__array_end(w);
+	json__object_end(w);
+}
+
+static void metadata(struct json_writer *w, const struct task_model *m, const struct report_opts *o)
+{
+	const struct model_summary *s = task_model__summary(m);
+	time_t secs = (time_t)(s->realtime_start_ns / 1000000000ULL);
+	char stamp[32] = "";
+	struct tm tm;
+
+	if (s->realtime_start_ns && gmtime_r(&secs, &tm))
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json__object_begin(w);
+	json__key(w, "version");
+	json__string(w, o->version);
+	json__key(w, "timestamp");
+	json__string(w, stamp[0] ? stamp : NULL);
+	json__key(w, "total_tasks");
+	json__u64(w, s->tasks_spawned);
+	json__key(w, "completed_tasks");
+	json__u64(w, s->tasks_completed);
+	json__key(w, "alive_tasks");
+	json__u64(w, s->tasks_alive);
+	json__key(w, "runtime_tasks");
+	json__u64(w, s->runtime_tasks);
+	json__key(w, "total_polls");
+	json__u64(w, s->polls);
+	json__key(w, "total_wakes");
+	json__u64(w, s->wakes);
+	json__key(w, "total_events");
+	json__u64(w, s->events);
+	json__key(w, "lost_events");
+	json__u64(w, s->lost);
+	json__key(w, "dropped_events");
+	json__u64(w, s->dropped);
+	json__key(w, "duration_ms");
+	json__double(w, ms(s->end_ts - s->start_ts), 3);
+	json__key(w, "pid");
+	json__u64(w, s->pid);
+	json__key(w, "exe");
+	json__string(w, s->exe);
+	json__key(w, "runtime");
+	json__string(w, s->runtime == AIB_RUNTIME_TOKIO ? "tokio" : "unknown");
+	json__key(w, "spawn_locations");
+	json__bool(w, s->spawn_locations);
+	json__key(w, "late_attach");
+	json__bool(w, s->late_attach);
+	json__key(w, "ended");
+	json__string(w, o->ended);
+	json__object_end(w);
+}
+
+static int locations(struct json_writer *w, const struct task_model *m)
+{
+	struct location_stat *st;
+	long n = location_stats__collect(m, &st);
+
+	if (n < 0)
+		return (int)n;
+	json__array_begin(w);
+	for (long i = 0; i < n; i++) {
+		json__object_begin(w);
+		json__key(w, "location");
+		json__string(w, st[i].location);
+		json__key(w, "spawned");
+		json__u64(w, st[i].spawned);
+		json__key(w, "completed");
+		json__u64(w, st[i].completed);
+		json__key(w, "alive");
+		json__u64(w, st[i].alive);
+		json__key(w, "busy_ms");
+		json__double(w, ms(st[i].busy_ns), 3);
+		json__object_end(w);
+	}
+	json__array_end(w);
+	free(st);
+	return 0;
+}
+
+int report_json__write(const struct task_model *m, const struct report_opts *o, FILE *f)
+{
+	const struct model_summary *s = task_model__summary(m);
+	size_t n = task_model__task_count(m);
+	struct json_writer w;
+	int err;
+
+	json__init(&w, f, true);
+	json__object_begin(&w);
+	json__key(&w, "tasks");
+	json__array_begin(&w);
+	for (size_t i = 0; i < n; i++) {
+		struct task_info *t = task_model__task(m, i);
+
+		if (t->kind != TASK_RUNTIME)
+			task(&w, m, t, s->start_ts, s->end_ts);
+	}
+	json__array_end(&w);
+	json__key(&w, "metadata");
+	metadata(&w, m, o);
+	json__key(&w, "locations");
+	err = locations(&w, m);
+	json__object_end(&w);
+	return err ? err : json__finish(&w);
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "location_stats.h"
+#include "report.h"
+#include "task_model.h"
+
+#define LOC_WIDTH 34
+
+const char *report__duration(unsigned long long ns, char *buf, size_t len)
+{
+	if (ns < 1000ULL)
+		snprintf(buf, len, "%lluns", ns);
+	else if (ns < 1000000ULL)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000ULL)
+		snprintf(buf, len, "%.2fms", ns / 1e6);
+	else if (ns < 60000000000ULL)
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	else if (ns < 3600000000000ULL)
+		snprintf(buf, len, "%llum%02llus", ns / 60000000000ULL, ns / 1000000000ULL % 60);
+	else
+		snprintf(buf, len, "%lluh%02llum", ns / 3600000000000ULL, ns / 60000000000ULL % 60);
+	return buf;
+}
+
+/* Keep the end of a long location: the file name and line matter most. */
+static const char *fit(const char *s, char *buf, size_t width)
+{
+	size_t n;
+
+	if (!s)
+		return "?";
+	n = strlen(s);
+	if (n <= width)
+		return s;
+	snprintf(buf, width + 1, "...%s", s + n - (width - 3));
+	return buf;
+}
+
+static __u64 total_ns(const struct task_info *t, __u64 end)
+{
+	__u64 until = t->end_ts ? t->end_ts : end;
+
+	return until > t->spawn_ts ? until - t->spawn_ts : 0;
+}
+
+struct row {
+	struct task_info *t;
+};
+
+static int by_idle_desc(const void *a, const void *b)
+{
+	const struct task_info *x = ((const struct row *)a)->t, *y = ((const struct row *)b)->t;
+
+	if (x->idle_ns != y->idle_ns)
+		return x->idle_ns > y->idle_ns ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void summary(const struct task_model *m, const struct report_opts *o, FILE *f)
+{
+	const struct model_summary *s = task_model__summary(m);
+	char d[32];
+
+	fprintf(f, "async-inspect-bpf: pid %u %s (%s), %s traced, ended: %s\n", s->pid,
+		s->exe ? s->exe : "?", s->runtime == AIB_RUNTIME_TOKIO ? "tokio" : "unknown runtime",
+		report__duration(s->end_ts - s->start_ts, d, sizeof(d)), o->ended ? o->ended : "?");
+	fprintf(f, "Tasks:  %llu spawned, %llu completed, %llu alive", (unsigned long long)s->tasks_spawned,
+		(unsigned long long)s->tasks_completed, (unsigned long long)s->tasks_alive);
+	if (s->runtime_tasks)
+		fprintf(f, " (+%llu runtime worker tasks not listed)", (unsigned long long)s->runtime_tasks);
+	fprintf(f, "\nPolls:  %llu   Wakes: %llu   Events: %llu   Lost: %llu   Dropped: %llu\n",
+		(unsigned long long)s->polls, (unsigned long long)s->wakes,
+		(unsigned long long)s->events, (unsigned long long)s->lost,
+		(unsigned long long)s->dropped);
+	if (s->lost || s->dropped)
+		fprintf(f, "WARNING: %llu events were lost (ring buffer full) and %llu dropped: "
+			   "counts and timings below are incomplete (try --ringbuf-mb)\n",
+			(unsigned long long)s->lost, (unsigned long long)s->dropped);
+	if (s->late_attach)
+		fprintf(f, "Note: attached to a running process: tasks spawned before the attach show "
+			   "no location and timings from first sight.\n");
+	if (!s->spawn_locations)
+		fprintf(f, "Note: spawn functions not found (inlined?): no spawn locations.\n");
+}
+
+static void locations(const struct task_model *m, FILE *f)
+{
+	struct location_stat *st;
+	long n = location_stats__collect(m, &st);
+	char buf[64];
+
+	if (n <= 0)
+		return;
+	fprintf(f, "\n%-62s %9s %10s %8s\n", "Spawn location", "Spawned", "Completed", "Alive");
+	for (long i = 0; i < n; i++)
+		fprintf(f, "%-62s %9llu %10llu %8llu\n",
+			st[i].location ? fit(st[i].location, buf, 62) : "(unknown: spawned before attach)",
+			(unsigned long long)st[i].spawned, (unsigned long long)st[i].completed,
+			(unsigned long long)st[i].alive);
+	free(st);
+}
+
+int report_text__write(const struct task_model *m, const struct report_opts *o, FILE *f)
+{
+	const struct model_summary *s = task_model__summary(m);
+	size_t n = task_model__task_count(m), nrows = 0, shown;
+	struct row *rows = calloc(n ? n : 1, sizeof(*rows));
+	char b1[16], b2[16], b3[16], b4[16], lb[LOC_WIDTH + 1];
+
+	if (!rows)
+		return -ENOMEM;
+	summary(m, o, f);
+	locations(m, f);
+
+	for (size_t i = 0; i < n; i++) {
+		struct task_info *t = task_model__task(m, i);
+
+		if (t->kind != TASK_RUNTIME)
+			rows[nrows++].t = t;
+	}
+	qsort(rows, nrows, sizeof(*rows), by_idle_desc);
+	shown = o->max_tasks && o->max_tasks < nrows ? o->max_tasks : nrows;
+
+	fprintf(f, "\n%-8s %-9s %-*s %9s %9s %10s %9s %7s\n", "ID", "State", LOC_WIDTH, "Location",
+		"Total", "Busy", "Sched p99", "Idle", "Polls");
+	for (size_t i = 0; i < shown; i++) {
+		struct task_info *t = rows[i].t;
+		char id[24];
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)t->id);
+		fprintf(f, "%-8s %-9s %-*s %9s %9s %10s %9s %7llu\n", t->id ? id : "?",
+			task_state_name(t->state), LOC_WIDTH, fit(t->location, lb, LOC_WIDTH),
+			report__duration(total_ns(t, s->end_ts), b1, sizeof(b1)),
+			report__duration(t->busy_ns, b2, sizeof(b2)),
+			t->sched.count ? report__duration(samples__quantile(&t->sched, 0.99), b3, sizeof(b3)) : "-",
+			report__duration(t->idle_ns, b4, sizeof(b4)), (unsigned long long)t->polls);
+	}
+	if (shown < nrows)
+		fprintf(f, "... %zu more tasks (all of them: --json FILE, or --tasks 0)\n", nrows - shown);
+	free(rows);
+	return fflush(f) || ferror(f) ? -EIO : 0;
+}

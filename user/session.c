@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "decoder.h"
+#include "elf_symbols.h"
+#include "recording.h"
+#include "session.h"
+#include "task_model.h"
+#include "u64_map.h"
+
+struct session {
+	struct session_opts o;
+	struct u64_map *files_defined; /* file_addr already sent as a LOCATION */
+	struct u64_map *threads_named; /* tids already looked up */
+	__u64 invalid;
+	int recording_error;
+};
+
+struct session *session__new(const struct session_opts *opts)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->o = *opts;
+	s->files_defined = u64_map__new();
+	s->threads_named = u64_map__new();
+	if (!s->files_defined || !s->threads_named) {
+		session__free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+void session__free(struct session *s)
+{
+	if (!s)
+		return;
+	u64_map__free(s->files_defined);
+	u64_map__free(s->threads_named);
+	free(s);
+}
+
+int session__emit(struct session *s, const struct aib_hdr *rec)
+{
+	if (s->o.recording && !s->recording_error) {
+		int err = recording_writer__append(s->o.recording, rec);
+
+		if (err)
+			s->recording_error = err; /* keep tracing; reported at the end */
+	}
+	return task_model__apply(s->o.model, rec);
+}
+
+static void define_location(struct session *s, const struct aib_ev_spawn *e)
+{
+	struct {
+		struct aib_rec_location rec;
+		char text[AIB_LOCATION_MAX];
+	} loc;
+	__u32 len = e->file_len;
+
+	if (u64_map__get(s->files_defined, e->file_addr, NULL))
+		return;
+	u64_map__set(s->files_defined, e->file_addr, 0);
+	if (len > AIB_LOCATION_MAX)
+		len = AIB_LOCATION_MAX;
+	/* From the file, not the process: .rodata pages may not be resident,
+	 * and the process may be gone by the time the ring buffer drains. */
+	if (!s->o.syms || elf_symbols__read(s->o.syms, e->file_addr, loc.text, len))
+		return; /* the model names it by address */
+	memset(&loc.rec, 0, sizeof(loc.rec));
+	loc.rec.hdr.kind = AIB_REC_LOCATION;
+	loc.rec.hdr.size = (__u16)(sizeof(loc.rec) + len);
+	loc.rec.hdr.ts = e->hdr.ts;
+	loc.rec.file_addr = e->file_addr;
+	loc.rec.len = len;
+	session__emit(s, &loc.rec.hdr);
+}
+
+static void name_thread(struct session *s, __u32 tid, __u64 ts)
+{
+	struct aib_rec_thread rec = {0};
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (!tid || u64_map__get(s->threads_named, tid, NULL))
+		return;
+	u64_map__set(s->threads_named, tid, 0);
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", s->o.pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* the thread (or process) is gone; it stays unnamed */
+	n = read(fd, rec.name, sizeof(rec.name) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	if (rec.name[n - 1] == '\n')
+		rec.name[n - 1] = 0;
+	rec.hdr.kind = AIB_REC_THREAD;
+	rec.hdr.size = sizeof(rec);
+	rec.hdr.tid = tid;
+	rec.hdr.ts = ts;
+	session__emit(s, &rec.hdr);
+}
+
+int session__on_sample(const void *data, size_t size, void *ctx)
+{
+	struct session *s = ctx;
+	const struct aib_hdr *rec;
+
+	/* Only BPF kinds may come from the ring buffer, and exactly one per sample. */
+	if (aib_decode(data, size, &rec) || rec->size != size || rec->kind >= AIB_REC_FIRST) {
+		s->invalid++;
+		return 0;
+	}
+	name_thread(s, rec->tid, rec->ts);
+	if (rec->kind == AIB_EV_SPAWN && (aib_as_spawn(rec)->flags & AIB_SPAWN_HAS_LOCATION))
+		define_location(s, aib_as_spawn(rec));
+	return session__emit(s, rec);
+}
+
+__u64 session__invalid_samples(const struct session *s)
+{
+	return s->invalid;
+}
+
+int session__recording_error(const struct session *s)
+{
+	return s->recording_error;
+}

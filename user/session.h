@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live record pipeline: each ring-buffer sample is validated, enriched
+ * with what only user space can know while the target lives (spawn location
+ * strings from the ELF, thread names from /proc), written to the recording
+ * and applied to the model. A replay applies the recorded stream directly,
+ * so both give the same model.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <stddef.h>
+#include "aib_events.h"
+
+struct task_model;
+struct recording_writer;
+struct elf_symbols;
+
+struct session_opts {
+	struct task_model *model;
+	struct recording_writer *recording; /* may be NULL */
+	const struct elf_symbols *syms;	    /* for location strings */
+	int pid;			    /* for thread names */
+};
+
+struct session;
+
+struct session *session__new(const struct session_opts *opts);
+void session__free(struct session *s);
+/* tracer_sample_fn: one raw sample from the ring buffer */
+int session__on_sample(const void *data, size_t size, void *ctx);
+/* A record made in user space (process, losses, end): recorded and applied. */
+int session__emit(struct session *s, const struct aib_hdr *rec);
+__u64 session__invalid_samples(const struct session *s);
+/* First error that stopped the recording (e.g. -ENOSPC), or 0. */
+int session__recording_error(const struct session *s);
+
+#endif

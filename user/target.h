@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The traced process: either one we start (held before exec so probes are in
+ * place before its first instruction) or one already running.
+ */
+#ifndef TARGET_H
+#define TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+struct target {
+	int pid;
+	bool ours;	     /* started by us: we reap it and forward its status */
+	int release_fd;	     /* write end of the pipe the child waits on */
+	bool exited;
+	int status;	     /* wait status once exited (ours only) */
+	char exe[PATH_MAX];  /* the file probes attach to */
+	char name[PATH_MAX]; /* for messages */
+};
+
+/* Fork a child that waits until target__release() before exec'ing argv.
+ * -ENOENT / -EACCES when argv[0] cannot be run (checked before forking). */
+int target__launch(struct target *t, char *const argv[]);
+int target__release(struct target *t);
+/* An existing process: -ESRCH if there is none, -EACCES if /proc/PID/exe
+ * cannot be read. */
+int target__attach(struct target *t, int pid);
+/* Has it exited? Reaps our own child. */
+bool target__gone(struct target *t);
+/* Stop a child we started that is still running: SIGTERM, then SIGKILL
+ * after grace_ms. */
+void target__terminate(struct target *t, int grace_ms);
+/* Exit code to pass on for a child that exited: its status, or 128 + signal. */
+int target__exit_code(const struct target *t);
+
+#endif

@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "task_model.h"
+#include "u64_map.h"
+
+#define NO_TASK ((__u32)~0U)
+
+/* A spawn call waiting for its task to show up under the predicted id. */
+struct pending_spawn {
+	__u64 ts;
+	__u64 parent_id;
+	const char *location;
+	__u32 flags;
+	__u32 tid;
+};
+
+struct thread_rec {
+	__u32 tid;
+	char name[16];
+	__u32 depth;
+	__u32 stack[AIB_MAX_POLL_DEPTH]; /* task indices being polled */
+};
+
+/* An interned "file:line:col" */
+struct location {
+	__u64 file_addr;
+	__u32 line, col;
+	char *text;
+};
+
+struct task_model {
+	struct task_info *tasks;
+	size_t ntasks, tasks_cap;
+	struct u64_map *live; /* header -> newest task at that header */
+
+	struct pending_spawn *pending;
+	size_t npending, pending_cap;
+	__u32 *pending_free; /* recycled slots of `pending` */
+	size_t npending_free, pending_free_cap;
+	struct u64_map *pending_by_id;
+
+	struct u64_map *files; /* file_addr -> index in file_names */
+	char **file_names;
+	size_t nfiles;
+
+	struct location *locs;
+	size_t nlocs;
+	struct u64_map *loc_by_key; /* mixed key -> first index with that key */
+
+	struct thread_rec *threads;
+	size_t nthreads;
+	struct u64_map *thread_by_tid;
+
+	struct model_summary sum;
+	__u64 last_ts;
+	bool finished;
+};
+
+const char *task_state_name(enum task_state s)
+{
+	static const char *const names[] = {"running", "runnable", "idle", "completed"};
+
+	return (unsigned)s < 4 ? names[s] : "unknown";
+}
+
+const char *task_kind_name(enum task_kind k)
+{
+	static const char *const names[] = {"async", "blocking", "local", "runtime"};
+
+	return (unsigned)k < 4 ? names[k] : "unknown";
+}
+
+struct task_model *task_model__new(void)
+{
+	struct task_model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->live = u64_map__new();
+	m->pending_by_id = u64_map__new();
+	m->files = u64_map__new();
+	m->loc_by_key = u64_map__new();
+	m->thread_by_tid = u64_map__new();
+	if (!m->live || !m->pending_by_id || !m->files || !m->loc_by_key || !m->thread_by_tid) {
+		task_model__free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return m;
+}
+
+void task_model__free(struct task_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->ntasks; i++)
+		samples__release(&m->tasks[i].sched);
+	free(m->tasks);
+	for (size_t i = 0; i < m->nfiles; i++)
+		free(m->file_names[i]);
+	free(m->file_names);
+	for (size_t i = 0; i < m->nlocs; i++)
+		free(m->locs[i].text);
+	free(m->locs);
+	free(m->pending);
+	free(m->pending_free);
+	free(m->threads);
+	free((char *)m->sum.exe);
+	u64_map__free(m->live);
+	u64_map__free(m->pending_by_id);
+	u64_map__free(m->files);
+	u64_map__free(m->loc_by_key);
+	u64_map__free(m->thread_by_tid);
+	free(m);
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+/* ---- threads ---- */
+
+static struct thread_rec *thread_get(struct task_model *m, __u32 tid)
+{
+	__u32 idx;
+	size_t cap = m->nthreads; /* threads array grows by doubling at powers of two */
+
+	if (u64_map__get(m->thread_by_tid, tid, &idx))
+		return &m->threads[idx];
+	if ((cap & (cap - 1)) == 0) {
+		size_t ncap = cap ? cap * 2 : 8;
+		struct thread_rec *t = realloc(m->threads, ncap * sizeof(*t));
+
+		if (!t)
+			return NULL;
+		m->threads = t;
+	}
+	if (u64_map__set(m->thread_by_tid, tid, (__u32)m->nthreads))
+		return NULL;
+	m->threads[m->nthreads] = (struct thread_rec){.tid = tid};
+	return &m->threads[m->nthreads++];
+}
+
+const char *task_model__thread_name(const struct task_model *m, __u32 tid)
+{
+	__u32 idx;
+
+	if (!u64_map__get(m->thread_by_tid, tid, &idx) || !m->threads[idx].name[0])
+		return NULL;
+	return m->threads[idx].name;
+}
+
+/* ---- locations ---- */
+
+static const char *location_intern(struct task_model *m, __u64 file_addr, __u32 line, __u32 col)
+{
+	__u64 key = file_addr * 0x100000001b3ULL ^ ((__u64)line << 20) ^ col;
+	__u32 idx, fidx;
+	char buf[64];
+	const char *file;
+	struct location *l;
+
+	if (u64_map__get(m->loc_by_key, key, &idx)) {
+		l = &m->locs[idx];
+		if (l->file_addr == file_addr && l->line == line && l->col == col)
+			return l->text;
+		/* a key collision: fall back to a scan */
+		for (size_t i = 0; i < m->nlocs; i++) {
+			l = &m->locs[i];
+			if (l->file_addr == file_addr && l->line == line && l->col == col)
+				return l->text;
+		}
+	}
+	if (u64_map__get(m->files, file_addr, &fidx)) {
+		file = m->file_names[fidx];
+	} else {
+		snprintf(buf, sizeof(buf), "<file@0x%llx>", (unsigned long long)file_addr);
+		file = buf;
+	}
+	if ((m->nlocs & (m->nlocs - 1)) == 0) {
+		size_t ncap = m->nlocs ? m->nlocs * 2 : 16;
+		struct location *p = realloc(m->locs, ncap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		m->locs = p;
+	}
+	l = &m->locs[m->nlocs];
+	*l = (struct location){.file_addr = file_addr, .line = line, .col = col};
+	if (asprintf(&l->text, "%s:%u:%u", file, line, col) < 0)
+		return NULL;
+	if (!u64_map__get(m->loc_by_key, key, NULL))
+		u64_map__set(m->loc_by_key, key, (__u32)m->nlocs);
+	m->nlocs++;
+	return l->text;
+}
+
+static int file_define(struct task_model *m, const struct aib_rec_location *r)
+{
+	char *text;
+
+	if (u64_map__get(m->files, r->file_addr, NULL))
+		return 0;
+	if ((m->nfiles & (m->nfiles - 1)) == 0) {
+		size_t ncap = m->nfiles ? m->nfiles * 2 : 16;
+		char **p = realloc(m->file_names, ncap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		m->file_names = p;
+	}
+	text = strndup(r->text, r->len);
+	if (!text)
+		return -ENOMEM;
+	m->file_names[m->nfiles] = text;
+	if (u64_map__set(m->files, r->file_addr, (__u32)m->nfiles)) {
+		free(text);
+		return -ENOMEM;
+	}
+	m->nfiles++;
+	return 0;
+}
+
+/* ---- tasks ---- */
+
+/* Close the interval of the current state at ts. A runnable interval that
+ * ends in a poll is one scheduling delay sample. */
+static void leave_state(struct task_info *t, __u64 ts, bool polled)
+{
+	__u64 d = ts > t->since ? ts - t->since : 0;
+
+	if (t->state == TASK_IDLE) {
+		t->idle_ns += d;
+	} else if (t->state == TASK_RUNNABLE) {
+		t->runnable_ns += d;
+		if (polled)
+			samples__add(&t->sched, d);
+	}
+	t->since = ts;
+}
+
+static void complete(struct task_info *t, __u64 ts)
+{
+	if (t->state == TASK_COMPLETED)
+		return;
+	if (t->state == TASK_RUNNING)
+		t->busy_ns += ts > t->poll_start ? ts - t->poll_start : 0;
+	else
+		leave_state(t, ts, false);
+	t->state = TASK_COMPLETED;
+	t->end_ts = ts;
+}
+
+static struct pending_spawn *pending_take(struct task_model *m, __u64 id, struct pending_spawn *out)
+{
+	__u32 idx;
+
+	if (!id || !u64_map__get(m->pending_by_id, id, &idx))
+		return NULL;
+	*out = m->pending[idx];
+	u64_map__del(m->pending_by_id, id);
+	/* a slot that cannot be recycled is only lost, never reused twice */
+	if (!grow((void **)&m->pending_free, &m->pending_free_cap, m->npending_free + 1,
+		  sizeof(__u32)))
+		m->pending_free[m->npending_free++] = idx;
+	return out;
+}
+
+/* The task now at `header` with runtime id `id`, created on first sight. */
+static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts)
+{
+	struct pending_spawn p;
+	struct task_info *t;
+	__u32 idx;
+
+	if (u64_map__get(m->live, header, &idx)) {
+		t = &m->tasks[idx];
+		if (t->id == id || !id || !t->id) {
+			if (!t->id)
+				t->id = id;
+			return idx;
+		}
+		/* The header was freed and reused without us seeing the free:
+		 * the previous task ended by its last event. */
+		complete(t, t->last_poll_end_ts > t->since ? t->last_poll_end_ts : t->since);
+	}
+	if (grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)))
+		return NO_TASK;
+	idx = (__u32)m->ntasks;
+	if (u64_map__set(m->live, header, idx))
+		return NO_TASK;
+	m->ntasks++;
+	t = &m->tasks[idx];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->header = header;
+	if (pending_take(m, id, &p)) {
+		t->spawn_seen = true;
+		t->spawn_ts = p.ts;
+		t->parent_id = p.parent_id;
+		t->location = p.location;
+		t->kind = p.flags & AIB_SPAWN_BLOCKING ? TASK_BLOCKING
+			  : p.flags & AIB_SPAWN_LOCAL  ? TASK_LOCAL
+						       : TASK_ASYNC;
+		t->state = TASK_RUNNABLE; /* spawned, waiting for its first poll */
+		t->since = p.ts;
+	} else {
+		/* First sight: what it did before is unknown, so nothing before
+		 * now is charged to any state. */
+		t->spawn_ts = ts;
+		t->state = TASK_IDLE;
+		t->since = ts;
+	}
+	return idx;
+}
+
+static struct task_info *live_task(struct task_model *m, __u64 header, __u64 id)
+{
+	__u32 idx;
+
+	if (!u64_map__get(m->live, header, &idx))
+		return NULL;
+	if (id && m->tasks[idx].id && m->tasks[idx].id != id)
+		return NULL;
+	return &m->tasks[idx];
+}
+
+static int on_spawn(struct task_model *m, const struct aib_ev_spawn *e)
+{
+	__u64 id = e->predicted_id;
+	struct pending_spawn *p;
+	__u32 idx;
+
+	if (!id)
+		return 0; /* no id to match its task by: the task shows up on first sight */
+	if (u64_map__get(m->pending_by_id, id, &idx)) {
+		/* The same call seen again through a #[track_caller] wrapper. */
+		if (m->pending[idx].tid == e->hdr.tid)
+			return 0;
+		/* Two threads raced for the same id: the later one got a later id. */
+		for (int k = 1; k <= 4 && u64_map__get(m->pending_by_id, id, NULL); k++)
+			id = e->predicted_id + k;
+		if (u64_map__get(m->pending_by_id, id, NULL))
+			return 0;
+	}
+	if (m->npending_free) {
+		idx = m->pending_free[--m->npending_free];
+	} else {
+		if (grow((void **)&m->pending, &m->pending_cap, m->npending + 1, sizeof(*m->pending)))
+			return -ENOMEM;
+		idx = (__u32)m->npending++;
+	}
+	p = &m->pending[idx];
+	p->ts = e->hdr.ts;
+	p->tid = e->hdr.tid;
+	p->flags = e->flags;
+	p->parent_id = e->parent_task_id;
+	p->location = e->flags & AIB_SPAWN_HAS_LOCATION
+			      ? location_intern(m, e->file_addr, e->line, e->col)
+			      : NULL;
+	return u64_map__set(m->pending_by_id, id, idx);
+}
+
+static void note_worker(struct task_info *t, __u32 tid)
+{
+	for (__u32 i = 0; i < t->nworkers; i++)
+		if (t->workers[i] == tid)
+			return;
+	if (t->nworkers < TASK_MAX_WORKERS)
+		t->workers[t->nworkers++] = tid;
+}
+
+static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
+{
+	struct thread_rec *th = thread_get(m, e->hdr.tid);
+	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts);
+	struct task_info *t;
+
+	if (idx == NO_TASK || !th)
+		return -ENOMEM;
+	t = &m->tasks[idx];
+	/* A poll inside another poll on one thread: the outer one is a carrier
+	 * (tokio runs each worker inside a blocking task), not user work. */
+	if (e->depth > 0 && e->depth <= AIB_MAX_POLL_DEPTH && th->depth >= e->depth) {
+		struct task_info *outer = &m->tasks[th->stack[e->depth - 1]];
+
+		if (outer->kind == TASK_BLOCKING || !outer->spawn_seen)
+			outer->kind = TASK_RUNTIME;
+	}
+	if (e->depth < AIB_MAX_POLL_DEPTH) {
+		th->stack[e->depth] = idx;
+		th->depth = e->depth + 1;
+	}
+	if (t->state == TASK_COMPLETED) {
+		m->sum.anomalies++;
+		return 0;
+	}
+	if (t->state != TASK_RUNNING)
+		leave_state(t, e->hdr.ts, true);
+	t->state = TASK_RUNNING;
+	t->poll_start = e->hdr.ts;
+	t->polls++;
+	m->sum.polls++;
+	note_worker(t, e->hdr.tid);
+	return 0;
+}
+
+static int on_poll_end(struct task_model *m, const struct aib_ev_poll *e)
+{
+	struct thread_rec *th = thread_get(m, e->hdr.tid);
+	struct task_info *t = live_task(m, e->task, e->task_id);
+	__u64 ts = e->hdr.ts;
+
+	if (th && e->depth < AIB_MAX_POLL_DEPTH)
+		th->depth = e->depth;
+	if (!t || t->state != TASK_RUNNING) {
+		m->sum.anomalies++;
+		return 0;
+	}
+	t->busy_ns += ts > t->poll_start ? ts - t->poll_start : 0;
+	t->last_poll_end_ts = ts;
+	t->since = ts;
+	switch (e->result) {
+	case AIB_POLL_READY:
+		t->state = TASK_COMPLETED;
+		t->end_ts = ts;
+		break;
+	case AIB_POLL_NOTIFIED:
+		t->state = TASK_RUNNABLE;
+		break;
+	default:
+		t->state = TASK_IDLE;
+		break;
+	}
+	return 0;
+}
+
+static int on_wake(struct task_model *m, const struct aib_ev_wake *e)
+{
+	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts);
+	struct task_info *t, *waker;
+	enum wake_kind kind;
+
+	if (idx == NO_TASK)
+		return -ENOMEM;
+	t = &m->tasks[idx];
+	waker = e->waker_task ? live_task(m, e->waker_task, e->waker_task_id) : NULL;
+	if (!e->waker_task || (waker && waker->kind == TASK_RUNTIME))
+		kind = WAKE_BY_THREAD;
+	else if (e->waker_task == e->task && e->waker_task_id == e->task_id)
+		kind = WAKE_BY_SELF;
+	else
+		kind = WAKE_BY_TASK;
+	t->wakes[kind]++;
+	m->sum.wakes++;
+	if (t->state == TASK_IDLE) {
+		leave_state(t, e->hdr.ts, false);
+		t->state = TASK_RUNNABLE;
+	}
+	return 0;
+}
+
+static int on_task_end(struct task_model *m, const struct aib_ev_task *e)
+{
+	struct task_info *t = live_task(m, e->task, e->task_id);
+
+	if (!t)
+		return 0; /* freed before we ever saw it run: nothing to say */
+	if (e->hdr.kind == AIB_EV_SHUTDOWN) {
+		/* A running task finishes its cancellation at the end of its poll. */
+		if (t->state != TASK_COMPLETED)
+			t->cancelled = true;
+		if (t->state != TASK_RUNNING)
+			complete(t, e->hdr.ts);
+		return 0;
+	}
+	complete(t, e->hdr.ts);
+	u64_map__del(m->live, e->task);
+	return 0;
+}
+
+static void on_process(struct task_model *m, const struct aib_rec_process *r)
+{
+	free((char *)m->sum.exe);
+	m->sum.exe = strndup(r->exe, sizeof(r->exe));
+	m->sum.pid = r->pid;
+	m->sum.runtime = r->runtime;
+	m->sum.poll_sites = r->poll_sites;
+	m->sum.spawn_locations = r->flags & AIB_PROC_SPAWN_LOCATIONS;
+	m->sum.late_attach = r->flags & AIB_PROC_LATE_ATTACH;
+	m->sum.start_ts = r->hdr.ts;
+	m->sum.realtime_start_ns = r->realtime_ns;
+}
+
+int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
+{
+	m->sum.events++;
+	if (rec->kind < AIB_REC_FIRST && rec->ts > m->last_ts)
+		m->last_ts = rec->ts;
+
+	switch (rec->kind) {
+	case AIB_EV_SPAWN:
+		return on_spawn(m, (const struct aib_ev_spawn *)rec);
+	case AIB_EV_POLL_BEGIN:
+		return on_poll_begin(m, (const struct aib_ev_poll *)rec);
+	case AIB_EV_POLL_END:
+		return on_poll_end(m, (const struct aib_ev_poll *)rec);
+	case AIB_EV_WAKE:
+		return on_wake(m, (const struct aib_ev_wake *)rec);
+	case AIB_EV_SHUTDOWN:
+	case AIB_EV_DEALLOC:
+		return on_task_end(m, (const struct aib_ev_task *)rec);
+	case AIB_EV_WORKER_START:
+		return thread_get(m, rec->tid) ? 0 : -ENOMEM;
+	case AIB_REC_PROCESS:
+		on_process(m, (const struct aib_rec_process *)rec);
+		return 0;
+	case AIB_REC_LOCATION:
+		return file_define(m, (const struct aib_rec_location *)rec);
+	case AIB_REC_THREAD: {
+		const struct aib_rec_thread *r = (const void *)rec;
+		struct thread_rec *th = thread_get(m, r->hdr.tid);
+
+		if (!th)
+			return -ENOMEM;
+		memcpy(th->name, r->name, sizeof(th->name));
+		th->name[sizeof(th->name) - 1] = 0;
+		return 0;
+	}
+	case AIB_REC_LOST: {
+		const struct aib_rec_lost *r = (const void *)rec;
+
+		m->sum.lost = r->lost;
+		m->sum.dropped = r->dropped;
+		return 0;
+	}
+	case AIB_REC_END:
+		m->sum.ended_cleanly = true;
+		m->sum.end_reason = ((const struct aib_rec_end *)rec)->reason;
+		m->sum.end_ts = rec->ts;
+		return 0;
+	default:
+		m->sum.anomalies++;
+		return 0;
+	}
+}
+
+/* Spawn calls whose task never ran: spawned, runnable, never polled. */
+static int add_unpolled(__u64 id, __u32 idx, void *ctx)
+{
+	struct task_model *m = ctx;
+	struct pending_spawn *p = &m->pending[idx];
+	struct task_info *t;
+
+	if (grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)))
+		return 1;
+	t = &m->tasks[m->ntasks++];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->spawn_seen = true;
+	t->spawn_ts = t->since = p->ts;
+	t->parent_id = p->parent_id;
+	t->location = p->location;
+	t->kind = p->flags & AIB_SPAWN_BLOCKING ? TASK_BLOCKING
+		  : p->flags & AIB_SPAWN_LOCAL  ? TASK_LOCAL
+					       : TASK_ASYNC;
+	t->state = TASK_RUNNABLE;
+	return 0;
+}
+
+void task_model__finish(struct task_model *m, __u64 end_ts)
+{
+	struct model_summary *s = &m->sum;
+
+	if (m->finished)
+		return;
+	m->finished = true;
+	if (!end_ts)
+		end_ts = s->end_ts ? s->end_ts : m->last_ts;
+	if (end_ts < m->last_ts)
+		end_ts = m->last_ts;
+	s->end_ts = end_ts;
+	if (!s->start_ts)
+		s->start_ts = m->ntasks ? m->tasks[0].spawn_ts : end_ts;
+
+	u64_map__for_each(m->pending_by_id, add_unpolled, m);
+
+	for (size_t i = 0; i < m->ntasks; i++) {
+		struct task_info *t = &m->tasks[i];
+
+		if (t->state == TASK_RUNNING)
+			t->busy_ns += end_ts > t->poll_start ? end_ts - t->poll_start : 0;
+		else if (t->state != TASK_COMPLETED)
+			leave_state(t, end_ts, false);
+		if (t->kind == TASK_RUNTIME) {
+			s->runtime_tasks++;
+			continue;
+		}
+		s->tasks_spawned++;
+		if (t->state == TASK_COMPLETED)
+			s->tasks_completed++;
+		else
+			s->tasks_alive++;
+	}
+}
+
+const struct model_summary *task_model__summary(const struct task_model *m)
+{
+	return &m->sum;
+}
+
+size_t task_model__task_count(const struct task_model *m)
+{
+	return m->ntasks;
+}
+
+struct task_info *task_model__task(const struct task_model *m, size_t i)
+{
+	return i < m->ntasks ? &m->tasks[i] : NULL;
+}

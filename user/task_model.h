@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runtime-neutral task model: rebuilt from the decoded record stream (live or
+ * replayed) into per-task lifecycles and timings exact to event timestamps.
+ * It never prints; outputs read it through the accessors below.
+ *
+ * States: running (inside a poll), runnable (woken or spawned, waiting for
+ * its next poll), idle (returned Pending, waiting for a wake), completed.
+ * busy = time inside polls; sched delay = runnable -> next poll start;
+ * idle = time spent idle. For tasks alive at the end, open intervals are
+ * counted up to the end of the session.
+ */
+#ifndef TASK_MODEL_H
+#define TASK_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "aib_events.h"
+#include "samples.h"
+
+enum task_state {
+	TASK_RUNNING,
+	TASK_RUNNABLE,
+	TASK_IDLE,
+	TASK_COMPLETED,
+};
+
+enum task_kind {
+	TASK_ASYNC,    /* spawn */
+	TASK_BLOCKING, /* spawn_blocking */
+	TASK_LOCAL,    /* spawn_local */
+	TASK_RUNTIME,  /* the runtime's own carrier (a worker thread's task) */
+};
+
+enum wake_kind {
+	WAKE_BY_TASK,	/* another task */
+	WAKE_BY_SELF,	/* the task woke itself (yield) */
+	WAKE_BY_THREAD, /* a thread outside any task: timer, I/O driver, blocking code */
+	WAKE_KIND_MAX
+};
+
+#define TASK_MAX_WORKERS 8 /* distinct worker threads remembered per task */
+
+struct task_info {
+	__u64 id;	     /* the runtime's task id; 0 if unknown */
+	__u64 header;	     /* task header address (reused after free) */
+	__u64 parent_id;     /* task that spawned it; 0 = none or unknown */
+	const char *location; /* "src/main.rs:25:24", or NULL if unknown */
+	enum task_kind kind;
+	enum task_state state;
+	bool spawn_seen; /* false: first seen after its spawn (before the session) */
+	bool cancelled;
+	__u64 spawn_ts;	 /* spawn call, or first sight */
+	__u64 end_ts;	 /* completion; 0 while alive */
+	__u64 last_poll_end_ts;
+	__u64 polls;
+	__u64 busy_ns;
+	__u64 idle_ns;
+	__u64 runnable_ns; /* sum of scheduling delays */
+	struct samples sched;
+	__u64 wakes[WAKE_KIND_MAX];
+	__u32 workers[TASK_MAX_WORKERS]; /* tids the task was polled on */
+	__u32 nworkers;
+
+	/* bookkeeping for open intervals */
+	__u64 since;	 /* when the current state began */
+	__u64 poll_start;
+};
+
+struct model_summary {
+	__u32 pid;
+	enum aib_runtime runtime;
+	const char *exe;
+	__u32 poll_sites;
+	bool spawn_locations; /* spawn probes were attached */
+	bool late_attach;     /* attached to a running process */
+	bool ended_cleanly;   /* an END record was seen */
+	__u32 end_reason;     /* enum aib_end_reason, 0 if no END record */
+	__u64 start_ts, end_ts;
+	__u64 realtime_start_ns;
+	__u64 tasks_spawned;   /* user tasks seen (spawned, or first seen) */
+	__u64 tasks_completed;
+	__u64 tasks_alive;
+	__u64 runtime_tasks;   /* TASK_RUNTIME, not counted above */
+	__u64 polls;
+	__u64 wakes;
+	__u64 events;	       /* records applied */
+	__u64 lost;	       /* ring buffer full */
+	__u64 dropped;	       /* dropped in BPF for other reasons */
+	__u64 anomalies;       /* records that did not fit the model (e.g. an end without a begin) */
+};
+
+struct task_model;
+
+struct task_model *task_model__new(void);
+void task_model__free(struct task_model *m);
+/* Apply one validated record. 0, or -ENOMEM. Records that contradict the
+ * model are counted as anomalies, never fatal. */
+int task_model__apply(struct task_model *m, const struct aib_hdr *rec);
+/* Close the session at end_ts (0: the END record's time, else the last
+ * event's): account open intervals of live tasks. Call once, before reading. */
+void task_model__finish(struct task_model *m, __u64 end_ts);
+
+const struct model_summary *task_model__summary(const struct task_model *m);
+size_t task_model__task_count(const struct task_model *m);
+/* i in [0, count): tasks in order of first appearance, runtime tasks included */
+struct task_info *task_model__task(const struct task_model *m, size_t i);
+const char *task_model__thread_name(const struct task_model *m, __u32 tid); /* NULL if unknown */
+const char *task_state_name(enum task_state s);
+const char *task_kind_name(enum task_kind k);
+
+#endif

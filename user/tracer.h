@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BPF side of a session: load the runtime's probes, attach a plan to one
+ * process, read the ring buffer, count losses, detach. Knows nothing about
+ * what the records mean.
+ */
+#ifndef TRACER_H
+#define TRACER_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "probe_plan.h"
+
+struct tracer;
+
+/* Called for each ring-buffer sample; a non-zero return stops the poll. */
+typedef int (*tracer_sample_fn)(const void *data, size_t size, void *ctx);
+
+struct tracer_opts {
+	int pid;		  /* only this process triggers the probes */
+	const char *binary;	  /* the file to attach to (a path, or /proc/PID/exe) */
+	size_t ringbuf_bytes;	  /* power of two; 0 = default */
+	tracer_sample_fn on_sample;
+	void *ctx;
+};
+
+/* Open and load the BPF programs for plan->runtime. NULL + errno; `err`
+ * gets a one-line description. */
+struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_opts *opts,
+			    char *err, size_t err_len);
+/* Attach every site of the plan. A required site that fails aborts with
+ * -errno and names the probe in `err`; optional failures are counted. */
+int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, size_t err_len);
+size_t tracer__attached(const struct tracer *t);
+size_t tracer__attach_failures(const struct tracer *t);
+/* Wait up to timeout_ms for samples and deliver them. >= 0 samples, or -errno
+ * (-EINTR when a signal arrived). */
+int tracer__poll(struct tracer *t, int timeout_ms);
+/* Deliver whatever is in the ring buffer now, without waiting. */
+int tracer__drain(struct tracer *t);
+/* Remove all probes; the traced process runs on untouched. */
+void tracer__detach(struct tracer *t);
+/* Cumulative: samples lost to a full ring buffer, and dropped for other reasons. */
+int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped);
+void tracer__free(struct tracer *t);
+
+#endif
