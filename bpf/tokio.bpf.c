@@ -16,7 +16,6 @@
 #include "aib_events.h"
 #include "probe_common.bpf.h"
 
-/* libbpf 1.1 has no BPF_UPROBE yet; the kprobe forms read the same pt_regs. */
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -57,8 +56,7 @@ static __always_inline __u64 state_of(__u64 task)
 	return state;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(poll_enter, __u64 task)
+static __always_inline int poll_enter(__u64 task)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = thread_state_get(tid);
@@ -90,7 +88,7 @@ int BPF_KPROBE(poll_enter, __u64 task)
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(poll_exit)
+int uprobe_return(struct pt_regs *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = thread_state_lookup(tid);
@@ -148,18 +146,6 @@ static __always_inline int emit_wake(__u64 task, __u32 how)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(wake_by_val, __u64 task)
-{
-	return emit_wake(task, AIB_WAKE_BY_VAL);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(wake_by_ref, __u64 task)
-{
-	return emit_wake(task, AIB_WAKE_BY_REF);
-}
-
 static __always_inline int emit_task_event(__u64 task, __u16 kind)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -175,21 +161,8 @@ static __always_inline int emit_task_event(__u64 task, __u16 kind)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(task_shutdown, __u64 task)
-{
-	return emit_task_event(task, AIB_EV_SHUTDOWN);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(task_dealloc, __u64 task)
-{
-	return emit_task_event(task, AIB_EV_DEALLOC);
-}
-
 /* worker::run(worker: Arc<Worker>): ArcInner {strong, weak, Worker {handle, index, ..}} */
-SEC("uprobe")
-int BPF_KPROBE(worker_run, __u64 worker)
+static __always_inline int worker_run(__u64 worker)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct aib_ev_worker *e;
@@ -238,12 +211,12 @@ static __always_inline bool try_location(__u64 arg, __u64 bias, struct aib_ev_sp
 	return true;
 }
 
-static __always_inline int emit_spawn(struct pt_regs *ctx, __u32 flags)
+static __always_inline int emit_spawn(struct pt_regs *ctx, __u64 vaddr, __u32 flags)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	/* The cookie is the probed function's ELF vaddr: the difference to the
+	/* vaddr is the probed function's ELF address: the difference to the
 	 * hit address is the load bias, known here even for a just-exec'd PIE. */
-	__u64 bias = PT_REGS_IP(ctx) - bpf_get_attach_cookie(ctx);
+	__u64 bias = PT_REGS_IP(ctx) - vaddr;
 	struct aib_ev_spawn *e;
 
 	e = event_reserve(sizeof(*e));
@@ -266,20 +239,35 @@ static __always_inline int emit_spawn(struct pt_regs *ctx, __u32 flags)
 	return 0;
 }
 
+/* Every entry site runs this one program; the cookie says which probe it is.
+ * One program lets all sites share one uprobe_multi link: one attach call
+ * and one detach grace period instead of one per site. */
 SEC("uprobe")
-int spawn_task(struct pt_regs *ctx)
+int uprobe_entry(struct pt_regs *ctx)
 {
-	return emit_spawn(ctx, 0);
-}
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 arg0 = PT_REGS_PARM1(ctx);
 
-SEC("uprobe")
-int spawn_blocking(struct pt_regs *ctx)
-{
-	return emit_spawn(ctx, AIB_SPAWN_BLOCKING);
-}
-
-SEC("uprobe")
-int spawn_local(struct pt_regs *ctx)
-{
-	return emit_spawn(ctx, AIB_SPAWN_LOCAL);
+	switch (AIB_COOKIE_PROBE(cookie)) {
+	case AIB_PROBE_POLL:
+		return poll_enter(arg0);
+	case AIB_PROBE_WAKE_BY_VAL:
+		return emit_wake(arg0, AIB_WAKE_BY_VAL);
+	case AIB_PROBE_WAKE_BY_REF:
+		return emit_wake(arg0, AIB_WAKE_BY_REF);
+	case AIB_PROBE_SHUTDOWN:
+		return emit_task_event(arg0, AIB_EV_SHUTDOWN);
+	case AIB_PROBE_DEALLOC:
+		return emit_task_event(arg0, AIB_EV_DEALLOC);
+	case AIB_PROBE_WORKER_RUN:
+		return worker_run(arg0);
+	case AIB_PROBE_SPAWN:
+		return emit_spawn(ctx, AIB_COOKIE_VADDR(cookie), 0);
+	case AIB_PROBE_SPAWN_BLOCKING:
+		return emit_spawn(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_BLOCKING);
+	case AIB_PROBE_SPAWN_LOCAL:
+		return emit_spawn(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_LOCAL);
+	default:
+		return 0;
+	}
 }

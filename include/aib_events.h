@@ -25,6 +25,30 @@
 #define AIB_ABI_VERSION 1
 #define AIB_MAX_POLL_DEPTH 8 /* nested polls tracked per thread */
 
+/*
+ * What a probe site is. User space attaches every site to one entry program
+ * (or the return program for poll ends) with the attach cookie
+ * AIB_COOKIE(probe, vaddr): the BPF side dispatches on the probe and gets
+ * the load bias from the vaddr.
+ */
+enum aib_probe {
+	AIB_PROBE_POLL = 1,	   /* entry + return */
+	AIB_PROBE_WAKE_BY_VAL = 2,
+	AIB_PROBE_WAKE_BY_REF = 3,
+	AIB_PROBE_SHUTDOWN = 4,
+	AIB_PROBE_DEALLOC = 5,
+	AIB_PROBE_WORKER_RUN = 6,
+	AIB_PROBE_SPAWN = 7,
+	AIB_PROBE_SPAWN_BLOCKING = 8,
+	AIB_PROBE_SPAWN_LOCAL = 9,
+	AIB_PROBE_MAX
+};
+
+#define AIB_COOKIE_SHIFT 56
+#define AIB_COOKIE(probe, vaddr) (((__u64)(probe) << AIB_COOKIE_SHIFT) | (vaddr))
+#define AIB_COOKIE_PROBE(c) ((__u32)((c) >> AIB_COOKIE_SHIFT))
+#define AIB_COOKIE_VADDR(c) ((c) & ((1ULL << AIB_COOKIE_SHIFT) - 1))
+
 /* Index into the BPF `drops` per-CPU counters; every one is reported. */
 enum aib_drop {
 	AIB_DROP_RINGBUF = 0, /* ring buffer full */

@@ -400,7 +400,7 @@ static int prepare(struct live *l)
 		return fail("%s", why);
 	if (o->verbose)
 		for (size_t i = 0; i < l->plan.nsites; i++)
-			fprintf(stderr, "  %s%s at 0x%llx: %s\n", l->plan.sites[i].prog,
+			fprintf(stderr, "  probe %d%s at 0x%llx: %s\n", l->plan.sites[i].probe,
 				l->plan.sites[i].retprobe ? " (return)" : "",
 				(unsigned long long)l->plan.sites[i].offset, l->plan.sites[i].what);
 	fprintf(stderr,

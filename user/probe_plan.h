@@ -12,7 +12,7 @@
 #include "aib_events.h"
 
 struct probe_site {
-	const char *prog; /* BPF program name */
+	enum aib_probe probe;
 	bool retprobe;
 	bool required;	  /* attach failure aborts the session */
 	__u64 vaddr;	  /* ELF virtual address, also the attach cookie */

@@ -15,40 +15,40 @@
 
 struct site_spec {
 	const char *path;
-	const char *prog;
+	enum aib_probe probe;
 	bool required;
 };
 
 static const struct site_spec tokio_sites[] = {
-	{"tokio::runtime::task::waker::wake_by_val", "wake_by_val", true},
-	{"tokio::runtime::task::waker::wake_by_ref", "wake_by_ref", true},
-	{"tokio::runtime::task::raw::shutdown", "task_shutdown", false},
-	{"tokio::runtime::task::raw::dealloc", "task_dealloc", false},
-	{"tokio::runtime::scheduler::multi_thread::worker::run", "worker_run", false},
+	{"tokio::runtime::task::waker::wake_by_val", AIB_PROBE_WAKE_BY_VAL, true},
+	{"tokio::runtime::task::waker::wake_by_ref", AIB_PROBE_WAKE_BY_REF, true},
+	{"tokio::runtime::task::raw::shutdown", AIB_PROBE_SHUTDOWN, false},
+	{"tokio::runtime::task::raw::dealloc", AIB_PROBE_DEALLOC, false},
+	{"tokio::runtime::scheduler::multi_thread::worker::run", AIB_PROBE_WORKER_RUN, false},
 	/* #[track_caller] spawn entry points: outer wrappers and the inner
 	 * functions they call both fire; the model keeps the first per call */
-	{"tokio::task::spawn::spawn", "spawn_task", false},
-	{"tokio::task::spawn::spawn_inner", "spawn_task", false},
-	{"tokio::runtime::handle::Handle::spawn", "spawn_task", false},
-	{"tokio::runtime::handle::Handle::spawn_named", "spawn_task", false},
-	{"tokio::runtime::runtime::Runtime::spawn", "spawn_task", false},
-	{"tokio::task::builder::Builder::spawn", "spawn_task", false},
-	{"tokio::task::builder::Builder::spawn_on", "spawn_task", false},
-	{"tokio::task::join_set::JoinSet<T>::spawn", "spawn_task", false},
-	{"tokio::task::join_set::JoinSet<T>::spawn_on", "spawn_task", false},
-	{"tokio::task::blocking::spawn_blocking", "spawn_blocking", false},
-	{"tokio::runtime::blocking::pool::spawn_blocking", "spawn_blocking", false},
-	{"tokio::runtime::blocking::pool::Spawner::spawn_blocking", "spawn_blocking", false},
-	{"tokio::runtime::blocking::pool::Spawner::spawn_blocking_inner", "spawn_blocking", false},
-	{"tokio::runtime::handle::Handle::spawn_blocking", "spawn_blocking", false},
-	{"tokio::runtime::runtime::Runtime::spawn_blocking", "spawn_blocking", false},
-	{"tokio::task::builder::Builder::spawn_blocking", "spawn_blocking", false},
-	{"tokio::task::join_set::JoinSet<T>::spawn_blocking", "spawn_blocking", false},
-	{"tokio::task::local::spawn_local", "spawn_local", false},
-	{"tokio::task::local::spawn_local_inner", "spawn_local", false},
-	{"tokio::task::local::LocalSet::spawn_local", "spawn_local", false},
-	{"tokio::task::builder::Builder::spawn_local", "spawn_local", false},
-	{"tokio::task::join_set::JoinSet<T>::spawn_local", "spawn_local", false},
+	{"tokio::task::spawn::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::task::spawn::spawn_inner", AIB_PROBE_SPAWN, false},
+	{"tokio::runtime::handle::Handle::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::runtime::handle::Handle::spawn_named", AIB_PROBE_SPAWN, false},
+	{"tokio::runtime::runtime::Runtime::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::task::builder::Builder::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::task::builder::Builder::spawn_on", AIB_PROBE_SPAWN, false},
+	{"tokio::task::join_set::JoinSet<T>::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_on", AIB_PROBE_SPAWN, false},
+	{"tokio::task::blocking::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::blocking::pool::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::blocking::pool::Spawner::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::blocking::pool::Spawner::spawn_blocking_inner", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::handle::Handle::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::runtime::Runtime::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::task::builder::Builder::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::task::local::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
+	{"tokio::task::local::spawn_local_inner", AIB_PROBE_SPAWN_LOCAL, false},
+	{"tokio::task::local::LocalSet::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
+	{"tokio::task::builder::Builder::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
 };
 
 #define TOKIO_POLL "tokio::runtime::task::raw::poll"
@@ -57,7 +57,7 @@ static const struct site_spec tokio_sites[] = {
 struct add_ctx {
 	const struct elf_symbols *syms;
 	struct probe_plan *plan;
-	const char *prog;
+	enum aib_probe probe;
 	bool retprobe;
 	bool required;
 	int err;
@@ -67,7 +67,7 @@ static int add_site(const struct elf_symbol *sym, void *arg)
 {
 	struct add_ctx *c = arg;
 	struct probe_site site = {
-		.prog = c->prog,
+		.probe = c->probe,
 		.retprobe = c->retprobe,
 		.required = c->required,
 		.vaddr = sym->vaddr,
@@ -87,9 +87,9 @@ static int add_site(const struct elf_symbol *sym, void *arg)
 }
 
 static int add_all(const struct elf_symbols *syms, struct probe_plan *plan, const char *path,
-		   const char *prog, bool retprobe, bool required)
+		   enum aib_probe probe, bool retprobe, bool required)
 {
-	struct add_ctx c = {syms, plan, prog, retprobe, required, 0};
+	struct add_ctx c = {syms, plan, probe, retprobe, required, 0};
 	size_t before = plan->nsites;
 	int n = elf_symbols__match(syms, path, add_site, &c);
 
@@ -134,9 +134,9 @@ int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, 
 	plan->runtime = AIB_RUNTIME_TOKIO;
 	plan->runtime_name = "tokio";
 
-	n = add_all(syms, plan, TOKIO_POLL, "poll_enter", false, true);
+	n = add_all(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, false, true);
 	if (n > 0)
-		n = add_all(syms, plan, TOKIO_POLL, "poll_exit", true, true);
+		n = add_all(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, true, true);
 	if (n <= 0) {
 		snprintf(why, why_len, "no tokio runtime: looked for %s, %s and %s", TOKIO_POLL,
 			 tokio_sites[0].path, tokio_sites[1].path);
@@ -148,7 +148,7 @@ int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, 
 	for (size_t i = 0; i < sizeof(tokio_sites) / sizeof(tokio_sites[0]); i++) {
 		const struct site_spec *s = &tokio_sites[i];
 
-		n = add_all(syms, plan, s->path, s->prog, false, s->required);
+		n = add_all(syms, plan, s->path, s->probe, false, s->required);
 		if (n < 0) {
 			err = n;
 			goto fail;
@@ -159,7 +159,7 @@ int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, 
 			err = -ENOENT;
 			goto fail;
 		}
-		if (!strncmp(s->prog, "spawn", 5))
+		if (s->probe >= AIB_PROBE_SPAWN)
 			plan->spawn_sites += (__u32)n;
 		else if (n == 0)
 			probe_plan__note_missing(plan, s->path);

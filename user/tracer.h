@@ -24,12 +24,13 @@ struct tracer_opts {
 	void *ctx;
 };
 
-/* Open and load the BPF programs for plan->runtime. NULL + errno; `err`
- * gets a one-line description. */
+/* Prepare a session for plan->runtime (the plan must outlive the tracer).
+ * NULL + errno; `err` gets a one-line description. */
 struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_opts *opts,
 			    char *err, size_t err_len);
-/* Attach every site of the plan. A required site that fails aborts with
- * -errno and names the probe in `err`; optional failures are counted. */
+/* Load the BPF programs and attach every site of the plan. A required site
+ * that fails aborts with -errno and names the probe in `err`; optional
+ * failures are counted. */
 int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, size_t err_len);
 size_t tracer__attached(const struct tracer *t);
 size_t tracer__attach_failures(const struct tracer *t);
