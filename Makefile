@@ -17,7 +17,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wa
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
-             libiberty-dev pkg-config librust-tokio-dev
+             libiberty-dev pkg-config librust-tokio-dev jq
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(USER_SRCS))

@@ -620,6 +620,11 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 	}
 }
 
+const struct task_info *task_model__find(const struct task_model *m, __u64 header, __u64 id)
+{
+	return live_task((struct task_model *)m, header, id);
+}
+
 const struct model_summary *task_model__summary(const struct task_model *m)
 {
 	return &m->sum;

@@ -105,6 +105,9 @@ const struct model_summary *task_model__summary(const struct task_model *m);
 size_t task_model__task_count(const struct task_model *m);
 /* i in [0, count): tasks in order of first appearance, runtime tasks included */
 struct task_info *task_model__task(const struct task_model *m, size_t i);
+/* The task now at `header` with runtime id `id` (0 = any), or NULL: lets a
+ * consumer of the record stream name the task a record is about. */
+const struct task_info *task_model__find(const struct task_model *m, __u64 header, __u64 id);
 const char *task_model__thread_name(const struct task_model *m, __u32 tid); /* NULL if unknown */
 const char *task_state_name(enum task_state s);
 const char *task_kind_name(enum task_kind k);
