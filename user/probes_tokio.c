@@ -119,10 +119,10 @@ static int find_object(const struct elf_symbol *sym, void *arg)
 {
 	__u64 *vaddr = arg;
 
-	if (sym->is_func || sym->size != 8)
-		return 0;
+	if (sym->is_func || sym->size != 8 || *vaddr)
+		return 0; /* keep the first */
 	*vaddr = sym->vaddr;
-	return 1; /* stop at the first */
+	return 0;
 }
 
 int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, char *why,

@@ -6,22 +6,28 @@
 #include "report.h"
 #include "task_model.h"
 
-#define LOC_WIDTH 34
+#define LOC_WIDTH 32 /* the task table is then exactly 100 columns */
 
 const char *report__duration(unsigned long long ns, char *buf, size_t len)
 {
+	/* Switch units where the rounded figure would reach the next one, so
+	 * 999,999 ns reads "1.00ms", not "1000.0us". */
 	if (ns < 1000ULL)
 		snprintf(buf, len, "%lluns", ns);
-	else if (ns < 1000000ULL)
+	else if (ns < 999950ULL)
 		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else if (ns < 1000000000ULL)
+	else if (ns < 999995000ULL)
 		snprintf(buf, len, "%.2fms", ns / 1e6);
-	else if (ns < 60000000000ULL)
+	else if (ns < 59995000000ULL)
 		snprintf(buf, len, "%.2fs", ns / 1e9);
-	else if (ns < 3600000000000ULL)
-		snprintf(buf, len, "%llum%02llus", ns / 60000000000ULL, ns / 1000000000ULL % 60);
-	else
-		snprintf(buf, len, "%lluh%02llum", ns / 3600000000000ULL, ns / 60000000000ULL % 60);
+	else {
+		unsigned long long secs = (ns + 500000000ULL) / 1000000000ULL;
+
+		if (secs < 3600)
+			snprintf(buf, len, "%llum%02llus", secs / 60, secs % 60);
+		else
+			snprintf(buf, len, "%lluh%02llum", secs / 3600, secs / 60 % 60);
+	}
 	return buf;
 }
 
@@ -62,10 +68,10 @@ static int by_idle_desc(const void *a, const void *b)
 static void summary(const struct task_model *m, const struct report_opts *o, FILE *f)
 {
 	const struct model_summary *s = task_model__summary(m);
-	char d[32];
+	char d[32], exe[41];
 
 	fprintf(f, "async-inspect-bpf: pid %u %s (%s), %s traced, ended: %s\n", s->pid,
-		s->exe ? s->exe : "?", s->runtime == AIB_RUNTIME_TOKIO ? "tokio" : "unknown runtime",
+		fit(s->exe, exe, sizeof(exe) - 1), s->runtime == AIB_RUNTIME_TOKIO ? "tokio" : "unknown runtime",
 		report__duration(s->end_ts - s->start_ts, d, sizeof(d)), o->ended ? o->ended : "?");
 	fprintf(f, "Tasks:  %llu spawned, %llu completed, %llu alive", (unsigned long long)s->tasks_spawned,
 		(unsigned long long)s->tasks_completed, (unsigned long long)s->tasks_alive);
@@ -76,12 +82,12 @@ static void summary(const struct task_model *m, const struct report_opts *o, FIL
 		(unsigned long long)s->events, (unsigned long long)s->lost,
 		(unsigned long long)s->dropped);
 	if (s->lost || s->dropped)
-		fprintf(f, "WARNING: %llu events were lost (ring buffer full) and %llu dropped: "
-			   "counts and timings below are incomplete (try --ringbuf-mb)\n",
+		fprintf(f, "WARNING: %llu events were lost (ring buffer full) and %llu dropped:\n"
+			   "         counts and timings below are incomplete (try --ringbuf-mb)\n",
 			(unsigned long long)s->lost, (unsigned long long)s->dropped);
 	if (s->late_attach)
-		fprintf(f, "Note: attached to a running process: tasks spawned before the attach show "
-			   "no location and timings from first sight.\n");
+		fprintf(f, "Note: attached to a running process: tasks spawned before the attach show\n"
+			   "      no location and timings from first sight.\n");
 	if (!s->spawn_locations)
 		fprintf(f, "Note: spawn functions not found (inlined?): no spawn locations.\n");
 }

@@ -44,14 +44,14 @@ struct task_model {
 
 	struct u64_map *files; /* file_addr -> index in file_names */
 	char **file_names;
-	size_t nfiles;
+	size_t nfiles, files_cap;
 
 	struct location *locs;
-	size_t nlocs;
+	size_t nlocs, locs_cap;
 	struct u64_map *loc_by_key; /* mixed key -> first index with that key */
 
 	struct thread_rec *threads;
-	size_t nthreads;
+	size_t nthreads, threads_cap;
 	struct u64_map *thread_by_tid;
 
 	struct model_summary sum;
@@ -117,6 +117,7 @@ void task_model__free(struct task_model *m)
 	free(m);
 }
 
+
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	size_t n = *cap ? *cap : 16;
@@ -139,18 +140,11 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 static struct thread_rec *thread_get(struct task_model *m, __u32 tid)
 {
 	__u32 idx;
-	size_t cap = m->nthreads; /* threads array grows by doubling at powers of two */
 
 	if (u64_map__get(m->thread_by_tid, tid, &idx))
 		return &m->threads[idx];
-	if ((cap & (cap - 1)) == 0) {
-		size_t ncap = cap ? cap * 2 : 8;
-		struct thread_rec *t = realloc(m->threads, ncap * sizeof(*t));
-
-		if (!t)
-			return NULL;
-		m->threads = t;
-	}
+	if (grow((void **)&m->threads, &m->threads_cap, m->nthreads + 1, sizeof(*m->threads)))
+		return NULL;
 	if (u64_map__set(m->thread_by_tid, tid, (__u32)m->nthreads))
 		return NULL;
 	m->threads[m->nthreads] = (struct thread_rec){.tid = tid};
@@ -193,14 +187,8 @@ static const char *location_intern(struct task_model *m, __u64 file_addr, __u32 
 		snprintf(buf, sizeof(buf), "<file@0x%llx>", (unsigned long long)file_addr);
 		file = buf;
 	}
-	if ((m->nlocs & (m->nlocs - 1)) == 0) {
-		size_t ncap = m->nlocs ? m->nlocs * 2 : 16;
-		struct location *p = realloc(m->locs, ncap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		m->locs = p;
-	}
+	if (grow((void **)&m->locs, &m->locs_cap, m->nlocs + 1, sizeof(*m->locs)))
+		return NULL;
 	l = &m->locs[m->nlocs];
 	*l = (struct location){.file_addr = file_addr, .line = line, .col = col};
 	if (asprintf(&l->text, "%s:%u:%u", file, line, col) < 0)
@@ -217,14 +205,8 @@ static int file_define(struct task_model *m, const struct aib_rec_location *r)
 
 	if (u64_map__get(m->files, r->file_addr, NULL))
 		return 0;
-	if ((m->nfiles & (m->nfiles - 1)) == 0) {
-		size_t ncap = m->nfiles ? m->nfiles * 2 : 16;
-		char **p = realloc(m->file_names, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		m->file_names = p;
-	}
+	if (grow((void **)&m->file_names, &m->files_cap, m->nfiles + 1, sizeof(*m->file_names)))
+		return -ENOMEM;
 	text = strndup(r->text, r->len);
 	if (!text)
 		return -ENOMEM;
@@ -400,7 +382,7 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 	if (e->depth > 0 && e->depth <= AIB_MAX_POLL_DEPTH && th->depth >= e->depth) {
 		struct task_info *outer = &m->tasks[th->stack[e->depth - 1]];
 
-		if (outer->kind == TASK_BLOCKING || !outer->spawn_seen)
+		if (outer->kind == TASK_BLOCKING)
 			outer->kind = TASK_RUNTIME;
 	}
 	if (e->depth < AIB_MAX_POLL_DEPTH) {
@@ -480,6 +462,15 @@ static int on_task_end(struct task_model *m, const struct aib_ev_task *e)
 {
 	struct task_info *t = live_task(m, e->task, e->task_id);
 
+	if (!t && e->task_id && u64_map__get(m->pending_by_id, e->task_id, NULL)) {
+		/* Spawned in the session, ended before its first poll (e.g. the
+		 * runtime shut down with it still queued). */
+		__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts);
+
+		if (idx == NO_TASK)
+			return -ENOMEM;
+		t = &m->tasks[idx];
+	}
 	if (!t)
 		return 0; /* freed before we ever saw it run: nothing to say */
 	if (e->hdr.kind == AIB_EV_SHUTDOWN) {
@@ -492,6 +483,18 @@ static int on_task_end(struct task_model *m, const struct aib_ev_task *e)
 	}
 	complete(t, e->hdr.ts);
 	u64_map__del(m->live, e->task);
+	return 0;
+}
+
+/* A worker loop starts inside the poll of the task that carries it. */
+static int on_worker_start(struct task_model *m, const struct aib_hdr *rec)
+{
+	struct thread_rec *th = thread_get(m, rec->tid);
+
+	if (!th)
+		return -ENOMEM;
+	if (th->depth > 0 && th->depth <= AIB_MAX_POLL_DEPTH)
+		m->tasks[th->stack[th->depth - 1]].kind = TASK_RUNTIME;
 	return 0;
 }
 
@@ -527,7 +530,7 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 	case AIB_EV_DEALLOC:
 		return on_task_end(m, (const struct aib_ev_task *)rec);
 	case AIB_EV_WORKER_START:
-		return thread_get(m, rec->tid) ? 0 : -ENOMEM;
+		return on_worker_start(m, rec);
 	case AIB_REC_PROCESS:
 		on_process(m, (const struct aib_rec_process *)rec);
 		return 0;
@@ -584,6 +587,13 @@ static int add_unpolled(__u64 id, __u32 idx, void *ctx)
 	return 0;
 }
 
+static int by_spawn_ts(const void *a, const void *b)
+{
+	const struct task_info *x = a, *y = b;
+
+	return x->spawn_ts < y->spawn_ts ? -1 : x->spawn_ts > y->spawn_ts;
+}
+
 void task_model__finish(struct task_model *m, __u64 end_ts)
 {
 	struct model_summary *s = &m->sum;
@@ -599,7 +609,12 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 	if (!s->start_ts)
 		s->start_ts = m->ntasks ? m->tasks[0].spawn_ts : end_ts;
 
+	size_t first_unpolled = m->ntasks;
+
 	u64_map__for_each(m->pending_by_id, add_unpolled, m);
+	/* the map's order is arbitrary: list them in spawn order */
+	qsort(m->tasks + first_unpolled, m->ntasks - first_unpolled, sizeof(*m->tasks), by_spawn_ts);
+	s->polls = 0;
 
 	for (size_t i = 0; i < m->ntasks; i++) {
 		struct task_info *t = &m->tasks[i];
@@ -613,6 +628,7 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 			continue;
 		}
 		s->tasks_spawned++;
+		s->polls += t->polls;
 		if (t->state == TASK_COMPLETED)
 			s->tasks_completed++;
 		else
@@ -638,4 +654,9 @@ size_t task_model__task_count(const struct task_model *m)
 struct task_info *task_model__task(const struct task_model *m, size_t i)
 {
 	return i < m->ntasks ? &m->tasks[i] : NULL;
+}
+
+size_t task_model__pending_spawns(const struct task_model *m)
+{
+	return u64_map__count(m->pending_by_id);
 }

@@ -82,7 +82,7 @@ struct model_summary {
 	__u64 tasks_completed;
 	__u64 tasks_alive;
 	__u64 runtime_tasks;   /* TASK_RUNTIME, not counted above */
-	__u64 polls;
+	__u64 polls;	       /* of user tasks (final after finish) */
 	__u64 wakes;
 	__u64 events;	       /* records applied */
 	__u64 lost;	       /* ring buffer full */
@@ -108,6 +108,9 @@ struct task_info *task_model__task(const struct task_model *m, size_t i);
 /* The task now at `header` with runtime id `id` (0 = any), or NULL: lets a
  * consumer of the record stream name the task a record is about. */
 const struct task_info *task_model__find(const struct task_model *m, __u64 header, __u64 id);
+/* Spawn calls not yet matched to a task: a consumer of the record stream
+ * compares it before and after a spawn record to tell whether it counted. */
+size_t task_model__pending_spawns(const struct task_model *m);
 const char *task_model__thread_name(const struct task_model *m, __u32 tid); /* NULL if unknown */
 const char *task_state_name(enum task_state s);
 const char *task_kind_name(enum task_kind k);

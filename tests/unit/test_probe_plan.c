@@ -1,0 +1,502 @@
+// links: probes_tokio probe_plan elf_symbols
+// SPDX-License-Identifier: MIT
+/*
+ * tokio's probe plan against the real fixture binary $AIB_PROGRAMS/multi_thread
+ * (the Makefile points AIB_PROGRAMS at tests/programs/target/release): every
+ * poll copy gets one entry and one return site, the waker functions are
+ * required, spawn sites and NEXT_ID are found, offsets and ranges agree with
+ * the file. Expected counts come from elf_symbols__match and from the ELF
+ * section headers read here with <elf.h>, not from the plan.
+ * Binaries without tokio (this test itself, and small C programs compiled
+ * here with Rust-mangled symbol names) must be refused with -ENOENT.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "elf_symbols.h"
+#include "probe_plan.h"
+
+#define POLL "tokio::runtime::task::raw::poll"
+#define WAKE_BY_VAL "tokio::runtime::task::waker::wake_by_val"
+#define WAKE_BY_REF "tokio::runtime::task::waker::wake_by_ref"
+#define NEXT_ID "tokio::runtime::task::id::Id::next::NEXT_ID"
+
+struct fixture {
+	char path[PATH_MAX];
+	struct elf_symbols *syms;
+	struct probe_plan plan;
+	int plan_err;
+	char why[256];
+};
+
+static int setup(void **state)
+{
+	const char *dir = getenv("AIB_PROGRAMS");
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	if (!dir) {
+		fprintf(stderr, "AIB_PROGRAMS is not set: run through `make unit`, or set it to "
+				"tests/programs/target/release\n");
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/multi_thread", dir);
+	if (access(f->path, R_OK)) {
+		fprintf(stderr, "fixture %s: %s (run `make programs`)\n", f->path, strerror(errno));
+		free(f);
+		return -1;
+	}
+	f->syms = elf_symbols__open(f->path);
+	if (!f->syms) {
+		fprintf(stderr, "elf_symbols__open(%s): %s\n", f->path, strerror(errno));
+		free(f);
+		return -1;
+	}
+	f->plan_err = tokio_probes__plan(f->syms, &f->plan, f->why, sizeof(f->why));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f) {
+		probe_plan__release(&f->plan);
+		elf_symbols__free(f->syms);
+		free(f);
+	}
+	return 0;
+}
+
+/* ---- independent facts about the file ---- */
+
+struct addrs {
+	__u64 v[4096];
+	size_t n;
+	bool funcs_only;
+};
+
+static int collect(const struct elf_symbol *sym, void *ctx)
+{
+	struct addrs *a = ctx;
+
+	if (a->funcs_only && !sym->is_func)
+		return 0;
+	assert_true(a->n < 4096);
+	a->v[a->n++] = sym->vaddr;
+	return 0;
+}
+
+static size_t matches(const struct fixture *f, const char *path, struct addrs *a, bool funcs_only)
+{
+	memset(a, 0, sizeof(*a));
+	a->funcs_only = funcs_only;
+	assert_true(elf_symbols__match(f->syms, path, collect, a) >= 0);
+	return a->n;
+}
+
+static bool has_addr(const struct addrs *a, __u64 vaddr)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i] == vaddr)
+			return true;
+	return false;
+}
+
+/* [sh_addr, sh_addr + sh_size) of a section, parsed with <elf.h> */
+static bool section_range(const char *path, const char *name, __u64 *lo, __u64 *hi)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	unsigned char *img;
+	bool found = false;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	img = malloc(st.st_size);
+	assert_non_null(img);
+	assert_int_equal(pread(fd, img, st.st_size, 0), st.st_size);
+	close(fd);
+	{
+		const Elf64_Ehdr *eh = (const void *)img;
+		const Elf64_Shdr *sh = (const void *)(img + eh->e_shoff);
+		const char *names = (const char *)img + sh[eh->e_shstrndx].sh_offset;
+
+		for (size_t i = 0; i < eh->e_shnum && !found; i++)
+			if (!strcmp(names + sh[i].sh_name, name)) {
+				*lo = sh[i].sh_addr;
+				*hi = sh[i].sh_addr + sh[i].sh_size;
+				found = true;
+			}
+	}
+	free(img);
+	return found;
+}
+
+static size_t sites_of(const struct probe_plan *p, enum aib_probe probe, int retprobe)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nsites; i++)
+		if (p->sites[i].probe == probe && (retprobe < 0 || p->sites[i].retprobe == retprobe))
+			n++;
+	return n;
+}
+
+/* ---- the real fixture ---- */
+
+static void test_plan_ok(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->plan_err)
+		fail_msg("tokio_probes__plan(%s) = %d: %s", f->path, f->plan_err, f->why);
+	assert_int_equal(f->plan.runtime, AIB_RUNTIME_TOKIO);
+	assert_string_equal(f->plan.runtime_name, "tokio");
+	assert_true(f->plan.nsites <= f->plan.cap);
+}
+
+static void test_poll_sites(void **state)
+{
+	struct fixture *f = *state;
+	static struct addrs polls;
+	size_t npoll = matches(f, POLL, &polls, true);
+	bool seen_entry[4096] = {0}, seen_ret[4096] = {0};
+
+	assert_true(npoll > 0);
+	assert_int_equal(f->plan.poll_sites, npoll);
+	assert_int_equal(sites_of(&f->plan, AIB_PROBE_POLL, 0), npoll);
+	assert_int_equal(sites_of(&f->plan, AIB_PROBE_POLL, 1), npoll);
+	/* one entry and one return site at each copy, each required */
+	for (size_t i = 0; i < f->plan.nsites; i++) {
+		const struct probe_site *s = &f->plan.sites[i];
+		size_t k;
+
+		if (s->probe != AIB_PROBE_POLL)
+			continue;
+		for (k = 0; k < npoll && polls.v[k] != s->vaddr; k++)
+			;
+		if (k == npoll)
+			fail_msg("poll site at 0x%llx is no copy of %s", (unsigned long long)s->vaddr, POLL);
+		if (s->retprobe) {
+			assert_false(seen_ret[k]);
+			seen_ret[k] = true;
+		} else {
+			assert_false(seen_entry[k]);
+			seen_entry[k] = true;
+		}
+		assert_true(s->required);
+		assert_string_equal(s->what, POLL);
+	}
+	for (size_t k = 0; k < npoll; k++) {
+		assert_true(seen_entry[k]);
+		assert_true(seen_ret[k]);
+	}
+	/* no other probe gets a return probe (unwinding through one aborts) */
+	for (size_t i = 0; i < f->plan.nsites; i++)
+		if (f->plan.sites[i].retprobe)
+			assert_int_equal(f->plan.sites[i].probe, AIB_PROBE_POLL);
+}
+
+static void test_wake_sites_required(void **state)
+{
+	struct fixture *f = *state;
+	static struct addrs val, ref;
+	size_t nval = matches(f, WAKE_BY_VAL, &val, true), nref = matches(f, WAKE_BY_REF, &ref, true);
+
+	assert_true(nval > 0);
+	assert_true(nref > 0);
+	assert_int_equal(sites_of(&f->plan, AIB_PROBE_WAKE_BY_VAL, -1), nval);
+	assert_int_equal(sites_of(&f->plan, AIB_PROBE_WAKE_BY_REF, -1), nref);
+	for (size_t i = 0; i < f->plan.nsites; i++) {
+		const struct probe_site *s = &f->plan.sites[i];
+
+		if (s->probe == AIB_PROBE_WAKE_BY_VAL) {
+			assert_true(s->required);
+			assert_true(has_addr(&val, s->vaddr));
+			assert_string_equal(s->what, WAKE_BY_VAL);
+		} else if (s->probe == AIB_PROBE_WAKE_BY_REF) {
+			assert_true(s->required);
+			assert_true(has_addr(&ref, s->vaddr));
+			assert_string_equal(s->what, WAKE_BY_REF);
+		} else if (s->probe != AIB_PROBE_POLL) {
+			assert_false(s->required); /* everything else is optional */
+		}
+	}
+	assert_null(strstr(f->plan.missing, "wake_by"));
+}
+
+static void test_spawn_sites(void **state)
+{
+	struct fixture *f = *state;
+	static struct addrs a;
+	size_t spawn = sites_of(&f->plan, AIB_PROBE_SPAWN, -1),
+	       blocking = sites_of(&f->plan, AIB_PROBE_SPAWN_BLOCKING, -1),
+	       local = sites_of(&f->plan, AIB_PROBE_SPAWN_LOCAL, -1);
+
+	assert_true(f->plan.spawn_sites > 0);
+	assert_int_equal(f->plan.spawn_sites, spawn + blocking + local);
+	assert_true(spawn > 0); /* multi_thread calls tokio::spawn */
+	/* every site is a function of the path it names */
+	for (size_t i = 0; i < f->plan.nsites; i++) {
+		const struct probe_site *s = &f->plan.sites[i];
+
+		assert_non_null(s->what);
+		matches(f, s->what, &a, true);
+		if (!has_addr(&a, s->vaddr))
+			fail_msg("site %s at 0x%llx is not a function of that name", s->what,
+				 (unsigned long long)s->vaddr);
+	}
+	/* spawn found: nothing said to be missing about it */
+	assert_null(strstr(f->plan.missing, "tokio::spawn (inlined"));
+}
+
+static void test_no_duplicate_sites(void **state)
+{
+	struct fixture *f = *state;
+
+	/* a second uprobe at one address would count every event twice */
+	for (size_t i = 0; i < f->plan.nsites; i++)
+		for (size_t j = i + 1; j < f->plan.nsites; j++)
+			if (f->plan.sites[i].vaddr == f->plan.sites[j].vaddr &&
+			    f->plan.sites[i].retprobe == f->plan.sites[j].retprobe)
+				fail_msg("two sites at 0x%llx: %s and %s",
+					 (unsigned long long)f->plan.sites[i].vaddr, f->plan.sites[i].what,
+					 f->plan.sites[j].what);
+}
+
+static void test_next_id(void **state)
+{
+	struct fixture *f = *state;
+	static struct addrs a;
+	size_t n = matches(f, NEXT_ID, &a, false);
+
+	assert_int_equal(n, 1);
+	assert_int_not_equal(f->plan.next_id_vaddr, 0);
+	assert_int_equal(f->plan.next_id_vaddr, a.v[0]);
+	assert_null(strstr(f->plan.missing, "NEXT_ID"));
+}
+
+static void test_offsets(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_true(f->plan.nsites > 2 * f->plan.poll_sites);
+	for (size_t i = 0; i < f->plan.nsites; i++) {
+		const struct probe_site *s = &f->plan.sites[i];
+		__u64 off = ~0ULL;
+
+		assert_int_equal(elf_symbols__vaddr_to_offset(f->syms, s->vaddr, &off), 0);
+		assert_int_equal(s->offset, off);
+		assert_true(s->probe >= AIB_PROBE_POLL && s->probe < AIB_PROBE_MAX);
+		/* the attach cookie must hold the address */
+		assert_int_equal(AIB_COOKIE_VADDR(AIB_COOKIE(s->probe, s->vaddr)), s->vaddr);
+		assert_int_equal(AIB_COOKIE_PROBE(AIB_COOKIE(s->probe, s->vaddr)), s->probe);
+	}
+}
+
+static void test_string_ranges(void **state)
+{
+	struct fixture *f = *state;
+	__u64 lo, hi, rlo, rhi;
+
+	assert_true(section_range(f->path, ".rodata", &lo, &hi));
+	assert_int_not_equal(lo, 0);
+	assert_int_equal(f->plan.str_lo, lo);
+	assert_int_equal(f->plan.str_hi, hi);
+	/* Locations can sit in .rodata or .data.rel.ro: the range covers both */
+	assert_true(f->plan.loc_lo <= lo && f->plan.loc_hi >= hi);
+	if (!section_range(f->path, ".data.rel.ro", &rlo, &rhi)) {
+		rlo = lo;
+		rhi = hi;
+	}
+	assert_int_equal(f->plan.loc_lo, lo < rlo ? lo : rlo);
+	assert_int_equal(f->plan.loc_hi, hi > rhi ? hi : rhi);
+}
+
+/* ---- binaries without tokio ---- */
+
+static void test_self_is_not_tokio(void **state)
+{
+	struct elf_symbols *self = elf_symbols__open("/proc/self/exe");
+	struct probe_plan plan;
+	char why[256] = "";
+
+	assert_non_null(self);
+	memset(&plan, 0xa5, sizeof(plan));
+	assert_int_equal(tokio_probes__plan(self, &plan, why, sizeof(why)), -ENOENT);
+	if (!strstr(why, POLL))
+		fail_msg("why = \"%s\": does not name %s", why, POLL);
+	assert_non_null(strstr(why, "no tokio runtime"));
+	assert_null(plan.sites); /* released */
+	assert_int_equal(plan.nsites, 0);
+	probe_plan__release(&plan); /* again: harmless */
+	elf_symbols__free(self);
+}
+
+/* Compiles C source to a temporary executable; false if no compiler. */
+static bool compile(const char *src, char *exe, size_t exe_len)
+{
+	char cpath[] = "/tmp/aib_plan_src_XXXXXX";
+	char cmd[PATH_MAX * 2 + 64];
+	int fd, rc;
+
+	if (system("command -v cc >/dev/null 2>&1") != 0)
+		return false;
+	fd = mkstemp(cpath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, src, strlen(src)), (ssize_t)strlen(src));
+	close(fd);
+	snprintf(exe, exe_len, "%s.bin", cpath);
+	snprintf(cmd, sizeof(cmd), "cc -x c -O0 -o %s %s", exe, cpath);
+	rc = system(cmd);
+	unlink(cpath);
+	assert_int_equal(rc, 0);
+	return true;
+}
+
+/* legacy-mangled Rust names: _ZN <len><ident>... 17h<16 hex>E */
+#define SYM_POLL "_ZN5tokio7runtime4task3raw4poll17h0123456789abcdefE"
+#define SYM_WAKE_VAL "_ZN5tokio7runtime4task5waker11wake_by_val17hfedcba9876543210E"
+#define SYM_WAKE_REF "_ZN5tokio7runtime4task5waker11wake_by_ref17h1a2b3c4d5e6f7089E"
+#define SYM_SPAWN "_ZN5tokio4task5spawn5spawn17h9e8d7c6b5a4f3e2dE"
+#define SYM_SHUTDOWN "_ZN5tokio7runtime4task3raw8shutdown17h5f4e3d2c1b0a9876E"
+#define SYM_NEXT_ID "_ZN5tokio7runtime4task2id2Id4next7NEXT_ID17h13579bdf02468aceE"
+
+#define FN(sym, name) \
+	"__attribute__((used, noinline)) long " name "(long x) __asm__(\"" sym "\");\n" \
+	"long " name "(long x) { return x * 3 + 1; }\n"
+
+static const char SRC_POLL_ONLY[] =
+	FN(SYM_POLL, "p")
+	"int main(int c, char **v) { return (int)p(c); }\n";
+
+static const char SRC_MINIMAL_TOKIO[] =
+	FN(SYM_POLL, "p")
+	FN(SYM_WAKE_VAL, "wv")
+	FN(SYM_WAKE_REF, "wr")
+	FN(SYM_SPAWN, "sp")
+	"__attribute__((used)) unsigned long long next_id __asm__(\"" SYM_NEXT_ID "\") = 1;\n"
+	/* data, not code, under a probed function's name: never a probe site */
+	"__attribute__((used)) unsigned long long not_fn[2] __asm__(\"" SYM_SHUTDOWN "\") = {2, 3};\n"
+	"int main(int c, char **v) { return (int)(p(c) + wv(c) + wr(c) + sp(c) + next_id); }\n";
+
+static void test_poll_without_wakers(void **state)
+{
+	char exe[PATH_MAX];
+	struct elf_symbols *syms;
+	struct probe_plan plan;
+	char why[256] = "";
+
+	if (!compile(SRC_POLL_ONLY, exe, sizeof(exe))) {
+		fprintf(stderr, "no C compiler: test skipped\n");
+		skip();
+	}
+	syms = elf_symbols__open(exe);
+	unlink(exe);
+	assert_non_null(syms);
+	/* the planted symbol is found as tokio's poll */
+	{
+		static struct addrs a;
+		struct fixture tmp = {.syms = syms};
+
+		assert_int_equal(matches(&tmp, POLL, &a, true), 1);
+	}
+	assert_int_equal(tokio_probes__plan(syms, &plan, why, sizeof(why)), -ENOENT);
+	if (!strstr(why, WAKE_BY_VAL))
+		fail_msg("why = \"%s\": does not name %s", why, WAKE_BY_VAL);
+	assert_null(plan.sites);
+	assert_int_equal(plan.nsites, 0);
+	elf_symbols__free(syms);
+}
+
+static void test_minimal_tokio(void **state)
+{
+	char exe[PATH_MAX];
+	struct elf_symbols *syms;
+	struct probe_plan plan;
+	char why[256] = "";
+	static struct addrs a;
+
+	if (!compile(SRC_MINIMAL_TOKIO, exe, sizeof(exe))) {
+		fprintf(stderr, "no C compiler: test skipped\n");
+		skip();
+	}
+	syms = elf_symbols__open(exe);
+	unlink(exe);
+	assert_non_null(syms);
+	assert_int_equal(tokio_probes__plan(syms, &plan, why, sizeof(why)), 0);
+	assert_int_equal(plan.poll_sites, 1);
+	assert_int_equal(plan.spawn_sites, 1);
+	assert_int_equal(plan.nsites, 5); /* poll entry + return, two wakers, spawn */
+	assert_int_equal(sites_of(&plan, AIB_PROBE_POLL, 0), 1);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_POLL, 1), 1);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_WAKE_BY_VAL, 0), 1);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_WAKE_BY_REF, 0), 1);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_SPAWN, 0), 1);
+	{
+		struct fixture tmp = {.syms = syms};
+
+		assert_int_equal(matches(&tmp, NEXT_ID, &a, false), 1);
+		assert_int_equal(plan.next_id_vaddr, a.v[0]);
+		assert_int_equal(matches(&tmp, "tokio::task::spawn::spawn", &a, true), 1);
+		assert_int_equal(sites_of(&plan, AIB_PROBE_SPAWN, -1), 1);
+		for (size_t i = 0; i < plan.nsites; i++)
+			if (plan.sites[i].probe == AIB_PROBE_SPAWN)
+				assert_int_equal(plan.sites[i].vaddr, a.v[0]);
+	}
+	assert_int_equal(sites_of(&plan, AIB_PROBE_SHUTDOWN, -1), 0);
+	{
+		struct fixture tmp = {.syms = syms};
+
+		assert_int_equal(matches(&tmp, "tokio::runtime::task::raw::shutdown", &a, false), 1);
+	}
+	/* the optional functions that are absent are named */
+	assert_non_null(strstr(plan.missing, "tokio::runtime::task::raw::shutdown"));
+	assert_non_null(strstr(plan.missing, "tokio::runtime::task::raw::dealloc"));
+	assert_null(strstr(plan.missing, "spawn"));
+	probe_plan__release(&plan);
+	assert_null(plan.sites);
+	elf_symbols__free(syms);
+}
+
+#define T(f) cmocka_unit_test(f)
+
+int main(void)
+{
+	const struct CMUnitTest fixture_tests[] = {
+		T(test_plan_ok),
+		T(test_poll_sites),
+		T(test_wake_sites_required),
+		T(test_spawn_sites),
+		T(test_no_duplicate_sites),
+		T(test_next_id),
+		T(test_offsets),
+		T(test_string_ranges),
+	};
+	const struct CMUnitTest other_tests[] = {
+		T(test_self_is_not_tokio),
+		T(test_poll_without_wakers),
+		T(test_minimal_tokio),
+	};
+	int failed = cmocka_run_group_tests_name("probe_plan (fixture)", fixture_tests, setup, teardown);
+
+	return failed | cmocka_run_group_tests_name("probe_plan (no tokio)", other_tests, NULL, NULL);
+}
