@@ -17,7 +17,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wa
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
-             libiberty-dev pkg-config librust-tokio-dev jq
+             libiberty-dev pkg-config librust-tokio-dev jq protobuf-compiler
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(USER_SRCS))
@@ -28,6 +28,10 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 
+# Small C tools: trace checkers, the benchmark's generator (`// links:` as for tests)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(patsubst tools/%.c,$(OUT)/tools/%,$(TOOL_SRCS))
+
 PROGRAMS_DIR := tests/programs
 PROGRAMS_BIN := $(PROGRAMS_DIR)/target/release
 
@@ -35,7 +39,7 @@ PROGRAMS_BIN := $(PROGRAMS_DIR)/target/release
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUT)/.deps $(BIN)
+all: $(OUT)/.deps $(BIN) $(TOOL_BINS)
 
 deps $(OUT)/.deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -72,6 +76,11 @@ $(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/.deps
 	$(CC) $(CFLAGS) $< $(addprefix $(OUT)/obj/,$(addsuffix .o,$(shell sed -n 's|^// links: ||p' $<))) \
 	  -o $@ $(LDLIBS) -lcmocka
 
+$(OUT)/tools/%: tools/%.c $(LIB_OBJS) | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(addprefix $(OUT)/obj/,$(addsuffix .o,$(shell sed -n 's|^// links: ||p' $<))) \
+	  -o $@ $(LDLIBS)
+
 unit: all programs $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
 	  AIB_PROGRAMS=$(PROGRAMS_BIN) $$t || fail=1; \
@@ -79,11 +88,16 @@ unit: all programs $(UNIT_BINS)
 
 e2e: all programs
 	bash tests/e2e/run.sh
+	bash tests/e2e/exports.sh
 
 test: unit e2e
 
 demo: all programs
 	bash tools/demo.sh
+
+# Benchmarks: measured and reported, never asserted.
+bench: all
+	bash tools/bench-export.sh
 
 vmlinux:
 	bash tools/gen-vmlinux.sh

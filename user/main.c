@@ -18,6 +18,7 @@
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include "elf_symbols.h"
+#include "exporter.h"
 #include "probe_plan.h"
 #include "recording.h"
 #include "report.h"
@@ -40,6 +41,7 @@ struct options {
 	size_t ringbuf_mb;
 	bool verbose;
 	char **argv; /* run: the command */
+	struct export_opts exports; /* --perfetto, --chrome-trace, --flamegraph, --csv */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -48,7 +50,7 @@ static const char usage[] =
 	"Usage: async-inspect-bpf --pid PID [OPTIONS]           attach to a running process\n"
 	"       async-inspect-bpf attach --pid PID [OPTIONS]    the same\n"
 	"       async-inspect-bpf run [OPTIONS] -- CMD [ARGS...] start CMD under inspection\n"
-	"       async-inspect-bpf replay FILE [--json FILE]      report on a recording (no root)\n"
+	"       async-inspect-bpf replay FILE [--json FILE] [EXPORTS] report on a recording (no root)\n"
 	"\n"
 	"Shows every task of a tokio program: where it was spawned, its state, polls, busy,\n"
 	"idle and scheduling-delay times, and who woke it. Runs until Ctrl-C, --duration,\n"
@@ -65,6 +67,13 @@ static const char usage[] =
 	"  -h, --help            this text\n"
 	"  -V, --version         print the version\n"
 	"\n"
+	"Exports (written as the session goes; from `replay` too):\n"
+	"      --perfetto FILE   Perfetto trace (native protobuf): open it in ui.perfetto.dev\n"
+	"      --chrome-trace FILE  Chrome JSON trace (chrome://tracing, ui.perfetto.dev)\n"
+	"      --flamegraph FILE folded stacks: busy (LOCATION;poll) and idle (LOCATION;idle) ns\n"
+	"      --flamegraph-kind both|busy|idle  which of the two to write (default both)\n"
+	"      --csv DIR         DIR/tasks.csv and DIR/events.csv\n"
+	"\n"
 	"Exit status: 0 on success (run: the command's own exit status if it exited by\n"
 	"itself), 1 on an error, 2 on a usage error.\n";
 
@@ -80,6 +89,38 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
+enum { OPT_PERFETTO = 256, OPT_CHROME, OPT_FLAMEGRAPH, OPT_FLAMEGRAPH_KIND, OPT_CSV };
+
+/* 1: c was an export option; 0: it was not; -1: a bad value (said why). */
+static int export_option(int c, struct options *o)
+{
+	switch (c) {
+	case OPT_PERFETTO:
+		o->exports.perfetto = optarg;
+		return 1;
+	case OPT_CHROME:
+		o->exports.chrome = optarg;
+		return 1;
+	case OPT_FLAMEGRAPH:
+		o->exports.folded = optarg;
+		return 1;
+	case OPT_CSV:
+		o->exports.csv_dir = optarg;
+		return 1;
+	case OPT_FLAMEGRAPH_KIND:
+		if (!strcmp(optarg, "both"))
+			o->exports.folded_kind = FOLDED_BOTH;
+		else if (!strcmp(optarg, "busy"))
+			o->exports.folded_kind = FOLDED_BUSY;
+		else if (!strcmp(optarg, "idle"))
+			o->exports.folded_kind = FOLDED_IDLE;
+		else
+			return -fail("--flamegraph-kind needs both, busy or idle, not '%s'", optarg);
+		return 1;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -87,26 +128,47 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"json", required_argument, 0, 'j'},	{"record", required_argument, 0, 'r'},
 		{"tasks", required_argument, 0, 't'},	{"ringbuf-mb", required_argument, 0, 'R'},
 		{"verbose", no_argument, 0, 'v'},	{"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, 'V'},	{0, 0, 0, 0},
+		{"version", no_argument, 0, 'V'},	{"perfetto", required_argument, 0, OPT_PERFETTO},
+		{"chrome-trace", required_argument, 0, OPT_CHROME},
+		{"flamegraph", required_argument, 0, OPT_FLAMEGRAPH},
+		{"flamegraph-kind", required_argument, 0, OPT_FLAMEGRAPH_KIND},
+		{"csv", required_argument, 0, OPT_CSV},	{0, 0, 0, 0},
 	};
-	int first = 1, c;
+	bool have_cmd = false;
+	int c, ret;
 	char *end;
 
 	*o = (struct options){.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16};
-	if (argc > 1 && argv[1][0] != '-') {
-		if (!strcmp(argv[1], "run"))
-			o->cmd = CMD_RUN;
-		else if (!strcmp(argv[1], "attach"))
-			o->cmd = CMD_ATTACH;
-		else if (!strcmp(argv[1], "replay"))
-			o->cmd = CMD_REPLAY;
-		else
-			return fail("unknown command '%s' (try --help)", argv[1]) ? EXIT_USAGE : 0;
-		first = 2;
-	}
-	optind = first;
-	/* '+': stop at the first non-option, so `run CMD -x` keeps -x for CMD */
-	while ((c = getopt_long(argc, argv, "+p:d:j:r:t:vhV", longopts, NULL)) != -1) {
+	optind = 1;
+	/* '+': stop at the first non-option, so `run CMD -x` keeps -x for CMD.
+	 * Options may stand before the command word and after replay's FILE. */
+	for (;;) {
+		c = getopt_long(argc, argv, "+p:d:j:r:t:vhV", longopts, NULL);
+		if (c == -1) {
+			const char *word = optind < argc ? argv[optind] : NULL;
+
+			if (!word || !strcmp(argv[optind - 1], "--"))
+				break;
+			if (!have_cmd) {
+				if (!strcmp(word, "run"))
+					o->cmd = CMD_RUN;
+				else if (!strcmp(word, "attach"))
+					o->cmd = CMD_ATTACH;
+				else if (!strcmp(word, "replay"))
+					o->cmd = CMD_REPLAY;
+				else
+					return fail("unknown command '%s' (try --help)", word) ? EXIT_USAGE : 0;
+				have_cmd = true;
+				optind++;
+				continue;
+			}
+			if (o->cmd == CMD_REPLAY && !o->replay) {
+				o->replay = word;
+				optind++;
+				continue;
+			}
+			break;
+		}
 		switch (c) {
 		case 'p':
 			errno = 0;
@@ -146,7 +208,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			printf("async-inspect-bpf " VERSION "\n");
 			exit(0);
 		default:
-			fputs(usage, stderr);
+			ret = export_option(c, o);
+			if (ret > 0)
+				break;
+			if (ret == 0)
+				fputs(usage, stderr);
 			return EXIT_USAGE;
 		}
 	}
@@ -157,18 +223,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		o->argv = &argv[optind];
 		break;
 	case CMD_REPLAY:
-		if (optind >= argc)
+		if (!o->replay)
 			return fail("replay needs a recording: replay FILE") ? EXIT_USAGE : 0;
-		o->replay = argv[optind++];
-		/* options may also follow the file */
-		while ((c = getopt_long(argc, argv, "+j:t:", longopts, NULL)) != -1) {
-			if (c == 'j')
-				o->json = optarg;
-			else if (c == 't')
-				o->max_tasks = strtoul(optarg, NULL, 10);
-			else
-				return EXIT_USAGE;
-		}
 		if (optind < argc)
 			return fail("unexpected argument '%s'", argv[optind]) ? EXIT_USAGE : 0;
 		break;
@@ -263,9 +319,29 @@ static int write_outputs(struct task_model *model, const struct options *o, bool
 	return 0;
 }
 
+/* The exports asked for, or NULL after saying why one cannot be written. */
+static struct export_set *open_exports(const struct options *o)
+{
+	const char *failed;
+	struct export_set *s = export_set__open(&o->exports, &failed);
+
+	if (!s)
+		fail("cannot write %s: %s", failed ? failed : "the exports", strerror(errno));
+	return s;
+}
+
+static int finish_exports(struct export_set *s, const struct task_model *m)
+{
+	const char *failed;
+	int err = s ? export_set__finish(s, m, &failed) : 0;
+
+	return err ? fail("cannot write %s: %s", failed, strerror(-err)) : 0;
+}
+
 static int cmd_replay(const struct options *o)
 {
 	struct recording_reader *r = recording_reader__open(o->replay);
+	struct export_set *exports = NULL;
 	struct task_model *model;
 	const struct aib_hdr *rec;
 	int ret, err;
@@ -281,12 +357,18 @@ static int cmd_replay(const struct options *o)
 		recording_reader__free(r);
 		return fail("out of memory");
 	}
+	exports = open_exports(o);
+	if (!exports) {
+		ret = 1;
+		goto out;
+	}
 	while ((ret = recording_reader__next(r, &rec)) == 1) {
 		err = task_model__apply(model, rec);
 		if (err) {
 			ret = err;
 			break;
 		}
+		export_set__record(exports, rec, model);
 	}
 	if (ret < 0) {
 		fail("%s: corrupt recording: %s", o->replay,
@@ -297,8 +379,10 @@ static int cmd_replay(const struct options *o)
 		fprintf(stderr, "async-inspect-bpf: warning: %s: %s; the report covers what was recorded\n",
 			o->replay, recording_reader__problem(r));
 	task_model__finish(model, 0);
-	ret = write_outputs(model, o, true);
+	ret = finish_exports(exports, model);
+	ret = write_outputs(model, o, true) || ret;
 out:
+	export_set__free(exports);
 	recording_reader__free(r);
 	task_model__free(model);
 	return ret ? 1 : 0;
@@ -312,6 +396,7 @@ struct live {
 	struct task_model *model;
 	struct recording_writer *recording;
 	struct session *session;
+	struct export_set *exports;
 	struct tracer *tracer;
 	__u64 last_lost, last_dropped;
 };
@@ -382,8 +467,12 @@ static int prepare(struct live *l)
 		if (!l->recording)
 			return fail("cannot write %s: %s", o->record, strerror(errno));
 	}
+	l->exports = open_exports(o);
+	if (!l->exports)
+		return 1;
 	l->session = session__new(&(struct session_opts){
-		.model = l->model, .recording = l->recording, .syms = l->syms, .pid = l->target.pid});
+		.model = l->model, .recording = l->recording, .syms = l->syms, .pid = l->target.pid,
+		.exports = l->exports});
 	if (!l->session)
 		return fail("out of memory");
 	l->tracer = tracer__open(&l->plan,
@@ -476,11 +565,22 @@ static int cmd_live(const struct options *o)
 	end.reason = trace_loop(&l);
 	if (end.reason == AIB_END_TARGET_EXITED)
 		fprintf(stderr, "async-inspect-bpf: target exited, finishing the report\n");
-	/* Detach first so nothing new arrives, then take what is still queued. */
-	tracer__detach(l.tracer);
-	tracer__drain(l.tracer);
-	emit_losses(&l, true);
+	/* The session ends now, however long the detach takes. */
 	end.hdr.ts = now_ns(CLOCK_MONOTONIC);
+	/* A child we started is terminated after the report anyway: stop it
+	 * first, because the kernel finishes unregistering uprobes only once no
+	 * thread keeps hitting them (a worker's outer poll holds its uretprobe
+	 * lease for as long as the worker keeps polling). */
+	target__pause(&l.target);
+	/* Detach first so nothing new arrives, then take what is still queued. */
+	__u64 t0 = now_ns(CLOCK_MONOTONIC);
+	tracer__detach(l.tracer);
+	__u64 t1 = now_ns(CLOCK_MONOTONIC);
+	tracer__drain(l.tracer);
+	if (o->verbose)
+		fprintf(stderr, "async-inspect-bpf: detached in %.1f ms, drained in %.1f ms\n",
+			(t1 - t0) / 1e6, (now_ns(CLOCK_MONOTONIC) - t1) / 1e6);
+	emit_losses(&l, true);
 	end.events = task_model__summary(l.model)->events;
 	session__emit(l.session, &end.hdr);
 	if (l.recording) {
@@ -498,7 +598,8 @@ static int cmd_live(const struct options *o)
 	/* Our child goes before the report so its output does not mix in. */
 	target__terminate(&l.target, 2000);
 	task_model__finish(l.model, end.hdr.ts);
-	ret = write_outputs(l.model, o, false);
+	err = finish_exports(l.exports, l.model);
+	ret = write_outputs(l.model, o, false) || err;
 	if (!ret && l.target.ours && end.reason == AIB_END_TARGET_EXITED)
 		ret = target__exit_code(&l.target);
 out:
@@ -510,6 +611,7 @@ out:
 	if (l.recording)
 		recording_writer__abort(l.recording);
 	session__free(l.session);
+	export_set__free(l.exports);
 	task_model__free(l.model);
 	probe_plan__release(&l.plan);
 	elf_symbols__free(l.syms);

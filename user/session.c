@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "decoder.h"
 #include "elf_symbols.h"
+#include "exporter.h"
 #include "recording.h"
 #include "session.h"
 #include "task_model.h"
@@ -54,7 +55,11 @@ int session__emit(struct session *s, const struct aib_hdr *rec)
 		if (err)
 			s->recording_error = err; /* keep tracing; reported at the end */
 	}
-	return task_model__apply(s->o.model, rec);
+	int err = task_model__apply(s->o.model, rec);
+
+	if (!err && s->o.exports)
+		export_set__record(s->o.exports, rec, s->o.model); /* errors: at the end */
+	return err;
 }
 
 static void define_location(struct session *s, const struct aib_ev_spawn *e)

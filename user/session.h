@@ -2,9 +2,9 @@
 /*
  * The live record pipeline: each ring-buffer sample is validated, enriched
  * with what only user space can know while the target lives (spawn location
- * strings from the ELF, thread names from /proc), written to the recording
- * and applied to the model. A replay applies the recorded stream directly,
- * so both give the same model.
+ * strings from the ELF, thread names from /proc), written to the recording,
+ * applied to the model, then handed to the exports. A replay applies the
+ * recorded stream directly, so both give the same model and exports.
  */
 #ifndef SESSION_H
 #define SESSION_H
@@ -15,12 +15,14 @@
 struct task_model;
 struct recording_writer;
 struct elf_symbols;
+struct export_set;
 
 struct session_opts {
 	struct task_model *model;
 	struct recording_writer *recording; /* may be NULL */
 	const struct elf_symbols *syms;	    /* for location strings */
 	int pid;			    /* for thread names */
+	struct export_set *exports;	    /* fed each record after the model; may be NULL */
 };
 
 struct session;

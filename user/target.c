@@ -111,6 +111,26 @@ int target__attach(struct target *t, int pid)
 	return 0;
 }
 
+/* Not our child: a zombie waiting for its parent to reap it has exited. */
+static bool is_zombie(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 bool target__gone(struct target *t)
 {
 	if (t->exited)
@@ -120,10 +140,16 @@ bool target__gone(struct target *t)
 
 		if (r == t->pid || (r < 0 && errno == ECHILD))
 			t->exited = true;
-	} else if (kill(t->pid, 0) && errno == ESRCH) {
+	} else if ((kill(t->pid, 0) && errno == ESRCH) || is_zombie(t->pid)) {
 		t->exited = true;
 	}
 	return t->exited;
+}
+
+void target__pause(struct target *t)
+{
+	if (t->ours && t->release_fd < 0 && !target__gone(t))
+		kill(t->pid, SIGSTOP);
 }
 
 void target__terminate(struct target *t, int grace_ms)
@@ -131,6 +157,7 @@ void target__terminate(struct target *t, int grace_ms)
 	if (!t->ours || target__gone(t))
 		return;
 	kill(t->pid, SIGTERM);
+	kill(t->pid, SIGCONT); /* in case it was paused */
 	for (int waited = 0; waited < grace_ms; waited += 10) {
 		if (target__gone(t))
 			return;

@@ -28,6 +28,9 @@ int target__release(struct target *t);
 int target__attach(struct target *t, int pid);
 /* Has it exited? Reaps our own child. */
 bool target__gone(struct target *t);
+/* SIGSTOP a child we started that is still running (target__terminate
+ * continues it); other processes are never stopped. */
+void target__pause(struct target *t);
 /* Stop a child we started that is still running: SIGTERM, then SIGKILL
  * after grace_ms. */
 void target__terminate(struct target *t, int grace_ms);

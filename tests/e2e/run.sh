@@ -1,0 +1,626 @@
+#!/usr/bin/env bash
+# End-to-end tests: the real tool (build/async-inspect-bpf) against the Rust
+# fixtures in tests/programs (`make e2e`, as root; `make all programs` first).
+#
+#   bash tests/e2e/run.sh [TEST...]     # all tests, or only the named ones
+#
+# Output: one line per test, `PASS name` or `FAIL name: reason` (diagnostics
+# for a failure go to stderr), then one summary line `N passed, M failed`.
+# Exit status 0 only if every test passed (and ran as root).
+#
+# Expected spawn locations come from the fixtures' marker comments
+# (`// aib:LABEL`, see tests/programs/README.md): "src/bin/NAME.rs:LINE:COL"
+# with LINE from `grep -nw aib:LABEL` and any column.
+#
+# Environment: AIB_E2E_KEEP=1 keeps the scratch directory (its path goes to
+# stderr); AIB_E2E_TIMEOUT caps every tool invocation (seconds, default 30).
+# shellcheck disable=SC2016,SC2317 # jq programs in single quotes; tests are called by name
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$ROOT/build/async-inspect-bpf
+PROGS=$ROOT/tests/programs/target/release
+SRC=$ROOT/tests/programs/src/bin
+TOOL_TIMEOUT=${AIB_E2E_TIMEOUT:-30}
+NOBODY=65534
+
+PASSED=0
+FAILED=0
+T=
+
+# End the background processes listed in $T/.bgpids (ours: targets and tool
+# runs, most under `timeout`, which passes SIGTERM on to its command).
+kill_bg() {
+	local pid pids=()
+	[ -n "$T" ] && [ -s "$T/.bgpids" ] || return 0
+	while read -r pid; do
+		kill -0 "$pid" 2>/dev/null && pids+=("$pid")
+	done <"$T/.bgpids"
+	: >"$T/.bgpids"
+	[ ${#pids[@]} -gt 0 ] || return 0
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "${pids[@]}" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+cleanup() {
+	kill_bg
+	if [ -n "$T" ]; then
+		if [ "${AIB_E2E_KEEP:-0}" = 1 ]; then
+			echo "e2e: scratch directory kept: $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------
+# Helpers, used inside a test (each test runs in its own subshell with -e, in
+# its own directory; `fail` ends the test with a reason).
+
+fail() {
+	local msg="$*"
+	msg=${msg//$'\t'/ }
+	msg=${msg//$'\n'/ }
+	while [ "${msg//  / }" != "$msg" ]; do msg=${msg//  / }; done
+	[ -e "$REASON" ] || printf '%s\n' "$msg" >"$REASON"
+	exit 1
+}
+
+# Remember a background process so that it is killed if the test (or the
+# whole run) ends early.
+bg() {
+	echo "$1" >>"$T/.bgpids"
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+expect_eq() { # WHAT ACTUAL EXPECTED
+	[ "$2" == "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+# jq on a file; the output, or the test fails (bad JSON, missing file, ...)
+jqf() { # FILE ARGS...
+	local f=$1 out
+	shift
+	[ -s "$f" ] || fail "no JSON written to $(basename "$f")"
+	out=$(jq -r "$@" "$f" 2>&1) || fail "jq failed on $(basename "$f"): ${out%%$'\n'*}"
+	printf '%s\n' "$out"
+}
+
+# A jq condition that must hold; WHAT names it in the failure.
+expect_jq() { # FILE WHAT FILTER [jq args...]
+	local f=$1 what=$2 filter=$3 got
+	shift 3
+	got=$(jqf "$f" "$@" "$filter")
+	[ "$got" == true ] || fail "$what (jq: $filter => $got)"
+}
+
+# The line of the single `// aib:LABEL` marker in src/bin/NAME.rs.
+marker_line() { # NAME LABEL
+	local file=$SRC/$1.rs n
+	n=$(grep -cw -- "aib:$2" "$file" || true)
+	[ "$n" = 1 ] || fail "marker aib:$2 found $n times in src/bin/$1.rs (want exactly 1)"
+	grep -nw -- "aib:$2" "$file" | cut -d: -f1
+}
+
+# The exact spawn location string the report uses for a marker, checked to be
+# "src/bin/NAME.rs:LINE:COL"; the test fails if it is not listed exactly once.
+loc_of() { # JSON NAME LABEL
+	local json=$1 prefix got
+	prefix="src/bin/$2.rs:$(marker_line "$2" "$3"):"
+	got=$(jqf "$json" --arg p "$prefix" '
+		[.locations[] | .location | select(. != null and startswith($p))]
+		| if length != 1 then "ERR \(length) locations start with \($p)"
+		  elif (.[0] | ltrimstr($p) | test("^[0-9]+$") | not) then "ERR no column: \(.[0])"
+		  else .[0] end')
+	[ "${got#ERR }" == "$got" ] || fail "$3: ${got#ERR }"
+	printf '%s\n' "$got"
+}
+
+# spawned/completed/alive of a location, from both .locations and .tasks.
+expect_counts() { # JSON LOCATION LABEL SPAWNED COMPLETED ALIVE
+	local json=$1 loc=$2 what=$3 got
+	got=$(jqf "$json" --arg l "$loc" '.locations[] | select(.location == $l)
+		| "\(.spawned)/\(.completed)/\(.alive)"')
+	expect_eq "$what ($loc) spawned/completed/alive" "$got" "$4/$5/$6"
+	got=$(jqf "$json" --arg l "$loc" '[.tasks[] | select(.spawn_location == $l)]
+		| "\(length)/\(map(select(.state == "completed")) | length)"')
+	expect_eq "$what ($loc) tasks listed/completed" "$got" "$4/$5"
+}
+
+# Run the tool in the foreground with a time limit: sets RC, output in
+# NAME.out / NAME.err.
+tool() { # NAME ARGS...
+	local name=$1
+	shift
+	RC=0
+	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" "$@" >"$name.out" 2>"$name.err" || RC=$?
+	case $RC in 124 | 137) fail "the tool did not finish within ${TOOL_TIMEOUT}s: $BIN $*" ;; esac
+}
+
+expect_rc() { # NAME WANT
+	[ "$RC" == "$2" ] ||
+		fail "exit status $RC, expected $2 (stderr: $(head -c 300 "$1.err" | tr '\n' '|'))"
+}
+
+# A clean one-line error: non-zero status (WANT if given), no crash, exactly
+# one line on stderr, starting with "async-inspect-bpf:" and matching REGEX.
+expect_error() { # NAME WANT|'' REGEX
+	local name=$1 want=$2 re=$3 lines
+	[ "$RC" != 0 ] || fail "exit status 0, expected a failure"
+	[ "$RC" -lt 128 ] || fail "exit status $RC: killed by a signal (crash?)"
+	[ -z "$want" ] || expect_rc "$name" "$want"
+	lines=$(wc -l <"$name.err")
+	[ "$lines" = 1 ] || fail "$lines lines on stderr, expected 1: $(head -c 300 "$name.err" | tr '\n' '|')"
+	grep -q '^async-inspect-bpf: ' "$name.err" ||
+		fail "stderr does not start with 'async-inspect-bpf: ': $(cat "$name.err")"
+	grep -Eqi -- "$re" "$name.err" || fail "stderr does not match /$re/: $(cat "$name.err")"
+}
+
+# Wait until FILE has a line matching REGEX; fail if PID (ours) dies first.
+wait_for_line() { # FILE REGEX SECONDS PID WHAT
+	local file=$1 re=$2 pid=$4 what=$5 deadline
+	deadline=$(($(now_ms) + $3 * 1000))
+	while ! grep -Eq -- "$re" "$file" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			sleep 0.1 # its last output may still be on the way
+			grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+			fail "$what exited before printing /$re/: $(head -c 300 "$file" | tr '\n' '|')"
+		fi
+		[ "$(now_ms)" -lt "$deadline" ] || fail "$what did not print /$re/ within $3 s"
+		sleep 0.02
+	done
+}
+
+# A copy of the tool that user nobody can run even if the checkout is not
+# world-readable (e.g. under /root).
+nobody_bin() {
+	if [ ! -x "$T/pub/async-inspect-bpf" ]; then
+		cp "$BIN" "$T/pub/async-inspect-bpf.tmp"
+		chmod 755 "$T/pub/async-inspect-bpf.tmp"
+		mv "$T/pub/async-inspect-bpf.tmp" "$T/pub/async-inspect-bpf"
+	fi
+	echo "$T/pub/async-inspect-bpf"
+}
+
+# A recording of multi_thread and its live JSON, made once and shared.
+need_recording() {
+	local d=$T/shared here=$PWD
+	if [ ! -s "$d/rec.bin" ] || [ ! -s "$d/live.json" ] || [ ! -s "$d/live.count" ]; then
+		mkdir -p "$d"
+		cd "$d"
+		rm -f rec.bin live.json
+		tool live run --record rec.bin --json live.json -- "$PROGS/multi_thread"
+		expect_rc live 0
+		# a real recording (exact counts are test_multi_thread's business)
+		jqf live.json '.tasks | length' >live.count
+		[ "$(cat live.count)" -ge 20 ] || fail "only $(cat live.count) tasks in the live report of the recorded run"
+		cd "$here"
+	fi
+	SHARED=$d
+	FULL=$(cat "$d/live.count")
+}
+
+# Offset of the first record boundary at or after byte AT of a recording
+# (records: u16 kind, u16 size, ...; a 32-byte file header).
+record_boundary() { # FILE AT
+	od -An -v -tu1 -w1 "$1" | awk -v at="$2" '
+		{ b[NR - 1] = $1 + 0 }
+		END {
+			off = 32
+			while (off + 4 <= NR) {
+				if (off >= at) { print off; exit 0 }
+				size = b[off + 2] + 256 * b[off + 3]
+				if (size < 16) exit 1
+				off += size
+			}
+			exit 1
+		}'
+}
+
+# ---------------------------------------------------------------------------
+# Tests
+
+# 1. multi_thread under `run`: exact counts per location and in metadata,
+# the spinner's long poll, polls of completed tasks, exit status 0.
+test_multi_thread() {
+	local j=mt.json sleepers spinner pingpong
+	tool mt run --json "$j" -- "$PROGS/multi_thread"
+	expect_rc mt 0
+	grep -q '^multi_thread: ok$' mt.out || fail "the fixture did not print 'multi_thread: ok'"
+	sleepers=$(loc_of "$j" multi_thread sleepers)
+	spinner=$(loc_of "$j" multi_thread spinner)
+	pingpong=$(loc_of "$j" multi_thread pingpong)
+	expect_counts "$j" "$sleepers" sleepers 20 20 0
+	expect_counts "$j" "$spinner" spinner 1 1 0
+	expect_counts "$j" "$pingpong" pingpong 8 8 0
+	expect_eq "number of locations" "$(jqf "$j" '.locations | length')" 3
+	expect_eq "tasks listed" "$(jqf "$j" '.tasks | length')" 29
+	expect_eq "metadata total/completed/alive/lost/runtime" \
+		"$(jqf "$j" '.metadata | "\(.total_tasks)/\(.completed_tasks)/\(.alive_tasks)/\(.lost_events)/\(.runtime)"')" \
+		"29/29/0/0/tokio"
+	expect_jq "$j" "spinner run_time_ms >= 45" \
+		'[.tasks[] | select(.spawn_location == $l)] | length == 1 and .[0].run_time_ms >= 45' \
+		--arg l "$spinner"
+	expect_jq "$j" "every completed task has poll_count >= 1" \
+		'[.tasks[] | select(.state == "completed" and .poll_count < 1)] | length == 0'
+}
+
+# 2. current_thread: yielders polled exactly 4 times, all on the main thread.
+test_current_thread() {
+	local j=ct.json yielders producer consumer
+	tool ct run --json "$j" -- "$PROGS/current_thread"
+	expect_rc ct 0
+	yielders=$(loc_of "$j" current_thread yielders)
+	producer=$(loc_of "$j" current_thread producer)
+	consumer=$(loc_of "$j" current_thread consumer)
+	expect_counts "$j" "$yielders" yielders 10 10 0
+	expect_counts "$j" "$producer" producer 1 1 0
+	expect_counts "$j" "$consumer" consumer 1 1 0
+	expect_eq "metadata total/completed/alive" \
+		"$(jqf "$j" '.metadata | "\(.total_tasks)/\(.completed_tasks)/\(.alive_tasks)"')" "12/12/0"
+	expect_eq "poll counts of the yielders" \
+		"$(jqf "$j" --arg l "$yielders" '[.tasks[] | select(.spawn_location == $l) | .poll_count] | map(tostring) | join(",")')" \
+		"4,4,4,4,4,4,4,4,4,4"
+	expect_jq "$j" "every task polled on exactly one thread" \
+		'.tasks | length == 12 and all(.[]; (.worker_threads | length) == 1)'
+	expect_jq "$j" "all tasks polled on the same thread, the main thread (tid == pid)" \
+		'. as $d | [$d.tasks[].worker_threads[].tid] | unique == [$d.metadata.pid]'
+}
+
+# 3. nested: parents, children, blocking tasks and who spawned whom.
+test_nested() {
+	local j=nested.json parent child blocking
+	tool nested run --json "$j" -- "$PROGS/nested"
+	expect_rc nested 0
+	parent=$(loc_of "$j" nested parent)
+	child=$(loc_of "$j" nested child)
+	blocking=$(loc_of "$j" nested blocking)
+	expect_counts "$j" "$parent" parent 4 4 0
+	expect_counts "$j" "$child" child 12 12 0
+	expect_counts "$j" "$blocking" blocking 12 12 0
+	expect_eq "metadata total/completed/alive" \
+		"$(jqf "$j" '.metadata | "\(.total_tasks)/\(.completed_tasks)/\(.alive_tasks)"')" "28/28/0"
+	expect_jq "$j" "blocking tasks have kind \"blocking\", the others \"async\"" \
+		'all(.tasks[]; (.spawn_location == $b) == (.kind == "blocking")) and
+		 all(.tasks[]; .kind == "blocking" or .kind == "async")' --arg b "$blocking"
+	expect_jq "$j" "parents have no parent task" \
+		'[.tasks[] | select(.spawn_location == $p) | .parent_id] == [null, null, null, null]' \
+		--arg p "$parent"
+	expect_jq "$j" "every child's parent_id is one of the 4 parents, 3 children each" '
+		([.tasks[] | select(.spawn_location == $p) | .id] | sort) as $parents
+		| [.tasks[] | select(.spawn_location == $c) | .parent_id]
+		| ($parents | length == 4) and length == 12
+		  and all(.[]; . as $x | $parents | index([$x]) != null)
+		  and (group_by(.) | map(length)) == [3, 3, 3, 3]' --arg p "$parent" --arg c "$child"
+	# Not asserted: that each blocking task's parent is a distinct child. Concurrent
+	# spawns on two threads can swap which task gets which spawn record (see
+	# README, "two threads spawning in the same instant may swap two locations").
+}
+
+# 4./5. Late attach to attach_target: start it, wait for READY, attach, wait
+# for the tool's start-up line, then create the trigger. The target exits by
+# itself; the tool must then finish with exit status 0 and a final report.
+attach_scenario() { # TOOL-ARGS... (before the pid)
+	local tpid tgt toolpid rc j=attach.json
+	timeout -k 5 60 "$PROGS/attach_target" "$PWD/trigger" >target.out 2>target.err &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY [0-9]+$' 10 "$tgt" attach_target
+	tpid=$(awk '/^READY/ {print $2; exit}' target.out)
+	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" "$@" "$tpid" --json "$j" >tool.out 2>tool.err &
+	toolpid=$!
+	bg "$toolpid"
+	wait_for_line tool.err "^async-inspect-bpf: attached to pid $tpid " 15 "$toolpid" "the tool"
+	touch trigger
+	rc=0
+	wait "$tgt" || rc=$?
+	expect_eq "attach_target exit status" "$rc" 0
+	grep -q '^DONE$' target.out || fail "attach_target did not print DONE"
+	rc=0
+	wait "$toolpid" || rc=$?
+	case $rc in 124 | 137) fail "the tool still ran ${TOOL_TIMEOUT}s after its start (the target had exited)" ;; esac
+	RC=$rc
+	expect_rc tool 0
+	grep -q 'target exited' tool.err || fail "no 'target exited' on the tool's stderr"
+	[ -s tool.out ] || fail "no text report on stdout"
+	BURST=$(loc_of "$j" attach_target burst)
+	expect_counts "$j" "$BURST" burst 15 15 0
+	expect_eq "metadata late_attach/ended" \
+		"$(jqf "$j" '.metadata | "\(.late_attach)/\(.ended)"')" "true/target exited"
+}
+
+test_attach_pid() {
+	local j=attach.json
+	attach_scenario --pid
+	expect_jq "$j" "burst tasks: spawn seen, not cancelled" \
+		'[.tasks[] | select(.spawn_location == $b)] | length == 15 and
+		 all(.[]; .spawn_seen == true and .cancelled == false)' --arg b "$BURST"
+	expect_eq "tasks with a null spawn_location (the 3 tickers): count/spawn_seen" \
+		"$(jqf "$j" '[.tasks[] | select(.spawn_location == null)] | "\(length)/\(map(.spawn_seen) | unique)"')" \
+		"3/[false]"
+	expect_jq "$j" "the 3 tickers were cancelled at shutdown" \
+		'[.tasks[] | select(.spawn_location == null) | .cancelled] == [true, true, true]'
+	expect_eq "metadata total_tasks (15 burst + 3 tickers)" "$(jqf "$j" '.metadata.total_tasks')" 18
+	expect_eq "locations" "$(jqf "$j" '[.locations[].location] | length')" 2
+}
+
+test_attach_alias() {
+	attach_scenario attach --pid
+}
+
+# 6. --record, then replay (as user nobody): the same report.
+test_record_replay() {
+	local rec live replayer part
+	need_recording
+	cp "$SHARED/rec.bin" "$T/pub/replay.rec"
+	chmod 644 "$T/pub/replay.rec"
+	rec=$T/pub/replay.rec
+	live=$SHARED/live.json
+	RC=0
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		replayer=$(nobody_bin)
+		(cd / && timeout -k 5 "$TOOL_TIMEOUT" setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
+			"$replayer" replay "$rec" --json -) >replay.json 2>replay.err || RC=$?
+	else
+		echo "e2e: setpriv unavailable, replaying as $(id -un)" >&2
+		timeout -k 5 "$TOOL_TIMEOUT" "$BIN" replay "$rec" --json - >replay.json 2>replay.err || RC=$?
+	fi
+	expect_rc replay 0
+	[ ! -s replay.err ] || fail "replay wrote to stderr: $(head -c 300 replay.err | tr '\n' '|')"
+	expect_eq "tasks in the replayed report" "$(jqf replay.json '.tasks | length')" "$FULL"
+	for part in tasks locations metadata; do
+		jq -S ".$part" "$live" >"live.$part"
+		jq -S ".$part" replay.json >"replay.$part"
+		if ! diff "live.$part" "replay.$part" >"$part.diff"; then
+			fail "$part differ between live and replay: $(head -n 6 "$part.diff" | tr '\n' '|')"
+		fi
+	done
+	jq -S . "$live" >live.all
+	jq -S . replay.json >replay.all
+	cmp -s live.all replay.all || fail "the live and replayed JSON documents differ"
+}
+
+# 7a. A recording cut inside a record: replays what is there, with a warning.
+test_replay_truncated() {
+	local size mid cut
+	need_recording
+	size=$(stat -c %s "$SHARED/rec.bin")
+	head -c $((size - 7)) "$SHARED/rec.bin" >end-cut.rec
+	tool endcut replay end-cut.rec --json endcut.json
+	expect_rc endcut 0
+	grep -q '^async-inspect-bpf: warning: .*truncated' endcut.err ||
+		fail "no truncation warning on stderr: $(head -c 300 endcut.err | tr '\n' '|')"
+	expect_jq endcut.json "cut at the end: no more tasks than the full recording ($FULL)" \
+		'(.tasks | length) <= $n and .metadata.total_tasks <= $n and (.tasks | length) >= 1' --argjson n "$FULL"
+	# ... and cut 5 bytes into a record in the middle of the file
+	mid=$(record_boundary "$SHARED/rec.bin" $((size / 2))) || fail "cannot walk the records of the recording"
+	cut=$((mid + 5))
+	head -c "$cut" "$SHARED/rec.bin" >mid-cut.rec
+	tool midcut replay mid-cut.rec --json midcut.json
+	expect_rc midcut 0
+	grep -q "^async-inspect-bpf: warning: .*truncated at byte $mid " midcut.err ||
+		fail "no warning naming the cut record at byte $mid: $(head -c 300 midcut.err | tr '\n' '|')"
+	expect_jq midcut.json "cut in the middle: no more tasks than the full recording ($FULL), ended 'recording cut short'" \
+		'(.tasks | length) <= $n and .metadata.total_tasks <= $n and
+		 .metadata.ended == "recording cut short"' --argjson n "$FULL"
+}
+
+# 7b. A recording with a bad magic: a clean one-line error.
+test_replay_bad_magic() {
+	need_recording
+	cp "$SHARED/rec.bin" bad-magic.rec
+	printf 'NOTATRAC' | dd of=bad-magic.rec bs=1 seek=0 conv=notrunc status=none
+	tool badmagic replay bad-magic.rec
+	expect_error badmagic 1 'bad-magic\.rec.*(not a recording|header)'
+}
+
+# 7c. A record kind overwritten with 0xffff in the middle: a clean error.
+test_replay_bad_kind() {
+	local size mid
+	need_recording
+	size=$(stat -c %s "$SHARED/rec.bin")
+	mid=$(record_boundary "$SHARED/rec.bin" $((size / 2))) || fail "cannot walk the records of the recording"
+	cp "$SHARED/rec.bin" bad-kind.rec
+	printf '\377\377' | dd of=bad-kind.rec bs=1 seek="$mid" conv=notrunc status=none
+	tool badkind replay bad-kind.rec
+	expect_error badkind 1 "corrupt.*byte $mid"
+}
+
+# 8. --duration on a program that runs forever: the tool stops it in time and
+# reports the stuck task as alive and idle.
+test_duration() {
+	local j=demo.json start elapsed stuck toolpid demopid limit=10
+	start=$(now_ms)
+	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" run --duration 1 --json "$j" -- "$PROGS/demo" >demo.out 2>demo.err &
+	toolpid=$!
+	bg "$toolpid"
+	wait_for_line demo.err '^async-inspect-bpf: started pid [0-9]+ ' 10 "$toolpid" "the tool"
+	demopid=$(sed -n 's/^async-inspect-bpf: started pid \([0-9]*\) .*/\1/p' demo.err | head -n 1)
+	bg "$demopid" # killed by the runner if the tool leaves it behind
+	until ! kill -0 "$toolpid" 2>/dev/null; do
+		[ $(($(now_ms) - start)) -lt $((limit * 1000)) ] ||
+			fail "run --duration 1 -- demo still running after ${limit} s (limit 4 s)"
+		sleep 0.05
+	done
+	elapsed=$(($(now_ms) - start))
+	RC=0
+	wait "$toolpid" || RC=$?
+	expect_rc demo 0
+	! kill -0 "$demopid" 2>/dev/null || fail "the demo (pid $demopid) still runs after the tool exited"
+	expect_eq "metadata.ended" "$(jqf "$j" .metadata.ended)" "duration reached"
+	expect_eq "metadata.pid" "$(jqf "$j" .metadata.pid)" "$demopid"
+	stuck=$(loc_of "$j" demo stuck_config)
+	expect_counts "$j" "$stuck" stuck_config 1 0 1
+	expect_jq "$j" "stuck_config is idle with idle_ms >= 800" \
+		'[.tasks[] | select(.spawn_location == $s)] | length == 1 and
+		 .[0].state == "idle" and .[0].idle_ms >= 800' --arg s "$stuck"
+	[ "$elapsed" -le 4000 ] || fail "run --duration 1 -- demo took ${elapsed} ms (limit 4000 ms)"
+	expect_jq "$j" "metadata.duration_ms of a --duration 1 session is 900..2000" \
+		'.metadata.duration_ms >= 900 and .metadata.duration_ms <= 2000'
+}
+
+# 9. Errors: one line on stderr, a non-zero status, no crash.
+test_err_no_process() {
+	local pid=999999
+	while kill -0 "$pid" 2>/dev/null; do pid=$((pid + 1)); done
+	tool err --pid "$pid"
+	expect_error err '' "no process.*$pid"
+}
+
+test_err_no_args() {
+	tool err
+	expect_error err 2 'pid|usage|run'
+}
+
+test_err_no_tokio() {
+	local cc
+	cc=$(command -v cc || command -v gcc || command -v clang) || fail "no C compiler (cc, gcc, clang)"
+	printf 'int main(void) { return 0; }\n' >plain.c
+	"$cc" -o plain plain.c
+	tool err run -- ./plain
+	expect_error err 1 'no tokio runtime'
+}
+
+test_err_stripped() {
+	strip -o mt-stripped "$PROGS/multi_thread"
+	tool err run -- ./mt-stripped
+	expect_error err 1 'stripped'
+	! grep -q 'multi_thread: ok' err.out || fail "the stripped program ran anyway"
+}
+
+test_err_not_root() {
+	local b=$BIN
+	RC=0
+	if [ "$(id -u)" = 0 ]; then
+		command -v setpriv >/dev/null || fail "setpriv (util-linux) not found"
+		b=$(nobody_bin)
+		(cd / && timeout -k 5 "$TOOL_TIMEOUT" setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
+			"$b" run -- "$PROGS/multi_thread") >err.out 2>err.err || RC=$?
+	else
+		timeout -k 5 "$TOOL_TIMEOUT" "$b" run -- "$PROGS/multi_thread" >err.out 2>err.err || RC=$?
+	fi
+	expect_error err 1 'permission|root'
+	! grep -q 'multi_thread: ok' err.out || fail "the program ran without the tool's permission"
+}
+
+test_err_missing_cmd() {
+	tool err run -- /nonexistent/cmd
+	expect_error err 1 '/nonexistent/cmd.*(no such file|not found)'
+}
+
+test_err_replay_missing() {
+	tool err replay /nonexistent/recording
+	expect_error err 1 '/nonexistent/recording.*(no such file|not found)'
+}
+
+# 11. `run` forwards the program's own exit status (0 is checked by
+# test_multi_thread): demo exits 2 on an unknown argument.
+test_exit_status() {
+	tool demo run -- "$PROGS/demo" --no-such-option
+	expect_rc demo 2
+	grep -q '^usage: demo' demo.err || fail "the demo did not print its usage error"
+	grep -q '^async-inspect-bpf: target exited' demo.err || fail "no 'target exited' from the tool"
+	grep -q 'ended: target exited' demo.out || fail "no report on stdout"
+}
+
+# 10. Plausible timings for the sleepers of multi_thread.
+test_timings() {
+	local j=mt.json sleepers
+	tool mt run --json "$j" -- "$PROGS/multi_thread"
+	expect_rc mt 0
+	sleepers=$(loc_of "$j" multi_thread sleepers)
+	expect_jq "$j" "20 sleepers, each with idle_ms >= 0.5" \
+		'[.tasks[] | select(.spawn_location == $s)] | length == 20 and all(.[]; .idle_ms >= 0.5)' \
+		--arg s "$sleepers"
+	expect_jq "$j" "every sleeper: duration_ms >= idle_ms + run_time_ms - 0.01" \
+		'all(.tasks[] | select(.spawn_location == $s); .duration_ms >= .idle_ms + .run_time_ms - 0.01)' \
+		--arg s "$sleepers"
+}
+
+ALL_TESTS=(multi_thread current_thread nested attach_pid attach_alias record_replay
+	replay_truncated replay_bad_magic replay_bad_kind duration
+	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
+	err_replay_missing exit_status timings)
+# What can be checked without root.
+NONROOT_TESTS=(err_no_args err_not_root err_replay_missing)
+
+# ---------------------------------------------------------------------------
+# Runner
+
+run_test() { # NAME
+	local name=$1 dir=$T/$1 pid line
+	mkdir -p "$dir"
+	(
+		set -eEuo pipefail
+		shopt -s inherit_errexit
+		REASON=$dir/.reason
+		cd "$dir"
+		trap 'rc=$?; [ -e "$REASON" ] || echo "unexpected failure: \`$BASH_COMMAND\` exited $rc (line $LINENO)" >"$REASON"' ERR
+		"test_$name"
+	) >"$dir/.log" 2>&1 &
+	pid=$!
+	if wait "$pid"; then
+		echo "PASS $name"
+		PASSED=$((PASSED + 1))
+	else
+		line=$(head -n 1 "$dir/.reason" 2>/dev/null || true)
+		echo "FAIL $name: ${line:-exited without a reason}"
+		FAILED=$((FAILED + 1))
+		if [ -s "$dir/.log" ]; then
+			sed 's/^/    | /' "$dir/.log" | tail -n 20 >&2
+		fi
+	fi
+	kill_bg # whatever the test left running
+}
+
+main() {
+	local tests=("$@") t missing=""
+	T=$(mktemp -d "${TMPDIR:-/tmp}/aib-e2e.XXXXXX")
+	# user nobody must reach $T/pub (a copy of the tool, recordings)
+	chmod 755 "$T"
+	mkdir -m 755 "$T/pub"
+	: >"$T/.bgpids"
+
+	command -v jq >/dev/null || missing="$missing jq (make deps, or apt-get install jq)"
+	[ -x "$BIN" ] || missing="$missing $BIN (make)"
+	for t in multi_thread current_thread nested attach_target demo; do
+		[ -x "$PROGS/$t" ] || missing="$missing $PROGS/$t (make programs)"
+	done
+
+	if [ "$(id -u)" != 0 ]; then
+		echo "e2e: not running as root: uprobes need root, so only the ${#NONROOT_TESTS[@]} checks" \
+			"that do not were run (run 'make e2e' as root for all ${#ALL_TESTS[@]})" >&2
+		[ ${#tests[@]} -gt 0 ] || tests=("${NONROOT_TESTS[@]}")
+	fi
+	[ ${#tests[@]} -gt 0 ] || tests=("${ALL_TESTS[@]}")
+	if [ -n "$missing" ]; then
+		echo "e2e: missing:$missing" >&2
+		echo "FAIL prerequisites: missing:$missing"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	for t in "${tests[@]}"; do
+		if ! declare -F "test_$t" >/dev/null; then
+			echo "FAIL $t: no such test (tests: ${ALL_TESTS[*]})"
+			FAILED=$((FAILED + 1))
+			continue
+		fi
+		run_test "$t"
+	done
+	echo "$PASSED passed, $FAILED failed"
+	if [ "$FAILED" = 0 ] && [ "$(id -u)" = 0 ]; then
+		exit 0
+	fi
+	exit 1
+}
+
+main "$@"

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Chrome's JSON trace event format (chrome://tracing, ui.perfetto.dev,
+ * speedscope), written one event per line as records arrive:
+ *
+ *   {"displayTimeUnit":"ns","traceEvents":[
+ *   {"ph":"M","name":"process_name",...}            process and thread names
+ *   ,{"ph":"B","name":"task 12 src/main.rs:5:9","cat":"poll","tid":T,...}
+ *   ,{"ph":"E",...,"args":{"result":"pending"}}      a slice per poll, per thread
+ *   ,{"ph":"s","cat":"wake",...} / {"ph":"f","bp":"e",...}
+ *   ],"metadata":{...,"tasks":[...]}}                 the session, every task
+ *
+ * A wake becomes a flow from the slice open on the waking thread to the
+ * poll it caused, written when that poll begins (the format allows events
+ * out of time order); a wake with no slice open on its thread, or not
+ * followed by a poll, gets no arrow. Timestamps: CLOCK_MONOTONIC in us.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "exporter.h"
+#include "json_writer.h"
+#include "task_model.h"
+#include "task_tracker.h"
+#include "u64_map.h"
+
+#define THREAD_STACK 16
+
+/* tracked_task.user[] */
+enum { U_WAKE_TS, U_WAKE_TID };
+
+struct chrome_thread {
+	__u32 tid;
+	__u32 depth;
+	__u64 stack[THREAD_STACK]; /* serials of the tasks whose poll slices are open */
+};
+
+struct chrome {
+	FILE *f;
+	struct json_writer w;
+	struct task_tracker *tracker;
+	const struct task_model *m;
+	bool started;
+	__u32 pid;
+	__u64 flows;
+	struct chrome_thread *threads;
+	size_t nthreads, threads_cap;
+	struct u64_map *thread_by_tid;
+	int err;
+};
+
+static void ts_us(struct json_writer *w, __u64 ns)
+{
+	json__key(w, "ts");
+	json__double(w, ns / 1e3, 3);
+}
+
+/* {"ph":PH,"pid":P,"tid":T,"ts":TS ... : the caller adds fields and ends it. */
+static void event_begin(struct chrome *x, const char *ph, __u32 tid, __u64 ts)
+{
+	json__object_begin(&x->w);
+	json__key(&x->w, "ph");
+	json__string(&x->w, ph);
+	json__key(&x->w, "pid");
+	json__u64(&x->w, x->pid);
+	json__key(&x->w, "tid");
+	json__u64(&x->w, tid);
+	ts_us(&x->w, ts);
+}
+
+static void event_end(struct chrome *x)
+{
+	json__object_end(&x->w);
+	fputc('\n', x->f);
+}
+
+static void name_meta(struct chrome *x, const char *what, __u32 tid, const char *name)
+{
+	event_begin(x, "M", tid, 0);
+	json__key(&x->w, "name");
+	json__string(&x->w, what);
+	json__key(&x->w, "args");
+	json__object_begin(&x->w);
+	json__key(&x->w, "name");
+	json__string(&x->w, name);
+	json__object_end(&x->w);
+	event_end(x);
+}
+
+static void start(struct chrome *x, const struct aib_hdr *first)
+{
+	char exe[AIB_NAME_MAX + 1] = "";
+
+	x->started = true;
+	if (first && first->kind == AIB_REC_PROCESS) {
+		const struct aib_rec_process *p = (const void *)first;
+
+		x->pid = p->pid;
+		memcpy(exe, p->exe, AIB_NAME_MAX);
+	}
+	json__object_begin(&x->w);
+	json__key(&x->w, "displayTimeUnit");
+	json__string(&x->w, "ns");
+	json__key(&x->w, "traceEvents");
+	json__array_begin(&x->w);
+	fputc('\n', x->f);
+	name_meta(x, "process_name", x->pid, exe[0] ? exe : "async-inspect-bpf target");
+}
+
+static struct chrome_thread *thread_get(struct chrome *x, __u32 tid)
+{
+	const char *name;
+	__u32 idx;
+
+	if (u64_map__get(x->thread_by_tid, tid, &idx))
+		return &x->threads[idx];
+	if (x->nthreads == x->threads_cap) {
+		size_t cap = x->threads_cap ? x->threads_cap * 2 : 16;
+		struct chrome_thread *p = realloc(x->threads, cap * sizeof(*p));
+
+		if (!p)
+			goto nomem;
+		x->threads = p;
+		x->threads_cap = cap;
+	}
+	if (u64_map__set(x->thread_by_tid, tid, (__u32)x->nthreads))
+		goto nomem;
+	x->threads[x->nthreads] = (struct chrome_thread){.tid = tid};
+	name = task_model__thread_name(x->m, tid);
+	if (name)
+		name_meta(x, "thread_name", tid, name);
+	return &x->threads[x->nthreads++];
+nomem:
+	x->err = -ENOMEM;
+	return NULL;
+}
+
+static void poll_begin(struct chrome *x, const struct change *c)
+{
+	struct tracked_task *s = c->task;
+	struct chrome_thread *th = thread_get(x, c->tid);
+	char name[1024];
+
+	if (!th)
+		return;
+	if (th->depth == THREAD_STACK) /* ends were lost: close what is open */
+		for (; th->depth; th->depth--) {
+			event_begin(x, "E", th->tid, c->ts);
+			event_end(x);
+		}
+	th->stack[th->depth++] = s->serial;
+	if (c->info && c->info->location)
+		snprintf(name, sizeof(name), "task %llu %s", (unsigned long long)s->id, c->info->location);
+	else
+		snprintf(name, sizeof(name), "task %llu", (unsigned long long)s->id);
+	event_begin(x, "B", c->tid, c->ts);
+	json__key(&x->w, "name");
+	json__string(&x->w, name);
+	json__key(&x->w, "cat");
+	json__string(&x->w, "poll");
+	json__key(&x->w, "args");
+	json__object_begin(&x->w);
+	json__key(&x->w, "task_id");
+	json__u64(&x->w, s->id);
+	json__key(&x->w, "poll");
+	json__u64(&x->w, s->polls);
+	json__object_end(&x->w);
+	event_end(x);
+
+	/* the wake that caused this poll, if it can be drawn */
+	if (s->user[U_WAKE_TID] && s->user[U_WAKE_TS] <= c->ts) {
+		const char *ph[2] = {"s", "f"};
+		__u32 tid[2] = {(__u32)(s->user[U_WAKE_TID] - 1), c->tid};
+		__u64 ts[2] = {s->user[U_WAKE_TS], c->ts};
+		__u64 id = ++x->flows;
+
+		for (int i = 0; i < 2; i++) {
+			event_begin(x, ph[i], tid[i], ts[i]);
+			json__key(&x->w, "name");
+			json__string(&x->w, "wake");
+			json__key(&x->w, "cat");
+			json__string(&x->w, "wake");
+			json__key(&x->w, "id");
+			json__u64(&x->w, id);
+			if (i) {
+				json__key(&x->w, "bp");
+				json__string(&x->w, "e");
+			}
+			event_end(x);
+		}
+	}
+	s->user[U_WAKE_TID] = 0;
+}
+
+/* Ends the task's poll slice on its thread, and any left open above it. */
+static void poll_end(struct chrome *x, const struct tracked_task *s, __u64 ts, int result)
+{
+	static const char *const results[] = {"pending", "ready", "notified"};
+	struct chrome_thread *th = thread_get(x, s->poll_tid);
+	__u32 d;
+
+	if (!th)
+		return;
+	for (d = th->depth; d > 0 && th->stack[d - 1] != s->serial; d--)
+		;
+	if (!d)
+		return;
+	for (; th->depth >= d; th->depth--) {
+		event_begin(x, "E", th->tid, ts);
+		if (th->depth == d && result >= 0 && result <= AIB_POLL_NOTIFIED) {
+			json__key(&x->w, "args");
+			json__object_begin(&x->w);
+			json__key(&x->w, "result");
+			json__string(&x->w, results[result]);
+			json__object_end(&x->w);
+		}
+		event_end(x);
+	}
+}
+
+static int on_change(void *ctx, const struct change *c)
+{
+	struct chrome *x = ctx;
+	struct tracked_task *s = c->task;
+	struct chrome_thread *th;
+
+	switch (c->kind) {
+	case CHANGE_STATE:
+		if (c->from == TASK_RUNNING)
+			poll_end(x, s, c->ts, c->result);
+		if (s->state == TASK_RUNNING)
+			poll_begin(x, c);
+		break;
+	case CHANGE_ALIVE_AT_END:
+		if (s->state == TASK_RUNNING)
+			poll_end(x, s, c->ts, -1);
+		break;
+	case CHANGE_WAKE:
+		/* the arrow starts in the slice open on the waking thread, if any */
+		th = thread_get(x, c->tid);
+		if (s && th && th->depth && !s->user[U_WAKE_TID]) {
+			s->user[U_WAKE_TS] = c->ts;
+			s->user[U_WAKE_TID] = (__u64)c->tid + 1;
+		}
+		break;
+	default:
+		break;
+	}
+	return x->err;
+}
+
+static int chrome_record(void *self, const struct aib_hdr *rec, const struct task_model *m)
+{
+	struct chrome *x = self;
+	int err;
+
+	x->m = m;
+	if (!x->started)
+		start(x, rec);
+	err = task_tracker__record(x->tracker, rec, m);
+	return x->err ? x->err : err;
+}
+
+static double ms(__u64 ns)
+{
+	return ns / 1e6;
+}
+
+/* Every user task, with the fields of the JSON export (README). */
+static void tasks(struct chrome *x, const struct task_model *m)
+{
+	const struct model_summary *sum = task_model__summary(m);
+	size_t n = task_model__task_count(m);
+	struct json_writer *w = &x->w;
+	char name[48];
+
+	json__array_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		const struct task_info *t = task_model__task(m, i);
+		__u64 until = t->end_ts ? t->end_ts : sum->end_ts;
+
+		if (t->kind == TASK_RUNTIME)
+			continue;
+		snprintf(name, sizeof(name), "task %llu", (unsigned long long)t->id);
+		json__object_begin(w);
+		json__key(w, "id");
+		json__u64(w, t->id);
+		json__key(w, "name");
+		json__string(w, name);
+		json__key(w, "state");
+		json__string(w, task_state_name(t->state));
+		json__key(w, "kind");
+		json__string(w, task_kind_name(t->kind));
+		json__key(w, "created_at_ms");
+		json__double(w, t->spawn_ts > sum->start_ts ? ms(t->spawn_ts - sum->start_ts) : 0, 3);
+		json__key(w, "duration_ms");
+		json__double(w, until > t->spawn_ts ? ms(until - t->spawn_ts) : 0, 3);
+		json__key(w, "poll_count");
+		json__u64(w, t->polls);
+		json__key(w, "run_time_ms");
+		json__double(w, ms(t->busy_ns), 3);
+		json__key(w, "idle_ms");
+		json__double(w, ms(t->idle_ns), 3);
+		json__key(w, "parent_id");
+		if (t->parent_id)
+			json__u64(w, t->parent_id);
+		else
+			json__null(w);
+		json__key(w, "spawn_location");
+		json__string(w, t->location);
+		json__object_end(w);
+		fputc('\n', x->f);
+	}
+	json__array_end(w);
+}
+
+static int chrome_finish(void *self, const struct task_model *m)
+{
+	struct chrome *x = self;
+	const struct model_summary *s = task_model__summary(m);
+	int err;
+
+	x->m = m;
+	if (!x->started)
+		start(x, NULL);
+	err = task_tracker__finish(x->tracker, m);
+	if (!x->err)
+		x->err = err;
+	for (size_t i = 0; i < x->nthreads; i++) /* none expected: polls end with their tasks */
+		for (struct chrome_thread *th = &x->threads[i]; th->depth; th->depth--) {
+			event_begin(x, "E", th->tid, s->end_ts);
+			event_end(x);
+		}
+	json__array_end(&x->w);
+	json__key(&x->w, "metadata");
+	json__object_begin(&x->w);
+	json__key(&x->w, "tool");
+	json__string(&x->w, "async-inspect-bpf");
+	json__key(&x->w, "pid");
+	json__u64(&x->w, s->pid);
+	json__key(&x->w, "exe");
+	json__string(&x->w, s->exe);
+	json__key(&x->w, "clock");
+	json__string(&x->w, "CLOCK_MONOTONIC");
+	json__key(&x->w, "total_tasks");
+	json__u64(&x->w, s->tasks_spawned);
+	json__key(&x->w, "runtime_tasks");
+	json__u64(&x->w, s->runtime_tasks);
+	json__key(&x->w, "total_polls");
+	json__u64(&x->w, s->polls);
+	json__key(&x->w, "total_wakes");
+	json__u64(&x->w, s->wakes);
+	json__key(&x->w, "tasks");
+	tasks(x, m);
+	json__object_end(&x->w);
+	json__object_end(&x->w);
+	fputc('\n', x->f);
+	err = json__finish(&x->w);
+	if (!x->err)
+		x->err = err;
+	if (fclose(x->f) && !x->err)
+		x->err = -errno;
+	x->f = NULL;
+	return x->err;
+}
+
+static void chrome_free(void *self)
+{
+	struct chrome *x = self;
+
+	if (!x)
+		return;
+	if (x->f)
+		fclose(x->f);
+	task_tracker__free(x->tracker);
+	u64_map__free(x->thread_by_tid);
+	free(x->threads);
+	free(x);
+}
+
+static const struct exporter_ops chrome_ops = {
+	.record = chrome_record,
+	.finish = chrome_finish,
+	.free = chrome_free,
+};
+
+int export_chrome__open(const char *path, struct exporter *out)
+{
+	struct chrome *x = calloc(1, sizeof(*x));
+	int err;
+
+	if (!x)
+		return -ENOMEM;
+	x->tracker = task_tracker__new(on_change, x);
+	x->thread_by_tid = u64_map__new();
+	if (!x->tracker || !x->thread_by_tid) {
+		chrome_free(x);
+		return -ENOMEM;
+	}
+	x->f = fopen(path, "w");
+	if (!x->f) {
+		err = -errno;
+		chrome_free(x);
+		return err;
+	}
+	setvbuf(x->f, NULL, _IOFBF, 1 << 18);
+	json__init(&x->w, x->f, false);
+	*out = (struct exporter){.ops = &chrome_ops, .self = x};
+	return 0;
+}
