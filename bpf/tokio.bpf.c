@@ -25,6 +25,18 @@ const volatile __u64 id_offset_slot = 0x48; /* vtable -> offset of the task id *
 const volatile __u64 next_id_vaddr;	     /* ELF vaddr of tokio's NEXT_ID, 0 = none */
 /* ELF vaddr ranges where a &'static Location and its file name may live */
 const volatile __u64 loc_lo, loc_hi, str_lo, str_hi;
+/* Probe sites exist where the new task's id is handed on: for async/local
+ * spawns (Handle::spawn, OwnedTasks::bind), for blocking ones
+ * (Spawner::spawn_task). Then each spawn call's prediction is checked there. */
+const volatile bool check_spawn_ids, check_blocking_ids;
+
+/* Per thread: the id predicted at its last spawn call, until checked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} spawn_calls SEC(".maps");
 
 #define STATE_COMPLETE 0x2ULL
 #define STATE_NOTIFIED 0x4ULL
@@ -211,12 +223,13 @@ static __always_inline bool try_location(__u64 arg, __u64 bias, struct aib_ev_sp
 	return true;
 }
 
-static __always_inline int emit_spawn(struct pt_regs *ctx, __u64 vaddr, __u32 flags)
+static __always_inline int on_spawn_call(struct pt_regs *ctx, __u64 vaddr, __u32 flags)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	/* vaddr is the probed function's ELF address: the difference to the
 	 * hit address is the load bias, known here even for a just-exec'd PIE. */
 	__u64 bias = PT_REGS_IP(ctx) - vaddr;
+	bool checked = flags & AIB_SPAWN_BLOCKING ? check_blocking_ids : check_spawn_ids;
 	struct aib_ev_spawn *e;
 
 	e = event_reserve(sizeof(*e));
@@ -235,8 +248,71 @@ static __always_inline int emit_spawn(struct pt_regs *ctx, __u64 vaddr, __u32 fl
 	    !try_location(PT_REGS_PARM3(ctx), bias, e) &&
 	    !try_location(PT_REGS_PARM4(ctx), bias, e))
 		try_location(PT_REGS_PARM5(ctx), bias, e);
+	/* #[track_caller] wrappers fire too: the same call, stored again */
+	if (checked && e->predicted_id &&
+	    bpf_map_update_elem(&spawn_calls, &tid, &e->predicted_id, BPF_ANY))
+		count_drop(AIB_DROP_THREAD);
 	event_submit(e);
 	return 0;
+}
+
+/* This thread's spawn call got task id `id`: say so (once per call). */
+static __always_inline int send_spawn_id(__u32 tid, __u64 id, __u64 next_id)
+{
+	__u64 *predicted = bpf_map_lookup_elem(&spawn_calls, &tid);
+	struct aib_ev_spawn_id *e;
+	__u64 first;
+
+	if (!predicted)
+		return 0;
+	first = *predicted;
+	bpf_map_delete_elem(&spawn_calls, &tid);
+	/* a leftover from a spawn call that never got this far (it panicked) */
+	if (!id || id < first || (next_id && id >= next_id) || id - first > 64)
+		return 0;
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, AIB_EV_SPAWN_ID, sizeof(*e), tid);
+	e->predicted_id = first;
+	e->id = id;
+	event_submit(e);
+	return 0;
+}
+
+/* Handle::spawn(&self, future, id), OwnedTasks::bind(&self, task, scheduler,
+ * id), ...: the id is the last argument, after a future passed in 0-2
+ * registers or by pointer. When no other thread took an id since this
+ * thread's spawn call, it is the predicted one; when one did, it is the
+ * argument in the range of ids taken meanwhile. */
+static __always_inline int on_id_handed_on(struct pt_regs *ctx, __u64 vaddr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 bias = PT_REGS_IP(ctx) - vaddr, next_id = 0, first, id = 0;
+	__u64 *predicted = bpf_map_lookup_elem(&spawn_calls, &tid);
+
+	if (!predicted)
+		return 0;
+	first = *predicted;
+	if (next_id_vaddr)
+		bpf_probe_read_user(&next_id, sizeof(next_id), (void *)(next_id_vaddr + bias));
+	if (next_id == first + 1) {
+		id = first;
+	} else {
+#define IN_RANGE(v) ((v) >= first && (v) < next_id)
+		__u64 a5 = PT_REGS_PARM5(ctx), a4 = PT_REGS_PARM4(ctx), a3 = PT_REGS_PARM3(ctx);
+		__u64 a2 = PT_REGS_PARM2(ctx);
+
+		id = IN_RANGE(a5) ? a5 : IN_RANGE(a4) ? a4 : IN_RANGE(a3) ? a3 : IN_RANGE(a2) ? a2 : 0;
+#undef IN_RANGE
+	}
+	return send_spawn_id(tid, id, next_id);
+}
+
+/* Spawner::spawn_task(&self, task, ...): task is the new header. */
+static __always_inline int on_blocking_task(__u64 task)
+{
+	return send_spawn_id((__u32)bpf_get_current_pid_tgid(), task_id_of(task), 0);
 }
 
 /* Every entry site runs this one program; the cookie says which probe it is.
@@ -262,11 +338,15 @@ int uprobe_entry(struct pt_regs *ctx)
 	case AIB_PROBE_WORKER_RUN:
 		return worker_run(arg0);
 	case AIB_PROBE_SPAWN:
-		return emit_spawn(ctx, AIB_COOKIE_VADDR(cookie), 0);
+		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), 0);
 	case AIB_PROBE_SPAWN_BLOCKING:
-		return emit_spawn(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_BLOCKING);
+		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_BLOCKING);
 	case AIB_PROBE_SPAWN_LOCAL:
-		return emit_spawn(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_LOCAL);
+		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_LOCAL);
+	case AIB_PROBE_BIND:
+		return on_id_handed_on(ctx, AIB_COOKIE_VADDR(cookie));
+	case AIB_PROBE_BLOCKING_TASK:
+		return on_blocking_task(PT_REGS_PARM2(ctx));
 	default:
 		return 0;
 	}

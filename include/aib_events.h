@@ -41,6 +41,8 @@ enum aib_probe {
 	AIB_PROBE_SPAWN = 7,
 	AIB_PROBE_SPAWN_BLOCKING = 8,
 	AIB_PROBE_SPAWN_LOCAL = 9,
+	AIB_PROBE_BIND = 10,	      /* the runtime takes ownership of a new task: id known */
+	AIB_PROBE_BLOCKING_TASK = 11, /* a new blocking task is queued: header known */
 	AIB_PROBE_MAX
 };
 
@@ -65,6 +67,7 @@ enum aib_kind {
 	AIB_EV_SHUTDOWN = 5,	 /* task cancelled (abort or runtime shutdown) */
 	AIB_EV_DEALLOC = 6,	 /* task memory freed: identity ends */
 	AIB_EV_WORKER_START = 7, /* a runtime worker thread starts running */
+	AIB_EV_SPAWN_ID = 8,	 /* the exact id of this thread's last spawn call */
 
 	AIB_REC_FIRST = 64,
 	AIB_REC_PROCESS = 64,  /* session facts: pid, runtime, clocks */
@@ -90,7 +93,9 @@ enum aib_spawn_flags {
 
 struct aib_ev_spawn {
 	struct aib_hdr hdr;
-	__u64 predicted_id; /* tokio's next task id at the call; see model */
+	__u64 predicted_id; /* tokio's next task id at the spawn call: the new task's
+			       id unless another thread spawned in the same instant
+			       (then an AIB_EV_SPAWN_ID, when one can be seen, says) */
 	__u64 parent_task;  /* header of the task polled on this thread, or 0 */
 	__u64 parent_task_id;
 	__u64 file_addr;    /* ELF virtual address of the file name, or 0 */
@@ -98,6 +103,14 @@ struct aib_ev_spawn {
 	__u32 line;
 	__u32 col;
 	__u32 flags;	    /* enum aib_spawn_flags */
+};
+
+/* Sent where the runtime hands the new task's id on (tokio: Handle::spawn,
+ * OwnedTasks::bind, Spawner::spawn_task), on the spawning thread. */
+struct aib_ev_spawn_id {
+	struct aib_hdr hdr;
+	__u64 predicted_id; /* as in this thread's last AIB_EV_SPAWN */
+	__u64 id;	    /* the id the task really got */
 };
 
 enum aib_poll_result {

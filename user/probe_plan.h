@@ -30,6 +30,8 @@ struct probe_plan {
 	/* tokio: settings for the BPF side */
 	__u64 next_id_vaddr;
 	__u64 loc_lo, loc_hi, str_lo, str_hi;
+	bool check_spawn_ids;	  /* sites where a spawned task's id is handed on */
+	bool check_blocking_ids; /* the same for spawn_blocking */
 	/* optional functions that were not found, comma separated */
 	char missing[512];
 };

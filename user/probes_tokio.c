@@ -49,6 +49,14 @@ static const struct site_spec tokio_sites[] = {
 	{"tokio::task::local::LocalSet::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
 	{"tokio::task::builder::Builder::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
 	{"tokio::task::join_set::JoinSet<T>::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
+	/* where a spawned task's id is handed on: the spawn calls' predicted
+	 * ids are checked there (any one of them may be inlined) */
+	{"tokio::runtime::scheduler::Handle::spawn", AIB_PROBE_BIND, false},
+	{"tokio::runtime::scheduler::multi_thread::handle::Handle::bind_new_task", AIB_PROBE_BIND, false},
+	{"tokio::runtime::scheduler::current_thread::Handle::spawn", AIB_PROBE_BIND, false},
+	{"tokio::runtime::task::list::OwnedTasks<S>::bind", AIB_PROBE_BIND, false},
+	{"tokio::runtime::task::list::LocalOwnedTasks<S>::bind", AIB_PROBE_BIND, false},
+	{"tokio::runtime::blocking::pool::Spawner::spawn_task", AIB_PROBE_BLOCKING_TASK, false},
 };
 
 #define TOKIO_POLL "tokio::runtime::task::raw::poll"
@@ -159,13 +167,19 @@ int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, 
 			err = -ENOENT;
 			goto fail;
 		}
-		if (s->probe >= AIB_PROBE_SPAWN)
+		if (s->probe == AIB_PROBE_BIND)
+			plan->check_spawn_ids |= n > 0;
+		else if (s->probe == AIB_PROBE_BLOCKING_TASK)
+			plan->check_blocking_ids = n > 0;
+		else if (s->probe >= AIB_PROBE_SPAWN)
 			plan->spawn_sites += (__u32)n;
 		else if (n == 0)
 			probe_plan__note_missing(plan, s->path);
 	}
 
 	elf_symbols__match(syms, TOKIO_NEXT_ID, find_object, &plan->next_id_vaddr);
+	if (!plan->next_id_vaddr) /* nothing predicted, nothing to check */
+		plan->check_spawn_ids = plan->check_blocking_ids = false;
 	location_ranges(syms, plan);
 	if (!plan->spawn_sites)
 		probe_plan__note_missing(plan, "tokio::spawn (inlined: no spawn locations)");

@@ -10,6 +10,7 @@
 
 /* A spawn call waiting for its task to show up under the predicted id. */
 struct pending_spawn {
+	__u64 predicted_id; /* as the spawn call predicted; its key may differ */
 	__u64 ts;
 	__u64 parent_id;
 	const char *location;
@@ -349,6 +350,7 @@ static int on_spawn(struct task_model *m, const struct aib_ev_spawn *e)
 		idx = (__u32)m->npending++;
 	}
 	p = &m->pending[idx];
+	p->predicted_id = e->predicted_id;
 	p->ts = e->hdr.ts;
 	p->tid = e->hdr.tid;
 	p->flags = e->flags;
@@ -357,6 +359,36 @@ static int on_spawn(struct task_model *m, const struct aib_ev_spawn *e)
 			      ? location_intern(m, e->file_addr, e->line, e->col)
 			      : NULL;
 	return u64_map__set(m->pending_by_id, id, idx);
+}
+
+/* The runtime says which id this thread's last spawn call really got: file
+ * its pending spawn under that id, and whichever spawn sat there (another
+ * thread's, filed by guess in the same instant) under the freed key. It
+ * comes before the task's first poll, which looks the id up. */
+static int on_spawn_id(struct task_model *m, const struct aib_ev_spawn_id *e)
+{
+	__u64 key = 0;
+	__u32 mine = 0, other;
+
+	for (__u64 k = e->predicted_id; k <= e->predicted_id + 4; k++) {
+		__u32 idx;
+
+		if (u64_map__get(m->pending_by_id, k, &idx) && m->pending[idx].tid == e->hdr.tid &&
+		    m->pending[idx].predicted_id == e->predicted_id) {
+			key = k;
+			mine = idx;
+			break;
+		}
+	}
+	if (!key || key == e->id)
+		return 0;
+	if (u64_map__get(m->pending_by_id, e->id, &other)) {
+		if (u64_map__set(m->pending_by_id, key, other))
+			return -ENOMEM;
+	} else {
+		u64_map__del(m->pending_by_id, key);
+	}
+	return u64_map__set(m->pending_by_id, e->id, mine);
 }
 
 static void note_worker(struct task_info *t, __u32 tid)
@@ -531,6 +563,8 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 		return on_task_end(m, (const struct aib_ev_task *)rec);
 	case AIB_EV_WORKER_START:
 		return on_worker_start(m, rec);
+	case AIB_EV_SPAWN_ID:
+		return on_spawn_id(m, (const struct aib_ev_spawn_id *)rec);
 	case AIB_REC_PROCESS:
 		on_process(m, (const struct aib_rec_process *)rec);
 		return 0;

@@ -97,6 +97,8 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 	t->skel->rodata->loc_hi = plan->loc_hi;
 	t->skel->rodata->str_lo = plan->str_lo;
 	t->skel->rodata->str_hi = plan->str_hi;
+	t->skel->rodata->check_spawn_ids = plan->check_spawn_ids;
+	t->skel->rodata->check_blocking_ids = plan->check_blocking_ids;
 	ret = bpf_map__set_max_entries(t->skel->maps.events,
 				       round_pow2(t->opts.ringbuf_bytes ? t->opts.ringbuf_bytes
 									: DEFAULT_RINGBUF));

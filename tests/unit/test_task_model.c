@@ -1018,6 +1018,62 @@ static void test_spawn_race(void **state)
 	assert_string_equal(task(c, 1)->location, "src/main.rs:1:1");
 }
 
+static void spawn_id(struct ctx *c, __u64 ts, __u32 tid, __u64 predicted, __u64 id)
+{
+	struct aib_ev_spawn_id e = {
+		.hdr = hdr(AIB_EV_SPAWN_ID, sizeof(e), tid, ts),
+		.predicted_id = predicted,
+		.id = id,
+	};
+
+	apply(c, &e.hdr);
+}
+
+/* The same race, the other way round: thread 5 called first but thread 6
+ * took id 20. The runtime's word (SPAWN_ID) puts each spawn under the id it
+ * really got, before the first polls look them up. */
+static void test_spawn_race_checked(void **state)
+{
+	struct ctx *c = *state;
+
+	location(c, 1, FILE_MAIN, "src/main.rs");
+	spawn(c, 100, 5, 20, (struct spawn_args){.file_addr = FILE_MAIN, .line = 1, .col = 1,
+						  .flags = AIB_SPAWN_HAS_LOCATION});
+	spawn(c, 101, 6, 20, (struct spawn_args){.file_addr = FILE_MAIN, .line = 2, .col = 2,
+						  .flags = AIB_SPAWN_HAS_LOCATION});
+	spawn_id(c, 102, 6, 20, 20);
+	spawn_id(c, 103, 5, 20, 21);
+	pbegin(c, 200, 7, H1, 20, 0);
+	pbegin(c, 210, 8, H2, 21, 0);
+	task_model__finish(c->m, 0);
+
+	assert_int_equal(task_model__task_count(c->m), 2);
+	assert_int_equal(task(c, 0)->id, 20);
+	assert_int_equal(task(c, 0)->spawn_ts, 101);
+	assert_string_equal(task(c, 0)->location, "src/main.rs:2:2");
+	assert_int_equal(task(c, 1)->id, 21);
+	assert_int_equal(task(c, 1)->spawn_ts, 100);
+	assert_string_equal(task(c, 1)->location, "src/main.rs:1:1");
+	assert_int_equal(sum(c)->tasks_spawned, 2);
+}
+
+/* A confirmation that matches the guess, or names no pending spawn of that
+ * thread, changes nothing. */
+static void test_spawn_id_noop(void **state)
+{
+	struct ctx *c = *state;
+
+	spawn(c, 100, 5, 30, NO_LOC);
+	spawn_id(c, 101, 5, 30, 30);
+	spawn_id(c, 102, 9, 30, 31); /* another thread's: not ours to move */
+	pbegin(c, 200, 7, H1, 30, 0);
+	task_model__finish(c->m, 0);
+
+	assert_int_equal(task_model__task_count(c->m), 1);
+	assert_true(task(c, 0)->spawn_seen);
+	assert_int_equal(task(c, 0)->spawn_ts, 100);
+}
+
 /* Session facts, loss counters (cumulative: the last record wins), thread
  * names, END, and the totals. */
 static void test_summary(void **state)
@@ -1221,6 +1277,8 @@ int main(void)
 		T(test_nested_runtime_task),
 		T(test_nested_outer_kinds),
 		T(test_worker_start_marks_carrier),
+		T(test_spawn_race_checked),
+		T(test_spawn_id_noop),
 		T(test_nested_stale_frame),
 		T(test_duplicate_spawn_and_unpolled),
 		T(test_shutdown_before_first_poll),
