@@ -68,11 +68,18 @@ static int by_idle_desc(const void *a, const void *b)
 static void summary(const struct task_model *m, const struct report_opts *o, FILE *f)
 {
 	const struct model_summary *s = task_model__summary(m);
-	char d[32], exe[41];
+	char d[32], head[40], tail[96], exe[101];
+	int head_len, tail_len;
+	size_t room;
 
-	fprintf(f, "async-inspect-bpf: pid %u %s (%s), %s traced, ended: %s\n", s->pid,
-		fit(s->exe, exe, sizeof(exe) - 1), s->runtime == AIB_RUNTIME_TOKIO ? "tokio" : "unknown runtime",
-		report__duration(s->end_ts - s->start_ts, d, sizeof(d)), o->ended ? o->ended : "?");
+	/* the exe path gets what room the line leaves within 100 columns */
+	head_len = snprintf(head, sizeof(head), "async-inspect-bpf: pid %u ", s->pid);
+	tail_len = snprintf(tail, sizeof(tail), " (%s), %s traced, ended: %s",
+			    s->runtime == AIB_RUNTIME_TOKIO ? "tokio" : "unknown runtime",
+			    report__duration(s->end_ts - s->start_ts, d, sizeof(d)),
+			    o->ended ? o->ended : "?");
+	room = head_len + tail_len + 12 < 100 ? (size_t)(100 - head_len - tail_len) : 12;
+	fprintf(f, "%s%s%s\n", head, fit(s->exe, exe, room), tail);
 	fprintf(f, "Tasks:  %llu spawned, %llu completed, %llu alive", (unsigned long long)s->tasks_spawned,
 		(unsigned long long)s->tasks_completed, (unsigned long long)s->tasks_alive);
 	if (s->runtime_tasks)

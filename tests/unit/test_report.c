@@ -704,6 +704,32 @@ static void test_empty_model(void **state)
 	destroy(f);
 }
 
+/* A long exe path is cut from the left so the first line keeps 100 columns
+ * and still ends with the program's own name. */
+static void test_long_exe_path(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct aib_rec_process p = {.hdr = {.kind = AIB_REC_PROCESS, .size = sizeof(p), .ts = 1}};
+	char *out, *nl;
+
+	assert_non_null(f);
+	f->m = task_model__new();
+	assert_non_null(f->m);
+	p.pid = 4194304;
+	p.runtime = AIB_RUNTIME_TOKIO;
+	memset(p.exe, 'd', 150);
+	strcpy(p.exe + 150, "/my-service");
+	assert_int_equal(task_model__apply(f->m, &p.hdr), 0);
+	task_model__finish(f->m, 5000000000ULL);
+	out = render(f, false, &OPTS);
+	nl = strchr(out, '\n');
+	assert_non_null(nl);
+	assert_int_equal(nl - out, 100);
+	assert_non_null(strstr(out, "d/my-service (tokio), 5.00s traced, ended: duration reached\n"));
+	free(out);
+	destroy(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_json_valid_by_jq),
 		cmocka_unit_test(test_text_report),
 		cmocka_unit_test(test_text_report_extra),
+		cmocka_unit_test(test_long_exe_path),
 		cmocka_unit_test(test_location_stats_order),
 		cmocka_unit_test(test_empty_model),
 	};
