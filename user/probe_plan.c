@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "probe_plan.h"
 
 void probe_plan__release(struct probe_plan *plan)
@@ -12,15 +13,11 @@ void probe_plan__release(struct probe_plan *plan)
 
 int probe_plan__add(struct probe_plan *plan, const struct probe_site *site)
 {
-	if (plan->nsites == plan->cap) {
-		size_t cap = plan->cap ? plan->cap * 2 : 64;
-		struct probe_site *s = realloc(plan->sites, cap * sizeof(*s));
+	int err = array__grow((void **)&plan->sites, &plan->cap, plan->nsites + 1,
+			      sizeof(*plan->sites));
 
-		if (!s)
-			return -ENOMEM;
-		plan->sites = s;
-		plan->cap = cap;
-	}
+	if (err)
+		return err;
 	plan->sites[plan->nsites++] = *site;
 	return 0;
 }

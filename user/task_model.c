@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "task_model.h"
 #include "u64_map.h"
 
@@ -119,23 +120,6 @@ void task_model__free(struct task_model *m)
 }
 
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*arr, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
-
 /* ---- threads ---- */
 
 static struct thread_rec *thread_get(struct task_model *m, __u32 tid)
@@ -144,7 +128,7 @@ static struct thread_rec *thread_get(struct task_model *m, __u32 tid)
 
 	if (u64_map__get(m->thread_by_tid, tid, &idx))
 		return &m->threads[idx];
-	if (grow((void **)&m->threads, &m->threads_cap, m->nthreads + 1, sizeof(*m->threads)))
+	if (array__grow((void **)&m->threads, &m->threads_cap, m->nthreads + 1, sizeof(*m->threads)))
 		return NULL;
 	if (u64_map__set(m->thread_by_tid, tid, (__u32)m->nthreads))
 		return NULL;
@@ -188,7 +172,7 @@ static const char *location_intern(struct task_model *m, __u64 file_addr, __u32 
 		snprintf(buf, sizeof(buf), "<file@0x%llx>", (unsigned long long)file_addr);
 		file = buf;
 	}
-	if (grow((void **)&m->locs, &m->locs_cap, m->nlocs + 1, sizeof(*m->locs)))
+	if (array__grow((void **)&m->locs, &m->locs_cap, m->nlocs + 1, sizeof(*m->locs)))
 		return NULL;
 	l = &m->locs[m->nlocs];
 	*l = (struct location){.file_addr = file_addr, .line = line, .col = col};
@@ -206,7 +190,7 @@ static int file_define(struct task_model *m, const struct aib_rec_location *r)
 
 	if (u64_map__get(m->files, r->file_addr, NULL))
 		return 0;
-	if (grow((void **)&m->file_names, &m->files_cap, m->nfiles + 1, sizeof(*m->file_names)))
+	if (array__grow((void **)&m->file_names, &m->files_cap, m->nfiles + 1, sizeof(*m->file_names)))
 		return -ENOMEM;
 	text = strndup(r->text, r->len);
 	if (!text)
@@ -259,7 +243,7 @@ static struct pending_spawn *pending_take(struct task_model *m, __u64 id, struct
 	*out = m->pending[idx];
 	u64_map__del(m->pending_by_id, id);
 	/* a slot that cannot be recycled is only lost, never reused twice */
-	if (!grow((void **)&m->pending_free, &m->pending_free_cap, m->npending_free + 1,
+	if (!array__grow((void **)&m->pending_free, &m->pending_free_cap, m->npending_free + 1,
 		  sizeof(__u32)))
 		m->pending_free[m->npending_free++] = idx;
 	return out;
@@ -283,7 +267,7 @@ static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts)
 		 * the previous task ended by its last event. */
 		complete(t, t->last_poll_end_ts > t->since ? t->last_poll_end_ts : t->since);
 	}
-	if (grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)))
+	if (array__grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)))
 		return NO_TASK;
 	idx = (__u32)m->ntasks;
 	if (u64_map__set(m->live, header, idx))
@@ -345,7 +329,7 @@ static int on_spawn(struct task_model *m, const struct aib_ev_spawn *e)
 	if (m->npending_free) {
 		idx = m->pending_free[--m->npending_free];
 	} else {
-		if (grow((void **)&m->pending, &m->pending_cap, m->npending + 1, sizeof(*m->pending)))
+		if (array__grow((void **)&m->pending, &m->pending_cap, m->npending + 1, sizeof(*m->pending)))
 			return -ENOMEM;
 		idx = (__u32)m->npending++;
 	}
@@ -605,7 +589,7 @@ static int add_unpolled(__u64 id, __u32 idx, void *ctx)
 	struct pending_spawn *p = &m->pending[idx];
 	struct task_info *t;
 
-	if (grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)))
+	if (array__grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)))
 		return 1;
 	t = &m->tasks[m->ntasks++];
 	memset(t, 0, sizeof(*t));

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "task_tracker.h"
 #include "u64_map.h"
 
@@ -69,23 +70,6 @@ size_t task_tracker__live(const struct task_tracker *t)
 	return t->live;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*arr, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
-
 /* ---- slots ---- */
 
 static struct tracked_task *slot_of(struct task_tracker *t, __u64 header)
@@ -104,8 +88,8 @@ static struct tracked_task *slot_new(struct task_tracker *t, __u64 header)
 		idx = t->free_slots[--t->nfree];
 	} else {
 		/* the free list must be able to take every slot back */
-		if (grow((void **)&t->slots, &t->slots_cap, t->nslots + 1, sizeof(*t->slots)) ||
-		    grow((void **)&t->free_slots, &t->free_cap, t->nslots + 1, sizeof(__u32)))
+		if (array__grow((void **)&t->slots, &t->slots_cap, t->nslots + 1, sizeof(*t->slots)) ||
+		    array__grow((void **)&t->free_slots, &t->free_cap, t->nslots + 1, sizeof(__u32)))
 			return NULL;
 		idx = (__u32)t->nslots++;
 	}
@@ -238,7 +222,7 @@ static struct tracked_thread *thread_get(struct task_tracker *t, __u32 tid)
 
 	if (u64_map__get(t->thread_by_tid, tid, &idx))
 		return &t->threads[idx];
-	if (grow((void **)&t->threads, &t->threads_cap, t->nthreads + 1, sizeof(*t->threads)) ||
+	if (array__grow((void **)&t->threads, &t->threads_cap, t->nthreads + 1, sizeof(*t->threads)) ||
 	    u64_map__set(t->thread_by_tid, tid, (__u32)t->nthreads))
 		return NULL;
 	memset(&t->threads[t->nthreads], 0, sizeof(t->threads[0]));
