@@ -115,6 +115,8 @@ static void metadata(struct json_writer *w, const struct task_model *m, const st
 	json__u64(w, s->tasks_alive);
 	json__key(w, "runtime_tasks");
 	json__u64(w, s->runtime_tasks);
+	json__key(w, "retired_tasks");
+	json__u64(w, s->tasks_retired);
 	json__key(w, "total_polls");
 	json__u64(w, s->polls);
 	json__key(w, "total_wakes");

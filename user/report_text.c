@@ -92,6 +92,10 @@ static void summary(const struct task_model *m, const struct report_opts *o, FIL
 		fprintf(f, "WARNING: %llu events were lost (ring buffer full) and %llu dropped:\n"
 			   "         counts and timings below are incomplete (try --ringbuf-mb)\n",
 			(unsigned long long)s->lost, (unsigned long long)s->dropped);
+	if (s->tasks_retired)
+		fprintf(f, "Note: %llu older completed tasks are only counted (per spawn location), not "
+			   "listed.\n",
+			(unsigned long long)s->tasks_retired);
 	if (s->late_attach)
 		fprintf(f, "Note: attached to a running process: tasks spawned before the attach show\n"
 			   "      no location and timings from first sight.\n");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,14 @@ struct task_model {
 	struct model_summary sum;
 	__u64 last_ts;
 	bool finished;
+
+	/* Bounded memory: past `keep_completed` completed tasks the oldest are
+	 * folded into exact per-location counters and dropped. */
+	size_t keep_completed;
+	size_t compact_at; /* ntasks at which to look again */
+	struct retired_location *retired;
+	size_t nretired, retired_cap;
+	struct u64_map *retired_by_loc;
 };
 
 const char *task_state_name(enum task_state s)
@@ -86,7 +95,11 @@ struct task_model *task_model__new(void)
 	m->files = u64_map__new();
 	m->loc_by_key = u64_map__new();
 	m->thread_by_tid = u64_map__new();
-	if (!m->live || !m->pending_by_id || !m->files || !m->loc_by_key || !m->thread_by_tid) {
+	m->retired_by_loc = u64_map__new();
+	m->keep_completed = TASK_MODEL_KEEP_COMPLETED;
+	m->compact_at = TASK_MODEL_KEEP_COMPLETED;
+	if (!m->live || !m->pending_by_id || !m->files || !m->loc_by_key || !m->thread_by_tid ||
+	    !m->retired_by_loc) {
 		task_model__free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -116,6 +129,8 @@ void task_model__free(struct task_model *m)
 	u64_map__free(m->files);
 	u64_map__free(m->loc_by_key);
 	u64_map__free(m->thread_by_tid);
+	u64_map__free(m->retired_by_loc);
+	free(m->retired);
 	free(m);
 }
 
@@ -133,6 +148,7 @@ static struct thread_rec *thread_get(struct task_model *m, __u32 tid)
 	if (u64_map__set(m->thread_by_tid, tid, (__u32)m->nthreads))
 		return NULL;
 	m->threads[m->nthreads] = (struct thread_rec){.tid = tid};
+	memset(m->threads[m->nthreads].stack, 0xff, sizeof(m->threads[m->nthreads].stack)); /* NO_TASK */
 	return &m->threads[m->nthreads++];
 }
 
@@ -204,6 +220,112 @@ static int file_define(struct task_model *m, const struct aib_rec_location *r)
 	return 0;
 }
 
+/* ---- bounded memory ---- */
+
+static struct retired_location *retired_for(struct task_model *m, const char *location)
+{
+	__u32 idx;
+
+	if (u64_map__get(m->retired_by_loc, (uintptr_t)location, &idx))
+		return &m->retired[idx];
+	if (array__grow((void **)&m->retired, &m->retired_cap, m->nretired + 1, sizeof(*m->retired)) ||
+	    u64_map__set(m->retired_by_loc, (uintptr_t)location, (__u32)m->nretired))
+		return NULL;
+	m->retired[m->nretired] = (struct retired_location){.location = location};
+	return &m->retired[m->nretired++];
+}
+
+struct remap_ctx {
+	const __u32 *remap;
+	struct u64_map *into;
+	int err;
+};
+
+static int remap_live(__u64 header, __u32 idx, void *arg)
+{
+	struct remap_ctx *c = arg;
+
+	if (c->remap[idx] != NO_TASK && u64_map__set(c->into, header, c->remap[idx]))
+		c->err = -ENOMEM;
+	return c->err;
+}
+
+/* Fold the oldest completed tasks beyond `keep_completed` into per-location
+ * counters and compact the task array, renumbering what points into it. */
+static int retire_completed(struct task_model *m)
+{
+	size_t completed = 0, drop, kept = 0;
+	struct remap_ctx c = {0};
+	__u32 *remap;
+
+	for (size_t i = 0; i < m->ntasks; i++)
+		completed += m->tasks[i].state == TASK_COMPLETED && m->tasks[i].kind != TASK_RUNTIME;
+	m->compact_at = m->ntasks + m->keep_completed;
+	if (completed <= m->keep_completed)
+		return 0;
+	drop = completed - m->keep_completed;
+	remap = malloc(m->ntasks * sizeof(*remap));
+	c.into = u64_map__new();
+	if (!remap || !c.into) {
+		free(remap);
+		u64_map__free(c.into);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->ntasks; i++) {
+		struct task_info *t = &m->tasks[i];
+		struct retired_location *r;
+
+		if (drop && t->state == TASK_COMPLETED && t->kind != TASK_RUNTIME &&
+		    (r = retired_for(m, t->location))) {
+			r->spawned++;
+			r->completed++;
+			r->polls += t->polls;
+			r->busy_ns += t->busy_ns;
+			m->sum.tasks_retired++;
+			samples__release(&t->sched);
+			remap[i] = NO_TASK;
+			drop--;
+			continue;
+		}
+		remap[i] = (__u32)kept;
+		if (kept != i)
+			m->tasks[kept] = *t;
+		kept++;
+	}
+	m->ntasks = kept;
+	c.remap = remap;
+	u64_map__for_each(m->live, remap_live, &c);
+	if (!c.err) {
+		u64_map__free(m->live);
+		m->live = c.into;
+		c.into = NULL;
+	}
+	for (size_t i = 0; i < m->nthreads; i++)
+		for (__u32 d = 0; d < AIB_MAX_POLL_DEPTH; d++)
+			if (m->threads[i].stack[d] != NO_TASK)
+				m->threads[i].stack[d] = remap[m->threads[i].stack[d]];
+	u64_map__free(c.into);
+	free(remap);
+	m->compact_at = m->ntasks + m->keep_completed;
+	return c.err;
+}
+
+void task_model__set_keep_completed(struct task_model *m, size_t keep)
+{
+	m->keep_completed = keep;
+	m->compact_at = m->ntasks + keep;
+}
+
+size_t task_model__retired_count(const struct task_model *m)
+{
+	return m->nretired;
+}
+
+const struct retired_location *task_model__retired(const struct task_model *m, size_t i)
+{
+	return i < m->nretired ? &m->retired[i] : NULL;
+}
+
 /* ---- tasks ---- */
 
 /* Close the interval of the current state at ts. A runnable interval that
@@ -267,6 +389,8 @@ static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts)
 		 * the previous task ended by its last event. */
 		complete(t, t->last_poll_end_ts > t->since ? t->last_poll_end_ts : t->since);
 	}
+	if (m->ntasks >= m->compact_at && retire_completed(m))
+		return NO_TASK;
 	if (array__grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)))
 		return NO_TASK;
 	idx = (__u32)m->ntasks;
@@ -395,7 +519,8 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 	t = &m->tasks[idx];
 	/* A poll inside another poll on one thread: the outer one is a carrier
 	 * (tokio runs each worker inside a blocking task), not user work. */
-	if (e->depth > 0 && e->depth <= AIB_MAX_POLL_DEPTH && th->depth >= e->depth) {
+	if (e->depth > 0 && e->depth <= AIB_MAX_POLL_DEPTH && th->depth >= e->depth &&
+	    th->stack[e->depth - 1] != NO_TASK) {
 		struct task_info *outer = &m->tasks[th->stack[e->depth - 1]];
 
 		if (outer->kind == TASK_BLOCKING)
@@ -509,7 +634,7 @@ static int on_worker_start(struct task_model *m, const struct aib_hdr *rec)
 
 	if (!th)
 		return -ENOMEM;
-	if (th->depth > 0 && th->depth <= AIB_MAX_POLL_DEPTH)
+	if (th->depth > 0 && th->depth <= AIB_MAX_POLL_DEPTH && th->stack[th->depth - 1] != NO_TASK)
 		m->tasks[th->stack[th->depth - 1]].kind = TASK_RUNTIME;
 	return 0;
 }
@@ -633,6 +758,11 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 	/* the map's order is arbitrary: list them in spawn order */
 	qsort(m->tasks + first_unpolled, m->ntasks - first_unpolled, sizeof(*m->tasks), by_spawn_ts);
 	s->polls = 0;
+	for (size_t i = 0; i < m->nretired; i++) {
+		s->tasks_spawned += m->retired[i].spawned;
+		s->tasks_completed += m->retired[i].completed;
+		s->polls += m->retired[i].polls;
+	}
 
 	for (size_t i = 0; i < m->ntasks; i++) {
 		struct task_info *t = &m->tasks[i];

@@ -88,12 +88,27 @@ struct model_summary {
 	__u64 lost;	       /* ring buffer full */
 	__u64 dropped;	       /* dropped in BPF for other reasons */
 	__u64 anomalies;       /* records that did not fit the model (e.g. an end without a begin) */
+	__u64 tasks_retired;   /* completed tasks folded into per-location counts (memory bound) */
+};
+
+/* Completed tasks kept one by one (between this and twice this: compaction
+ * is amortized); older ones are counted per location. */
+#define TASK_MODEL_KEEP_COMPLETED 100000
+
+struct retired_location {
+	const char *location; /* NULL: unknown */
+	__u64 spawned, completed, polls, busy_ns;
 };
 
 struct task_model;
 
 struct task_model *task_model__new(void);
 void task_model__free(struct task_model *m);
+/* How many completed tasks to keep individually (default above). */
+void task_model__set_keep_completed(struct task_model *m, size_t keep);
+/* Per-location counts of the completed tasks no longer kept one by one. */
+size_t task_model__retired_count(const struct task_model *m);
+const struct retired_location *task_model__retired(const struct task_model *m, size_t i);
 /* Apply one validated record. 0, or -ENOMEM. Records that contradict the
  * model are counted as anomalies, never fatal. */
 int task_model__apply(struct task_model *m, const struct aib_hdr *rec);

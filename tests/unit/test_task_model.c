@@ -1074,6 +1074,63 @@ static void test_spawn_id_noop(void **state)
 	assert_int_equal(task(c, 0)->spawn_ts, 100);
 }
 
+/* Memory stays bounded: past `keep` completed tasks, the oldest are folded
+ * into per-location counts. Totals stay exact, and tasks still alive keep
+ * working through the renumbering (live map, thread stacks). */
+static void test_retire_completed(void **state)
+{
+	struct ctx *c = *state;
+	const struct retired_location *r;
+	__u64 retired_completed = 0, retired_polls = 0;
+
+	task_model__set_keep_completed(c->m, 3);
+	location(c, 1, FILE_MAIN, "src/main.rs");
+	/* an idle task that outlives everything, polled on thread 9 */
+	spawn(c, 5, 9, 1, (struct spawn_args){.file_addr = FILE_MAIN, .line = 7, .col = 1,
+					       .flags = AIB_SPAWN_HAS_LOCATION});
+	pbegin(c, 6, 9, H1, 1, 0);
+	pend(c, 7, 9, H1, 1, 0, AIB_POLL_PENDING);
+	/* 10 short tasks at line 8, one poll each, all completed */
+	for (__u64 i = 0; i < 10; i++) {
+		__u64 id = 10 + i, hdr = H2 + 64 * i, ts = 100 + 10 * i;
+
+		spawn(c, ts, 5, id, (struct spawn_args){.file_addr = FILE_MAIN, .line = 8, .col = 1,
+							 .flags = AIB_SPAWN_HAS_LOCATION});
+		pbegin(c, ts + 1, 5, hdr, id, 0);
+		pend(c, ts + 3, 5, hdr, id, 0, AIB_POLL_READY);
+	}
+	/* the long-lived task is woken and polled after the compactions */
+	wake(c, 300, 4, H1, 1, 0, 0);
+	pbegin(c, 310, 9, H1, 1, 0);
+	pend(c, 315, 9, H1, 1, 0, AIB_POLL_PENDING);
+	task_model__finish(c->m, 400);
+
+	/* kept: the idle task and at most 2 x 3 completed ones (compaction is
+	 * amortized: it looks again after `keep` more tasks) */
+	assert_true(task_model__task_count(c->m) <= 1 + 2 * 3);
+	assert_int_equal(task(c, 0)->id, 1);
+	assert_int_equal(task(c, 0)->polls, 2);
+	assert_int_equal(task(c, 0)->busy_ns, 1 + 5);
+	assert_int_equal(task(c, 0)->wakes[WAKE_BY_THREAD], 1);
+	assert_int_equal(task(c, 0)->state, TASK_IDLE);
+	assert_int_equal(task_model__retired_count(c->m), 1);
+	r = task_model__retired(c->m, 0);
+	assert_string_equal(r->location, "src/main.rs:8:1");
+	retired_completed = r->completed;
+	retired_polls = r->polls;
+	assert_true(retired_completed >= 4);
+	assert_int_equal(r->spawned, r->completed);
+	assert_int_equal(r->busy_ns, 2 * r->completed);
+	assert_int_equal(retired_completed + (task_model__task_count(c->m) - 1), 10);
+	assert_int_equal(retired_polls, retired_completed);
+	assert_int_equal(sum(c)->tasks_retired, retired_completed);
+	assert_int_equal(sum(c)->tasks_spawned, 11);
+	assert_int_equal(sum(c)->tasks_completed, 10);
+	assert_int_equal(sum(c)->tasks_alive, 1);
+	assert_int_equal(sum(c)->polls, 12);
+	assert_int_equal(sum(c)->anomalies, 0);
+}
+
 /* Session facts, loss counters (cumulative: the last record wins), thread
  * names, END, and the totals. */
 static void test_summary(void **state)
@@ -1278,6 +1335,7 @@ int main(void)
 		T(test_nested_outer_kinds),
 		T(test_worker_start_marks_carrier),
 		T(test_spawn_race_checked),
+		T(test_retire_completed),
 		T(test_spawn_id_noop),
 		T(test_nested_stale_frame),
 		T(test_duplicate_spawn_and_unpolled),
