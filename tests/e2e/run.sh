@@ -301,9 +301,12 @@ test_nested() {
 		| ($parents | length == 4) and length == 12
 		  and all(.[]; . as $x | $parents | index([$x]) != null)
 		  and (group_by(.) | map(length)) == [3, 3, 3, 3]' --arg p "$parent" --arg c "$child"
-	# Not asserted: that each blocking task's parent is a distinct child. Concurrent
-	# spawns on two threads can swap which task gets which spawn record (see
-	# README, "two threads spawning in the same instant may swap two locations").
+	# Concurrent spawns on two threads must not swap records: each spawn's
+	# predicted id is checked where tokio hands the id on (SPAWN_ID).
+	expect_jq "$j" "every blocking task's parent is a distinct child" '
+		([.tasks[] | select(.spawn_location == $c) | .id] | sort) as $children
+		| [.tasks[] | select(.spawn_location == $b) | .parent_id] | sort
+		| . == $children' --arg b "$blocking" --arg c "$child"
 }
 
 # 4./5. Late attach to attach_target: start it, wait for READY, attach, wait
