@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "exporter.h"
+#include "id_table.h"
 #include "json_writer.h"
 #include "task_model.h"
 #include "task_tracker.h"
-#include "u64_map.h"
 
 #define THREAD_STACK 16
 
@@ -44,9 +44,7 @@ struct chrome {
 	bool started;
 	__u32 pid;
 	__u64 flows;
-	struct chrome_thread *threads;
-	size_t nthreads, threads_cap;
-	struct u64_map *thread_by_tid;
+	struct id_table threads; /* tid -> struct chrome_thread */
 	int err;
 };
 
@@ -110,30 +108,22 @@ static void start(struct chrome *x, const struct aib_hdr *first)
 
 static struct chrome_thread *thread_get(struct chrome *x, __u32 tid)
 {
+	struct chrome_thread *th;
 	const char *name;
-	__u32 idx;
+	bool added;
 
-	if (u64_map__get(x->thread_by_tid, tid, &idx))
-		return &x->threads[idx];
-	if (x->nthreads == x->threads_cap) {
-		size_t cap = x->threads_cap ? x->threads_cap * 2 : 16;
-		struct chrome_thread *p = realloc(x->threads, cap * sizeof(*p));
-
-		if (!p)
-			goto nomem;
-		x->threads = p;
-		x->threads_cap = cap;
+	th = id_table__get(&x->threads, tid, &added);
+	if (!th) {
+		x->err = -ENOMEM;
+		return NULL;
 	}
-	if (u64_map__set(x->thread_by_tid, tid, (__u32)x->nthreads))
-		goto nomem;
-	x->threads[x->nthreads] = (struct chrome_thread){.tid = tid};
+	if (!added)
+		return th;
+	th->tid = tid;
 	name = task_model__thread_name(x->m, tid);
 	if (name)
 		name_meta(x, "thread_name", tid, name);
-	return &x->threads[x->nthreads++];
-nomem:
-	x->err = -ENOMEM;
-	return NULL;
+	return th;
 }
 
 static void poll_begin(struct chrome *x, const struct change *c)
@@ -327,8 +317,8 @@ static int chrome_finish(void *self, const struct task_model *m)
 	err = task_tracker__finish(x->tracker, m);
 	if (!x->err)
 		x->err = err;
-	for (size_t i = 0; i < x->nthreads; i++) /* none expected: polls end with their tasks */
-		for (struct chrome_thread *th = &x->threads[i]; th->depth; th->depth--) {
+	for (size_t i = 0; i < x->threads.n; i++) /* none expected: polls end with their tasks */
+		for (struct chrome_thread *th = id_table__at(&x->threads, i); th->depth; th->depth--) {
 			event_begin(x, "E", th->tid, s->end_ts);
 			event_end(x);
 		}
@@ -374,8 +364,7 @@ static void chrome_free(void *self)
 	if (x->f)
 		fclose(x->f);
 	task_tracker__free(x->tracker);
-	u64_map__free(x->thread_by_tid);
-	free(x->threads);
+	id_table__release(&x->threads);
 	free(x);
 }
 
@@ -393,8 +382,7 @@ int export_chrome__open(const char *path, struct exporter *out)
 	if (!x)
 		return -ENOMEM;
 	x->tracker = task_tracker__new(on_change, x);
-	x->thread_by_tid = u64_map__new();
-	if (!x->tracker || !x->thread_by_tid) {
+	if (!x->tracker || id_table__init(&x->threads, sizeof(struct chrome_thread))) {
 		chrome_free(x);
 		return -ENOMEM;
 	}

@@ -26,10 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "exporter.h"
+#include "id_table.h"
 #include "perfetto_writer.h"
 #include "task_model.h"
 #include "task_tracker.h"
-#include "u64_map.h"
 
 /* Track uuids */
 #define UUID_PROCESS 1
@@ -90,9 +90,7 @@ struct perfetto {
 	__u64 flows; /* flow ids handed out */
 	__s64 counter[NCOUNTERS];
 	__u64 counter_ts[NCOUNTERS];
-	struct thread_track *threads;
-	size_t nthreads, threads_cap;
-	struct u64_map *thread_by_tid;
+	struct id_table threads; /* tid -> struct thread_track */
 	int err; /* ours; the writer keeps its own */
 };
 
@@ -162,33 +160,20 @@ static void start(struct perfetto *x, const struct aib_hdr *first)
 static struct thread_track *thread_track(struct perfetto *x, __u32 tid)
 {
 	struct thread_track *th;
-	const char *name;
-	__u32 idx;
+	bool added;
 
-	if (u64_map__get(x->thread_by_tid, tid, &idx))
-		return &x->threads[idx];
-	name = task_model__thread_name(x->m, tid);
-	if (x->nthreads == x->threads_cap) {
-		size_t cap = x->threads_cap ? x->threads_cap * 2 : 16;
-		struct thread_track *p = realloc(x->threads, cap * sizeof(*p));
-
-		if (!p)
-			goto nomem;
-		x->threads = p;
-		x->threads_cap = cap;
+	th = id_table__get(&x->threads, tid, &added);
+	if (!th) {
+		x->err = -ENOMEM;
+		return NULL;
 	}
-	if (u64_map__set(x->thread_by_tid, tid, (__u32)x->nthreads))
-		goto nomem;
-	th = &x->threads[x->nthreads++];
-	memset(th, 0, sizeof(*th));
+	if (!added)
+		return th;
 	th->tid = tid;
 	perfetto__track_begin(x->w, UUID_THREAD(tid), NULL, 0);
-	perfetto__track_thread(x->w, x->pid, tid, name);
+	perfetto__track_thread(x->w, x->pid, tid, task_model__thread_name(x->m, tid));
 	perfetto__track_end(x->w);
 	return th;
-nomem:
-	x->err = -ENOMEM;
-	return NULL;
 }
 
 static void thread_poll_begin(struct perfetto *x, const struct tracked_task *s, __u32 tid, __u64 ts)
@@ -479,8 +464,8 @@ static int perfetto_finish(void *self, const struct task_model *m)
 	err = task_tracker__finish(x->tracker, m);
 	if (!x->err)
 		x->err = err;
-	for (size_t i = 0; i < x->nthreads; i++) /* none expected: polls end with their tasks */
-		for (struct thread_track *th = &x->threads[i]; th->depth; th->depth--)
+	for (size_t i = 0; i < x->threads.n; i++) /* none expected: polls end with their tasks */
+		for (struct thread_track *th = id_table__at(&x->threads, i); th->depth; th->depth--)
 			perfetto__event(x->w, on_track(&th->last_ts, end), PERFETTO_SLICE_END,
 					UUID_THREAD(th->tid), 0);
 	for (int i = 0; i < NCOUNTERS; i++) /* the counters' last values reach the end */
@@ -503,8 +488,7 @@ static void perfetto_free(void *self)
 		fclose(x->f);
 	perfetto__free(x->w);
 	task_tracker__free(x->tracker);
-	u64_map__free(x->thread_by_tid);
-	free(x->threads);
+	id_table__release(&x->threads);
 	free(x);
 }
 
@@ -522,8 +506,7 @@ int export_perfetto__open(const char *path, struct exporter *out)
 	if (!x)
 		return -ENOMEM;
 	x->tracker = task_tracker__new(on_change, x);
-	x->thread_by_tid = u64_map__new();
-	if (!x->tracker || !x->thread_by_tid) {
+	if (!x->tracker || id_table__init(&x->threads, sizeof(struct thread_track))) {
 		perfetto_free(x);
 		return -ENOMEM;
 	}

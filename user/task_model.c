@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "array.h"
+#include "id_table.h"
 #include "task_model.h"
 #include "u64_map.h"
 
@@ -53,9 +54,7 @@ struct task_model {
 	size_t nlocs, locs_cap;
 	struct u64_map *loc_by_key; /* mixed key -> first index with that key */
 
-	struct thread_rec *threads;
-	size_t nthreads, threads_cap;
-	struct u64_map *thread_by_tid;
+	struct id_table threads; /* tid -> struct thread_rec */
 
 	struct model_summary sum;
 	__u64 last_ts;
@@ -65,9 +64,7 @@ struct task_model {
 	 * folded into exact per-location counters and dropped. */
 	size_t keep_completed;
 	size_t compact_at; /* ntasks at which to look again */
-	struct retired_location *retired;
-	size_t nretired, retired_cap;
-	struct u64_map *retired_by_loc;
+	struct id_table retired; /* location pointer -> struct retired_location */
 };
 
 const char *task_state_name(enum task_state s)
@@ -94,12 +91,11 @@ struct task_model *task_model__new(void)
 	m->pending_by_id = u64_map__new();
 	m->files = u64_map__new();
 	m->loc_by_key = u64_map__new();
-	m->thread_by_tid = u64_map__new();
-	m->retired_by_loc = u64_map__new();
 	m->keep_completed = TASK_MODEL_KEEP_COMPLETED;
 	m->compact_at = TASK_MODEL_KEEP_COMPLETED;
-	if (!m->live || !m->pending_by_id || !m->files || !m->loc_by_key || !m->thread_by_tid ||
-	    !m->retired_by_loc) {
+	if (!m->live || !m->pending_by_id || !m->files || !m->loc_by_key ||
+	    id_table__init(&m->threads, sizeof(struct thread_rec)) ||
+	    id_table__init(&m->retired, sizeof(struct retired_location))) {
 		task_model__free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -122,15 +118,13 @@ void task_model__free(struct task_model *m)
 	free(m->locs);
 	free(m->pending);
 	free(m->pending_free);
-	free(m->threads);
+	id_table__release(&m->threads);
+	id_table__release(&m->retired);
 	free((char *)m->sum.exe);
 	u64_map__free(m->live);
 	u64_map__free(m->pending_by_id);
 	u64_map__free(m->files);
 	u64_map__free(m->loc_by_key);
-	u64_map__free(m->thread_by_tid);
-	u64_map__free(m->retired_by_loc);
-	free(m->retired);
 	free(m);
 }
 
@@ -139,26 +133,21 @@ void task_model__free(struct task_model *m)
 
 static struct thread_rec *thread_get(struct task_model *m, __u32 tid)
 {
-	__u32 idx;
+	bool added;
+	struct thread_rec *th = id_table__get(&m->threads, tid, &added);
 
-	if (u64_map__get(m->thread_by_tid, tid, &idx))
-		return &m->threads[idx];
-	if (array__grow((void **)&m->threads, &m->threads_cap, m->nthreads + 1, sizeof(*m->threads)))
-		return NULL;
-	if (u64_map__set(m->thread_by_tid, tid, (__u32)m->nthreads))
-		return NULL;
-	m->threads[m->nthreads] = (struct thread_rec){.tid = tid};
-	memset(m->threads[m->nthreads].stack, 0xff, sizeof(m->threads[m->nthreads].stack)); /* NO_TASK */
-	return &m->threads[m->nthreads++];
+	if (th && added) {
+		th->tid = tid;
+		memset(th->stack, 0xff, sizeof(th->stack)); /* NO_TASK */
+	}
+	return th;
 }
 
 const char *task_model__thread_name(const struct task_model *m, __u32 tid)
 {
-	__u32 idx;
+	const struct thread_rec *th = id_table__find(&m->threads, tid);
 
-	if (!u64_map__get(m->thread_by_tid, tid, &idx) || !m->threads[idx].name[0])
-		return NULL;
-	return m->threads[idx].name;
+	return th && th->name[0] ? th->name : NULL;
 }
 
 /* ---- locations ---- */
@@ -224,15 +213,12 @@ static int file_define(struct task_model *m, const struct aib_rec_location *r)
 
 static struct retired_location *retired_for(struct task_model *m, const char *location)
 {
-	__u32 idx;
+	bool added;
+	struct retired_location *r = id_table__get(&m->retired, (uintptr_t)location, &added);
 
-	if (u64_map__get(m->retired_by_loc, (uintptr_t)location, &idx))
-		return &m->retired[idx];
-	if (array__grow((void **)&m->retired, &m->retired_cap, m->nretired + 1, sizeof(*m->retired)) ||
-	    u64_map__set(m->retired_by_loc, (uintptr_t)location, (__u32)m->nretired))
-		return NULL;
-	m->retired[m->nretired] = (struct retired_location){.location = location};
-	return &m->retired[m->nretired++];
+	if (r && added)
+		r->location = location;
+	return r;
 }
 
 struct remap_ctx {
@@ -300,10 +286,13 @@ static int retire_completed(struct task_model *m)
 		m->live = c.into;
 		c.into = NULL;
 	}
-	for (size_t i = 0; i < m->nthreads; i++)
+	for (size_t i = 0; i < m->threads.n; i++) {
+		struct thread_rec *th = id_table__at(&m->threads, i);
+
 		for (__u32 d = 0; d < AIB_MAX_POLL_DEPTH; d++)
-			if (m->threads[i].stack[d] != NO_TASK)
-				m->threads[i].stack[d] = remap[m->threads[i].stack[d]];
+			if (th->stack[d] != NO_TASK)
+				th->stack[d] = remap[th->stack[d]];
+	}
 	u64_map__free(c.into);
 	free(remap);
 	m->compact_at = m->ntasks + m->keep_completed;
@@ -318,12 +307,12 @@ void task_model__set_keep_completed(struct task_model *m, size_t keep)
 
 size_t task_model__retired_count(const struct task_model *m)
 {
-	return m->nretired;
+	return m->retired.n;
 }
 
 const struct retired_location *task_model__retired(const struct task_model *m, size_t i)
 {
-	return i < m->nretired ? &m->retired[i] : NULL;
+	return i < m->retired.n ? id_table__at(&m->retired, i) : NULL;
 }
 
 /* ---- tasks ---- */
@@ -758,10 +747,12 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 	/* the map's order is arbitrary: list them in spawn order */
 	qsort(m->tasks + first_unpolled, m->ntasks - first_unpolled, sizeof(*m->tasks), by_spawn_ts);
 	s->polls = 0;
-	for (size_t i = 0; i < m->nretired; i++) {
-		s->tasks_spawned += m->retired[i].spawned;
-		s->tasks_completed += m->retired[i].completed;
-		s->polls += m->retired[i].polls;
+	for (size_t i = 0; i < m->retired.n; i++) {
+		const struct retired_location *r = id_table__at(&m->retired, i);
+
+		s->tasks_spawned += r->spawned;
+		s->tasks_completed += r->completed;
+		s->polls += r->polls;
 	}
 
 	for (size_t i = 0; i < m->ntasks; i++) {

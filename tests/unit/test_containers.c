@@ -1,4 +1,4 @@
-// links: u64_map samples
+// links: u64_map samples id_table
 // SPDX-License-Identifier: MIT
 /* The two containers under the task model: the u64 -> u32 hash map (linear
  * probing, backward-shift deletion) and the bounded sample set. */
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "samples.h"
+#include "id_table.h"
 #include "u64_map.h"
 
 /* ---- u64_map ---- */
@@ -427,6 +428,36 @@ static void test_samples_reservoir_tracks_late_values(void **state)
 	samples__release(&s);
 }
 
+/* id_table: records found by key, appended zeroed in the order first asked
+ * for, surviving growth (by index: pointers may move). */
+static void test_id_table(void **state)
+{
+	struct id_table t;
+	bool added;
+
+	assert_int_equal(id_table__init(&t, sizeof(__u64[3])), 0);
+	assert_null(id_table__find(&t, 42));
+	for (__u64 k = 0; k < 5000; k++) {
+		__u64 *rec = id_table__get(&t, k * 7919, &added);
+
+		assert_non_null(rec);
+		assert_true(added);
+		assert_int_equal(rec[0] | rec[1] | rec[2], 0);
+		rec[0] = k;
+	}
+	assert_int_equal(t.n, 5000);
+	for (__u64 k = 0; k < 5000; k++) {
+		__u64 *rec = id_table__get(&t, k * 7919, &added);
+
+		assert_false(added);
+		assert_int_equal(rec[0], k);
+		assert_ptr_equal(rec, id_table__at(&t, k));
+		assert_ptr_equal(id_table__find(&t, k * 7919), rec);
+	}
+	assert_null(id_table__find(&t, 1));
+	id_table__release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_samples_exact_up_to_cap),
 		cmocka_unit_test(test_samples_reservoir),
 		cmocka_unit_test(test_samples_reservoir_tracks_late_values),
+		cmocka_unit_test(test_id_table),
 	};
 
 	return cmocka_run_group_tests_name("containers", tests, NULL, NULL);

@@ -1,4 +1,4 @@
-// links: task_model samples u64_map
+// links: task_model samples u64_map id_table
 // SPDX-License-Identifier: MIT
 /*
  * The task model on synthetic record sequences, built by hand from the ABI

@@ -1,4 +1,4 @@
-// links: task_tracker task_model samples u64_map
+// links: task_tracker task_model samples u64_map id_table
 /* The tracker's reading of the model: which changes each record makes,
  * in order, on synthetic record streams; and that it forgets finished tasks. */
 #include <errno.h>
