@@ -246,11 +246,21 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static void on_signal(int sig)
 {
+	static struct timespec first;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
 	if (stop_requested) {
-		/* second Ctrl-C: quit now */
+		long ms = (now.tv_sec - first.tv_sec) * 1000 + (now.tv_nsec - first.tv_nsec) / 1000000;
+
+		/* One Ctrl-C can arrive twice (to us, and to our process group);
+		 * a second press by a person comes later: quit now. */
+		if (ms < 300)
+			return;
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
+	first = now;
 	stop_requested = 1;
 }
 

@@ -549,8 +549,55 @@ test_timings() {
 		--arg s "$sleepers"
 }
 
+# Ctrl-C (SIGINT to the tool): a final report, no probe link left in the
+# kernel, and under --pid a target that runs on untouched.
+uprobe_links() {
+	bpftool link list 2>/dev/null | grep -c 'uprobe_multi' || true
+}
+
+test_sigint_run() {
+	local j=int.json toolpid demopid
+	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" run --json "$j" -- "$PROGS/demo" >int.out 2>int.err &
+	toolpid=$!
+	bg "$toolpid"
+	wait_for_line int.err '^async-inspect-bpf: started pid [0-9]+ ' 10 "$toolpid" "the tool"
+	demopid=$(sed -n 's/^async-inspect-bpf: started pid \([0-9]*\) .*/\1/p' int.err | head -n 1)
+	bg "$demopid"
+	sleep 1
+	kill -INT "$(pgrep -P "$toolpid")" # the tool itself, not timeout (which signals twice)
+	RC=0
+	wait "$toolpid" || RC=$?
+	expect_rc int 0
+	expect_eq "metadata.ended" "$(jqf "$j" .metadata.ended)" "interrupted"
+	grep -q '^Tasks: ' int.out || fail "no report after Ctrl-C"
+	! kill -0 "$demopid" 2>/dev/null || fail "the demo (pid $demopid) still runs after the tool exited"
+	expect_eq "uprobe_multi links left" "$(uprobe_links)" 0
+}
+
+test_sigint_pid() {
+	local j=intp.json toolpid demopid
+	"$PROGS/demo" >intp-demo.out 2>&1 &
+	demopid=$!
+	bg "$demopid"
+	sleep 0.3
+	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" --pid "$demopid" --json "$j" >intp.out 2>intp.err &
+	toolpid=$!
+	bg "$toolpid"
+	wait_for_line intp.err '^async-inspect-bpf: attached to pid [0-9]+ ' 10 "$toolpid" "the tool"
+	sleep 1
+	kill -INT "$(pgrep -P "$toolpid")"
+	RC=0
+	wait "$toolpid" || RC=$?
+	expect_rc intp 0
+	expect_eq "metadata.ended" "$(jqf "$j" .metadata.ended)" "interrupted"
+	kill -0 "$demopid" 2>/dev/null || fail "the target died when the tool was interrupted"
+	grep -qE 'State:[[:space:]]+[RS]' "/proc/$demopid/status" || fail "the target is not running: $(grep State: /proc/$demopid/status)"
+	expect_eq "uprobe_multi links left" "$(uprobe_links)" 0
+	expect_jq "$j" "tasks were seen" '.metadata.total_tasks > 0 and .metadata.total_polls > 0'
+}
+
 ALL_TESTS=(multi_thread current_thread nested attach_pid attach_alias record_replay
-	replay_truncated replay_bad_magic replay_bad_kind duration
+	replay_truncated replay_bad_magic replay_bad_kind duration sigint_run sigint_pid
 	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
 	err_replay_missing exit_status timings)
 # What can be checked without root.
