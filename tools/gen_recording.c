@@ -4,7 +4,7 @@
  * gen_recording: write a synthetic recording shaped like a tokio program's,
  * for benchmarks and for tests that need no root:
  *
- *   gen_recording FILE EVENTS [--live N] [--polls N] [--late] [--seed S]
+ *   gen_recording FILE EVENTS [--live N] [--polls N] [--late] [--open] [--seed S]
  *
  * Two worker threads poll user tasks inside their carrier tasks; tasks are
  * spawned, polled, parked, woken (by other tasks, by themselves, by an I/O
@@ -12,7 +12,9 @@
  * --polls polls each (default 4). --late starts the session with --live
  * tasks already running, first seen by a wake, as after an attach. The end
  * leaves tasks alive in every state, some spawned and never polled.
- * Deterministic for a given seed.
+ * --open writes --live spawns, each followed by its first poll (Pending),
+ * and nothing else: every task stays alive (EVENTS is then ignored), for
+ * the memory a live task costs. Deterministic for a given seed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -109,18 +111,20 @@ int main(int argc, char **argv)
 {
 	__u64 events, next_id = 1;
 	int live = 1000, polls = 4;
-	bool late = false;
+	bool late = false, open = false;
 	struct slot carrier[2], *slots;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: gen_recording FILE EVENTS [--live N] [--polls N] [--late] "
-			"[--seed S]\n");
+			"[--open] [--seed S]\n");
 		return 2;
 	}
 	events = strtoull(argv[2], NULL, 10);
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--late"))
 			late = true;
+		else if (!strcmp(argv[i], "--open"))
+			open = true;
 		else if (i + 1 < argc && !strcmp(argv[i], "--live"))
 			live = atoi(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--polls"))
@@ -130,7 +134,7 @@ int main(int argc, char **argv)
 		else
 			return fprintf(stderr, "gen_recording: unknown argument %s\n", argv[i]), 2;
 	}
-	if (live < 1 || polls < 1 || events < 64)
+	if (live < 1 || polls < 1 || (events < 64 && !open))
 		return fprintf(stderr, "gen_recording: --live and --polls >= 1, EVENTS >= 64\n"), 2;
 	slots = calloc((size_t)live, sizeof(*slots));
 	w = recording_writer__open(argv[1]);
@@ -164,6 +168,17 @@ int main(int argc, char **argv)
 			slots[i].polls_left = 1 + (int)(rnd() % (2 * polls - 1));
 		}
 	}
+	for (int i = 0; open && i < live; i++) { /* spawned from main, first poll Pending */
+		struct slot *s = &slots[i];
+		__u32 tid = WORKER_TID + (__u32)(i % 2);
+
+		s->id = next_id++;
+		spawn(s->id, MAIN_TID, 0, 0, USER_FILE, 0);
+		poll(AIB_EV_POLL_BEGIN, s, tid, 1, 0);
+		poll(AIB_EV_POLL_END, s, tid, 1, AIB_POLL_PENDING);
+	}
+	if (open)
+		events = 0;
 
 	while (written + 8 < events) {
 		struct slot *s = &slots[rnd() % live], *o;

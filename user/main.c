@@ -45,6 +45,8 @@ struct options {
 };
 
 static volatile sig_atomic_t stop_requested;
+/* A child of ours stopped while probes detach: never leave it stopped. */
+static volatile sig_atomic_t paused_child;
 
 static const char usage[] =
 	"Usage: async-inspect-bpf --pid PID [OPTIONS]           attach to a running process\n"
@@ -257,6 +259,10 @@ static void on_signal(int sig)
 		 * a second press by a person comes later: quit now. */
 		if (ms < 300)
 			return;
+		if (paused_child > 0) {
+			kill(paused_child, SIGTERM);
+			kill(paused_child, SIGCONT);
+		}
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
@@ -581,6 +587,8 @@ static int cmd_live(const struct options *o)
 	 * first, because the kernel finishes unregistering uprobes only once no
 	 * thread keeps hitting them (a worker's outer poll holds its uretprobe
 	 * lease for as long as the worker keeps polling). */
+	if (l.target.ours)
+		paused_child = l.target.pid;
 	target__pause(&l.target);
 	/* Detach first so nothing new arrives, then take what is still queued. */
 	__u64 t0 = now_ns(CLOCK_MONOTONIC);
@@ -607,6 +615,7 @@ static int cmd_live(const struct options *o)
 			(unsigned long long)session__invalid_samples(l.session));
 	/* Our child goes before the report so its output does not mix in. */
 	target__terminate(&l.target, 2000);
+	paused_child = 0;
 	task_model__finish(l.model, end.hdr.ts);
 	err = finish_exports(l.exports, l.model);
 	ret = write_outputs(l.model, o, false) || err;
