@@ -22,6 +22,7 @@
 #include "exporter.h"
 #include "id_table.h"
 #include "json_writer.h"
+#include "report.h"
 #include "task_model.h"
 #include "task_tracker.h"
 
@@ -263,42 +264,17 @@ static void tasks(struct chrome *x, const struct task_model *m)
 	const struct model_summary *sum = task_model__summary(m);
 	size_t n = task_model__task_count(m);
 	struct json_writer *w = &x->w;
-	char name[48];
 
 	json__array_begin(w);
 	for (size_t i = 0; i < n; i++) {
 		const struct task_info *t = task_model__task(m, i);
-		__u64 until = t->end_ts ? t->end_ts : sum->end_ts;
 
 		if (t->kind == TASK_RUNTIME)
 			continue;
-		snprintf(name, sizeof(name), "task %llu", (unsigned long long)t->id);
 		json__object_begin(w);
-		json__key(w, "id");
-		json__u64(w, t->id);
-		json__key(w, "name");
-		json__string(w, name);
-		json__key(w, "state");
-		json__string(w, task_state_name(t->state));
-		json__key(w, "kind");
-		json__string(w, task_kind_name(t->kind));
-		json__key(w, "created_at_ms");
-		json__double(w, t->spawn_ts > sum->start_ts ? ms(t->spawn_ts - sum->start_ts) : 0, 3);
-		json__key(w, "duration_ms");
-		json__double(w, until > t->spawn_ts ? ms(until - t->spawn_ts) : 0, 3);
-		json__key(w, "poll_count");
-		json__u64(w, t->polls);
-		json__key(w, "run_time_ms");
-		json__double(w, ms(t->busy_ns), 3);
+		report_json__task_fields(w, t, sum->start_ts, sum->end_ts);
 		json__key(w, "idle_ms");
 		json__double(w, ms(t->idle_ns), 3);
-		json__key(w, "parent_id");
-		if (t->parent_id)
-			json__u64(w, t->parent_id);
-		else
-			json__null(w);
-		json__key(w, "spawn_location");
-		json__string(w, t->location);
 		json__object_end(w);
 		fputc('\n', x->f);
 	}

@@ -4,6 +4,7 @@
 #define REPORT_H
 
 #include <stdio.h>
+#include <linux/types.h>
 
 struct task_model;
 
@@ -17,6 +18,14 @@ struct report_opts {
 int report_text__write(const struct task_model *m, const struct report_opts *o, FILE *f);
 /* {"tasks": [...], "metadata": {...}, "locations": [...]}: see README. 0 or -errno. */
 int report_json__write(const struct task_model *m, const struct report_opts *o, FILE *f);
+struct json_writer;
+struct task_info;
+/* A task's fields of the original async-inspect export (id, name, state,
+ * created_at_ms, duration_ms, poll_count, run_time_ms, parent_id) and ours
+ * (kind, spawn_location), inside an object the caller opened. start and end
+ * are the session's. */
+void report_json__task_fields(struct json_writer *w, const struct task_info *t,
+			      __u64 start, __u64 end);
 /* Format a duration in ns into buf ("812ns", "4.5us", "1.23ms", "4.03s", "2m03s"). */
 const char *report__duration(unsigned long long ns, char *buf, size_t len);
 

@@ -16,14 +16,13 @@ static double ms(__u64 ns)
 	return ns / 1e6;
 }
 
-static void task(struct json_writer *w, const struct task_model *m, struct task_info *t,
-		 __u64 start, __u64 end)
+void report_json__task_fields(struct json_writer *w, const struct task_info *t, __u64 start,
+			      __u64 end)
 {
 	__u64 until = t->end_ts ? t->end_ts : end;
 	char name[48];
 
 	snprintf(name, sizeof(name), "task %llu", (unsigned long long)t->id);
-	json__object_begin(w);
 	json__key(w, "id");
 	json__u64(w, t->id);
 	json__key(w, "name");
@@ -47,6 +46,13 @@ static void task(struct json_writer *w, const struct task_model *m, struct task_
 		json__null(w);
 	json__key(w, "spawn_location");
 	json__string(w, t->location);
+}
+
+static void task(struct json_writer *w, const struct task_model *m, struct task_info *t,
+		 __u64 start, __u64 end)
+{
+	json__object_begin(w);
+	report_json__task_fields(w, t, start, end);
 	json__key(w, "spawn_seen");
 	json__bool(w, t->spawn_seen);
 	json__key(w, "cancelled");
