@@ -38,10 +38,9 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "uprobe_multi.h"
 
 /* Not in Debian 12's UAPI headers (they predate 6.6), as in user/tracer.c. */
-#define ATTACH_TRACE_UPROBE_MULTI 48
-#define UPROBE_MULTI_RETURN 1U
 
 __asm__(".text\n"
 	".globl push_fn\n"
@@ -67,21 +66,6 @@ long sub_fn(long x);
 
 static long (*volatile call_push)(long) = push_fn;
 static long (*volatile call_sub)(long) = sub_fn;
-
-struct link_create_uprobe_multi {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 pad;
-};
 
 static char exe[4096];
 static bool use_multi = true;
@@ -145,18 +129,11 @@ static int prog_multi = -1, prog_single = -1;
 static int attach_multi(__u64 offset, bool ret)
 {
 	__u64 cookie = 0;
-	struct link_create_uprobe_multi attr = {
-		.prog_fd = (__u32)prog_multi,
-		.attach_type = ATTACH_TRACE_UPROBE_MULTI,
-		.path = (__u64)(unsigned long)exe,
-		.offsets = (__u64)(unsigned long)&offset,
-		.cookies = (__u64)(unsigned long)&cookie,
-		.cnt = 1,
-		.multi_flags = ret ? UPROBE_MULTI_RETURN : 0,
-		.pid = (__u32)getpid(),
-	};
+	int fd = uprobe_multi__attach(prog_multi, exe, &offset, &cookie, 1, ret, getpid());
 
-	return (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	if (fd < 0)
+		errno = -fd; /* callers report errno */
+	return fd < 0 ? -1 : fd;
 }
 
 /* The fallback: a perf-event uprobe (PMU "uprobe") running the program. */

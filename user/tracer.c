@@ -17,12 +17,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tracer.h"
+#include "uprobe_multi.h"
 #include "tokio.skel.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
-/* Not in the installed UAPI headers (they predate 6.6). */
-#define ATTACH_TRACE_UPROBE_MULTI 48
-#define UPROBE_MULTI_RETURN 1U
 
 struct tracer {
 	struct tokio_bpf *skel;
@@ -115,29 +113,12 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 	return ret;
 }
 
-/* BPF_LINK_CREATE for uprobe_multi, laid out as in union bpf_attr. */
-struct link_create_uprobe_multi {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 pad;
-};
-
 static int attach_multi_group(struct tracer *t, bool ret_group, int *fd_out)
 {
 	const struct probe_plan *plan = t->plan;
 	__u64 *offsets = calloc(plan->nsites ? plan->nsites : 1, sizeof(__u64));
 	__u64 *cookies = calloc(plan->nsites ? plan->nsites : 1, sizeof(__u64));
 	struct bpf_program *prog = ret_group ? t->skel->progs.uprobe_return : t->skel->progs.uprobe_entry;
-	struct link_create_uprobe_multi attr = {0};
 	__u32 n = 0;
 	int fd;
 
@@ -154,19 +135,12 @@ static int attach_multi_group(struct tracer *t, bool ret_group, int *fd_out)
 	}
 	fd = 0;
 	if (n) {
-		attr.prog_fd = (__u32)bpf_program__fd(prog);
-		attr.attach_type = ATTACH_TRACE_UPROBE_MULTI;
-		attr.path = (__u64)(unsigned long)t->opts.binary;
-		attr.offsets = (__u64)(unsigned long)offsets;
-		attr.cookies = (__u64)(unsigned long)cookies;
-		attr.cnt = n;
-		attr.multi_flags = ret_group ? UPROBE_MULTI_RETURN : 0;
-		attr.pid = (__u32)t->opts.pid;
-		fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-		if (fd < 0)
-			fd = -errno;
-		else
-			*fd_out = fd, t->attached += n;
+		fd = uprobe_multi__attach(bpf_program__fd(prog), t->opts.binary, offsets, cookies, n,
+					  ret_group, t->opts.pid);
+		if (fd >= 0) {
+			*fd_out = fd;
+			t->attached += n;
+		}
 	}
 	free(offsets);
 	free(cookies);
