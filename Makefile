@@ -12,12 +12,13 @@ ARCH      := x86
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
              -Iinclude -Iuser -I$(OUT) -D_GNU_SOURCE
-LDLIBS    := -lbpf -lelf -lz -liberty -lm
+LDLIBS    := -lbpf -lelf -ldw -lcapstone -lz -liberty -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
-             libiberty-dev pkg-config librust-tokio-dev jq protobuf-compiler
+             libiberty-dev libdw-dev libcapstone-dev pkg-config jq protobuf-compiler \
+             librust-tokio-dev librust-async-std-dev librust-smol-dev
 # And what `make bench` needs besides: tokio-tracing for its third variant.
 BENCH_PKGS := librust-tracing-subscriber-dev
 
@@ -73,6 +74,7 @@ $(BIN): $(USER_OBJS)
 # ---- Rust programs we trace (offline, Debian's crates) ----
 programs: $(OUT)/.deps
 	cd $(PROGRAMS_DIR) && $(CARGO) build --release --offline -q
+	cd $(PROGRAMS_DIR)/async-task && $(CARGO) build --release --offline -q
 
 # ---- tests ----
 # Each unit test links only the modules it names in its `// links:` line.
@@ -93,6 +95,7 @@ unit: all programs $(UNIT_BINS)
 
 e2e: all programs
 	bash tests/e2e/run.sh
+	bash tests/e2e/async_task.sh
 	bash tests/e2e/exports.sh
 
 test: unit e2e

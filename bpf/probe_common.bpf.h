@@ -14,6 +14,13 @@ struct thread_state {
 	__u32 pad;
 	__u64 task[AIB_MAX_POLL_DEPTH];
 	__u64 task_id[AIB_MAX_POLL_DEPTH];
+	/* Stack pointer at the poll's entry, for polls that end without a
+	 * uretprobe (async-task: the frame is gone once sp is above it);
+	 * 0 for polls a uretprobe ends (tokio). */
+	__u64 sp[AIB_MAX_POLL_DEPTH];
+	/* async-task: the last return address seen at a poll entry, so the
+	 * return-site table is looked up only when it changes */
+	__u64 last_ret;
 };
 
 struct {
@@ -68,6 +75,11 @@ static __always_inline void event_submit(void *e)
 	bpf_ringbuf_submit(e, wakeup_flags());
 }
 
+static __always_inline __u32 current_tid(void)
+{
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
 static __always_inline void fill_hdr(struct aib_hdr *h, __u16 kind, __u16 size, __u32 tid)
 {
 	h->kind = kind;
@@ -109,7 +121,8 @@ static __always_inline void current_task(__u32 tid, __u64 *task, __u64 *task_id)
 	if (top >= AIB_MAX_POLL_DEPTH)
 		return;
 	*task = ts->task[top];
-	*task_id = ts->task_id[top];
+	/* an async-task entry (sp set) keeps its vtable there, not an id */
+	*task_id = ts->sp[top] ? 0 : ts->task_id[top];
 }
 
 #endif

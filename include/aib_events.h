@@ -11,7 +11,9 @@
  *
  * Task identity: `task` is the runtime's task header address, reused by the
  * allocator once a task is freed; `task_id` is the runtime's own id (tokio's
- * task::Id), read through the task vtable. The pair identifies a task.
+ * task::Id), read through the task vtable, or 0 where the runtime has none
+ * (async-task: then a spawn record with AIB_SPAWN_TASK_KNOWN starts a new
+ * identity at its header). The pair identifies a task.
  */
 #ifndef AIB_EVENTS_H
 #define AIB_EVENTS_H
@@ -22,7 +24,7 @@
 #include <linux/types.h>
 #endif
 
-#define AIB_ABI_VERSION 1
+#define AIB_ABI_VERSION 2
 #define AIB_MAX_POLL_DEPTH 8 /* nested polls tracked per thread */
 
 /*
@@ -43,6 +45,14 @@ enum aib_probe {
 	AIB_PROBE_SPAWN_LOCAL = 9,
 	AIB_PROBE_BIND = 10,	      /* the runtime takes ownership of a new task: id known */
 	AIB_PROBE_BLOCKING_TASK = 11, /* a new blocking task is queued: header known */
+	/* async-task (async-std, smol): no uretprobe anywhere, see bpf/async_task.bpf.h */
+	AIB_PROBE_AT_RUN = 12,	      /* RawTask::run entry: poll begins */
+	AIB_PROBE_AT_RUN_RETURN = 13, /* where a run call returns in its caller */
+	AIB_PROBE_AT_SCHEDULE = 14,   /* RawTask::schedule: a new task's first schedule */
+	AIB_PROBE_AT_WAKE = 15,
+	AIB_PROBE_AT_WAKE_BY_REF = 16,
+	AIB_PROBE_AT_TASK_NAME = 17,  /* async-std Builder::spawn: the task's name */
+	AIB_PROBE_PANIC_CAUGHT = 18,  /* catch_unwind caught a panic: frames below are gone */
 	AIB_PROBE_MAX
 };
 
@@ -56,6 +66,7 @@ enum aib_drop {
 	AIB_DROP_RINGBUF = 0, /* ring buffer full */
 	AIB_DROP_DEPTH = 1,   /* polls nested deeper than AIB_MAX_POLL_DEPTH */
 	AIB_DROP_THREAD = 2,  /* no per-thread state could be created */
+	AIB_DROP_RET_SITES = 3, /* return-site table full: a poll end may be late */
 	AIB_DROP_MAX
 };
 
@@ -68,6 +79,11 @@ enum aib_kind {
 	AIB_EV_DEALLOC = 6,	 /* task memory freed: identity ends */
 	AIB_EV_WORKER_START = 7, /* a runtime worker thread starts running */
 	AIB_EV_SPAWN_ID = 8,	 /* the exact id of this thread's last spawn call */
+	AIB_EV_TASK_NAME = 9,	 /* the name of this thread's next spawn */
+	/* Only from the ring buffer, never recorded: the session turns them
+	 * into the records above (or into new probe sites). */
+	AIB_EV_SPAWN_STACK = 10, /* a spawn whose location is in the stack that follows */
+	AIB_EV_RET_SITE = 11,	 /* a call site to probe where it returns */
 
 	AIB_REC_FIRST = 64,
 	AIB_REC_PROCESS = 64,  /* session facts: pid, runtime, clocks */
@@ -89,6 +105,7 @@ enum aib_spawn_flags {
 	AIB_SPAWN_BLOCKING = 1 << 0, /* spawn_blocking: runs on the blocking pool */
 	AIB_SPAWN_LOCAL = 1 << 1,    /* spawn_local */
 	AIB_SPAWN_HAS_LOCATION = 1 << 2,
+	AIB_SPAWN_TASK_KNOWN = 1 << 3, /* `task` is the new task's header */
 };
 
 struct aib_ev_spawn {
@@ -103,6 +120,42 @@ struct aib_ev_spawn {
 	__u32 line;
 	__u32 col;
 	__u32 flags;	    /* enum aib_spawn_flags */
+	__u64 task;	    /* AIB_SPAWN_TASK_KNOWN: the new task's header */
+	__u32 runtime;	    /* enum aib_runtime */
+	__u32 pad;
+};
+
+/* A copy of the user stack at a probe, for the unwinder. */
+#define AIB_STACK_MAX 16384
+struct aib_stack {
+	__u64 bias;	    /* load bias of the executable */
+	__u64 ip, sp, bp;   /* registers at the probe */
+	__u32 len;	    /* bytes of stack that follow the record, from sp up */
+	__u32 pad;
+};
+
+/* AIB_EV_SPAWN_STACK: the location is not in memory (async-task keeps no
+ * #[track_caller] Location): user space unwinds the stack to the caller. */
+struct aib_ev_spawn_stack {
+	struct aib_ev_spawn spawn; /* spawn.hdr.kind = AIB_EV_SPAWN_STACK */
+	struct aib_stack stack;
+};
+
+/* AIB_EV_RET_SITE: a probed function was called from a call site not seen
+ * before; user space adds a probe at the return address (`vaddr`). */
+struct aib_ev_ret_site {
+	struct aib_hdr hdr;
+	__u64 vaddr;	    /* ELF virtual address of the return address */
+	__u32 probe;	    /* enum aib_probe to attach there */
+	__u32 pad;
+};
+
+#define AIB_TASK_NAME_MAX 64
+struct aib_ev_task_name {
+	struct aib_hdr hdr;
+	__u32 len;
+	__u32 pad;
+	char name[AIB_TASK_NAME_MAX]; /* not NUL-terminated */
 };
 
 /* Sent where the runtime hands the new task's id on (tokio: Handle::spawn,
@@ -117,6 +170,8 @@ enum aib_poll_result {
 	AIB_POLL_PENDING = 0,
 	AIB_POLL_READY = 1,	/* completed (or freed during the poll) */
 	AIB_POLL_NOTIFIED = 2,	/* woken while running: polled again soon */
+	AIB_POLL_PANICKED = 3,	/* a panic unwound out of the poll: the task is over */
+	AIB_POLL_CANCELLED = 4, /* the task was cancelled; this poll dropped its future */
 };
 
 struct aib_ev_poll {
@@ -124,8 +179,9 @@ struct aib_ev_poll {
 	__u64 task;
 	__u64 task_id;
 	__u64 state;  /* runtime state word (before, or after the poll) */
-	__u32 result; /* POLL_END: enum aib_poll_result */
-	__u32 depth;  /* nesting on this thread, 0 = outermost */
+	__u32 result;  /* POLL_END: enum aib_poll_result */
+	__u16 depth;   /* nesting on this thread, 0 = outermost */
+	__u16 runtime; /* enum aib_runtime */
 };
 
 enum aib_wake_how {
@@ -140,7 +196,7 @@ struct aib_ev_wake {
 	__u64 waker_task; /* header of the task being polled on this thread, or 0 */
 	__u64 waker_task_id;
 	__u32 how;	  /* enum aib_wake_how */
-	__u32 pad;
+	__u32 runtime;	  /* enum aib_runtime */
 };
 
 /* SHUTDOWN, DEALLOC */
@@ -163,16 +219,20 @@ struct aib_ev_worker {
 enum aib_runtime {
 	AIB_RUNTIME_UNKNOWN = 0,
 	AIB_RUNTIME_TOKIO = 1,
+	AIB_RUNTIME_ASYNC_TASK = 2, /* async-std, smol, blocking: the async-task crate */
+	AIB_RUNTIME_MAX
 };
+#define AIB_RUNTIME_BIT(r) (1u << (r))
 
 struct aib_rec_process {
 	struct aib_hdr hdr;   /* ts = monotonic start of the session */
 	__u64 realtime_ns;    /* wall clock at hdr.ts */
 	__u32 pid;
-	__u32 runtime;	      /* enum aib_runtime */
+	__u32 runtimes;	      /* AIB_RUNTIME_BIT()s of the runtimes traced */
 	__u32 poll_sites;
 	__u32 flags;	      /* AIB_PROC_* */
 	char exe[AIB_NAME_MAX];
+	char runtime_desc[64]; /* "tokio", "async-std (async-task)", ... NUL-terminated */
 };
 
 enum aib_proc_flags {

@@ -91,14 +91,15 @@ static void spawn(__u64 id, __u32 tid, __u64 parent, __u64 parent_id, __u64 file
 
 static void poll(__u16 kind, const struct slot *s, __u32 tid, __u32 depth, __u32 result)
 {
-	struct aib_ev_poll e = {.task = s->header, .task_id = s->id, .depth = depth, .result = result};
+	struct aib_ev_poll e = {.task = s->header, .task_id = s->id, .depth = depth, .result = result,
+				.runtime = AIB_RUNTIME_TOKIO};
 
 	emit(&e.hdr, kind, sizeof(e), tid);
 }
 
 static void wake(const struct slot *s, const struct slot *waker, __u32 tid)
 {
-	struct aib_ev_wake e = {.task = s->header, .task_id = s->id};
+	struct aib_ev_wake e = {.task = s->header, .task_id = s->id, .runtime = AIB_RUNTIME_TOKIO};
 
 	if (waker) {
 		e.waker_task = waker->header;
@@ -142,9 +143,10 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "gen_recording: cannot write %s: %s\n", argv[1], strerror(errno)), 1;
 
 	struct aib_rec_process p = {.realtime_ns = 1700000000000000000ULL, .pid = 4242,
-				    .runtime = AIB_RUNTIME_TOKIO, .poll_sites = 3,
+				    .runtimes = AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO), .poll_sites = 3,
 				    .flags = AIB_PROC_SPAWN_LOCATIONS | (late ? AIB_PROC_LATE_ATTACH : 0)};
 	strcpy(p.exe, "synthetic");
+	strcpy(p.runtime_desc, "tokio");
 	emit(&p.hdr, AIB_REC_PROCESS, sizeof(p), 0);
 	thread_name(MAIN_TID, "synthetic");
 	thread_name(WORKER_TID, "tokio-runtime-w");

@@ -6,9 +6,11 @@
 
 #include "decoder.h"
 
-/* The variable record must still fit hdr.size (a __u16). */
+/* The variable records must still fit hdr.size (a __u16). */
 _Static_assert(sizeof(struct aib_rec_location) + AIB_LOCATION_MAX <= 0xffff,
 	       "location records must fit in hdr.size");
+_Static_assert(sizeof(struct aib_ev_spawn_stack) + AIB_STACK_MAX <= 0xffff,
+	       "spawn stacks must fit in hdr.size");
 
 /* const tables only: the module has no mutable state */
 static const __u16 kind_size[AIB_KIND_MAX] = {
@@ -20,6 +22,9 @@ static const __u16 kind_size[AIB_KIND_MAX] = {
 	[AIB_EV_DEALLOC] = sizeof(struct aib_ev_task),
 	[AIB_EV_WORKER_START] = sizeof(struct aib_ev_worker),
 	[AIB_EV_SPAWN_ID] = sizeof(struct aib_ev_spawn_id),
+	[AIB_EV_TASK_NAME] = sizeof(struct aib_ev_task_name),
+	[AIB_EV_SPAWN_STACK] = sizeof(struct aib_ev_spawn_stack),
+	[AIB_EV_RET_SITE] = sizeof(struct aib_ev_ret_site),
 	[AIB_REC_PROCESS] = sizeof(struct aib_rec_process),
 	[AIB_REC_LOCATION] = sizeof(struct aib_rec_location),
 	[AIB_REC_THREAD] = sizeof(struct aib_rec_thread),
@@ -36,11 +41,24 @@ static const char *const kind_name[AIB_KIND_MAX] = {
 	[AIB_EV_DEALLOC] = "dealloc",
 	[AIB_EV_WORKER_START] = "worker_start",
 	[AIB_EV_SPAWN_ID] = "spawn_id",
+	[AIB_EV_TASK_NAME] = "task_name",
+	[AIB_EV_SPAWN_STACK] = "spawn_stack",
+	[AIB_EV_RET_SITE] = "ret_site",
 	[AIB_REC_PROCESS] = "process",
 	[AIB_REC_LOCATION] = "location",
 	[AIB_REC_THREAD] = "thread",
 	[AIB_REC_LOST] = "lost",
 	[AIB_REC_END] = "end",
+};
+
+/* Kinds with a variable tail: its length field and bound. */
+struct variable_kind {
+	size_t len_offset, max;
+};
+
+static const struct variable_kind variable_kind[AIB_KIND_MAX] = {
+	[AIB_REC_LOCATION] = {offsetof(struct aib_rec_location, len), AIB_LOCATION_MAX},
+	[AIB_EV_SPAWN_STACK] = {offsetof(struct aib_ev_spawn_stack, stack.len), AIB_STACK_MAX},
 };
 
 size_t aib_kind_size(unsigned kind)
@@ -62,6 +80,7 @@ static int decode(const void *data, size_t avail, const struct aib_hdr **rec,
 		  char *why, size_t why_len)
 {
 	const unsigned char *p = data;
+	const struct variable_kind *vk;
 	struct aib_hdr h;
 	size_t min;
 
@@ -86,12 +105,12 @@ static int decode(const void *data, size_t avail, const struct aib_hdr **rec,
 				 h.size, sizeof(h));
 		return -EPROTO;
 	}
-	if (h.kind == AIB_REC_LOCATION) {
-		if (h.size < min || h.size > min + AIB_LOCATION_MAX) {
+	vk = &variable_kind[h.kind];
+	if (vk->max) {
+		if (h.size < min || h.size > min + vk->max) {
 			if (why)
-				snprintf(why, why_len,
-					 "location size %u outside %zu..%zu", h.size, min,
-					 min + AIB_LOCATION_MAX);
+				snprintf(why, why_len, "%s size %u outside %zu..%zu",
+					 aib_kind_name(h.kind), h.size, min, min + vk->max);
 			return -EPROTO;
 		}
 	} else if (h.size != min) {
@@ -106,16 +125,15 @@ static int decode(const void *data, size_t avail, const struct aib_hdr **rec,
 				 aib_kind_name(h.kind), h.size, avail);
 		return -EAGAIN;
 	}
-	if (h.kind == AIB_REC_LOCATION) {
+	if (vk->max) {
 		__u32 len;
 
-		memcpy(&len, p + offsetof(struct aib_rec_location, len), sizeof(len));
-		/* the text must account for exactly the bytes after the fixed part */
-		if (len > AIB_LOCATION_MAX || h.size != min + len) {
+		memcpy(&len, p + vk->len_offset, sizeof(len));
+		/* the tail must account for exactly the bytes after the fixed part */
+		if (len > vk->max || h.size != min + len) {
 			if (why)
-				snprintf(why, why_len,
-					 "location len %u does not match size %u (max len %d)",
-					 len, h.size, AIB_LOCATION_MAX);
+				snprintf(why, why_len, "%s len %u does not match size %u (max len %zu)",
+					 aib_kind_name(h.kind), len, h.size, vk->max);
 			return -EPROTO;
 		}
 	}

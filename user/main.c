@@ -20,6 +20,7 @@
 #include "elf_symbols.h"
 #include "exporter.h"
 #include "probe_plan.h"
+#include "x86_code.h"
 #include "recording.h"
 #include "report.h"
 #include "session.h"
@@ -441,7 +442,8 @@ static void emit_process(struct live *l)
 	rec.hdr.ts = now_ns(CLOCK_MONOTONIC);
 	rec.realtime_ns = now_ns(CLOCK_REALTIME);
 	rec.pid = (__u32)l->target.pid;
-	rec.runtime = l->plan.runtime;
+	rec.runtimes = l->plan.runtimes;
+	snprintf(rec.runtime_desc, sizeof(rec.runtime_desc), "%s", l->plan.runtime_desc);
 	rec.poll_sites = l->plan.poll_sites;
 	rec.flags = (l->plan.spawn_sites ? AIB_PROC_SPAWN_LOCATIONS : 0) |
 		    (l->target.ours ? 0 : AIB_PROC_LATE_ATTACH);
@@ -451,6 +453,41 @@ static void emit_process(struct live *l)
 
 	memcpy(rec.exe, name, strlen(name));
 	session__emit(l->session, &rec.hdr);
+}
+
+/* A return site the BPF side found: probe it, at the first instruction
+ * there the kernel emulates (a single-stepped one costs ~20x per poll). */
+static int add_return_site(__u64 vaddr, enum aib_probe probe, void *ctx)
+{
+	struct live *l = ctx;
+	struct probe_site site = {.probe = probe, .what = "a return site of RawTask::run"};
+	char why[256];
+	int err;
+
+	if (probe != AIB_PROBE_AT_RUN_RETURN)
+		return -EINVAL;
+	err = x86_code__cheap_probe_point(l->syms, vaddr, &site.vaddr);
+	err = err ?: elf_symbols__vaddr_to_offset(l->syms, site.vaddr, &site.offset);
+	err = err ?: tracer__attach_site(l->tracer, &site, why, sizeof(why));
+	if (err)
+		fprintf(stderr, "async-inspect-bpf: warning: no probe at return site 0x%llx (%s): "
+			"polls from there end late\n", (unsigned long long)vaddr,
+			err == -EFAULT || err == -ENOENT ? "not in the file" : why);
+	else if (l->o->verbose)
+		fprintf(stderr, "  probe %d at 0x%llx: return site 0x%llx of RawTask::run\n", probe,
+			(unsigned long long)site.offset, (unsigned long long)vaddr);
+	return err;
+}
+
+static const char *spawn_locations(const struct probe_plan *plan)
+{
+	bool tokio = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
+	bool at = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK);
+
+	if (at && plan->spawn_sites)
+		return tokio ? "yes (async-task: unwound from the spawn's stack)"
+			     : "unwound from the spawn's stack";
+	return plan->spawn_sites && plan->next_id_vaddr ? "yes" : "no";
 }
 
 static int prepare(struct live *l)
@@ -469,7 +506,7 @@ static int prepare(struct live *l)
 		return fail("%s is stripped (no symbol table): rebuild it without stripping "
 			    "(Cargo: [profile.release] strip = false), or inspect an unstripped copy",
 			    l->target.name);
-	err = tokio_probes__plan(l->syms, &l->plan, why, sizeof(why));
+	err = probe_plan__for_binary(l->syms, &l->plan, why, sizeof(why));
 	if (err == -ENOENT)
 		return fail("%s: %s", l->target.name, why);
 	if (err)
@@ -488,7 +525,8 @@ static int prepare(struct live *l)
 		return 1;
 	l->session = session__new(&(struct session_opts){
 		.model = l->model, .recording = l->recording, .syms = l->syms, .pid = l->target.pid,
-		.exports = l->exports});
+		.exports = l->exports, .binary = l->target.exe, .add_return_site = add_return_site,
+		.ctx = l});
 	if (!l->session)
 		return fail("out of memory");
 	l->tracer = tracer__open(&l->plan,
@@ -512,8 +550,8 @@ static int prepare(struct live *l)
 		"async-inspect-bpf: %s pid %d (%s): %s runtime, %u poll sites, %zu probes attached; "
 		"spawn locations: %s%s%s\n",
 		l->target.ours ? "started" : "attached to", l->target.pid, l->target.name,
-		l->plan.runtime_name, l->plan.poll_sites, tracer__attached(l->tracer),
-		l->plan.spawn_sites && l->plan.next_id_vaddr ? "yes" : "no",
+		l->plan.runtime_desc, l->plan.poll_sites, tracer__attached(l->tracer),
+		spawn_locations(&l->plan),
 		l->plan.missing[0] ? "; not found: " : "", l->plan.missing);
 	return 0;
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "array.h"
+#include "elf_symbols.h"
 #include "probe_plan.h"
 
 void probe_plan__release(struct probe_plan *plan)
@@ -22,6 +24,52 @@ int probe_plan__add(struct probe_plan *plan, const struct probe_site *site)
 	return 0;
 }
 
+struct add_ctx {
+	const struct elf_symbols *syms;
+	struct probe_plan *plan;
+	enum aib_probe probe;
+	bool retprobe;
+	bool required;
+	int err;
+};
+
+static int add_site(const struct elf_symbol *sym, void *arg)
+{
+	struct add_ctx *c = arg;
+	struct probe_site site = {
+		.probe = c->probe,
+		.retprobe = c->retprobe,
+		.required = c->required,
+		.vaddr = sym->vaddr,
+		.what = sym->path,
+	};
+	int err;
+
+	if (!sym->is_func)
+		return 0;
+	err = elf_symbols__vaddr_to_offset(c->syms, sym->vaddr, &site.offset);
+	if (err)
+		return 0; /* not in a loaded segment: nothing to probe */
+	err = probe_plan__add(c->plan, &site);
+	if (err)
+		c->err = err;
+	return err;
+}
+
+int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
+			     const char *path, enum aib_probe probe, bool retprobe, bool required)
+{
+	struct add_ctx c = {syms, plan, probe, retprobe, required, 0};
+	size_t before = plan->nsites;
+	int n = elf_symbols__match(syms, path, add_site, &c);
+
+	if (n < 0)
+		return n;
+	if (c.err)
+		return c.err;
+	return (int)(plan->nsites - before);
+}
+
 void probe_plan__note_missing(struct probe_plan *plan, const char *what)
 {
 	size_t len = strlen(plan->missing);
@@ -31,4 +79,34 @@ void probe_plan__note_missing(struct probe_plan *plan, const char *what)
 	if (len)
 		strcat(plan->missing, ", ");
 	strcat(plan->missing, what);
+}
+
+void probe_plan__describe(struct probe_plan *plan, const char *what)
+{
+	size_t len = strlen(plan->runtime_desc);
+
+	snprintf(plan->runtime_desc + len, sizeof(plan->runtime_desc) - len, "%s%s",
+		 len ? " + " : "", what);
+}
+
+int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
+			   size_t why_len)
+{
+	char why_tokio[256], why_at[256];
+	int err;
+
+	memset(plan, 0, sizeof(*plan));
+	err = tokio_probes__add(syms, plan, why_tokio, sizeof(why_tokio));
+	if (err && err != -ENOENT)
+		goto fail;
+	err = async_task_probes__add(syms, plan, why_at, sizeof(why_at));
+	if (err && err != -ENOENT)
+		goto fail;
+	if (plan->runtimes)
+		return 0;
+	snprintf(why, why_len, "no supported async runtime: %s; %s", why_tokio, why_at);
+	err = -ENOENT;
+fail:
+	probe_plan__release(plan);
+	return err;
 }

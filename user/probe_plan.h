@@ -21,8 +21,8 @@ struct probe_site {
 };
 
 struct probe_plan {
-	enum aib_runtime runtime;
-	const char *runtime_name;
+	__u32 runtimes;		/* AIB_RUNTIME_BIT()s found */
+	char runtime_desc[64];	/* "tokio", "async-std (async-task)", ... */
 	struct probe_site *sites;
 	size_t nsites, cap;
 	__u32 poll_sites;
@@ -32,6 +32,8 @@ struct probe_plan {
 	__u64 loc_lo, loc_hi, str_lo, str_hi;
 	bool check_spawn_ids;	  /* sites where a spawned task's id is handed on */
 	bool check_blocking_ids; /* the same for spawn_blocking */
+	/* async-task: header layout for the BPF side */
+	__u64 at_vtable_off, at_state_off;
 	/* optional functions that were not found, comma separated */
 	char missing[512];
 };
@@ -41,12 +43,31 @@ struct elf_symbols;
 void probe_plan__release(struct probe_plan *plan);
 int probe_plan__add(struct probe_plan *plan, const struct probe_site *site);
 void probe_plan__note_missing(struct probe_plan *plan, const char *what);
+/* A site for every function symbol whose path matches `path` (as
+ * elf_symbols__match: exact, or a prefix ending in '*'): the number added,
+ * or -errno. */
+int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
+			     const char *path, enum aib_probe probe, bool retprobe, bool required);
+
+/* Append ", what" (or "what") to the runtime description. */
+void probe_plan__describe(struct probe_plan *plan, const char *what);
 
 /*
- * tokio: 0, or -ENOENT when the binary has no tokio runtime (poll / wake
- * functions absent), with `why` naming what was looked for.
+ * Every supported runtime found in the binary's symbols, each adding its
+ * sites to one plan: 0, or -ENOENT when there is none (`why` says what was
+ * looked for), or another -errno.
  */
-int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
-		       size_t why_len);
+int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
+			   size_t why_len);
+
+/*
+ * The runtimes' own planners: add their sites to `plan` and return 0, or
+ * -ENOENT when the binary has no such runtime (`why` says what was missing;
+ * the plan is left as it was), or another -errno.
+ */
+int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
+		      size_t why_len);
+int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
+			   size_t why_len);
 
 #endif

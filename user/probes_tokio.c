@@ -62,52 +62,6 @@ static const struct site_spec tokio_sites[] = {
 #define TOKIO_POLL "tokio::runtime::task::raw::poll"
 #define TOKIO_NEXT_ID "tokio::runtime::task::id::Id::next::NEXT_ID"
 
-struct add_ctx {
-	const struct elf_symbols *syms;
-	struct probe_plan *plan;
-	enum aib_probe probe;
-	bool retprobe;
-	bool required;
-	int err;
-};
-
-static int add_site(const struct elf_symbol *sym, void *arg)
-{
-	struct add_ctx *c = arg;
-	struct probe_site site = {
-		.probe = c->probe,
-		.retprobe = c->retprobe,
-		.required = c->required,
-		.vaddr = sym->vaddr,
-		.what = sym->path,
-	};
-	int err;
-
-	if (!sym->is_func)
-		return 0;
-	err = elf_symbols__vaddr_to_offset(c->syms, sym->vaddr, &site.offset);
-	if (err)
-		return 0; /* not in a loaded segment: nothing to probe */
-	err = probe_plan__add(c->plan, &site);
-	if (err)
-		c->err = err;
-	return err;
-}
-
-static int add_all(const struct elf_symbols *syms, struct probe_plan *plan, const char *path,
-		   enum aib_probe probe, bool retprobe, bool required)
-{
-	struct add_ctx c = {syms, plan, probe, retprobe, required, 0};
-	size_t before = plan->nsites;
-	int n = elf_symbols__match(syms, path, add_site, &c);
-
-	if (n < 0)
-		return n;
-	if (c.err)
-		return c.err;
-	return (int)(plan->nsites - before);
-}
-
 static void location_ranges(const struct elf_symbols *syms, struct probe_plan *plan)
 {
 	__u64 ro_lo, ro_hi, rel_lo, rel_hi;
@@ -133,36 +87,33 @@ static int find_object(const struct elf_symbol *sym, void *arg)
 	return 0;
 }
 
-int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
-		       size_t why_len)
+int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
+		      size_t why_len)
 {
+	size_t first = plan->nsites;
 	int n, err;
 
-	memset(plan, 0, sizeof(*plan));
-	plan->runtime = AIB_RUNTIME_TOKIO;
-	plan->runtime_name = "tokio";
-
-	n = add_all(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, false, true);
+	n = probe_plan__add_matching(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, false, true);
 	if (n > 0)
-		n = add_all(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, true, true);
+		n = probe_plan__add_matching(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, true, true);
 	if (n <= 0) {
-		snprintf(why, why_len, "no tokio runtime: looked for %s, %s and %s", TOKIO_POLL,
+		snprintf(why, why_len, "no tokio runtime (looked for %s, %s and %s)", TOKIO_POLL,
 			 tokio_sites[0].path, tokio_sites[1].path);
-		probe_plan__release(plan);
+		plan->nsites = first;
 		return n < 0 ? n : -ENOENT;
 	}
-	plan->poll_sites = (__u32)n;
+	plan->poll_sites += (__u32)n;
 
 	for (size_t i = 0; i < sizeof(tokio_sites) / sizeof(tokio_sites[0]); i++) {
 		const struct site_spec *s = &tokio_sites[i];
 
-		n = add_all(syms, plan, s->path, s->probe, false, s->required);
+		n = probe_plan__add_matching(syms, plan, s->path, s->probe, false, s->required);
 		if (n < 0) {
 			err = n;
 			goto fail;
 		}
 		if (n == 0 && s->required) {
-			snprintf(why, why_len, "no tokio runtime: %s not found (tokio version not supported?)",
+			snprintf(why, why_len, "no tokio runtime (%s not found: tokio version not supported?)",
 				 s->path);
 			err = -ENOENT;
 			goto fail;
@@ -177,6 +128,8 @@ int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, 
 			probe_plan__note_missing(plan, s->path);
 	}
 
+	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
+	probe_plan__describe(plan, "tokio");
 	elf_symbols__match(syms, TOKIO_NEXT_ID, find_object, &plan->next_id_vaddr);
 	if (!plan->next_id_vaddr) /* nothing predicted, nothing to check */
 		plan->check_spawn_ids = plan->check_blocking_ids = false;
@@ -187,6 +140,6 @@ int tokio_probes__plan(const struct elf_symbols *syms, struct probe_plan *plan, 
 		probe_plan__note_missing(plan, TOKIO_NEXT_ID " (spawn calls cannot be matched to tasks)");
 	return 0;
 fail:
-	probe_plan__release(plan);
+	plan->nsites = first;
 	return err;
 }

@@ -26,7 +26,9 @@ void report_json__task_fields(struct json_writer *w, const struct task_info *t, 
 	json__key(w, "id");
 	json__u64(w, t->id);
 	json__key(w, "name");
-	json__string(w, name);
+	json__string(w, t->name ? t->name : name);
+	json__key(w, "runtime");
+	json__string(w, aib_runtime_name(t->runtime));
 	json__key(w, "state");
 	json__string(w, task_state_name(t->state));
 	json__key(w, "kind");
@@ -57,6 +59,8 @@ static void task(struct json_writer *w, const struct task_model *m, struct task_
 	json__bool(w, t->spawn_seen);
 	json__key(w, "cancelled");
 	json__bool(w, t->cancelled);
+	json__key(w, "panicked");
+	json__bool(w, t->panicked);
 	json__key(w, "idle_ms");
 	json__double(w, ms(t->idle_ns), 3);
 	json__key(w, "sched_delay_us");
@@ -140,7 +144,7 @@ static void metadata(struct json_writer *w, const struct task_model *m, const st
 	json__key(w, "exe");
 	json__string(w, s->exe);
 	json__key(w, "runtime");
-	json__string(w, s->runtime == AIB_RUNTIME_TOKIO ? "tokio" : "unknown");
+	json__string(w, s->runtime_desc ? s->runtime_desc : "unknown");
 	json__key(w, "spawn_locations");
 	json__bool(w, s->spawn_locations);
 	json__key(w, "late_attach");

@@ -75,7 +75,7 @@ static void summary(const struct task_model *m, const struct report_opts *o, FIL
 	/* the exe path gets what room the line leaves within 100 columns */
 	head_len = snprintf(head, sizeof(head), "async-inspect-bpf: pid %u ", s->pid);
 	tail_len = snprintf(tail, sizeof(tail), " (%s), %s traced, ended: %s",
-			    s->runtime == AIB_RUNTIME_TOKIO ? "tokio" : "unknown runtime",
+			    s->runtime_desc ? s->runtime_desc : "unknown runtime",
 			    report__duration(s->end_ts - s->start_ts, d, sizeof(d)),
 			    o->ended ? o->ended : "?");
 	room = head_len + tail_len + 12 < 100 ? (size_t)(100 - head_len - tail_len) : 12;
@@ -145,11 +145,16 @@ int report_text__write(const struct task_model *m, const struct report_opts *o, 
 		"Total", "Busy", "Sched p99", "Idle", "Polls");
 	for (size_t i = 0; i < shown; i++) {
 		struct task_info *t = rows[i].t;
-		char id[24];
+		char id[24], named[LOC_WIDTH + AIB_TASK_NAME_MAX + 4];
 
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)t->id);
+		/* a named task (async-std Builder::name) shows its name first */
+		if (t->name)
+			snprintf(named, sizeof(named), "\"%s\" %s", t->name,
+				 t->location ? t->location : "");
 		fprintf(f, "%-8s %-9s %-*s %9s %9s %10s %9s %7llu\n", t->id ? id : "?",
-			task_state_name(t->state), LOC_WIDTH, fit(t->location, lb, LOC_WIDTH),
+			t->panicked ? "panicked" : task_state_name(t->state), LOC_WIDTH,
+			fit(t->name ? named : t->location, lb, LOC_WIDTH),
 			report__duration(total_ns(t, s->end_ts), b1, sizeof(b1)),
 			report__duration(t->busy_ns, b2, sizeof(b2)),
 			t->sched.count ? report__duration(samples__quantile(&t->sched, 0.99), b3, sizeof(b3)) : "-",

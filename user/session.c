@@ -10,6 +10,7 @@
 #include "exporter.h"
 #include "recording.h"
 #include "session.h"
+#include "spawn_site.h"
 #include "task_model.h"
 #include "u64_map.h"
 
@@ -17,6 +18,11 @@ struct session {
 	struct session_opts o;
 	struct u64_map *files_defined; /* file_addr already sent as a LOCATION */
 	struct u64_map *threads_named; /* tids already looked up */
+	struct spawn_sites *spawn_sites; /* opened at the first spawn stack */
+	bool spawn_sites_failed;
+	struct u64_map *where_keys;	/* hash of a resolved file/function -> key */
+	__u64 next_where_key;
+	__u64 unresolved;
 	__u64 invalid;
 	int recording_error;
 };
@@ -30,7 +36,8 @@ struct session *session__new(const struct session_opts *opts)
 	s->o = *opts;
 	s->files_defined = u64_map__new();
 	s->threads_named = u64_map__new();
-	if (!s->files_defined || !s->threads_named) {
+	s->where_keys = u64_map__new();
+	if (!s->files_defined || !s->threads_named || !s->where_keys) {
 		session__free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -44,6 +51,8 @@ void session__free(struct session *s)
 		return;
 	u64_map__free(s->files_defined);
 	u64_map__free(s->threads_named);
+	u64_map__free(s->where_keys);
+	spawn_sites__free(s->spawn_sites);
 	free(s);
 }
 
@@ -115,6 +124,76 @@ static void name_thread(struct session *s, __u32 tid, __u64 ts)
 	session__emit(s, &rec.hdr);
 }
 
+/* Resolved file names get keys outside any ELF address, so they share the
+ * model's file table with the ELF-backed ones. */
+#define WHERE_KEY_BASE (1ULL << 63)
+
+static __u64 fnv1a(const char *str)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (; *str; str++)
+		h = (h ^ (__u8)*str) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The key of a resolved file (or function) name, defined once by a
+ * LOCATION record. */
+static __u64 where_key(struct session *s, const char *where, __u64 ts)
+{
+	struct {
+		struct aib_rec_location rec;
+		char text[AIB_LOCATION_MAX];
+	} loc;
+	__u64 h = fnv1a(where);
+	__u32 idx;
+	size_t len = strlen(where);
+
+	if (u64_map__get(s->where_keys, h, &idx))
+		return WHERE_KEY_BASE + idx;
+	idx = (__u32)s->next_where_key++;
+	u64_map__set(s->where_keys, h, idx);
+	if (len > AIB_LOCATION_MAX)
+		len = AIB_LOCATION_MAX;
+	memset(&loc.rec, 0, sizeof(loc.rec));
+	loc.rec.hdr.kind = AIB_REC_LOCATION;
+	loc.rec.hdr.size = (__u16)(sizeof(loc.rec) + len);
+	loc.rec.hdr.ts = ts;
+	loc.rec.file_addr = WHERE_KEY_BASE + idx;
+	loc.rec.len = (__u32)len;
+	memcpy(loc.text, where, len);
+	session__emit(s, &loc.rec.hdr);
+	return WHERE_KEY_BASE + idx;
+}
+
+/* A spawn with the stack copied at it: unwind to the program's own frame,
+ * then record a plain spawn (the stack itself is not kept). */
+static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e, size_t size)
+{
+	struct aib_ev_spawn spawn = e->spawn;
+	struct spawn_site site;
+
+	if (e->stack.len > size - sizeof(*e))
+		return 0; /* validated by the decoder; never trust a length twice */
+	if (!s->spawn_sites && !s->spawn_sites_failed && s->o.binary) {
+		s->spawn_sites = spawn_sites__new(s->o.binary);
+		s->spawn_sites_failed = !s->spawn_sites;
+	}
+	spawn.hdr.kind = AIB_EV_SPAWN;
+	spawn.hdr.size = sizeof(spawn);
+	if (s->spawn_sites &&
+	    !spawn_sites__resolve(s->spawn_sites, &e->stack, (const __u8 *)(e + 1), &site)) {
+		spawn.file_addr = where_key(s, site.where, spawn.hdr.ts);
+		spawn.file_len = (__u32)strlen(site.where);
+		spawn.line = site.line;
+		spawn.col = site.col;
+		spawn.flags |= AIB_SPAWN_HAS_LOCATION | site.flags;
+	} else {
+		s->unresolved++;
+	}
+	return session__emit(s, &spawn.hdr);
+}
+
 int session__on_sample(const void *data, size_t size, void *ctx)
 {
 	struct session *s = ctx;
@@ -125,10 +204,24 @@ int session__on_sample(const void *data, size_t size, void *ctx)
 		s->invalid++;
 		return 0;
 	}
+	if (rec->kind == AIB_EV_RET_SITE) {
+		const struct aib_ev_ret_site *r = (const void *)rec;
+
+		if (s->o.add_return_site)
+			s->o.add_return_site(r->vaddr, r->probe, s->o.ctx);
+		return 0;
+	}
 	name_thread(s, rec->tid, rec->ts);
+	if (rec->kind == AIB_EV_SPAWN_STACK)
+		return on_spawn_stack(s, (const void *)rec, size);
 	if (rec->kind == AIB_EV_SPAWN && (aib_as_spawn(rec)->flags & AIB_SPAWN_HAS_LOCATION))
 		define_location(s, aib_as_spawn(rec));
 	return session__emit(s, rec);
+}
+
+__u64 session__unresolved_spawns(const struct session *s)
+{
+	return s->unresolved;
 }
 
 __u64 session__invalid_samples(const struct session *s)

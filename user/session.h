@@ -23,6 +23,10 @@ struct session_opts {
 	const struct elf_symbols *syms;	    /* for location strings */
 	int pid;			    /* for thread names */
 	struct export_set *exports;	    /* fed each record after the model; may be NULL */
+	const char *binary;		    /* the traced executable, for unwinding spawn stacks */
+	/* The BPF side asks for a probe at a return address (ELF vaddr). */
+	int (*add_return_site)(__u64 vaddr, enum aib_probe probe, void *ctx);
+	void *ctx;
 };
 
 struct session;
@@ -34,6 +38,8 @@ int session__on_sample(const void *data, size_t size, void *ctx);
 /* A record made in user space (process, losses, end): recorded and applied. */
 int session__emit(struct session *s, const struct aib_hdr *rec);
 __u64 session__invalid_samples(const struct session *s);
+/* Spawn stacks in which no frame of the program's own code was found. */
+__u64 session__unresolved_spawns(const struct session *s);
 /* First error that stopped the recording (e.g. -ENOSPC), or 0. */
 int session__recording_error(const struct session *s);
 

@@ -24,6 +24,7 @@ struct pending_spawn {
 struct thread_rec {
 	__u32 tid;
 	char name[16];
+	char next_task_name[AIB_TASK_NAME_MAX + 1]; /* for this thread's next spawn */
 	__u32 depth;
 	__u32 stack[AIB_MAX_POLL_DEPTH]; /* task indices being polled */
 };
@@ -57,6 +58,7 @@ struct task_model {
 	struct id_table threads; /* tid -> struct thread_rec */
 
 	struct model_summary sum;
+	__u64 next_own_id; /* ids for tasks of runtimes that number none */
 	__u64 last_ts;
 	bool finished;
 
@@ -72,6 +74,13 @@ const char *task_state_name(enum task_state s)
 	static const char *const names[] = {"running", "runnable", "idle", "completed"};
 
 	return (unsigned)s < 4 ? names[s] : "unknown";
+}
+
+const char *aib_runtime_name(enum aib_runtime r)
+{
+	static const char *const names[] = {"unknown", "tokio", "async-task"};
+
+	return r < AIB_RUNTIME_MAX ? names[r] : "unknown";
 }
 
 const char *task_kind_name(enum task_kind k)
@@ -107,8 +116,10 @@ void task_model__free(struct task_model *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->ntasks; i++)
+	for (size_t i = 0; i < m->ntasks; i++) {
 		samples__release(&m->tasks[i].sched);
+		free(m->tasks[i].name);
+	}
 	free(m->tasks);
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->file_names[i]);
@@ -121,6 +132,7 @@ void task_model__free(struct task_model *m)
 	id_table__release(&m->threads);
 	id_table__release(&m->retired);
 	free((char *)m->sum.exe);
+	free((char *)m->sum.runtime_desc);
 	u64_map__free(m->live);
 	u64_map__free(m->pending_by_id);
 	u64_map__free(m->files);
@@ -181,7 +193,10 @@ static const char *location_intern(struct task_model *m, __u64 file_addr, __u32 
 		return NULL;
 	l = &m->locs[m->nlocs];
 	*l = (struct location){.file_addr = file_addr, .line = line, .col = col};
-	if (asprintf(&l->text, "%s:%u:%u", file, line, col) < 0)
+	/* DWARF-resolved locations may lack a column, symbol-only ones a line */
+	if ((!line ? asprintf(&l->text, "%s", file)
+	     : !col ? asprintf(&l->text, "%s:%u", file, line)
+		    : asprintf(&l->text, "%s:%u:%u", file, line, col)) < 0)
 		return NULL;
 	if (!u64_map__get(m->loc_by_key, key, NULL))
 		u64_map__set(m->loc_by_key, key, (__u32)m->nlocs);
@@ -269,6 +284,7 @@ static int retire_completed(struct task_model *m)
 			r->busy_ns += t->busy_ns;
 			m->sum.tasks_retired++;
 			samples__release(&t->sched);
+			free(t->name);
 			remap[i] = NO_TASK;
 			drop--;
 			continue;
@@ -360,24 +376,19 @@ static struct pending_spawn *pending_take(struct task_model *m, __u64 id, struct
 	return out;
 }
 
-/* The task now at `header` with runtime id `id`, created on first sight. */
-static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts)
+static enum task_kind kind_of(__u32 spawn_flags)
 {
-	struct pending_spawn p;
+	return spawn_flags & AIB_SPAWN_BLOCKING ? TASK_BLOCKING
+	       : spawn_flags & AIB_SPAWN_LOCAL	? TASK_LOCAL
+						: TASK_ASYNC;
+}
+
+/* A new task record at `header`, which becomes the live one there. */
+static __u32 task_new(struct task_model *m, __u64 header, __u64 id, enum aib_runtime runtime)
+{
 	struct task_info *t;
 	__u32 idx;
 
-	if (u64_map__get(m->live, header, &idx)) {
-		t = &m->tasks[idx];
-		if (t->id == id || !id || !t->id) {
-			if (!t->id)
-				t->id = id;
-			return idx;
-		}
-		/* The header was freed and reused without us seeing the free:
-		 * the previous task ended by its last event. */
-		complete(t, t->last_poll_end_ts > t->since ? t->last_poll_end_ts : t->since);
-	}
 	if (m->ntasks >= m->compact_at && retire_completed(m))
 		return NO_TASK;
 	if (array__grow((void **)&m->tasks, &m->tasks_cap, m->ntasks + 1, sizeof(*m->tasks)))
@@ -388,16 +399,47 @@ static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts)
 	m->ntasks++;
 	t = &m->tasks[idx];
 	memset(t, 0, sizeof(*t));
-	t->id = id;
+	/* async-task numbers no tasks: ours, in order of first sight */
+	t->id = id || runtime != AIB_RUNTIME_ASYNC_TASK ? id : ++m->next_own_id;
 	t->header = header;
+	t->runtime = runtime;
+	return idx;
+}
+
+/* The task now at `header` with runtime id `id`, created on first sight. */
+static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts,
+		     enum aib_runtime runtime)
+{
+	struct pending_spawn p;
+	struct task_info *t;
+	__u32 idx;
+
+	if (u64_map__get(m->live, header, &idx)) {
+		t = &m->tasks[idx];
+		/* without ids, a completed task's header seen again is a new
+		 * task whose spawn we missed */
+		if (!id && runtime == AIB_RUNTIME_ASYNC_TASK && t->state == TASK_COMPLETED)
+			goto fresh;
+		if (t->id == id || !id || !t->id) {
+			if (!t->id)
+				t->id = id;
+			return idx;
+		}
+		/* The header was freed and reused without us seeing the free:
+		 * the previous task ended by its last event. */
+		complete(t, t->last_poll_end_ts > t->since ? t->last_poll_end_ts : t->since);
+	}
+fresh:
+	idx = task_new(m, header, id, runtime);
+	if (idx == NO_TASK)
+		return NO_TASK;
+	t = &m->tasks[idx];
 	if (pending_take(m, id, &p)) {
 		t->spawn_seen = true;
 		t->spawn_ts = p.ts;
 		t->parent_id = p.parent_id;
 		t->location = p.location;
-		t->kind = p.flags & AIB_SPAWN_BLOCKING ? TASK_BLOCKING
-			  : p.flags & AIB_SPAWN_LOCAL  ? TASK_LOCAL
-						       : TASK_ASYNC;
+		t->kind = kind_of(p.flags);
 		t->state = TASK_RUNNABLE; /* spawned, waiting for its first poll */
 		t->since = p.ts;
 	} else {
@@ -421,11 +463,57 @@ static struct task_info *live_task(struct task_model *m, __u64 header, __u64 id)
 	return &m->tasks[idx];
 }
 
+/* A spawn that names its task's header (async-task: at its first
+ * schedule). A live task already there is being rescheduled by hand. */
+static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
+{
+	struct thread_rec *th = thread_get(m, e->hdr.tid);
+	const struct task_info *parent =
+		e->parent_task ? live_task(m, e->parent_task, e->parent_task_id) : NULL;
+	struct task_info *t = live_task(m, e->task, 0);
+	__u32 idx;
+
+	if (t && t->state != TASK_COMPLETED)
+		return 0;
+	idx = task_new(m, e->task, 0, e->runtime);
+	if (idx == NO_TASK || !th)
+		return -ENOMEM;
+	t = &m->tasks[idx];
+	t->spawn_seen = true;
+	t->spawn_ts = t->since = e->hdr.ts;
+	t->parent_id = parent ? parent->id : 0;
+	t->location = e->flags & AIB_SPAWN_HAS_LOCATION
+			      ? location_intern(m, e->file_addr, e->line, e->col)
+			      : NULL;
+	t->kind = kind_of(e->flags);
+	t->state = TASK_RUNNABLE;
+	if (th->next_task_name[0]) {
+		t->name = strdup(th->next_task_name);
+		th->next_task_name[0] = 0;
+	}
+	return 0;
+}
+
+static int on_task_name(struct task_model *m, const struct aib_ev_task_name *e)
+{
+	struct thread_rec *th = thread_get(m, e->hdr.tid);
+	__u32 len = e->len < AIB_TASK_NAME_MAX ? e->len : AIB_TASK_NAME_MAX;
+
+	if (!th)
+		return -ENOMEM;
+	memcpy(th->next_task_name, e->name, len);
+	th->next_task_name[len] = 0;
+	return 0;
+}
+
 static int on_spawn(struct task_model *m, const struct aib_ev_spawn *e)
 {
 	__u64 id = e->predicted_id;
 	struct pending_spawn *p;
 	__u32 idx;
+
+	if (e->flags & AIB_SPAWN_TASK_KNOWN)
+		return on_spawn_known(m, e);
 
 	if (!id)
 		return 0; /* no id to match its task by: the task shows up on first sight */
@@ -500,7 +588,7 @@ static void note_worker(struct task_info *t, __u32 tid)
 static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 {
 	struct thread_rec *th = thread_get(m, e->hdr.tid);
-	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts);
+	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, e->runtime);
 	struct task_info *t;
 
 	if (idx == NO_TASK || !th)
@@ -549,6 +637,11 @@ static int on_poll_end(struct task_model *m, const struct aib_ev_poll *e)
 	t->last_poll_end_ts = ts;
 	t->since = ts;
 	switch (e->result) {
+	case AIB_POLL_PANICKED:
+	case AIB_POLL_CANCELLED:
+		t->panicked = e->result == AIB_POLL_PANICKED;
+		t->cancelled = e->result == AIB_POLL_CANCELLED;
+		/* fallthrough */
 	case AIB_POLL_READY:
 		t->state = TASK_COMPLETED;
 		t->end_ts = ts;
@@ -565,7 +658,7 @@ static int on_poll_end(struct task_model *m, const struct aib_ev_poll *e)
 
 static int on_wake(struct task_model *m, const struct aib_ev_wake *e)
 {
-	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts);
+	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, e->runtime);
 	struct task_info *t, *waker;
 	enum wake_kind kind;
 
@@ -595,7 +688,7 @@ static int on_task_end(struct task_model *m, const struct aib_ev_task *e)
 	if (!t && e->task_id && u64_map__get(m->pending_by_id, e->task_id, NULL)) {
 		/* Spawned in the session, ended before its first poll (e.g. the
 		 * runtime shut down with it still queued). */
-		__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts);
+		__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, AIB_RUNTIME_TOKIO);
 
 		if (idx == NO_TASK)
 			return -ENOMEM;
@@ -633,7 +726,9 @@ static void on_process(struct task_model *m, const struct aib_rec_process *r)
 	free((char *)m->sum.exe);
 	m->sum.exe = strndup(r->exe, sizeof(r->exe));
 	m->sum.pid = r->pid;
-	m->sum.runtime = r->runtime;
+	m->sum.runtimes = r->runtimes;
+	free((char *)m->sum.runtime_desc);
+	m->sum.runtime_desc = strndup(r->runtime_desc, sizeof(r->runtime_desc));
 	m->sum.poll_sites = r->poll_sites;
 	m->sum.spawn_locations = r->flags & AIB_PROC_SPAWN_LOCATIONS;
 	m->sum.late_attach = r->flags & AIB_PROC_LATE_ATTACH;
@@ -663,6 +758,8 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 		return on_worker_start(m, rec);
 	case AIB_EV_SPAWN_ID:
 		return on_spawn_id(m, (const struct aib_ev_spawn_id *)rec);
+	case AIB_EV_TASK_NAME:
+		return on_task_name(m, (const struct aib_ev_task_name *)rec);
 	case AIB_REC_PROCESS:
 		on_process(m, (const struct aib_rec_process *)rec);
 		return 0;
@@ -712,9 +809,8 @@ static int add_unpolled(__u64 id, __u32 idx, void *ctx)
 	t->spawn_ts = t->since = p->ts;
 	t->parent_id = p->parent_id;
 	t->location = p->location;
-	t->kind = p->flags & AIB_SPAWN_BLOCKING ? TASK_BLOCKING
-		  : p->flags & AIB_SPAWN_LOCAL  ? TASK_LOCAL
-					       : TASK_ASYNC;
+	t->runtime = AIB_RUNTIME_TOKIO;
+	t->kind = kind_of(p->flags);
 	t->state = TASK_RUNNABLE;
 	return 0;
 }

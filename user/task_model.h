@@ -46,10 +46,13 @@ struct task_info {
 	__u64 header;	     /* task header address (reused after free) */
 	__u64 parent_id;     /* task that spawned it; 0 = none or unknown */
 	const char *location; /* "src/main.rs:25:24", or NULL if unknown */
+	char *name;	      /* the runtime's task name (async-std Builder::name), or NULL */
+	enum aib_runtime runtime;
 	enum task_kind kind;
 	enum task_state state;
 	bool spawn_seen; /* false: first seen after its spawn (before the session) */
 	bool cancelled;
+	bool panicked;	 /* a panic unwound out of its poll */
 	__u64 spawn_ts;	 /* spawn call, or first sight */
 	__u64 end_ts;	 /* completion; 0 while alive */
 	__u64 last_poll_end_ts;
@@ -69,7 +72,8 @@ struct task_info {
 
 struct model_summary {
 	__u32 pid;
-	enum aib_runtime runtime;
+	__u32 runtimes;	      /* AIB_RUNTIME_BIT()s */
+	const char *runtime_desc; /* "tokio", "async-std (async-task)", ... */
 	const char *exe;
 	__u32 poll_sites;
 	bool spawn_locations; /* spawn probes were attached */
@@ -129,5 +133,6 @@ size_t task_model__pending_spawns(const struct task_model *m);
 const char *task_model__thread_name(const struct task_model *m, __u32 tid); /* NULL if unknown */
 const char *task_state_name(enum task_state s);
 const char *task_kind_name(enum task_kind k);
+const char *aib_runtime_name(enum aib_runtime r); /* "tokio", "async-task" */
 
 #endif

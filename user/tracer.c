@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Attaching: every entry site runs the one entry program and every return
- * site the one return program (bpf/tokio.bpf.c dispatches on the cookie).
+ * site the one return program (bpf/aib.bpf.c dispatches on the cookie).
  * Where the kernel has uprobe_multi links (6.6+), all sites of a program go
  * in one link: one syscall to attach, and detaching waits for one RCU grace
  * period per link instead of one per site (about 0.1 s each here, which made
@@ -17,20 +17,23 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tracer.h"
+#include "array.h"
 #include "uprobe_multi.h"
-#include "tokio.skel.h"
+#include "aib.skel.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
 
 struct tracer {
-	struct tokio_bpf *skel;
+	struct aib_bpf *skel;
 	struct ring_buffer *rb;
 	const struct probe_plan *plan;
 	struct tracer_opts opts;
 	bool multi;
 	int multi_fds[2];	/* entry, return */
+	int *extra_fds;		/* sites added during the session (uprobe_multi) */
+	size_t nextra, extra_cap;
 	struct bpf_link **links; /* per-site fallback */
-	size_t nlinks;
+	size_t nlinks, links_cap;
 	size_t attached;
 	size_t failures;
 };
@@ -56,8 +59,8 @@ struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_o
 {
 	struct tracer *t;
 
-	if (plan->runtime != AIB_RUNTIME_TOKIO) {
-		snprintf(err, err_len, "no probes for runtime %s", plan->runtime_name);
+	if (!plan->runtimes) {
+		snprintf(err, err_len, "no runtime to probe");
 		errno = ENOTSUP;
 		return NULL;
 	}
@@ -75,7 +78,7 @@ struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_o
 static void unload(struct tracer *t)
 {
 	tracer__detach(t);
-	tokio_bpf__destroy(t->skel);
+	aib_bpf__destroy(t->skel);
 	t->skel = NULL;
 }
 
@@ -84,7 +87,7 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 	const struct probe_plan *plan = t->plan;
 	int ret;
 
-	t->skel = tokio_bpf__open();
+	t->skel = aib_bpf__open();
 	if (!t->skel) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot open BPF object: %s", strerror(-ret));
@@ -97,6 +100,8 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 	t->skel->rodata->str_hi = plan->str_hi;
 	t->skel->rodata->check_spawn_ids = plan->check_spawn_ids;
 	t->skel->rodata->check_blocking_ids = plan->check_blocking_ids;
+	t->skel->rodata->at_vtable_off = plan->at_vtable_off;
+	t->skel->rodata->at_state_off = plan->at_state_off;
 	ret = bpf_map__set_max_entries(t->skel->maps.events,
 				       round_pow2(t->opts.ringbuf_bytes ? t->opts.ringbuf_bytes
 									: DEFAULT_RINGBUF));
@@ -106,7 +111,7 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 		ret = ret ?: bpf_program__set_expected_attach_type(t->skel->progs.uprobe_return,
 								   ATTACH_TRACE_UPROBE_MULTI);
 	}
-	ret = ret ?: tokio_bpf__load(t->skel);
+	ret = ret ?: aib_bpf__load(t->skel);
 	if (ret)
 		snprintf(err, err_len, "cannot load BPF programs: %s%s", strerror(-ret),
 			 ret == -EPERM ? " (need root, or CAP_BPF and CAP_PERFMON)" : "");
@@ -151,9 +156,11 @@ static int attach_each(struct tracer *t, char *err, size_t err_len)
 {
 	const struct probe_plan *plan = t->plan;
 
-	t->links = calloc(plan->nsites ? plan->nsites : 1, sizeof(*t->links));
-	if (!t->links)
-		return -ENOMEM;
+	int grown = array__grow((void **)&t->links, &t->links_cap, plan->nsites ? plan->nsites : 1,
+				sizeof(*t->links));
+
+	if (grown)
+		return grown;
 	for (size_t i = 0; i < plan->nsites; i++) {
 		const struct probe_site *s = &plan->sites[i];
 		struct bpf_program *prog = s->retprobe ? t->skel->progs.uprobe_return
@@ -212,6 +219,48 @@ int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, s
 	return 0;
 }
 
+int tracer__attach_site(struct tracer *t, const struct probe_site *s, char *err, size_t err_len)
+{
+	__u64 cookie = AIB_COOKIE(s->probe, s->vaddr), offset = s->offset;
+	int ret = 0;
+
+	if (t->multi) {
+		int fd;
+
+		ret = array__grow((void **)&t->extra_fds, &t->extra_cap, t->nextra + 1,
+				  sizeof(*t->extra_fds));
+		if (ret)
+			return ret;
+		fd = uprobe_multi__attach(bpf_program__fd(t->skel->progs.uprobe_entry), t->opts.binary,
+					  &offset, &cookie, 1, false, t->opts.pid);
+		if (fd < 0)
+			ret = fd;
+		else
+			t->extra_fds[t->nextra++] = fd;
+	} else {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
+		struct bpf_link *link;
+
+		ret = array__grow((void **)&t->links, &t->links_cap, t->nlinks + 1, sizeof(*t->links));
+		if (ret)
+			return ret;
+		link = bpf_program__attach_uprobe_opts(t->skel->progs.uprobe_entry, t->opts.pid,
+						       t->opts.binary, offset, &opts);
+		if (!link)
+			ret = -errno;
+		else
+			t->links[t->nlinks++] = link;
+	}
+	if (ret) {
+		t->failures++;
+		snprintf(err, err_len, "cannot attach uprobe to %s at file offset 0x%llx: %s", s->what,
+			 (unsigned long long)offset, strerror(-ret));
+		return ret;
+	}
+	t->attached++;
+	return 0;
+}
+
 size_t tracer__attached(const struct tracer *t)
 {
 	return t->attached;
@@ -224,7 +273,14 @@ size_t tracer__attach_failures(const struct tracer *t)
 
 int tracer__poll(struct tracer *t, int timeout_ms)
 {
-	return ring_buffer__poll(t->rb, timeout_ms);
+	int n = ring_buffer__poll(t->rb, timeout_ms);
+
+	/* The probes wake the reader only once a batch waits (a wakeup per
+	 * event would cost the target), so a quiet spell ends in a timeout
+	 * with records still queued: take them now. */
+	if (n == 0)
+		n = ring_buffer__consume(t->rb);
+	return n;
 }
 
 int tracer__drain(struct tracer *t)
@@ -239,11 +295,12 @@ void tracer__detach(struct tracer *t)
 			close(t->multi_fds[i]);
 		t->multi_fds[i] = -1;
 	}
+	for (size_t i = 0; i < t->nextra; i++)
+		close(t->extra_fds[i]);
+	t->nextra = 0;
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
-	free(t->links);
-	t->links = NULL;
 }
 
 int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped)
@@ -278,5 +335,7 @@ void tracer__free(struct tracer *t)
 		return;
 	ring_buffer__free(t->rb);
 	unload(t);
+	free(t->links);
+	free(t->extra_fds);
 	free(t);
 }

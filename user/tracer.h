@@ -24,7 +24,7 @@ struct tracer_opts {
 	void *ctx;
 };
 
-/* Prepare a session for plan->runtime (the plan must outlive the tracer).
+/* Prepare a session for plan->runtimes (the plan must outlive the tracer).
  * NULL + errno; `err` gets a one-line description. */
 struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_opts *opts,
 			    char *err, size_t err_len);
@@ -32,6 +32,10 @@ struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_o
  * that fails aborts with -errno and names the probe in `err`; optional
  * failures are counted. */
 int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, size_t err_len);
+/* Add one entry-probe site while the session runs (a return site the BPF
+ * side reported). 0, or -errno with `err` set; counted as a failure. */
+int tracer__attach_site(struct tracer *t, const struct probe_site *site, char *err,
+			size_t err_len);
 size_t tracer__attached(const struct tracer *t);
 size_t tracer__attach_failures(const struct tracer *t);
 /* Wait up to timeout_ms for samples and deliver them. >= 0 samples, or -errno

@@ -15,11 +15,11 @@ static const unsigned known_kinds[] = {
 	AIB_EV_SPAWN,	  AIB_EV_POLL_BEGIN, AIB_EV_POLL_END,  AIB_EV_WAKE,
 	AIB_EV_SHUTDOWN,  AIB_EV_DEALLOC,    AIB_EV_WORKER_START, AIB_EV_SPAWN_ID,
 	AIB_REC_PROCESS,  AIB_REC_LOCATION,  AIB_REC_THREAD,   AIB_REC_LOST,
-	AIB_REC_END,
+	AIB_REC_END,	  AIB_EV_TASK_NAME,  AIB_EV_RET_SITE,
 };
 #define NKINDS (sizeof(known_kinds) / sizeof(known_kinds[0]))
 
-static const unsigned unknown_kinds[] = { 0, 9, 63, AIB_KIND_MAX, 100, 999, 0xffff };
+static const unsigned unknown_kinds[] = { 0, 12, 63, AIB_KIND_MAX, 100, 999, 0xffff };
 
 /* Room for the biggest record, 8-byte aligned like a ring-buffer sample. */
 union recbuf {

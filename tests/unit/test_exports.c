@@ -41,7 +41,7 @@ static void poll(int kind, __u64 header, __u64 id, __u32 tid, __u64 ts, __u32 re
 static void session(void)
 {
 	struct aib_rec_process p = {.hdr = {AIB_REC_PROCESS, sizeof(p), 0, 1000},
-				    .realtime_ns = 5, .pid = 42, .runtime = AIB_RUNTIME_TOKIO};
+				    .realtime_ns = 5, .pid = 42, .runtimes = AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO), .runtime_desc = "tokio"};
 	struct aib_rec_thread th = {.hdr = {AIB_REC_THREAD, sizeof(th), 2, 1000}, .name = "worker-0"};
 	struct {
 		struct aib_rec_location rec;

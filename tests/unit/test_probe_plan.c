@@ -1,4 +1,4 @@
-// links: probes_tokio probe_plan elf_symbols
+// links: probes_tokio probes_async_task probe_plan elf_symbols x86_code
 // SPDX-License-Identifier: MIT
 /*
  * tokio's probe plan against the real fixture binary $AIB_PROGRAMS/multi_thread
@@ -68,7 +68,7 @@ static int setup(void **state)
 		free(f);
 		return -1;
 	}
-	f->plan_err = tokio_probes__plan(f->syms, &f->plan, f->why, sizeof(f->why));
+	f->plan_err = probe_plan__for_binary(f->syms, &f->plan, f->why, sizeof(f->why));
 	*state = f;
 	return 0;
 }
@@ -167,9 +167,9 @@ static void test_plan_ok(void **state)
 	struct fixture *f = *state;
 
 	if (f->plan_err)
-		fail_msg("tokio_probes__plan(%s) = %d: %s", f->path, f->plan_err, f->why);
-	assert_int_equal(f->plan.runtime, AIB_RUNTIME_TOKIO);
-	assert_string_equal(f->plan.runtime_name, "tokio");
+		fail_msg("probe_plan__for_binary(%s) = %d: %s", f->path, f->plan_err, f->why);
+	assert_int_equal(f->plan.runtimes, AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO));
+	assert_string_equal(f->plan.runtime_desc, "tokio");
 	assert_true(f->plan.nsites <= f->plan.cap);
 }
 
@@ -341,7 +341,7 @@ static void test_self_is_not_tokio(void **state)
 
 	assert_non_null(self);
 	memset(&plan, 0xa5, sizeof(plan));
-	assert_int_equal(tokio_probes__plan(self, &plan, why, sizeof(why)), -ENOENT);
+	assert_int_equal(probe_plan__for_binary(self, &plan, why, sizeof(why)), -ENOENT);
 	if (!strstr(why, POLL))
 		fail_msg("why = \"%s\": does not name %s", why, POLL);
 	assert_non_null(strstr(why, "no tokio runtime"));
@@ -419,7 +419,7 @@ static void test_poll_without_wakers(void **state)
 
 		assert_int_equal(matches(&tmp, POLL, &a, true), 1);
 	}
-	assert_int_equal(tokio_probes__plan(syms, &plan, why, sizeof(why)), -ENOENT);
+	assert_int_equal(probe_plan__for_binary(syms, &plan, why, sizeof(why)), -ENOENT);
 	if (!strstr(why, WAKE_BY_VAL))
 		fail_msg("why = \"%s\": does not name %s", why, WAKE_BY_VAL);
 	assert_null(plan.sites);
@@ -442,7 +442,7 @@ static void test_minimal_tokio(void **state)
 	syms = elf_symbols__open(exe);
 	unlink(exe);
 	assert_non_null(syms);
-	assert_int_equal(tokio_probes__plan(syms, &plan, why, sizeof(why)), 0);
+	assert_int_equal(probe_plan__for_binary(syms, &plan, why, sizeof(why)), 0);
 	assert_int_equal(plan.poll_sites, 1);
 	assert_int_equal(plan.spawn_sites, 1);
 	assert_int_equal(plan.nsites, 5); /* poll entry + return, two wakers, spawn */

@@ -56,7 +56,7 @@ static void make_record(union recbuf *r, size_t i, size_t n)
 		r->hdr.kind = AIB_REC_PROCESS;
 		r->hdr.size = sizeof(r->process);
 		r->process.pid = 4242;
-		r->process.runtime = AIB_RUNTIME_TOKIO;
+		r->process.runtimes = AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
 		strcpy(r->process.exe, "/usr/bin/example");
 		break;
 	case 101:

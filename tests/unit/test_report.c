@@ -96,7 +96,8 @@ static void poll_ev(struct fixture *f, __u16 kind, __u64 ts, __u32 tid, __u64 ta
 		.task = task,
 		.task_id = id,
 		.result = result,
-		.depth = depth,
+		.depth = (__u16)depth,
+		.runtime = AIB_RUNTIME_TOKIO,
 	};
 
 	apply(f, &e);
@@ -104,7 +105,8 @@ static void poll_ev(struct fixture *f, __u16 kind, __u64 ts, __u32 tid, __u64 ta
 
 static void wake(struct fixture *f, __u64 ts, __u32 tid, __u64 task, __u64 id)
 {
-	struct aib_ev_wake e = {.hdr = {AIB_EV_WAKE, sizeof(e), tid, ts}, .task = task, .task_id = id};
+	struct aib_ev_wake e = {.hdr = {AIB_EV_WAKE, sizeof(e), tid, ts}, .task = task, .task_id = id,
+				.runtime = AIB_RUNTIME_TOKIO};
 
 	apply(f, &e);
 }
@@ -118,7 +120,7 @@ static struct fixture *build(bool extra)
 		.hdr = {AIB_REC_PROCESS, sizeof(p), 0, B},
 		.realtime_ns = 1700000000ULL * 1000000000ULL, /* 2023-11-14T22:13:20Z */
 		.pid = 4242,
-		.runtime = AIB_RUNTIME_TOKIO,
+		.runtimes = AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO), .runtime_desc = "tokio",
 		.poll_sites = 3,
 		.flags = AIB_PROC_SPAWN_LOCATIONS | (extra ? AIB_PROC_LATE_ATTACH : 0),
 	};
@@ -308,6 +310,7 @@ static void test_json_fragments(void **state)
 	assert_contains(out,
 			"      \"id\": 2,\n"
 			"      \"name\": \"task 2\",\n"
+			"      \"runtime\": \"tokio\",\n"
 			"      \"state\": \"completed\",\n"
 			"      \"kind\": \"async\",\n"
 			"      \"created_at_ms\": 1.000,\n"
@@ -318,6 +321,7 @@ static void test_json_fragments(void **state)
 			"      \"spawn_location\": \"src/main.rs:10:5\",\n"
 			"      \"spawn_seen\": true,\n"
 			"      \"cancelled\": false,\n"
+			"      \"panicked\": false,\n"
 			"      \"idle_ms\": 1.700,\n"
 			"      \"sched_delay_us\": {\n"
 			"        \"count\": 2,\n"
@@ -343,6 +347,7 @@ static void test_json_fragments(void **state)
 	assert_contains(out,
 			"      \"id\": 3,\n"
 			"      \"name\": \"task 3\",\n"
+			"      \"runtime\": \"tokio\",\n"
 			"      \"state\": \"idle\",\n"
 			"      \"kind\": \"async\",\n"
 			"      \"created_at_ms\": 2.100,\n"
@@ -716,7 +721,8 @@ static void test_long_exe_path(void **state)
 	f->m = task_model__new();
 	assert_non_null(f->m);
 	p.pid = 4194304;
-	p.runtime = AIB_RUNTIME_TOKIO;
+	p.runtimes = AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
+	strcpy(p.runtime_desc, "tokio");
 	memset(p.exe, 'd', 150);
 	strcpy(p.exe + 150, "/my-service");
 	assert_int_equal(task_model__apply(f->m, &p.hdr), 0);

@@ -159,7 +159,7 @@ static void process(struct ctx *c, __u64 ts, __u32 pid, __u32 flags, const char 
 		.hdr = hdr(AIB_REC_PROCESS, sizeof(r), 0, ts),
 		.realtime_ns = 1700000000000000000ULL,
 		.pid = pid,
-		.runtime = AIB_RUNTIME_TOKIO,
+		.runtimes = AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO), .runtime_desc = "tokio",
 		.poll_sites = 7,
 		.flags = flags,
 	};
@@ -1159,7 +1159,8 @@ static void test_summary(void **state)
 
 	s = sum(c);
 	assert_int_equal(s->pid, 4242);
-	assert_int_equal(s->runtime, AIB_RUNTIME_TOKIO);
+	assert_int_equal(s->runtimes, AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO));
+	assert_string_equal(s->runtime_desc, "tokio");
 	assert_string_equal(s->exe, "/usr/bin/app");
 	assert_int_equal(s->poll_sites, 7);
 	assert_true(s->spawn_locations);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * tokio probes: spawn calls, poll begin/end, wakes, shutdown, dealloc and
  * worker start, streamed through one ring buffer as the records of
@@ -10,14 +10,10 @@
  * header is repr(C) with the state word at +0 and the vtable pointer at +16;
  * the task id lives at header + *(vtable + id_offset_slot).
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include "aib_events.h"
+#ifndef TOKIO_BPF_H
+#define TOKIO_BPF_H
+
 #include "probe_common.bpf.h"
-
-
-char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by user space before load. */
 const volatile __u64 vtable_off = 16;	     /* header -> vtable pointer */
@@ -82,6 +78,7 @@ static __always_inline int poll_enter(__u64 task)
 	if (depth < AIB_MAX_POLL_DEPTH) {
 		ts->task[depth] = task;
 		ts->task_id[depth] = id;
+		ts->sp[depth] = 0;
 	} else {
 		count_drop(AIB_DROP_DEPTH);
 	}
@@ -94,13 +91,14 @@ static __always_inline int poll_enter(__u64 task)
 	e->task_id = id;
 	e->state = state_of(task);
 	e->result = 0;
-	e->depth = depth;
+	e->depth = (__u16)depth;
+	e->runtime = AIB_RUNTIME_TOKIO;
 	event_submit(e);
 	return 0;
 }
 
-SEC("uretprobe")
-int uprobe_return(struct pt_regs *ctx)
+/* raw::poll returned (uretprobe). */
+static __always_inline int poll_return(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = thread_state_lookup(tid);
@@ -135,7 +133,8 @@ int uprobe_return(struct pt_regs *ctx)
 	e->task_id = id;
 	e->state = state;
 	e->result = result;
-	e->depth = depth;
+	e->depth = (__u16)depth;
+	e->runtime = AIB_RUNTIME_TOKIO;
 	event_submit(e);
 	return 0;
 }
@@ -153,7 +152,7 @@ static __always_inline int emit_wake(__u64 task, __u32 how)
 	e->task_id = task_id_of(task);
 	current_task(tid, &e->waker_task, &e->waker_task_id);
 	e->how = how;
-	e->pad = 0;
+	e->runtime = AIB_RUNTIME_TOKIO;
 	event_submit(e);
 	return 0;
 }
@@ -240,6 +239,9 @@ static __always_inline int on_spawn_call(struct pt_regs *ctx, __u64 vaddr, __u32
 	e->file_addr = 0;
 	e->file_len = e->line = e->col = 0;
 	e->flags = flags;
+	e->task = 0;
+	e->runtime = AIB_RUNTIME_TOKIO;
+	e->pad = 0;
 	if (next_id_vaddr)
 		bpf_probe_read_user(&e->predicted_id, sizeof(__u64), (void *)(next_id_vaddr + bias));
 	current_task(tid, &e->parent_task, &e->parent_task_id);
@@ -315,39 +317,4 @@ static __always_inline int on_blocking_task(__u64 task)
 	return send_spawn_id((__u32)bpf_get_current_pid_tgid(), task_id_of(task), 0);
 }
 
-/* Every entry site runs this one program; the cookie says which probe it is.
- * One program lets all sites share one uprobe_multi link: one attach call
- * and one detach grace period instead of one per site. */
-SEC("uprobe")
-int uprobe_entry(struct pt_regs *ctx)
-{
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u64 arg0 = PT_REGS_PARM1(ctx);
-
-	switch (AIB_COOKIE_PROBE(cookie)) {
-	case AIB_PROBE_POLL:
-		return poll_enter(arg0);
-	case AIB_PROBE_WAKE_BY_VAL:
-		return emit_wake(arg0, AIB_WAKE_BY_VAL);
-	case AIB_PROBE_WAKE_BY_REF:
-		return emit_wake(arg0, AIB_WAKE_BY_REF);
-	case AIB_PROBE_SHUTDOWN:
-		return emit_task_event(arg0, AIB_EV_SHUTDOWN);
-	case AIB_PROBE_DEALLOC:
-		return emit_task_event(arg0, AIB_EV_DEALLOC);
-	case AIB_PROBE_WORKER_RUN:
-		return worker_run(arg0);
-	case AIB_PROBE_SPAWN:
-		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), 0);
-	case AIB_PROBE_SPAWN_BLOCKING:
-		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_BLOCKING);
-	case AIB_PROBE_SPAWN_LOCAL:
-		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_LOCAL);
-	case AIB_PROBE_BIND:
-		return on_id_handed_on(ctx, AIB_COOKIE_VADDR(cookie));
-	case AIB_PROBE_BLOCKING_TASK:
-		return on_blocking_task(PT_REGS_PARM2(ctx));
-	default:
-		return 0;
-	}
-}
+#endif

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * The probes of every supported runtime in one object, so tasks of two
+ * runtimes in one process share the per-thread poll stacks and the ring
+ * buffer. Every entry site runs uprobe_entry and every return site
+ * uprobe_return; the attach cookie (include/aib_events.h) says which probe a
+ * hit is, and which ELF address it was, hence the load bias.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "aib_events.h"
+#include "probe_common.bpf.h"
+#include "tokio.bpf.h"
+#include "async_task.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* One program for all entry sites lets them share one uprobe_multi link: one
+ * attach call and one detach grace period instead of one per site. */
+SEC("uprobe")
+int uprobe_entry(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 arg0 = PT_REGS_PARM1(ctx);
+	__u64 bias = PT_REGS_IP(ctx) - AIB_COOKIE_VADDR(cookie);
+
+	switch (AIB_COOKIE_PROBE(cookie)) {
+	case AIB_PROBE_POLL:
+		return poll_enter(arg0);
+	case AIB_PROBE_WAKE_BY_VAL:
+		return emit_wake(arg0, AIB_WAKE_BY_VAL);
+	case AIB_PROBE_WAKE_BY_REF:
+		return emit_wake(arg0, AIB_WAKE_BY_REF);
+	case AIB_PROBE_SHUTDOWN:
+		return emit_task_event(arg0, AIB_EV_SHUTDOWN);
+	case AIB_PROBE_DEALLOC:
+		return emit_task_event(arg0, AIB_EV_DEALLOC);
+	case AIB_PROBE_WORKER_RUN:
+		return worker_run(arg0);
+	case AIB_PROBE_SPAWN:
+		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), 0);
+	case AIB_PROBE_SPAWN_BLOCKING:
+		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_BLOCKING);
+	case AIB_PROBE_SPAWN_LOCAL:
+		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), AIB_SPAWN_LOCAL);
+	case AIB_PROBE_BIND:
+		return on_id_handed_on(ctx, AIB_COOKIE_VADDR(cookie));
+	case AIB_PROBE_BLOCKING_TASK:
+		return on_blocking_task(PT_REGS_PARM2(ctx));
+	case AIB_PROBE_AT_RUN:
+		return at_run_enter(ctx, arg0, bias);
+	case AIB_PROBE_AT_RUN_RETURN:
+		return at_run_return(ctx);
+	case AIB_PROBE_AT_SCHEDULE:
+		return at_schedule(ctx, arg0, bias);
+	case AIB_PROBE_AT_WAKE:
+		return at_wake(arg0, AIB_WAKE_BY_VAL);
+	case AIB_PROBE_AT_WAKE_BY_REF:
+		return at_wake(arg0, AIB_WAKE_BY_REF);
+	case AIB_PROBE_AT_TASK_NAME:
+		/* Builder::spawn(self, future) -> io::Result<JoinHandle>: the
+		 * result is written through a hidden first pointer, self is next */
+		return at_task_name(PT_REGS_PARM2(ctx));
+	case AIB_PROBE_PANIC_CAUGHT:
+		return at_panic_caught(ctx);
+	default:
+		return 0;
+	}
+}
+
+/* tokio's raw::poll returned. Async-task polls entered inside it and not
+ * ended yet were unwound (their frames are below this sp): end them first. */
+SEC("uretprobe")
+int uprobe_return(struct pt_regs *ctx)
+{
+	__u32 tid = current_tid();
+	struct thread_state *ts = thread_state_lookup(tid);
+
+	if (ts)
+		at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
+	return poll_return();
+}

@@ -1,0 +1,414 @@
+// links: symbolizer elf_symbols u64_map
+// SPDX-License-Identifier: MIT
+/*
+ * symbolizer on real DWARF: this test binary's own functions (built -O2 -g;
+ * the lines expected are taken with __LINE__ on the line of the call), a
+ * stripped system library (libcmocka, symbols only), and, when built, a Rust
+ * program of tests/programs. The last functions of this file pretend, with
+ * #line, to come from a cargo registry crate, so library classification is
+ * checked on real frames too.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elf_symbols.h"
+#include "symbolizer.h"
+
+#define THIS_FILE "test_symbolizer.c"
+#define LIB_FILE "/usr/share/cargo/registry/async-task-4.3.0/src/raw.rs"
+
+static struct symbolizer *sym;
+static __u64 bias;
+
+/* return addresses, as runtime addresses, and the source lines of the calls */
+static void *ra_inner, *ra_outer;
+static int line_call, line_inline_call, line_inline_call2;
+static volatile int sink;
+
+static __attribute__((noipa)) void capture_ra(void)
+{
+	ra_inner = __builtin_return_address(0);
+}
+
+__attribute__((noipa)) int plain_caller(int x)
+{
+	line_call = __LINE__; capture_ra();
+	return x + sink;
+}
+
+static inline __attribute__((always_inline)) int inner_helper(int x)
+{
+	line_inline_call2 = __LINE__; capture_ra();
+	return x * 2 + sink;
+}
+
+static inline __attribute__((always_inline)) int outer_helper(int x)
+{
+	int r;
+
+	line_inline_call = __LINE__; r = inner_helper(x + 1);
+	return r + sink;
+}
+
+__attribute__((noipa)) int inlining_caller(int x)
+{
+	int r;
+
+	line_call = __LINE__; r = outer_helper(x);
+	return r - sink;
+}
+
+/* Defined at the end of this file, "in" a cargo registry crate */
+int lib_function(int x);
+int lib_inlining_caller(int x);
+
+static __u64 vaddr_of(const void *p)
+{
+	return (__u64)(uintptr_t)p - bias;
+}
+
+static const char *base(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path;
+}
+
+static int setup(void **state)
+{
+	struct elf_symbols *syms = elf_symbols__open("/proc/self/exe");
+	int err = !syms || elf_symbols__load_bias(syms, getpid(), &bias);
+
+	elf_symbols__free(syms);
+	sym = symbolizer__new("/proc/self/exe");
+	return err || !sym ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	symbolizer__free(sym);
+	return 0;
+}
+
+static void test_open_errors(void **state)
+{
+	char path[] = "/tmp/test_symbolizer_XXXXXX";
+	int fd;
+
+	errno = 0;
+	assert_null(symbolizer__new("/nonexistent/file"));
+	assert_int_equal(errno, ENOENT);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not an ELF file\n", 16), 16);
+	close(fd);
+	errno = 0;
+	assert_null(symbolizer__new(path));
+	assert_int_equal(errno, ENOEXEC);
+	unlink(path);
+	symbolizer__free(NULL);
+	assert_true(symbolizer__has_lines(sym));
+}
+
+static void test_plain_line(void **state)
+{
+	struct sym_frame f[8];
+	int n;
+
+	plain_caller(1);
+	n = symbolizer__frames(sym, vaddr_of(ra_inner), true, f, 8);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].function, "plain_caller");
+	assert_string_equal(base(f[0].file), THIS_FILE);
+	assert_int_equal(f[0].line, line_call);
+	assert_false(f[0].inlined);
+
+	/* a function's first instruction */
+	n = symbolizer__frames(sym, vaddr_of((const void *)capture_ra), false, f, 8);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].function, "capture_ra");
+	assert_string_equal(base(f[0].file), THIS_FILE);
+	assert_true(f[0].line > 0 && f[0].line < (__u32)line_call);
+
+	/* nothing there */
+	assert_int_equal(symbolizer__frames(sym, 0, false, f, 8), 0);
+	assert_int_equal(symbolizer__frames(sym, ~0ULL, true, f, 8), 0);
+}
+
+static void test_inlined(void **state)
+{
+	struct sym_frame f[8], again[8];
+	int n;
+
+	inlining_caller(1);
+	n = symbolizer__frames(sym, vaddr_of(ra_inner), true, f, 8);
+	assert_int_equal(n, 3);
+	assert_string_equal(f[0].function, "inner_helper");
+	assert_true(f[0].inlined);
+	assert_int_equal(f[0].line, line_inline_call2);
+	assert_string_equal(f[1].function, "outer_helper");
+	assert_true(f[1].inlined);
+	assert_int_equal(f[1].line, line_inline_call);
+	assert_string_equal(f[2].function, "inlining_caller");
+	assert_false(f[2].inlined);
+	assert_int_equal(f[2].line, line_call);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(base(f[i].file), THIS_FILE);
+		assert_true(f[i].col > 0);
+	}
+
+	/* cached: the same strings; max keeps the innermost */
+	assert_int_equal(symbolizer__frames(sym, vaddr_of(ra_inner), true, again, 8), 3);
+	assert_memory_equal(f, again, 3 * sizeof(*f));
+	assert_int_equal(symbolizer__frames(sym, vaddr_of(ra_inner), true, again, 1), 1);
+	assert_ptr_equal(again[0].function, f[0].function);
+	assert_int_equal(symbolizer__frames(sym, vaddr_of(ra_inner), true, again, 0), 0);
+}
+
+static void test_symbols_only(void **state)
+{
+	struct symbolizer *lib;
+	struct elf_symbols *syms;
+	struct sym_frame f[4];
+	Dl_info info;
+	__u64 vaddr = 0;
+	int n;
+
+	/* Debian strips its libraries: libcmocka has .dynsym and no DWARF */
+	assert_true(dladdr((void *)_cmocka_run_group_tests, &info));
+	syms = elf_symbols__open(info.dli_fname);
+	assert_non_null(syms);
+	for (size_t i = 0; i < elf_symbols__count(syms); i++)
+		if (!strcmp(elf_symbols__get(syms, i)->path, "_cmocka_run_group_tests"))
+			vaddr = elf_symbols__get(syms, i)->vaddr;
+	elf_symbols__free(syms);
+	assert_true(vaddr != 0);
+
+	lib = symbolizer__new(info.dli_fname);
+	assert_non_null(lib);
+	if (symbolizer__has_lines(lib)) {
+		symbolizer__free(lib);
+		skip(); /* someone built it with DWARF */
+	}
+	n = symbolizer__frames(lib, vaddr + 4, false, f, 4);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].function, "_cmocka_run_group_tests");
+	assert_null(f[0].file);
+	assert_int_equal(f[0].line, 0);
+	assert_false(f[0].inlined);
+	assert_int_equal(symbolizer__frames(lib, 0, false, f, 4), 0);
+	symbolizer__free(lib);
+}
+
+static void test_library_file(void **state)
+{
+	static const struct {
+		const char *file;
+		bool lib;
+	} cases[] = {
+		{ "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/sync/atomic.rs", true },
+		{ "/rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/std/src/thread/mod.rs", true },
+		{ "/usr/share/cargo/registry/async-task-4.3.0/src/raw.rs", true },
+		{ "/root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/tokio-1.40.0/src/runtime/task/raw.rs", true },
+		{ "/home/me/.cargo/git/checkouts/smol-1234/abcd/src/lib.rs", true },
+		{ "/usr/local/cargo/registry/src/index.crates.io-1949cf8c6b5b557f/mio-1.0.2/src/poll.rs", true },
+		{ "/home/me/proj/vendor/tokio/src/lib.rs", true },
+		{ "vendor/futures-lite/src/future.rs", true },
+		{ "library/std/src/rt.rs", true },
+		{ "/home/me/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/alloc/src/vec/mod.rs", true },
+		{ "src/main.rs", false },
+		{ "src/bin/server.rs", false },
+		{ "/work/main/tests/programs/src/demo.rs", false },
+		{ "/home/me/registry/src/main.rs", false },
+		{ "/home/me/my-library/src/lib.rs", false },
+		{ "/home/me/notvendor/src/lib.rs", false },
+		{ "", false },
+		{ NULL, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		if (symbolizer__is_library_file(cases[i].file) != cases[i].lib)
+			fail_msg("%s: expected %d", cases[i].file, cases[i].lib);
+	}
+}
+
+static void test_library_function(void **state)
+{
+	static const struct {
+		const char *fn;
+		bool lib;
+	} cases[] = {
+		{ "std::thread::local::LocalKey<T>::with", true },
+		{ "core::ptr::drop_in_place<tokio::runtime::task::core::Stage<F>>", true },
+		{ "alloc::sync::Arc<T,A>::drop_slow", true },
+		{ "tokio::runtime::task::raw::poll", true },
+		{ "<tokio::runtime::blocking::schedule::BlockingSchedule as tokio::runtime::task::Schedule>::schedule", true },
+		{ "<&mut core::future::ready::Ready<T> as core::future::future::Future>::poll", true },
+		{ "async_task::raw::RawTask<F,T,S>::run", true },
+		{ "async_executor::Executor::spawn", true },
+		{ "async_std::task::builder::Builder::spawn", true },
+		{ "async_global_executor::executor::block_on", true },
+		{ "blocking::Executor::main_loop", true },
+		{ "smol::spawn", true },
+		{ "futures_lite::future::block_on", true },
+		{ "futures_util::future::future::FutureExt::poll_unpin", true },
+		{ "async_io::driver::block_on", true },
+		{ "async_channel::Channel<T>::close", true },
+		{ "event_listener::Event::notify", true },
+		{ "concurrent_queue::bounded::Bounded<T>::push", true },
+		{ "tokio[a1b2c3]::runtime::park::CachedParkThread::block_on", true },
+		{ "demo::main", false },
+		{ "demo::handler::{{closure}}", false },
+		{ "<demo::Job as core::future::future::Future>::poll", false },
+		{ "tokio_demo::main", false },
+		{ "stdout_printer::run", false },
+		{ "main", false },
+		{ "memcpy", false },
+		{ "", false },
+		{ NULL, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		if (symbolizer__is_library_function(cases[i].fn) != cases[i].lib)
+			fail_msg("%s: expected %d", cases[i].fn, cases[i].lib);
+	}
+}
+
+static void test_first_user_frame(void **state)
+{
+	struct sym_frame f[4], user;
+	__u64 pcs[2];
+	int n, caller_line;
+
+	/* a call chain: pcs[0] in the library function, pcs[1] in its caller */
+	caller_line = __LINE__; lib_function(3);
+	pcs[0] = vaddr_of(ra_inner) - 1; /* an instruction: inside the call */
+	pcs[1] = vaddr_of(ra_outer);
+	n = symbolizer__frames(sym, pcs[0], false, f, 4);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].file, LIB_FILE);
+	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 2, &user), 0);
+	assert_string_equal(user.function, "test_first_user_frame");
+	assert_string_equal(base(user.file), THIS_FILE);
+	assert_int_equal(user.line, caller_line);
+	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 1, &user), -ENOENT);
+
+	/* one address, a library frame inlined into the program's own */
+	lib_inlining_caller(2);
+	pcs[0] = vaddr_of(ra_inner) - 1;
+	n = symbolizer__frames(sym, pcs[0], false, f, 4);
+	assert_int_equal(n, 2);
+	assert_string_equal(f[0].file, LIB_FILE);
+	assert_true(f[0].inlined);
+	assert_string_equal(symbolizer__is_library_file(f[1].file) ? "lib" : "user", "user");
+	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 1, &user), 0);
+	assert_string_equal(user.function, "lib_inlining_caller");
+	assert_int_equal(user.line, line_call);
+	assert_false(user.inlined);
+
+	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 0, &user), -ENOENT);
+}
+
+/* A Rust program built with line tables, if `make programs` ran */
+static void test_rust(void **state)
+{
+	const char *dir = getenv("AIB_PROGRAMS");
+	char path[PATH_MAX];
+	struct symbolizer *rs;
+	struct elf_symbols *syms;
+	struct sym_frame f[16], user;
+	__u64 vaddr = 0, lib_vaddr = 0, pc, pcs[2];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/../../async-task/target/release/astd_tasks",
+		 dir ? dir : "tests/programs/target/release");
+	syms = elf_symbols__open(path);
+	if (!syms)
+		skip();
+	for (size_t i = 0; i < elf_symbols__count(syms); i++) {
+		const struct elf_symbol *e = elf_symbols__get(syms, i);
+
+		if (!strcmp(e->path, "astd_tasks::main"))
+			vaddr = e->vaddr;
+		if (!strcmp(e->path, "async_task::raw::RawTask<F,T,S>::drop_waker") && e->size > 16)
+			lib_vaddr = e->vaddr;
+	}
+	elf_symbols__free(syms);
+	assert_true(vaddr != 0);
+	assert_true(lib_vaddr != 0);
+
+	rs = symbolizer__new(path);
+	assert_non_null(rs);
+	assert_true(symbolizer__has_lines(rs));
+	n = symbolizer__frames(rs, vaddr, false, f, 16);
+	assert_true(n >= 1);
+	/* line-tables-only DWARF: the path comes from the symbol table */
+	assert_string_equal(f[n - 1].function, "astd_tasks::main");
+	assert_false(f[n - 1].inlined);
+	assert_string_equal(f[0].file, "src/astd_tasks.rs");
+	assert_true(f[0].line > 0);
+	pc = vaddr;
+	assert_int_equal(symbolizer__first_user_frame(rs, &pc, 1, &user), 0);
+	assert_string_equal(user.file, "src/astd_tasks.rs");
+
+	/* Debian's crate, whatever got inlined there: library all the way */
+	n = symbolizer__frames(rs, lib_vaddr + 16, false, f, 16);
+	assert_true(n >= 1);
+	assert_string_equal(f[n - 1].function, "async_task::raw::RawTask<F,T,S>::drop_waker");
+	for (int i = 0; i < n; i++)
+		assert_true(symbolizer__is_library_file(f[i].file));
+	pcs[0] = lib_vaddr + 16;
+	pcs[1] = vaddr + 1; /* as a return address, looked up at vaddr */
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 1, &user), -ENOENT);
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user), 0);
+	assert_string_equal(user.function, "astd_tasks::main");
+	symbolizer__free(rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_plain_line),
+		cmocka_unit_test(test_inlined),
+		cmocka_unit_test(test_symbols_only),
+		cmocka_unit_test(test_library_file),
+		cmocka_unit_test(test_library_function),
+		cmocka_unit_test(test_first_user_frame),
+		cmocka_unit_test(test_rust),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
+
+/* Everything below is "in" a registry crate as far as DWARF is concerned. */
+#line 100 LIB_FILE
+__attribute__((noipa)) int lib_function(int x)
+{
+	ra_outer = __builtin_return_address(0);
+	capture_ra();
+	return x + sink;
+}
+
+static inline __attribute__((always_inline)) int lib_inline(int x)
+{
+	capture_ra();
+	return x + sink;
+}
+
+#line 200 "tests/unit/test_symbolizer.c"
+__attribute__((noipa)) int lib_inlining_caller(int x)
+{
+	line_call = __LINE__; return lib_inline(x) * 3;
+}

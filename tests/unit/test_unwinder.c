@@ -1,0 +1,281 @@
+// links: unwinder elf_symbols
+// SPDX-License-Identifier: MIT
+/*
+ * unwinder on this very test binary: a chain of real calls copies its own
+ * stack the way the probe does (registers + bytes from rsp up) and the
+ * unwound return addresses must land in the callers, named through the ELF
+ * symbol table. The chain mixes frames without a frame pointer (CFA on rsp)
+ * and one with (alloca: CFA on rbp), so both CFA rules are exercised.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <alloca.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elf_symbols.h"
+#include "unwinder.h"
+
+#define SNAP_MAX (16 * 1024)
+#define MAX_FRAMES 64
+
+static __u8 snap_bytes[SNAP_MAX]; /* not on the stack being copied */
+static struct stack_snapshot snap;
+static struct elf_symbols *syms;
+static struct unwinder *uw;
+static __u64 bias;
+
+/* End of the mapping holding addr, so the copy never reads past the stack */
+static __u64 mapping_end(__u64 addr)
+{
+	unsigned long long start, end;
+	char line[512];
+	__u64 ret = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx-%llx", &start, &end) == 2 && addr >= start && addr < end)
+			ret = end;
+	fclose(f);
+	assert_true(ret > addr);
+	return ret;
+}
+
+/* The probe's view at this instruction: ip, rsp, rbp, then the stack above */
+static __attribute__((noipa)) void capture(void)
+{
+	__u64 ip, sp, bp, avail;
+
+	asm volatile("lea 0(%%rip), %0\n\t"
+		     "mov %%rsp, %1\n\t"
+		     "mov %%rbp, %2"
+		     : "=r"(ip), "=r"(sp), "=r"(bp));
+	avail = mapping_end(sp) - sp;
+	snap = (struct stack_snapshot){ .bias = bias, .ip = ip, .sp = sp, .bp = bp,
+					.stack = snap_bytes,
+					.len = avail < SNAP_MAX ? avail : SNAP_MAX };
+	memcpy(snap_bytes, (const void *)(uintptr_t)sp, snap.len);
+	/* no tail call: memcpy must run below this frame, not over it */
+	asm volatile("" : : "r"(snap_bytes[0]) : "memory");
+}
+
+static volatile int sink;
+
+__attribute__((noipa)) int chain_c(int x)
+{
+	capture();
+	return x + sink; /* not a tail call */
+}
+
+/* alloca forces a frame pointer: this frame's CFA is rbp-based */
+__attribute__((noipa)) int chain_b(int x)
+{
+	volatile char *p = alloca((size_t)x + 16);
+
+	p[0] = (char)x;
+	return chain_c(x + 1) + p[0];
+}
+
+__attribute__((noipa)) int chain_a(int x)
+{
+	return chain_b(x + 1) * 3;
+}
+
+/* Recursion deeper than any max the tests pass */
+static int (*volatile recurse_p)(int);
+
+__attribute__((noipa)) int recurse(int depth)
+{
+	if (!depth) {
+		capture();
+		return 0;
+	}
+	return recurse_p(depth - 1) + 1;
+}
+
+/* Name of the function symbol containing vaddr, or "?" */
+static const char *func_at(__u64 vaddr)
+{
+	for (size_t i = 0; i < elf_symbols__count(syms); i++) {
+		const struct elf_symbol *sym = elf_symbols__get(syms, i);
+
+		if (sym->is_func && vaddr >= sym->vaddr && vaddr < sym->vaddr + sym->size)
+			return sym->path;
+	}
+	return "?";
+}
+
+static int setup(void **state)
+{
+	syms = elf_symbols__open("/proc/self/exe");
+	uw = unwinder__new("/proc/self/exe");
+	if (!syms || !uw || elf_symbols__load_bias(syms, getpid(), &bias))
+		return -1;
+	recurse_p = recurse;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unwinder__free(uw);
+	elf_symbols__free(syms);
+	return 0;
+}
+
+static void test_open_errors(void **state)
+{
+	char path[] = "/tmp/test_unwinder_XXXXXX";
+	int fd;
+
+	errno = 0;
+	assert_null(unwinder__new("/nonexistent/file"));
+	assert_int_equal(errno, ENOENT);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not an ELF file\n", 16), 16);
+	close(fd);
+	errno = 0;
+	assert_null(unwinder__new(path));
+	assert_int_equal(errno, ENOEXEC);
+	unlink(path);
+
+	errno = 0;
+	assert_null(unwinder__new(NULL));
+	assert_int_equal(errno, EINVAL);
+	unwinder__free(NULL);
+}
+
+static void test_chain(void **state)
+{
+	__u64 pcs[MAX_FRAMES];
+	int n;
+
+	sink = 0;
+	chain_a(1);
+	n = unwinder__unwind(uw, &snap, pcs, MAX_FRAMES);
+	/* c, b, a, this test, then cmocka's library ends the walk */
+	assert_true(n >= 4);
+	assert_true(n < MAX_FRAMES);
+	assert_int_equal(pcs[0], snap.ip - bias);
+	assert_string_equal(func_at(pcs[0]), "capture");
+	assert_string_equal(func_at(pcs[1]), "chain_c");
+	assert_string_equal(func_at(pcs[2]), "chain_b");
+	assert_string_equal(func_at(pcs[3]), "chain_a");
+	assert_string_equal(func_at(pcs[4]), "test_chain");
+	for (int i = 1; i < n; i++)
+		assert_string_not_equal(func_at(pcs[i]), "?");
+
+	/* max is respected, and a prefix of the same walk */
+	{
+		__u64 few[3];
+
+		assert_int_equal(unwinder__unwind(uw, &snap, few, 3), 3);
+		assert_memory_equal(few, pcs, sizeof(few));
+		assert_int_equal(unwinder__unwind(uw, &snap, few, 0), 0);
+	}
+}
+
+static void test_truncated(void **state)
+{
+	struct stack_snapshot t;
+	__u64 full[MAX_FRAMES], pcs[MAX_FRAMES];
+	int n_full, prev = 1;
+
+	chain_a(1);
+	n_full = unwinder__unwind(uw, &snap, full, MAX_FRAMES);
+	assert_true(n_full >= 4);
+
+	t = snap;
+	t.len = 0;
+	assert_int_equal(unwinder__unwind(uw, &t, pcs, MAX_FRAMES), 1);
+	t.len = 7;
+	assert_int_equal(unwinder__unwind(uw, &t, pcs, MAX_FRAMES), 1);
+
+	/* a shorter copy gives a prefix of the full walk, never more frames */
+	for (size_t len = 0; len <= snap.len; len += 8) {
+		int n;
+
+		t.len = len;
+		n = unwinder__unwind(uw, &t, pcs, MAX_FRAMES);
+		assert_true(n >= prev && n <= n_full);
+		assert_memory_equal(pcs, full, (size_t)n * sizeof(*pcs));
+		prev = n;
+	}
+	assert_int_equal(prev, n_full);
+}
+
+static void test_outside(void **state)
+{
+	struct stack_snapshot t;
+	__u64 pcs[4];
+
+	chain_a(1);
+	t = snap;
+	t.ip = (__u64)(uintptr_t)&printf; /* libc */
+	assert_int_equal(unwinder__unwind(uw, &t, pcs, 4), 0);
+	t.ip = 0;
+	assert_int_equal(unwinder__unwind(uw, &t, pcs, 4), 0);
+	assert_int_equal(unwinder__unwind(NULL, &snap, pcs, 4), 0);
+}
+
+static void test_max_deep(void **state)
+{
+	__u64 pcs[MAX_FRAMES];
+	int n;
+
+	recurse(100);
+	assert_int_equal(unwinder__unwind(uw, &snap, pcs, 10), 10);
+	for (int i = 1; i < 10; i++)
+		assert_string_equal(func_at(pcs[i]), "recurse");
+	n = unwinder__unwind(uw, &snap, pcs, MAX_FRAMES);
+	assert_int_equal(n, MAX_FRAMES);
+}
+
+static void test_garbage(void **state)
+{
+	static __u8 junk[4096];
+	struct stack_snapshot t;
+	__u64 pcs[MAX_FRAMES];
+
+	chain_a(1);
+	srand(42);
+	for (int round = 0; round < 2000; round++) {
+		int n;
+
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (__u8)rand();
+		/* sometimes plant plausible return addresses into the executable */
+		if (round & 1)
+			for (size_t i = 0; i + 8 <= sizeof(junk); i += 8 * (1 + rand() % 4))
+				memcpy(junk + i, &snap.ip, 8);
+		t = snap;
+		t.stack = junk;
+		t.len = (size_t)rand() % (sizeof(junk) + 1);
+		t.bp = round % 3 ? ((__u64)rand() << 32 | (__u64)rand()) : snap.sp + (__u64)(rand() % 4096);
+		n = unwinder__unwind(uw, &t, pcs, MAX_FRAMES);
+		assert_true(n >= 1 && n <= MAX_FRAMES);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_outside),
+		cmocka_unit_test(test_max_deep),
+		cmocka_unit_test(test_garbage),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Address -> inline chain, as `eu-addr2line -i -f` prints it. The compile
+ * unit comes from our own table of CU address ranges (built once: not every
+ * producer writes .debug_aranges), the chain from the DIE tree around the
+ * innermost scope, the innermost line from the line table and every outer
+ * line from the call site of the inlined subroutine just inside it.
+ *
+ * Names: a linkage name demangled to a Rust path, else for the physical
+ * function of a Rust unit its ELF symbol (line-tables-only DWARF names
+ * functions without their path), else DW_AT_name. Every string handed out
+ * points into libdw's or elf_symbols' data or into our interned copies, so
+ * it lives as long as the symbolizer; results are cached per address.
+ */
+#include "symbolizer.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "elf_symbols.h"
+#include "u64_map.h"
+
+#define MAX_CHAIN 32 /* inline depth kept per address */
+
+/* [start, end) of a CU or a function symbol; sorted arrays of these are
+ * searched by address */
+struct range {
+	__u64 start, end;
+	union {
+		Dwarf_Off cu; /* offset of the CU DIE */
+		const char *name; /* the symbol's path */
+	};
+};
+
+struct cached {
+	__u32 first, n; /* into frames */
+};
+
+struct symbolizer {
+	struct elf_symbols *syms;
+	struct range *funcs; /* function symbols */
+	size_t nfuncs;
+
+	int fd;
+	Dwarf *dw; /* NULL without DWARF */
+	struct range *cus;
+	size_t ncus, cus_cap;
+	bool has_lines;
+
+	struct u64_map *cache; /* looked-up address -> entries[] */
+	struct cached *entries;
+	size_t nentries, entries_cap;
+	struct sym_frame *frames;
+	size_t nframes, frames_cap;
+
+	struct u64_map *names; /* source string's address -> strs[] */
+	char **strs;
+	size_t nstrs, strs_cap;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static const struct range *range_at(const struct range *r, size_t n, __u64 addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* the first range starting above addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < r[lo - 1].end ? &r[lo - 1] : NULL;
+}
+
+static int index_funcs(struct symbolizer *s)
+{
+	size_t n = elf_symbols__count(s->syms);
+
+	s->funcs = calloc(n ? n : 1, sizeof(*s->funcs));
+	if (!s->funcs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct elf_symbol *sym = elf_symbols__get(s->syms, i);
+
+		if (sym->is_func && sym->size)
+			s->funcs[s->nfuncs++] = (struct range){ .start = sym->vaddr,
+								.end = sym->vaddr + sym->size,
+								.name = sym->path };
+	}
+	qsort(s->funcs, s->nfuncs, sizeof(*s->funcs), cmp_range);
+	return 0;
+}
+
+static const char *func_at(const struct symbolizer *s, __u64 addr)
+{
+	const struct range *r = range_at(s->funcs, s->nfuncs, addr);
+
+	return r ? r->name : NULL;
+}
+
+static bool in_text(Elf *elf, __u64 addr)
+{
+	size_t nphdr;
+
+	if (elf_getphdrnum(elf, &nphdr))
+		return false;
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+		    addr >= ph.p_vaddr && addr - ph.p_vaddr < ph.p_memsz)
+			return true;
+	}
+	return false;
+}
+
+/* Ranges of every CU. Those outside the executable segments are dropped:
+ * linkers leave discarded functions' ranges at 0, over the ELF header. */
+static int index_cus(struct symbolizer *s)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	Elf *elf = dwarf_getelf(s->dw);
+
+	while (!dwarf_get_units(s->dw, cu, &cu, NULL, NULL, &cudie, NULL)) {
+		Dwarf_Addr base, start, end;
+		ptrdiff_t off = 0;
+
+		if (dwarf_tag(&cudie) != DW_TAG_compile_unit)
+			continue;
+		s->has_lines |= dwarf_hasattr(&cudie, DW_AT_stmt_list);
+		while ((off = dwarf_ranges(&cudie, off, &base, &start, &end)) > 0) {
+			if (start >= end || !in_text(elf, start))
+				continue;
+			if (array__grow((void **)&s->cus, &s->cus_cap, s->ncus + 1, sizeof(*s->cus)))
+				return -ENOMEM;
+			s->cus[s->ncus++] = (struct range){ .start = start, .end = end,
+							    .cu = dwarf_dieoffset(&cudie) };
+		}
+	}
+	qsort(s->cus, s->ncus, sizeof(*s->cus), cmp_range);
+	return 0;
+}
+
+static bool cu_at(const struct symbolizer *s, __u64 addr, Dwarf_Die *cudie)
+{
+	const struct range *r = range_at(s->cus, s->ncus, addr);
+
+	return r && dwarf_offdie(s->dw, r->cu, cudie);
+}
+
+struct symbolizer *symbolizer__new(const char *path)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+	int err = -ENOMEM;
+
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->fd = -1;
+	s->syms = elf_symbols__open(path);
+	if (!s->syms) {
+		err = -errno;
+		goto fail;
+	}
+	s->cache = u64_map__new();
+	s->names = u64_map__new();
+	if (!s->cache || !s->names || index_funcs(s))
+		goto fail;
+
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	s->dw = dwarf_begin(s->fd, DWARF_C_READ); /* NULL: symbols only */
+	if (s->dw && index_cus(s))
+		goto fail;
+	return s;
+
+fail:
+	symbolizer__free(s);
+	errno = -err;
+	return NULL;
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	if (s->dw)
+		dwarf_end(s->dw);
+	if (s->fd >= 0)
+		close(s->fd);
+	elf_symbols__free(s->syms);
+	free(s->funcs);
+	free(s->cus);
+	u64_map__free(s->cache);
+	free(s->entries);
+	free(s->frames);
+	u64_map__free(s->names);
+	for (size_t i = 0; i < s->nstrs; i++)
+		free(s->strs[i]);
+	free(s->strs);
+	free(s);
+}
+
+bool symbolizer__has_lines(const struct symbolizer *s)
+{
+	return s && s->has_lines;
+}
+
+/* A copy of raw made once per source string, living as long as s: a
+ * linkage name as a Rust path (others stay as they are), a Rust DW_AT_name
+ * without its generic arguments. */
+static const char *intern(struct symbolizer *s, const char *raw, bool linkage)
+{
+	size_t len = strlen(raw) + 1;
+	char *str;
+	__u32 i;
+	int err;
+
+	if (u64_map__get(s->names, (uintptr_t)raw, &i))
+		return s->strs[i];
+	do { /* v0 back references can make a path longer than its mangled name */
+		len *= 2;
+		str = malloc(len);
+		if (!str)
+			return raw;
+		err = linkage ? elf_symbols__demangle(raw, str, len) : -EINVAL;
+		if (err == -ENOSPC)
+			free(str);
+	} while (err == -ENOSPC);
+	if (err) {
+		strcpy(str, raw);
+		if (!linkage && str[0] && str[strlen(str) - 1] == '>') /* "poll<F>" -> "poll" */
+			str[strcspn(str + 1, "<") + 1] = '\0';
+	}
+	if (array__grow((void **)&s->strs, &s->strs_cap, s->nstrs + 1, sizeof(*s->strs)) ||
+	    u64_map__set(s->names, (uintptr_t)raw, (__u32)s->nstrs)) {
+		free(str);
+		return raw;
+	}
+	s->strs[s->nstrs++] = str;
+	return str;
+}
+
+static const char *die_name(struct symbolizer *s, Dwarf_Die *die, bool rust, __u64 phys_addr)
+{
+	Dwarf_Attribute attr;
+	const char *raw, *sym;
+
+	/* _integrate follows DW_AT_abstract_origin and DW_AT_specification */
+	raw = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!raw)
+		raw = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (raw)
+		return intern(s, raw, true);
+	raw = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+	if (phys_addr && (rust || !raw) && (sym = func_at(s, phys_addr)))
+		return sym;
+	return raw && rust ? intern(s, raw, false) : raw;
+}
+
+static __u32 attr_u32(Dwarf_Die *die, unsigned int name)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word v;
+
+	return dwarf_formudata(dwarf_attr(die, name, &attr), &v) || v > UINT32_MAX ? 0 : (__u32)v;
+}
+
+/* The inline chain at addr from DWARF; 0 if no CU or subprogram covers it. */
+static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
+{
+	Dwarf_Die cu, *scopes = NULL, *chain = NULL;
+	Dwarf_Files *files = NULL;
+	Dwarf_Line *line;
+	const char *call_file = NULL;
+	__u32 call_line = 0, call_col = 0;
+	int nchain, n = 0;
+	bool rust;
+
+	if (!s->dw || !cu_at(s, addr, &cu) || dwarf_getscopes(&cu, addr, &scopes) <= 0)
+		goto out;
+	/* getscopes goes on with the abstract origin's scopes past an inlined
+	 * instance; the DIE tree gives the concrete chain */
+	nchain = dwarf_getscopes_die(&scopes[0], &chain);
+	rust = dwarf_srclang(&cu) == DW_LANG_Rust;
+	if (dwarf_getsrcfiles(&cu, &files, NULL))
+		files = NULL;
+	for (int i = 0; i < nchain && n < MAX_CHAIN; i++) {
+		int tag = dwarf_tag(&chain[i]);
+		struct sym_frame *f = &out[n];
+		Dwarf_Attribute attr;
+		Dwarf_Word idx;
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		*f = (struct sym_frame){
+			.function = die_name(s, &chain[i], rust,
+					     tag == DW_TAG_subprogram ? addr : 0),
+			.file = call_file, .line = call_line, .col = call_col,
+			.inlined = tag == DW_TAG_inlined_subroutine,
+		};
+		if (n++ == 0 && (line = dwarf_getsrc_die(&cu, addr))) {
+			int l = 0, c = 0;
+
+			dwarf_lineno(line, &l);
+			dwarf_linecol(line, &c);
+			f->file = dwarf_linesrc(line, NULL, NULL);
+			f->line = (__u32)l;
+			f->col = (__u32)c;
+		}
+		if (tag == DW_TAG_subprogram)
+			break;
+		/* where this inlined body was called: a position in the next frame */
+		call_file = NULL;
+		if (files && !dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &attr), &idx))
+			call_file = dwarf_filesrc(files, idx, NULL, NULL);
+		call_line = attr_u32(&chain[i], DW_AT_call_line);
+		call_col = attr_u32(&chain[i], DW_AT_call_column);
+	}
+out:
+	free(scopes);
+	free(chain);
+	return n;
+}
+
+int symbolizer__frames(struct symbolizer *s, __u64 vaddr, bool is_return, struct sym_frame *out,
+		       int max)
+{
+	struct sym_frame chain[MAX_CHAIN];
+	const struct sym_frame *src = chain;
+	__u64 addr = vaddr - is_return;
+	const char *name;
+	__u32 i;
+	int n;
+
+	if (!s || !out || max <= 0)
+		return 0;
+	if (u64_map__get(s->cache, addr, &i)) {
+		src = &s->frames[s->entries[i].first];
+		n = (int)s->entries[i].n;
+	} else {
+		n = dwarf_chain(s, addr, chain);
+		if (!n && (name = func_at(s, addr))) /* no DWARF here: the symbol */
+			chain[n++] = (struct sym_frame){ .function = name };
+		/* a full cache only costs speed: answer anyway */
+		if (!array__grow((void **)&s->frames, &s->frames_cap, s->nframes + n,
+				 sizeof(*s->frames)) &&
+		    !array__grow((void **)&s->entries, &s->entries_cap, s->nentries + 1,
+				 sizeof(*s->entries)) &&
+		    !u64_map__set(s->cache, addr, (__u32)s->nentries)) {
+			memcpy(s->frames + s->nframes, chain, n * sizeof(*chain));
+			s->entries[s->nentries++] = (struct cached){ (__u32)s->nframes, (__u32)n };
+			s->nframes += n;
+		}
+	}
+	if (n > max)
+		n = max;
+	memcpy(out, src, n * sizeof(*out));
+	return n;
+}
+
+/* Does the path contain `dir` as whole components ("x/y/" matches "/x/y/" or
+ * a leading "x/y/")? */
+static bool has_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strncmp(path, dir, n))
+		return true;
+	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/'))
+		if (!strncmp(p + 1, dir, n))
+			return true;
+	return false;
+}
+
+bool symbolizer__is_library_file(const char *file)
+{
+	/* crates of the standard library, wherever its sources sit */
+	static const char *const std_crates[] = {
+		"library/std/", "library/core/", "library/alloc/", "library/proc_macro/",
+		"library/panic_unwind/", "library/panic_abort/", "library/test/",
+		"library/backtrace/", "library/stdarch/", "library/portable-simd/",
+	};
+
+	if (!file)
+		return false;
+	/* /rustc/<hash>/..., cargo's registry and git checkouts (~/.cargo, or a
+	 * CARGO_HOME like /usr/local/cargo), Debian's /usr/share/cargo/registry,
+	 * `cargo vendor` */
+	if (!strncmp(file, "/rustc/", 7) || has_dir(file, ".cargo/registry/") ||
+	    has_dir(file, "cargo/registry/") || has_dir(file, ".cargo/git/") ||
+	    has_dir(file, "cargo/git/") || has_dir(file, "vendor/"))
+		return true;
+	for (size_t i = 0; i < sizeof(std_crates) / sizeof(*std_crates); i++)
+		if (has_dir(file, std_crates[i]))
+			return true;
+	return false;
+}
+
+bool symbolizer__is_library_function(const char *function)
+{
+	static const char *const crates[] = {
+		"std", "core", "alloc", "tokio", "tokio_util", "async_task", "async_executor",
+		"async_std", "async_global_executor", "async_io", "async_lock", "async_channel",
+		"async_net", "async_fs", "async_process", "async_signal", "blocking", "smol",
+		"futures", "futures_lite", "futures_util", "futures_core", "futures_executor",
+		"futures_channel", "futures_task", "event_listener", "event_listener_strategy",
+		"concurrent_queue", "polling", "parking", "piper", "waker_fn", "atomic_waker",
+		"pin_project_lite", "mio", "parking_lot", "parking_lot_core", "crossbeam_utils",
+		"crossbeam_queue", "crossbeam_channel", "crossbeam_deque", "crossbeam_epoch",
+		"slab", "tracing", "tracing_core", "kv_log_macro", "log", "panic_unwind",
+	};
+
+	if (!function)
+		return false;
+	/* a trait impl is judged by its self type: "<tokio::..::X as Trait>::f" */
+	function += strspn(function, "<&*");
+	if (!strncmp(function, "mut ", 4) || !strncmp(function, "dyn ", 4))
+		function += 4;
+	for (size_t i = 0; i < sizeof(crates) / sizeof(*crates); i++) {
+		size_t n = strlen(crates[i]);
+
+		/* v0 paths may carry the crate's disambiguator: "tokio[1a2b]::" */
+		if (!strncmp(function, crates[i], n) &&
+		    (!strncmp(function + n, "::", 2) || function[n] == '['))
+			return true;
+	}
+	return false;
+}
+
+int symbolizer__first_user_frame(struct symbolizer *s, const __u64 *pcs, int n,
+				 struct sym_frame *out)
+{
+	struct sym_frame frames[MAX_CHAIN];
+
+	if (!s || !pcs || !out)
+		return -EINVAL;
+	for (int i = 0; i < n; i++) {
+		int nf = symbolizer__frames(s, pcs[i], i > 0, frames, MAX_CHAIN);
+
+		for (int j = 0; j < nf; j++) {
+			const struct sym_frame *f = &frames[j];
+
+			if (s->has_lines ? f->file && !symbolizer__is_library_file(f->file)
+					 : f->function && !symbolizer__is_library_function(f->function)) {
+				*out = *f;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading the target's x86-64 machine code (capstone) where a probe site
+ * must be chosen or a layout read off an instruction. Decoding starts at a
+ * known instruction boundary (a symbol, a return address), never mid-way.
+ */
+#ifndef X86_CODE_H
+#define X86_CODE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+
+struct elf_symbols;
+
+/* Does the kernel emulate this instruction for a uprobe (no single-step
+ * trap)? x86: push reg, jmp/call rel, jcc, nop. `code` holds >= 1 byte. */
+bool x86_code__is_emulated(const __u8 *code, __u32 len);
+
+/* Where to probe "execution reached `vaddr`" cheaply: the first instruction
+ * the kernel emulates in the straight-line code starting at vaddr, as long
+ * as nothing before it changes rsp or the control flow; else vaddr itself.
+ * -errno if the code cannot be read. */
+int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out);
+
+/* The displacement of the first instruction at vaddr when it is a load
+ * `mov disp(%rdi), %reg` (a field read through the first argument);
+ * -ENOENT when it is not such a load. */
+int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u64 *disp);
+
+#endif
