@@ -550,6 +550,50 @@ static bool same_file(const struct elf_symbols *s, int pid, unsigned int maj, un
 	return !stat(link, &st) && st.st_dev == s->dev && st.st_ino == s->ino;
 }
 
+/* The value of symbol `idx` in the symbol table section `link`. */
+static __u64 symbol_value(Elf *elf, size_t link, size_t idx)
+{
+	Elf_Scn *scn = elf_getscn(elf, link);
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	GElf_Sym sym;
+
+	return data && gelf_getsym(data, (int)idx, &sym) ? sym.st_value : 0;
+}
+
+int elf_symbols__pointer_slots(const struct elf_symbols *s, __u64 target, __u64 *slots, int max)
+{
+	Elf_Scn *scn = NULL;
+	int n = 0;
+
+	while ((scn = elf_nextscn(s->elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+			unsigned type;
+			bool hit;
+
+			if (!gelf_getrela(data, (int)i, &r))
+				break;
+			type = GELF_R_TYPE(r.r_info);
+			hit = type == R_X86_64_RELATIVE ? (__u64)r.r_addend == target
+			      : type == R_X86_64_GLOB_DAT || type == R_X86_64_64
+				      ? GELF_R_SYM(r.r_info) &&
+						symbol_value(s->elf, sh.sh_link, GELF_R_SYM(r.r_info)) +
+								(__u64)r.r_addend ==
+							target
+				      : false;
+			if (hit && n++ < max)
+				slots[n - 1] = r.r_offset;
+		}
+	}
+	return n;
+}
+
 int elf_symbols__load_bias(const struct elf_symbols *s, int pid, __u64 *bias)
 {
 	unsigned long long start, end, off, ino;

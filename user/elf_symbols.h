@@ -71,6 +71,13 @@ int elf_symbols__read(const struct elf_symbols *syms, __u64 vaddr, void *buf, si
 int elf_symbols__section_bounds(const struct elf_symbols *syms, const char *name,
 				__u64 *start, __u64 *end);
 
+/* Addresses of the pointers the dynamic loader sets to `target` (GOT slots
+ * and the like: R_X86_64_RELATIVE with that addend, or GLOB_DAT / 64 to a
+ * symbol at that address), through which code calls it indirectly. Up to
+ * max into slots; returns how many there are, or -errno. */
+int elf_symbols__pointer_slots(const struct elf_symbols *syms, __u64 target, __u64 *slots,
+			       int max);
+
 /* Load bias of this file in a running process: runtime address = vaddr + bias
  * (0 for a non-PIE executable). Found through /proc/PID/maps by the device and
  * inode of the opened file, so opening /proc/PID/exe works. -ENOENT if the

@@ -20,6 +20,7 @@
 #include "elf_symbols.h"
 #include "exporter.h"
 #include "probe_plan.h"
+#include "u64_map.h"
 #include "x86_code.h"
 #include "recording.h"
 #include "report.h"
@@ -415,6 +416,7 @@ struct live {
 	struct session *session;
 	struct export_set *exports;
 	struct tracer *tracer;
+	struct u64_map *return_sites; /* return addresses probed (AT_RUN_RETURN) */
 	__u64 last_lost, last_dropped;
 };
 
@@ -466,6 +468,10 @@ static int add_return_site(__u64 vaddr, enum aib_probe probe, void *ctx)
 
 	if (probe != AIB_PROBE_AT_RUN_RETURN)
 		return -EINVAL;
+	if (u64_map__get(l->return_sites, vaddr, NULL))
+		return 0; /* found in the file already */
+	if (u64_map__set(l->return_sites, vaddr, 0))
+		return -ENOMEM;
 	err = x86_code__cheap_probe_point(l->syms, vaddr, &site.vaddr);
 	err = err ?: elf_symbols__vaddr_to_offset(l->syms, site.vaddr, &site.offset);
 	err = err ?: tracer__attach_site(l->tracer, &site, why, sizeof(why));
@@ -513,8 +519,13 @@ static int prepare(struct live *l)
 		return fail("%s: cannot plan probes: %s", l->target.name, strerror(-err));
 
 	l->model = task_model__new();
-	if (!l->model)
+	l->return_sites = u64_map__new();
+	if (!l->model || !l->return_sites)
 		return fail("out of memory");
+	for (size_t i = 0; i < l->plan.nsites; i++)
+		if (l->plan.sites[i].probe == AIB_PROBE_AT_RUN_RETURN &&
+		    u64_map__set(l->return_sites, l->plan.sites[i].origin, 0))
+			return fail("out of memory");
 	if (o->record) {
 		l->recording = recording_writer__open(o->record);
 		if (!l->recording)
@@ -671,6 +682,7 @@ out:
 	export_set__free(l.exports);
 	task_model__free(l.model);
 	probe_plan__release(&l.plan);
+	u64_map__free(l.return_sites);
 	elf_symbols__free(l.syms);
 	return ret;
 }

@@ -18,6 +18,7 @@ struct probe_site {
 	__u64 vaddr;	  /* ELF virtual address, also the attach cookie */
 	__u64 offset;	  /* file offset for the uprobe */
 	const char *what; /* the runtime function, for messages */
+	__u64 origin;	  /* AT_RUN_RETURN: the return address the site stands for */
 };
 
 struct probe_plan {

@@ -86,6 +86,34 @@ static void header_layout(const struct elf_symbols *syms, struct probe_plan *pla
 	}
 }
 
+/* Where RawTask::run returns: Runnable::run tail-calls it, so after each
+ * call of Runnable::run. Sites found only at run time (other callers) are
+ * reported by the BPF side and added then. */
+static int add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	__u64 run = find_func(syms, AT_RUNNABLE_RUN), slots[8], rets[64];
+	int nslots, n, err;
+
+	if (!run)
+		return 0;
+	nslots = elf_symbols__pointer_slots(syms, run, slots, 8);
+	if (nslots < 0)
+		return nslots;
+	n = x86_code__call_sites(syms, run, slots, nslots < 8 ? nslots : 8, rets, 64);
+	for (int i = 0; i < n && i < 64; i++) {
+		struct probe_site site = {.probe = AIB_PROBE_AT_RUN_RETURN, .origin = rets[i],
+					  .what = "a return site of RawTask::run"};
+
+		if (x86_code__cheap_probe_point(syms, rets[i], &site.vaddr) ||
+		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
+			continue;
+		err = probe_plan__add(plan, &site);
+		if (err)
+			return err;
+	}
+	return n < 0 ? n : 0;
+}
+
 int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
 			   size_t why_len)
 {
@@ -124,6 +152,9 @@ int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *pl
 	if (n == 0)
 		probe_plan__note_missing(plan, "__rust_panic_cleanup (a panicking task's poll ends late)");
 	header_layout(syms, plan);
+	err = add_return_sites(syms, plan);
+	if (err)
+		goto fail;
 
 	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK);
 	if (find_func(syms, "async_std::*"))

@@ -287,36 +287,65 @@ static __u32 attr_u32(Dwarf_Die *die, unsigned int name)
 	return dwarf_formudata(dwarf_attr(die, name, &attr), &v) || v > UINT32_MAX ? 0 : (__u32)v;
 }
 
+struct walk {
+	__u64 addr;
+	Dwarf_Die path[MAX_CHAIN]; /* subprograms and inlined subroutines, outermost first */
+	int n;
+};
+
+/* Descends through the DIEs whose ranges hold addr (namespaces hold Rust's
+ * functions, without ranges of their own). dwarf_getscopes would do, but
+ * looks for the abstract origin's scopes too, which costs a walk of the
+ * whole unit. */
+static bool walk(struct walk *w, Dwarf_Die *parent)
+{
+	Dwarf_Die die;
+
+	if (dwarf_child(parent, &die))
+		return false;
+	do {
+		int tag = dwarf_tag(&die);
+
+		if (tag == DW_TAG_namespace || tag == DW_TAG_module) {
+			if (walk(w, &die))
+				return true;
+		} else if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+			    tag == DW_TAG_lexical_block) && dwarf_haspc(&die, w->addr) > 0) {
+			if (tag != DW_TAG_lexical_block && w->n < MAX_CHAIN)
+				w->path[w->n++] = die;
+			walk(w, &die);
+			return true;
+		}
+	} while (!dwarf_siblingof(&die, &die));
+	return false;
+}
+
 /* The inline chain at addr from DWARF; 0 if no CU or subprogram covers it. */
 static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 {
-	Dwarf_Die cu, *scopes = NULL, *chain = NULL;
+	struct walk w = { .addr = addr };
 	Dwarf_Files *files = NULL;
 	Dwarf_Line *line;
+	Dwarf_Die cu;
 	const char *call_file = NULL;
 	__u32 call_line = 0, call_col = 0;
-	int nchain, n = 0;
+	int n = 0;
 	bool rust;
 
-	if (!s->dw || !cu_at(s, addr, &cu) || dwarf_getscopes(&cu, addr, &scopes) <= 0)
-		goto out;
-	/* getscopes goes on with the abstract origin's scopes past an inlined
-	 * instance; the DIE tree gives the concrete chain */
-	nchain = dwarf_getscopes_die(&scopes[0], &chain);
+	if (!s->dw || !cu_at(s, addr, &cu) || !walk(&w, &cu))
+		return 0;
 	rust = dwarf_srclang(&cu) == DW_LANG_Rust;
 	if (dwarf_getsrcfiles(&cu, &files, NULL))
 		files = NULL;
-	for (int i = 0; i < nchain && n < MAX_CHAIN; i++) {
-		int tag = dwarf_tag(&chain[i]);
+	for (int i = w.n - 1; i >= 0; i--) {
+		Dwarf_Die *die = &w.path[i];
+		int tag = dwarf_tag(die);
 		struct sym_frame *f = &out[n];
 		Dwarf_Attribute attr;
 		Dwarf_Word idx;
 
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-			continue;
 		*f = (struct sym_frame){
-			.function = die_name(s, &chain[i], rust,
-					     tag == DW_TAG_subprogram ? addr : 0),
+			.function = die_name(s, die, rust, tag == DW_TAG_subprogram ? addr : 0),
 			.file = call_file, .line = call_line, .col = call_col,
 			.inlined = tag == DW_TAG_inlined_subroutine,
 		};
@@ -333,14 +362,11 @@ static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 			break;
 		/* where this inlined body was called: a position in the next frame */
 		call_file = NULL;
-		if (files && !dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &attr), &idx))
+		if (files && !dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &idx))
 			call_file = dwarf_filesrc(files, idx, NULL, NULL);
-		call_line = attr_u32(&chain[i], DW_AT_call_line);
-		call_col = attr_u32(&chain[i], DW_AT_call_column);
+		call_line = attr_u32(die, DW_AT_call_line);
+		call_col = attr_u32(die, DW_AT_call_column);
 	}
-out:
-	free(scopes);
-	free(chain);
 	return n;
 }
 

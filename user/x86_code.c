@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <capstone/capstone.h>
 #include "elf_symbols.h"
@@ -123,4 +124,122 @@ int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u
 		cs_free(insn, 1);
 	cs_close(&cs);
 	return err;
+}
+
+static __s32 rel32(const __u8 *p)
+{
+	__s32 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static bool is_slot(__u64 addr, const __u64 *slots, int nslots)
+{
+	for (int i = 0; i < nslots; i++)
+		if (slots[i] == addr)
+			return true;
+	return false;
+}
+
+/* A byte pattern that may be a call of target, or a load of its pointer:
+ * `call rel32`, `call *slot(%rip)`, `mov slot(%rip), %reg`. */
+static bool may_refer(const __u8 *code, size_t size, __u64 base, __u64 target, const __u64 *slots,
+		      int nslots)
+{
+	for (size_t i = 0; i + 5 <= size; i++) {
+		if (code[i] == 0xe8 && base + i + 5 + rel32(code + i + 1) == target)
+			return true;
+		if (i + 7 <= size && (code[i] & 0xf0) == 0x40 && code[i + 1] == 0x8b &&
+		    (code[i + 2] & 0xc7) == 0x05 && is_slot(base + i + 7 + rel32(code + i + 3), slots, nslots))
+			return true;
+		if (i + 6 <= size && code[i] == 0xff && code[i + 1] == 0x15 &&
+		    is_slot(base + i + 6 + rel32(code + i + 2), slots, nslots))
+			return true;
+	}
+	return false;
+}
+
+static bool rip_slot(const cs_insn *insn, const cs_x86_op *op, const __u64 *slots, int nslots)
+{
+	return op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
+	       is_slot(insn->address + insn->size + op->mem.disp, slots, nslots);
+}
+
+/* Disassemble one function: the return address of each call of target,
+ * direct, through a slot, or through a register a slot was loaded into
+ * (a loop may hoist the load). A register reused for something else only
+ * adds a site where nothing needs ending: harmless. */
+static int sweep(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 base, __u64 target,
+		 const __u64 *slots, int nslots, __u64 *rets, int n, int max)
+{
+	const __u8 *p = code;
+	uint64_t addr = base;
+	bool loaded[X86_REG_ENDING] = {false};
+
+	while (cs_disasm_iter(cs, &p, &size, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+		bool hit = false;
+
+		if (insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		    rip_slot(insn, &x->operands[1], slots, nslots))
+			loaded[x->operands[0].reg] = true;
+		if (insn->id != X86_INS_CALL || x->op_count != 1)
+			continue;
+		if (x->operands[0].type == X86_OP_IMM)
+			hit = (__u64)x->operands[0].imm == target;
+		else if (x->operands[0].type == X86_OP_REG)
+			hit = loaded[x->operands[0].reg];
+		else
+			hit = rip_slot(insn, &x->operands[0], slots, nslots);
+		if (!hit)
+			continue;
+		/* aliases of one function list the same site twice */
+		bool seen = false;
+
+		for (int j = 0; j < n && j < max; j++)
+			seen |= rets[j] == insn->address + insn->size;
+		if (!seen && n++ < max)
+			rets[n - 1] = insn->address + insn->size;
+	}
+	return n;
+}
+
+int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
+			 int nslots, __u64 *rets, int max)
+{
+	size_t nsyms = elf_symbols__count(syms), cap = 0;
+	__u8 *code = NULL;
+	cs_insn *insn;
+	csh cs;
+	int n = 0;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	for (size_t k = 0; insn && k < nsyms; k++) {
+		const struct elf_symbol *sym = elf_symbols__get(syms, k);
+		__u64 base = sym->vaddr;
+
+		if (!sym->is_func || sym->size < 5 || sym->size > (1 << 20))
+			continue;
+		if (sym->size > cap) {
+			__u8 *bigger = realloc(code, sym->size);
+
+			if (!bigger)
+				break;
+			code = bigger;
+			cap = sym->size;
+		}
+		if (elf_symbols__read(syms, base, code, sym->size))
+			continue;
+		if (may_refer(code, sym->size, base, target, slots, nslots))
+			n = sweep(cs, insn, code, sym->size, base, target, slots, nslots, rets, n, max);
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	free(code);
+	return n;
 }

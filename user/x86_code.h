@@ -27,4 +27,12 @@ int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u
  * -ENOENT when it is not such a load. */
 int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u64 *disp);
 
+/* Return addresses of every call to `target` in the file's functions: a
+ * direct `call target`, or `call *slot(%rip)` through one of the pointer
+ * slots given (see elf_symbols__pointer_slots). Found by a byte search,
+ * each hit confirmed by disassembling its function from the start. Up to
+ * max into rets; returns how many there are, or -errno. */
+int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
+			 int nslots, __u64 *rets, int max);
+
 #endif

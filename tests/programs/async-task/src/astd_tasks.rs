@@ -67,7 +67,9 @@ fn main() {
         println!("DONE");
         std::io::stdout().flush().unwrap();
         task::sleep(Duration::from_millis(200)).await;
-        drop((tx, parked));
+        // The sender must outlive the process: dropping it would close the
+        // channel and let `parked` finish.
+        std::mem::forget((tx, parked));
     });
     // Exit with the parked task still alive in the executor.
     std::process::exit(0);
