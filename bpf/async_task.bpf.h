@@ -11,9 +11,10 @@
  *   stack whose frame lies below the current sp is over. Entries left by a
  *   panic are closed where catch_unwind catches it (PANIC_CAUGHT), or by the
  *   next poll entry at the same depth (before its return site is probed);
- * - a new task shows up at its first RawTask::schedule (the executors call
- *   Runnable::schedule right after spawning); the stack copied there holds
- *   the caller's frames, from which user space takes the spawn location.
+ * - a new task shows up at Runnable::schedule, which the executors call
+ *   right after spawning (wakes schedule through RawTask, not through it);
+ *   the stack copied there holds the caller's frames, from which user space
+ *   takes the spawn location.
  *
  * Header layout (async-task 4.x, rustc 1.95; not repr(C), set by user space):
  * vtable pointer at +0, state word at +8.
@@ -237,9 +238,9 @@ static __always_inline int at_wake(__u64 task, __u32 how)
 	return 0;
 }
 
-/* RawTask::schedule(ptr). A task never run before (not running, completed
- * or closed) is new: report it with a copy of the stack. A reschedule of a
- * live task by hand is rare; the model ignores a task it already knows. */
+/* Runnable::schedule(self): a task not running, completed or closed is new
+ * (a reschedule by hand of a waiting task is rare; the model keeps a task
+ * it knows to be waiting): report it with a copy of the stack. */
 static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bias)
 {
 	__u32 tid = current_tid(), zero = 0;

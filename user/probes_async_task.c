@@ -26,9 +26,9 @@ struct site_spec {
 static const struct site_spec at_sites[] = {
 	{AT_WAKE, AIB_PROBE_AT_WAKE, true},
 	{"async_task::raw::RawTask<F,T,S>::wake_by_ref", AIB_PROBE_AT_WAKE_BY_REF, false},
-	/* executors call Runnable::schedule right after spawning: a task's
-	 * first schedule is its spawn */
-	{"async_task::raw::RawTask<F,T,S>::schedule", AIB_PROBE_AT_SCHEDULE, false},
+	/* executors call Runnable::schedule right after spawning, and only
+	 * then: RawTask::schedule also runs for wakes and reschedules */
+	{"async_task::runnable::Runnable::schedule", AIB_PROBE_AT_SCHEDULE, false},
 	{"async_std::task::builder::Builder::spawn", AIB_PROBE_AT_TASK_NAME, false},
 };
 
@@ -140,7 +140,7 @@ int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *pl
 			goto fail;
 		}
 		if (n == 0 && s->probe == AIB_PROBE_AT_SCHEDULE)
-			probe_plan__note_missing(plan, "RawTask::schedule (no spawns: tasks found on first poll)");
+			probe_plan__note_missing(plan, "Runnable::schedule (inlined: tasks found on first poll)");
 		if (s->probe == AIB_PROBE_AT_SCHEDULE)
 			plan->spawn_sites += (__u32)n;
 	}

@@ -42,13 +42,6 @@ void spawn_sites__free(struct spawn_sites *ss)
 	free(ss);
 }
 
-static bool is_user_frame(const struct sym_frame *f)
-{
-	if (f->file)
-		return !symbolizer__is_library_file(f->file);
-	return f->function && !symbolizer__is_library_function(f->function);
-}
-
 /* The blocking crate's pool: its frames sit between the program and the
  * task's creation. */
 static bool is_blocking_pool(const struct sym_frame *f)
@@ -75,7 +68,7 @@ int spawn_sites__resolve(struct spawn_sites *ss, const struct aib_stack *stack, 
 		for (int k = 0; k < nf; k++) {
 			const struct sym_frame *f = &frames[k];
 
-			if (!is_user_frame(f)) {
+			if (f->library) {
 				if (is_blocking_pool(f))
 					out->flags |= AIB_SPAWN_BLOCKING;
 				if (f->function)
@@ -86,15 +79,6 @@ int spawn_sites__resolve(struct spawn_sites *ss, const struct aib_stack *stack, 
 			out->line = f->line;
 			out->col = f->col;
 			return 0;
-		}
-	}
-	if (getenv("AIB_DEBUG_SPAWN")) {
-		fprintf(stderr, "spawn stack: %d frames, len %u, ip %llx sp %llx bias %llx\n", n, stack->len,
-			(unsigned long long)stack->ip, (unsigned long long)stack->sp, (unsigned long long)stack->bias);
-		for (int i = 0; i < n; i++) {
-			int nf = symbolizer__frames(ss->symbolizer, pcs[i], i > 0, frames, MAX_INLINE);
-			for (int k = 0; k < nf; k++)
-				fprintf(stderr, "  %llx %s %s:%u\n", (unsigned long long)pcs[i], frames[k].function, frames[k].file, frames[k].line);
 		}
 	}
 	return -ENOENT;

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * Address -> inline chain, as `eu-addr2line -i -f` prints it. The compile
- * unit comes from our own table of CU address ranges (built once: not every
- * producer writes .debug_aranges), the chain from the DIE tree around the
- * innermost scope, the innermost line from the line table and every outer
- * line from the call site of the inlined subroutine just inside it.
+ * Address -> inline chain, as `eu-addr2line -i -f` prints it. Two indexes,
+ * both ours: the address ranges of every compile unit (built at open: not
+ * every producer writes .debug_aranges), and those of a unit's functions
+ * (built when the unit is first asked: finding one by walking a big unit's
+ * DIEs costs milliseconds). From the function's DIE down to the innermost
+ * inlined subroutine holding the address is then a short walk. The innermost
+ * line comes from the line table, every outer one from the call site of the
+ * inlined subroutine just inside it.
  *
  * Names: a linkage name demangled to a Rust path, else for the physical
  * function of a Rust unit its ELF symbol (line-tables-only DWARF names
  * functions without their path), else DW_AT_name. Every string handed out
  * points into libdw's or elf_symbols' data or into our interned copies, so
- * it lives as long as the symbolizer; results are cached per address.
+ * it lives as long as the symbolizer; results are cached per address, with
+ * each frame's library judgement (made here: it needs the unit's directory).
  */
 #include "symbolizer.h"
 
@@ -19,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +36,21 @@
 
 #define MAX_CHAIN 32 /* inline depth kept per address */
 
-/* [start, end) of a CU or a function symbol; sorted arrays of these are
- * searched by address */
+/* [start, end) of something; sorted arrays of these are searched by address */
 struct range {
 	__u64 start, end;
 	union {
-		Dwarf_Off cu; /* offset of the CU DIE */
-		const char *name; /* the symbol's path */
+		size_t unit;	  /* symbolizer.cus: index into units */
+		Dwarf_Off die;	  /* unit.funcs: the subprogram's DIE */
+		const char *name; /* symbolizer.funcs: the symbol's path */
 	};
+};
+
+struct unit {
+	Dwarf_Off off;	     /* of the CU DIE */
+	struct range *funcs; /* concrete subprograms, once indexed */
+	size_t nfuncs, cap;
+	bool indexed;
 };
 
 struct cached {
@@ -53,6 +66,8 @@ struct symbolizer {
 	Dwarf *dw; /* NULL without DWARF */
 	struct range *cus;
 	size_t ncus, cus_cap;
+	struct unit *units;
+	size_t nunits, units_cap;
 	bool has_lines;
 
 	struct u64_map *cache; /* looked-up address -> entries[] */
@@ -145,24 +160,63 @@ static int index_cus(struct symbolizer *s)
 		if (dwarf_tag(&cudie) != DW_TAG_compile_unit)
 			continue;
 		s->has_lines |= dwarf_hasattr(&cudie, DW_AT_stmt_list);
+		if (array__grow((void **)&s->units, &s->units_cap, s->nunits + 1, sizeof(*s->units)))
+			return -ENOMEM;
+		s->units[s->nunits] = (struct unit){ .off = dwarf_dieoffset(&cudie) };
 		while ((off = dwarf_ranges(&cudie, off, &base, &start, &end)) > 0) {
 			if (start >= end || !in_text(elf, start))
 				continue;
 			if (array__grow((void **)&s->cus, &s->cus_cap, s->ncus + 1, sizeof(*s->cus)))
 				return -ENOMEM;
 			s->cus[s->ncus++] = (struct range){ .start = start, .end = end,
-							    .cu = dwarf_dieoffset(&cudie) };
+							    .unit = s->nunits };
 		}
+		s->nunits++;
 	}
 	qsort(s->cus, s->ncus, sizeof(*s->cus), cmp_range);
 	return 0;
 }
 
-static bool cu_at(const struct symbolizer *s, __u64 addr, Dwarf_Die *cudie)
+/* Concrete subprograms under parent; Rust nests them in namespaces. */
+static int index_funcs_under(struct unit *u, Dwarf_Die *parent)
 {
-	const struct range *r = range_at(s->cus, s->ncus, addr);
+	Dwarf_Die die;
 
-	return r && dwarf_offdie(s->dw, r->cu, cudie);
+	if (dwarf_child(parent, &die))
+		return 0;
+	do {
+		int tag = dwarf_tag(&die);
+		Dwarf_Addr base, start, end;
+		ptrdiff_t off = 0;
+
+		if ((tag == DW_TAG_namespace || tag == DW_TAG_module) && index_funcs_under(u, &die))
+			return -ENOMEM;
+		while (tag == DW_TAG_subprogram &&
+		       (off = dwarf_ranges(&die, off, &base, &start, &end)) > 0) {
+			if (array__grow((void **)&u->funcs, &u->cap, u->nfuncs + 1, sizeof(*u->funcs)))
+				return -ENOMEM;
+			u->funcs[u->nfuncs++] = (struct range){ .start = start, .end = end,
+								.die = dwarf_dieoffset(&die) };
+		}
+	} while (!dwarf_siblingof(&die, &die));
+	return 0;
+}
+
+/* The CU holding addr (else -1) and the subprogram holding it (else 0). */
+static int func_die_at(struct symbolizer *s, __u64 addr, Dwarf_Die *cudie, Dwarf_Die *func)
+{
+	const struct range *r = s->dw ? range_at(s->cus, s->ncus, addr) : NULL;
+	struct unit *u = r ? &s->units[r->unit] : NULL;
+
+	if (!u || !dwarf_offdie(s->dw, u->off, cudie))
+		return -1;
+	if (!u->indexed) {
+		u->indexed = true; /* out of memory: what we got is still sorted */
+		index_funcs_under(u, cudie);
+		qsort(u->funcs, u->nfuncs, sizeof(*u->funcs), cmp_range);
+	}
+	r = range_at(u->funcs, u->nfuncs, addr);
+	return r && dwarf_offdie(s->dw, r->die, func);
 }
 
 struct symbolizer *symbolizer__new(const char *path)
@@ -212,6 +266,9 @@ void symbolizer__free(struct symbolizer *s)
 	elf_symbols__free(s->syms);
 	free(s->funcs);
 	free(s->cus);
+	for (size_t i = 0; i < s->nunits; i++)
+		free(s->units[i].funcs);
+	free(s->units);
 	u64_map__free(s->cache);
 	free(s->entries);
 	free(s->frames);
@@ -293,71 +350,73 @@ struct walk {
 	int n;
 };
 
-/* Descends through the DIEs whose ranges hold addr (namespaces hold Rust's
- * functions, without ranges of their own). dwarf_getscopes would do, but
- * looks for the abstract origin's scopes too, which costs a walk of the
- * whole unit. */
-static bool walk(struct walk *w, Dwarf_Die *parent)
+/* Descends through the DIEs whose ranges hold addr. (dwarf_getscopes would
+ * do, but it also looks for the abstract origin's scopes, which costs a walk
+ * of the whole unit.) */
+static void walk(struct walk *w, Dwarf_Die *parent)
 {
 	Dwarf_Die die;
 
 	if (dwarf_child(parent, &die))
-		return false;
+		return;
 	do {
 		int tag = dwarf_tag(&die);
 
-		if (tag == DW_TAG_namespace || tag == DW_TAG_module) {
-			if (walk(w, &die))
-				return true;
-		} else if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
-			    tag == DW_TAG_lexical_block) && dwarf_haspc(&die, w->addr) > 0) {
+		if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+		     tag == DW_TAG_lexical_block) && dwarf_haspc(&die, w->addr) > 0) {
 			if (tag != DW_TAG_lexical_block && w->n < MAX_CHAIN)
 				w->path[w->n++] = die;
 			walk(w, &die);
-			return true;
+			return;
 		}
 	} while (!dwarf_siblingof(&die, &die));
-	return false;
 }
 
-/* The inline chain at addr from DWARF; 0 if no CU or subprogram covers it. */
+/* Sets f->library. A relative file is relative to its unit's directory,
+ * which is the crate's own for a registry crate. */
+static void judge(struct sym_frame *f, const char *comp_dir)
+{
+	char path[PATH_MAX];
+
+	if (!f->file)
+		f->library = !f->function || symbolizer__is_library_function(f->function);
+	else if (f->file[0] == '/' || !comp_dir ||
+		 snprintf(path, sizeof(path), "%s/%s", comp_dir, f->file) >= (int)sizeof(path))
+		f->library = symbolizer__is_library_file(f->file);
+	else
+		f->library = symbolizer__is_library_file(path);
+}
+
+/* The inline chain at addr from DWARF; 0 if no CU covers it. */
 static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 {
 	struct walk w = { .addr = addr };
 	Dwarf_Files *files = NULL;
+	Dwarf_Attribute attr;
 	Dwarf_Line *line;
 	Dwarf_Die cu;
-	const char *call_file = NULL;
+	const char *call_file = NULL, *name;
 	__u32 call_line = 0, call_col = 0;
-	int n = 0;
+	int n = 0, l = 0, c = 0, found = func_die_at(s, addr, &cu, &w.path[0]);
 	bool rust;
 
-	if (!s->dw || !cu_at(s, addr, &cu) || !walk(&w, &cu))
+	if (found < 0)
 		return 0;
+	if (found)
+		walk(&w, &w.path[w.n++]);
 	rust = dwarf_srclang(&cu) == DW_LANG_Rust;
 	if (dwarf_getsrcfiles(&cu, &files, NULL))
 		files = NULL;
 	for (int i = w.n - 1; i >= 0; i--) {
 		Dwarf_Die *die = &w.path[i];
 		int tag = dwarf_tag(die);
-		struct sym_frame *f = &out[n];
-		Dwarf_Attribute attr;
 		Dwarf_Word idx;
 
-		*f = (struct sym_frame){
+		out[n++] = (struct sym_frame){
 			.function = die_name(s, die, rust, tag == DW_TAG_subprogram ? addr : 0),
 			.file = call_file, .line = call_line, .col = call_col,
 			.inlined = tag == DW_TAG_inlined_subroutine,
 		};
-		if (n++ == 0 && (line = dwarf_getsrc_die(&cu, addr))) {
-			int l = 0, c = 0;
-
-			dwarf_lineno(line, &l);
-			dwarf_linecol(line, &c);
-			f->file = dwarf_linesrc(line, NULL, NULL);
-			f->line = (__u32)l;
-			f->col = (__u32)c;
-		}
 		if (tag == DW_TAG_subprogram)
 			break;
 		/* where this inlined body was called: a position in the next frame */
@@ -367,42 +426,57 @@ static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 		call_line = attr_u32(die, DW_AT_call_line);
 		call_col = attr_u32(die, DW_AT_call_column);
 	}
+	line = dwarf_getsrc_die(&cu, addr);
+	/* LLVM drops the DIEs of some functions but not their lines */
+	if (!n && line && (name = func_at(s, addr)))
+		out[n++] = (struct sym_frame){ .function = name };
+	if (n && line) { /* the innermost position: the line table's */
+		dwarf_lineno(line, &l);
+		dwarf_linecol(line, &c);
+		out[0].file = dwarf_linesrc(line, NULL, NULL);
+		out[0].line = (__u32)l;
+		out[0].col = (__u32)c;
+	}
+	name = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &attr));
+	for (int i = 0; i < n; i++)
+		judge(&out[i], name);
 	return n;
+}
+
+/* The frames at addr, resolved on first use; NULL if out of memory. */
+static const struct cached *lookup(struct symbolizer *s, __u64 addr)
+{
+	struct sym_frame chain[MAX_CHAIN];
+	const char *name;
+	__u32 i;
+	int n;
+
+	if (u64_map__get(s->cache, addr, &i))
+		return &s->entries[i];
+	n = dwarf_chain(s, addr, chain);
+	if (!n && (name = func_at(s, addr))) { /* no DWARF here: the symbol */
+		chain[n] = (struct sym_frame){ .function = name };
+		judge(&chain[n++], NULL);
+	}
+	if (array__grow((void **)&s->frames, &s->frames_cap, s->nframes + n, sizeof(*s->frames)) ||
+	    array__grow((void **)&s->entries, &s->entries_cap, s->nentries + 1,
+			sizeof(*s->entries)) ||
+	    u64_map__set(s->cache, addr, (__u32)s->nentries))
+		return NULL;
+	memcpy(s->frames + s->nframes, chain, n * sizeof(*chain));
+	s->entries[s->nentries] = (struct cached){ (__u32)s->nframes, (__u32)n };
+	s->nframes += n;
+	return &s->entries[s->nentries++];
 }
 
 int symbolizer__frames(struct symbolizer *s, __u64 vaddr, bool is_return, struct sym_frame *out,
 		       int max)
 {
-	struct sym_frame chain[MAX_CHAIN];
-	const struct sym_frame *src = chain;
-	__u64 addr = vaddr - is_return;
-	const char *name;
-	__u32 i;
-	int n;
+	const struct cached *c = s && out ? lookup(s, vaddr - is_return) : NULL;
+	int n = 0;
 
-	if (!s || !out || max <= 0)
-		return 0;
-	if (u64_map__get(s->cache, addr, &i)) {
-		src = &s->frames[s->entries[i].first];
-		n = (int)s->entries[i].n;
-	} else {
-		n = dwarf_chain(s, addr, chain);
-		if (!n && (name = func_at(s, addr))) /* no DWARF here: the symbol */
-			chain[n++] = (struct sym_frame){ .function = name };
-		/* a full cache only costs speed: answer anyway */
-		if (!array__grow((void **)&s->frames, &s->frames_cap, s->nframes + n,
-				 sizeof(*s->frames)) &&
-		    !array__grow((void **)&s->entries, &s->entries_cap, s->nentries + 1,
-				 sizeof(*s->entries)) &&
-		    !u64_map__set(s->cache, addr, (__u32)s->nentries)) {
-			memcpy(s->frames + s->nframes, chain, n * sizeof(*chain));
-			s->entries[s->nentries++] = (struct cached){ (__u32)s->nframes, (__u32)n };
-			s->nframes += n;
-		}
-	}
-	if (n > max)
-		n = max;
-	memcpy(out, src, n * sizeof(*out));
+	for (; c && n < max && n < (int)c->n; n++)
+		out[n] = s->frames[c->first + n];
 	return n;
 }
 
@@ -422,8 +496,11 @@ static bool has_dir(const char *path, const char *dir)
 
 bool symbolizer__is_library_file(const char *file)
 {
-	/* crates of the standard library, wherever its sources sit */
-	static const char *const std_crates[] = {
+	/* cargo's registry and git checkouts (~/.cargo, or a CARGO_HOME like
+	 * /usr/local/cargo), Debian's /usr/share/cargo/registry, `cargo vendor`,
+	 * and the standard library's crates wherever their sources sit */
+	static const char *const dirs[] = {
+		".cargo/registry/", "cargo/registry/", ".cargo/git/", "cargo/git/", "vendor/",
 		"library/std/", "library/core/", "library/alloc/", "library/proc_macro/",
 		"library/panic_unwind/", "library/panic_abort/", "library/test/",
 		"library/backtrace/", "library/stdarch/", "library/portable-simd/",
@@ -431,15 +508,11 @@ bool symbolizer__is_library_file(const char *file)
 
 	if (!file)
 		return false;
-	/* /rustc/<hash>/..., cargo's registry and git checkouts (~/.cargo, or a
-	 * CARGO_HOME like /usr/local/cargo), Debian's /usr/share/cargo/registry,
-	 * `cargo vendor` */
-	if (!strncmp(file, "/rustc/", 7) || has_dir(file, ".cargo/registry/") ||
-	    has_dir(file, "cargo/registry/") || has_dir(file, ".cargo/git/") ||
-	    has_dir(file, "cargo/git/") || has_dir(file, "vendor/"))
+	/* std's DWARF: /rustc/<hash>/library/..., its dependencies /rust/deps/ */
+	if (!strncmp(file, "/rustc/", 7) || !strncmp(file, "/rust/deps/", 11))
 		return true;
-	for (size_t i = 0; i < sizeof(std_crates) / sizeof(*std_crates); i++)
-		if (has_dir(file, std_crates[i]))
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++)
+		if (has_dir(file, dirs[i]))
 			return true;
 	return false;
 }
@@ -478,19 +551,14 @@ bool symbolizer__is_library_function(const char *function)
 int symbolizer__first_user_frame(struct symbolizer *s, const __u64 *pcs, int n,
 				 struct sym_frame *out)
 {
-	struct sym_frame frames[MAX_CHAIN];
-
 	if (!s || !pcs || !out)
 		return -EINVAL;
 	for (int i = 0; i < n; i++) {
-		int nf = symbolizer__frames(s, pcs[i], i > 0, frames, MAX_CHAIN);
+		const struct cached *c = lookup(s, pcs[i] - (i > 0));
 
-		for (int j = 0; j < nf; j++) {
-			const struct sym_frame *f = &frames[j];
-
-			if (s->has_lines ? f->file && !symbolizer__is_library_file(f->file)
-					 : f->function && !symbolizer__is_library_function(f->function)) {
-				*out = *f;
+		for (__u32 j = 0; c && j < c->n; j++) {
+			if (!s->frames[c->first + j].library) {
+				*out = s->frames[c->first + j];
 				return 0;
 			}
 		}

@@ -19,6 +19,10 @@ struct sym_frame {
 	const char *file;     /* as the DWARF says (absolute or relative); NULL without line tables */
 	__u32 line, col;      /* 0 if unknown */
 	bool inlined;	      /* inlined into the next (outer) frame */
+	/* runtime or library code: by the file when there is one, a relative
+	 * path taken in its compile unit's directory (a registry crate's files
+	 * are as relative as the program's); by the function otherwise */
+	bool library;
 };
 
 /* NULL + errno: ENOENT etc. from open(2), ENOEXEC (not ELF). A file without
@@ -52,9 +56,10 @@ bool symbolizer__is_library_function(const char *function);
 /* The innermost frame of the program's own code along a call chain of ELF
  * vaddrs (pcs[0] an instruction address, the others return addresses, as
  * unwinder__unwind gives them), walking each address's inline frames
- * innermost first. With line tables: the first frame whose file is not a
- * library file. Without: the first frame whose function is not a library
- * function (file NULL, line 0). 0 and *out filled, or -ENOENT. */
+ * innermost first: the first frame not `library`. Judged frame by frame, as
+ * a release build often has line tables for the standard library only
+ * (file NULL, line 0 for the program's own frames then). 0 and *out
+ * filled, or -ENOENT. */
 int symbolizer__first_user_frame(struct symbolizer *s, const __u64 *pcs, int n,
 				 struct sym_frame *out);
 

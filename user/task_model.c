@@ -406,9 +406,10 @@ static __u32 task_new(struct task_model *m, __u64 header, __u64 id, enum aib_run
 	return idx;
 }
 
-/* The task now at `header` with runtime id `id`, created on first sight. */
+/* The task now at `header` with runtime id `id`, created on first sight.
+ * `polled`: for a poll, which a completed task never gets again. */
 static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts,
-		     enum aib_runtime runtime)
+		     enum aib_runtime runtime, bool polled)
 {
 	struct pending_spawn p;
 	struct task_info *t;
@@ -418,7 +419,7 @@ static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts,
 		t = &m->tasks[idx];
 		/* without ids, a completed task's header seen again is a new
 		 * task whose spawn we missed */
-		if (!id && runtime == AIB_RUNTIME_ASYNC_TASK && t->state == TASK_COMPLETED)
+		if (!id && polled && runtime == AIB_RUNTIME_ASYNC_TASK && t->state == TASK_COMPLETED)
 			goto fresh;
 		if (t->id == id || !id || !t->id) {
 			if (!t->id)
@@ -464,7 +465,8 @@ static struct task_info *live_task(struct task_model *m, __u64 header, __u64 id)
 }
 
 /* A spawn that names its task's header (async-task: at its first
- * schedule). A live task already there is being rescheduled by hand. */
+ * schedule). A task there waiting to run is being rescheduled by hand; one
+ * that looked running or idle ended without us seeing it (a lost record). */
 static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 {
 	struct thread_rec *th = thread_get(m, e->hdr.tid);
@@ -473,8 +475,13 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	struct task_info *t = live_task(m, e->task, 0);
 	__u32 idx;
 
-	if (t && t->state != TASK_COMPLETED)
+	if (t && t->state == TASK_RUNNABLE)
 		return 0;
+	/* Its memory is reused, so it ended: a poll in flight by now (its end
+	 * record, from another CPU, may come after this one), an idle task
+	 * when it was last seen. */
+	if (t)
+		complete(t, t->state == TASK_RUNNING ? e->hdr.ts : t->since);
 	idx = task_new(m, e->task, 0, e->runtime);
 	if (idx == NO_TASK || !th)
 		return -ENOMEM;
@@ -588,7 +595,7 @@ static void note_worker(struct task_info *t, __u32 tid)
 static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 {
 	struct thread_rec *th = thread_get(m, e->hdr.tid);
-	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, e->runtime);
+	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, e->runtime, true);
 	struct task_info *t;
 
 	if (idx == NO_TASK || !th)
@@ -613,8 +620,14 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 	}
 	if (t->state != TASK_RUNNING)
 		leave_state(t, e->hdr.ts, true);
+	else if (t->poll_tid != e->hdr.tid)
+		/* Rescheduled at the end of a poll and picked up by another
+		 * thread before the first one's end record was written: that
+		 * poll is over by now; its end, still in flight, is ignored. */
+		t->busy_ns += e->hdr.ts > t->poll_start ? e->hdr.ts - t->poll_start : 0;
 	t->state = TASK_RUNNING;
 	t->poll_start = e->hdr.ts;
+	t->poll_tid = e->hdr.tid;
 	t->polls++;
 	m->sum.polls++;
 	note_worker(t, e->hdr.tid);
@@ -633,6 +646,8 @@ static int on_poll_end(struct task_model *m, const struct aib_ev_poll *e)
 		m->sum.anomalies++;
 		return 0;
 	}
+	if (t->poll_tid != e->hdr.tid)
+		return 0; /* the end of a poll another thread's began superseded */
 	t->busy_ns += ts > t->poll_start ? ts - t->poll_start : 0;
 	t->last_poll_end_ts = ts;
 	t->since = ts;
@@ -658,7 +673,7 @@ static int on_poll_end(struct task_model *m, const struct aib_ev_poll *e)
 
 static int on_wake(struct task_model *m, const struct aib_ev_wake *e)
 {
-	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, e->runtime);
+	__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, e->runtime, false);
 	struct task_info *t, *waker;
 	enum wake_kind kind;
 
@@ -688,7 +703,7 @@ static int on_task_end(struct task_model *m, const struct aib_ev_task *e)
 	if (!t && e->task_id && u64_map__get(m->pending_by_id, e->task_id, NULL)) {
 		/* Spawned in the session, ended before its first poll (e.g. the
 		 * runtime shut down with it still queued). */
-		__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, AIB_RUNTIME_TOKIO);
+		__u32 idx = task_at(m, e->task, e->task_id, e->hdr.ts, AIB_RUNTIME_TOKIO, false);
 
 		if (idx == NO_TASK)
 			return -ENOMEM;

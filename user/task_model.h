@@ -68,6 +68,7 @@ struct task_info {
 	/* bookkeeping for open intervals */
 	__u64 since;	 /* when the current state began */
 	__u64 poll_start;
+	__u32 poll_tid;	 /* the thread of the current poll */
 };
 
 struct model_summary {

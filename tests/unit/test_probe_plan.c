@@ -29,6 +29,7 @@
 
 #include "elf_symbols.h"
 #include "probe_plan.h"
+#include "x86_code.h"
 
 #define POLL "tokio::runtime::task::raw::poll"
 #define WAKE_BY_VAL "tokio::runtime::task::waker::wake_by_val"
@@ -477,6 +478,125 @@ static void test_minimal_tokio(void **state)
 	elf_symbols__free(syms);
 }
 
+/* ---- async-task and the machine-code reader ---- */
+
+#define AT_RAW_TASK "_ZN10async_task3raw24RawTask$LT$F$C$T$C$S$GT$"
+#define SYM_AT_RUN AT_RAW_TASK "3run17h0123456789abcdefE"
+#define SYM_AT_WAKE AT_RAW_TASK "4wake17h0123456789abcdefE"
+#define SYM_AT_SCHEDULE "_ZN10async_task8runnable8Runnable8schedule17h0123456789abcdefE"
+#define SYM_RUNNABLE_RUN "_ZN10async_task8runnable8Runnable3run17h0123456789abcdefE"
+
+/* Functions in assembly, so their instructions are known exactly. */
+#define ASM_FN(sym, body) \
+	"__asm__(\".text\\n.globl " sym "\\n.type " sym ",@function\\n" sym ":\\n" body \
+	"\\n.size " sym ", .-" sym "\\n\");\n"
+
+static const char SRC_ASYNC_TASK[] =
+	/* Runnable::run: load the vtable from the header, tail-call run */
+	ASM_FN(SYM_RUNNABLE_RUN, "mov 0x0(%rdi),%rax\\n jmp *0x28(%rax)")
+	FN(SYM_AT_RUN, "at_run")
+	FN(SYM_AT_WAKE, "at_wake")
+	FN(SYM_AT_SCHEDULE, "at_schedule")
+	/* after the call: two plain instructions, then an emulated jcc */
+	ASM_FN("executor_tick", "push %rbx\\n call " SYM_RUNNABLE_RUN
+				"\\n mov %eax,%ebx\\n add $1,%ebx\\n cmp $2,%ebx\\n jl 1f\\n1: pop %rbx\\n ret")
+	/* rsp moves before any emulated instruction: the site stays put */
+	ASM_FN("sp_moves", "mov %rdi,%rax\\n sub $8,%rsp\\n jmp 1f\\n1: add $8,%rsp\\n ret")
+	/* not a load through the first argument */
+	ASM_FN("no_load", "mov %rsi,%rax\\n ret")
+	"int executor_tick(void *); int sp_moves(void); int no_load(void);\n"
+	"int main(int c, char **v) { return c > 5 ? executor_tick(v) + sp_moves() + no_load() +\n"
+	"  (int)(at_run(c) + at_wake(c) + at_schedule(c)) : 0; }\n";
+
+static __u64 sym_addr(const struct elf_symbols *syms, const char *raw)
+{
+	for (size_t i = 0; i < elf_symbols__count(syms); i++)
+		if (!strcmp(elf_symbols__get(syms, i)->raw, raw))
+			return elf_symbols__get(syms, i)->vaddr;
+	fail_msg("no symbol %s", raw);
+	return 0;
+}
+
+static void test_async_task_plan(void **state)
+{
+	char exe[PATH_MAX], why[256] = "";
+	struct elf_symbols *syms;
+	struct probe_plan plan;
+	__u64 tick, ret_site = 0, probe_at = 0, disp = 99;
+
+	if (!compile(SRC_ASYNC_TASK, exe, sizeof(exe))) {
+		fprintf(stderr, "no C compiler: test skipped\n");
+		skip();
+	}
+	syms = elf_symbols__open(exe);
+	unlink(exe);
+	assert_non_null(syms);
+	tick = sym_addr(syms, "executor_tick");
+
+	/* the return address of the call in executor_tick (push 1 + call 5) */
+	assert_int_equal(x86_code__call_sites(syms, sym_addr(syms, SYM_RUNNABLE_RUN),
+					      NULL, 0, &ret_site, 1),
+			 1);
+	assert_int_equal(ret_site, tick + 6);
+	/* mov 2 + add 3 + cmp 3: the jl is the first emulated instruction */
+	assert_int_equal(x86_code__cheap_probe_point(syms, ret_site, &probe_at), 0);
+	assert_int_equal(probe_at, tick + 6 + 8);
+	/* a push at the address itself is already emulated */
+	assert_int_equal(x86_code__cheap_probe_point(syms, tick, &probe_at), 0);
+	assert_int_equal(probe_at, tick);
+	assert_int_equal(x86_code__cheap_probe_point(syms, sym_addr(syms, "sp_moves"), &probe_at), 0);
+	assert_int_equal(probe_at, sym_addr(syms, "sp_moves"));
+	assert_int_equal(x86_code__first_load_offset(syms, sym_addr(syms, SYM_RUNNABLE_RUN), &disp), 0);
+	assert_int_equal(disp, 0);
+	assert_int_equal(x86_code__first_load_offset(syms, sym_addr(syms, "no_load"), &disp), -ENOENT);
+
+	assert_int_equal(probe_plan__for_binary(syms, &plan, why, sizeof(why)), 0);
+	assert_int_equal(plan.runtimes, AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK));
+	assert_string_equal(plan.runtime_desc, "async-task");
+	assert_int_equal(plan.poll_sites, 1);
+	assert_int_equal(plan.at_vtable_off, 0);
+	assert_int_equal(plan.at_state_off, 8);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_RUN, false), 1);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_WAKE, false), 1);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_SCHEDULE, false), 1);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_RUN_RETURN, false), 1);
+	for (size_t i = 0; i < plan.nsites; i++) {
+		assert_false(plan.sites[i].retprobe); /* never a uretprobe on async-task */
+		if (plan.sites[i].probe == AIB_PROBE_AT_RUN_RETURN) {
+			assert_int_equal(plan.sites[i].origin, tick + 6);
+			assert_int_equal(plan.sites[i].vaddr, tick + 6 + 8);
+		}
+	}
+	assert_int_equal(sites_of(&plan, AIB_PROBE_POLL, false), 0);
+	probe_plan__release(&plan);
+	elf_symbols__free(syms);
+}
+
+static void test_emulated_instructions(void **state)
+{
+	static const struct {
+		__u8 code[3];
+		__u32 len;
+		bool emulated;
+	} cases[] = {
+		{{0x55}, 1, true},		/* push %rbp */
+		{{0x41, 0x57}, 2, true},	/* push %r15 */
+		{{0xe8, 0, 0}, 3, true},	/* call rel32 */
+		{{0xeb, 0x02}, 2, true},	/* jmp rel8 */
+		{{0x0f, 0x85, 0}, 3, true},	/* jne rel32 */
+		{{0x74, 0x02}, 2, true},	/* je rel8 */
+		{{0x90}, 1, true},		/* nop */
+		{{0x48, 0x83, 0xec}, 3, false}, /* sub $n,%rsp */
+		{{0xb8, 0x40, 0}, 3, false},	/* mov $0x40,%eax */
+		{{0xc3}, 1, false},		/* ret */
+		{{0x41, 0x8b, 0x07}, 3, false}, /* mov (%r15),%eax */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (x86_code__is_emulated(cases[i].code, cases[i].len) != cases[i].emulated)
+			fail_msg("case %zu (0x%02x): expected %d", i, cases[i].code[0], cases[i].emulated);
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int main(void)
@@ -495,6 +615,8 @@ int main(void)
 		T(test_self_is_not_tokio),
 		T(test_poll_without_wakers),
 		T(test_minimal_tokio),
+		T(test_async_task_plan),
+		T(test_emulated_instructions),
 	};
 	int failed = cmocka_run_group_tests_name("probe_plan (fixture)", fixture_tests, setup, teardown);
 

@@ -3,10 +3,11 @@
 /*
  * symbolizer on real DWARF: this test binary's own functions (built -O2 -g;
  * the lines expected are taken with __LINE__ on the line of the call), a
- * stripped system library (libcmocka, symbols only), and, when built, a Rust
- * program of tests/programs. The last functions of this file pretend, with
- * #line, to come from a cargo registry crate, so library classification is
- * checked on real frames too.
+ * stripped system library (libcmocka, symbols only), and, when `make
+ * programs` built them, Rust programs of tests/programs: one with line
+ * tables, one whose only DWARF is the standard library's. The last functions
+ * of this file pretend, with #line, to come from a cargo registry crate, so
+ * library classification is checked on real frames too.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,11 +167,18 @@ static void test_inlined(void **state)
 	for (int i = 0; i < n; i++) {
 		assert_string_equal(base(f[i].file), THIS_FILE);
 		assert_true(f[i].col > 0);
+		assert_false(f[i].library);
 	}
 
 	/* cached: the same strings; max keeps the innermost */
 	assert_int_equal(symbolizer__frames(sym, vaddr_of(ra_inner), true, again, 8), 3);
-	assert_memory_equal(f, again, 3 * sizeof(*f));
+	for (int i = 0; i < n; i++) {
+		assert_ptr_equal(again[i].function, f[i].function);
+		assert_ptr_equal(again[i].file, f[i].file);
+		assert_int_equal(again[i].line, f[i].line);
+		assert_int_equal(again[i].col, f[i].col);
+		assert_int_equal(again[i].inlined, f[i].inlined);
+	}
 	assert_int_equal(symbolizer__frames(sym, vaddr_of(ra_inner), true, again, 1), 1);
 	assert_ptr_equal(again[0].function, f[0].function);
 	assert_int_equal(symbolizer__frames(sym, vaddr_of(ra_inner), true, again, 0), 0);
@@ -207,6 +215,7 @@ static void test_symbols_only(void **state)
 	assert_null(f[0].file);
 	assert_int_equal(f[0].line, 0);
 	assert_false(f[0].inlined);
+	assert_false(f[0].library); /* judged by its name: not a Rust runtime's */
 	assert_int_equal(symbolizer__frames(lib, 0, false, f, 4), 0);
 	symbolizer__free(lib);
 }
@@ -226,6 +235,7 @@ static void test_library_file(void **state)
 		{ "/home/me/proj/vendor/tokio/src/lib.rs", true },
 		{ "vendor/futures-lite/src/future.rs", true },
 		{ "library/std/src/rt.rs", true },
+		{ "/rust/deps/hashbrown-0.16.1/src/raw/mod.rs", true },
 		{ "/home/me/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/alloc/src/vec/mod.rs", true },
 		{ "src/main.rs", false },
 		{ "src/bin/server.rs", false },
@@ -298,6 +308,7 @@ static void test_first_user_frame(void **state)
 	n = symbolizer__frames(sym, pcs[0], false, f, 4);
 	assert_int_equal(n, 1);
 	assert_string_equal(f[0].file, LIB_FILE);
+	assert_true(f[0].library);
 	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 2, &user), 0);
 	assert_string_equal(user.function, "test_first_user_frame");
 	assert_string_equal(base(user.file), THIS_FILE);
@@ -311,68 +322,137 @@ static void test_first_user_frame(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(f[0].file, LIB_FILE);
 	assert_true(f[0].inlined);
-	assert_string_equal(symbolizer__is_library_file(f[1].file) ? "lib" : "user", "user");
+	assert_true(f[0].library);
+	assert_false(f[1].library);
 	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 1, &user), 0);
 	assert_string_equal(user.function, "lib_inlining_caller");
 	assert_int_equal(user.line, line_call);
 	assert_false(user.inlined);
+	assert_false(user.library);
 
 	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 0, &user), -ENOENT);
 }
 
-/* A Rust program built with line tables, if `make programs` ran */
-static void test_rust(void **state)
+/* Path of a Rust program of tests/programs (built by `make programs`) */
+static void program_path(char *path, size_t len, const char *rel)
 {
 	const char *dir = getenv("AIB_PROGRAMS");
-	char path[PATH_MAX];
-	struct symbolizer *rs;
-	struct elf_symbols *syms;
-	struct sym_frame f[16], user;
-	__u64 vaddr = 0, lib_vaddr = 0, pc, pcs[2];
-	int n;
 
-	snprintf(path, sizeof(path), "%s/../../async-task/target/release/astd_tasks",
-		 dir ? dir : "tests/programs/target/release");
-	syms = elf_symbols__open(path);
-	if (!syms)
-		skip();
+	snprintf(path, len, "%s/%s", dir ? dir : "tests/programs/target/release", rel);
+}
+
+/* vaddr of the (first, by address) function with this demangled path */
+static __u64 func_vaddr(const char *file, const char *path)
+{
+	struct elf_symbols *syms = elf_symbols__open(file);
+	__u64 vaddr = 0;
+
+	assert_non_null(syms);
 	for (size_t i = 0; i < elf_symbols__count(syms); i++) {
 		const struct elf_symbol *e = elf_symbols__get(syms, i);
 
-		if (!strcmp(e->path, "astd_tasks::main"))
+		if (e->is_func && e->size > 16 && !strcmp(e->path, path) && (!vaddr || e->vaddr < vaddr))
 			vaddr = e->vaddr;
-		if (!strcmp(e->path, "async_task::raw::RawTask<F,T,S>::drop_waker") && e->size > 16)
-			lib_vaddr = e->vaddr;
 	}
 	elf_symbols__free(syms);
-	assert_true(vaddr != 0);
-	assert_true(lib_vaddr != 0);
+	if (!vaddr)
+		fail_msg("%s: no function %s", file, path);
+	return vaddr;
+}
 
+/* async-task programs keep line tables (debug = "line-tables-only") */
+static void test_rust_lines(void **state)
+{
+	char path[PATH_MAX];
+	struct symbolizer *rs;
+	struct sym_frame f[16], user;
+	__u64 main_vaddr, lib_vaddr, rel_vaddr, pcs[2];
+	int n;
+
+	program_path(path, sizeof(path), "../../async-task/target/release/astd_tasks");
+	if (access(path, R_OK))
+		skip();
+	main_vaddr = func_vaddr(path, "astd_tasks::main");
+	lib_vaddr = func_vaddr(path, "async_task::raw::RawTask<F,T,S>::drop_waker");
+	rel_vaddr = func_vaddr(path, "async_global_executor::threading::thread_main_loop");
 	rs = symbolizer__new(path);
 	assert_non_null(rs);
 	assert_true(symbolizer__has_lines(rs));
-	n = symbolizer__frames(rs, vaddr, false, f, 16);
+
+	n = symbolizer__frames(rs, main_vaddr, false, f, 16);
 	assert_true(n >= 1);
 	/* line-tables-only DWARF: the path comes from the symbol table */
 	assert_string_equal(f[n - 1].function, "astd_tasks::main");
 	assert_false(f[n - 1].inlined);
 	assert_string_equal(f[0].file, "src/astd_tasks.rs");
 	assert_true(f[0].line > 0);
-	pc = vaddr;
-	assert_int_equal(symbolizer__first_user_frame(rs, &pc, 1, &user), 0);
+	assert_false(f[0].library);
+	assert_int_equal(symbolizer__first_user_frame(rs, &main_vaddr, 1, &user), 0);
 	assert_string_equal(user.file, "src/astd_tasks.rs");
 
 	/* Debian's crate, whatever got inlined there: library all the way */
 	n = symbolizer__frames(rs, lib_vaddr + 16, false, f, 16);
 	assert_true(n >= 1);
 	assert_string_equal(f[n - 1].function, "async_task::raw::RawTask<F,T,S>::drop_waker");
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		assert_true(symbolizer__is_library_file(f[i].file));
+		assert_true(f[i].library);
+	}
 	pcs[0] = lib_vaddr + 16;
-	pcs[1] = vaddr + 1; /* as a return address, looked up at vaddr */
+	pcs[1] = main_vaddr + 1; /* as a return address, looked up at main_vaddr */
 	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 1, &user), -ENOENT);
 	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user), 0);
 	assert_string_equal(user.function, "astd_tasks::main");
+
+	/* A Debian crate's own files are as relative as the program's, to its
+	 * unit's directory: "src/threading.rs" of async-global-executor-2.3.1 */
+	n = symbolizer__frames(rs, rel_vaddr, false, f, 16);
+	assert_true(n >= 1);
+	assert_string_equal(f[0].file, "src/threading.rs");
+	assert_true(f[0].library);
+	pcs[0] = rel_vaddr;
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user), 0);
+	assert_string_equal(user.function, "astd_tasks::main");
+	symbolizer__free(rs);
+}
+
+/* The tokio programs are built without debuginfo, but the standard library
+ * linked in brings its own DWARF: the program's frames have no file. */
+static void test_rust_std_lines_only(void **state)
+{
+	char path[PATH_MAX];
+	struct symbolizer *rs;
+	struct sym_frame f[16], user;
+	__u64 main_vaddr, std_vaddr, pcs[2];
+	int n;
+
+	program_path(path, sizeof(path), "multi_thread");
+	if (access(path, R_OK))
+		skip();
+	main_vaddr = func_vaddr(path, "multi_thread::main");
+	std_vaddr = func_vaddr(path, "std::rt::lang_start_internal");
+	/* generic: instantiated in the program's crate, without DWARF */
+	pcs[0] = func_vaddr(path, "std::sys::backtrace::__rust_begin_short_backtrace") + 4;
+	pcs[1] = main_vaddr + 5;
+	rs = symbolizer__new(path);
+	assert_non_null(rs);
+	assert_true(symbolizer__has_lines(rs));
+
+	n = symbolizer__frames(rs, std_vaddr + 4, false, f, 16);
+	assert_true(n >= 1);
+	assert_non_null(f[0].file);
+	assert_true(f[0].library);
+	assert_int_equal(symbolizer__frames(rs, pcs[0], false, f, 16), 1);
+	assert_null(f[0].file);
+	assert_true(f[0].library);
+	assert_int_equal(symbolizer__frames(rs, main_vaddr, false, f, 16), 1);
+	assert_string_equal(f[0].function, "multi_thread::main");
+	assert_null(f[0].file);
+	assert_false(f[0].library);
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user), 0);
+	assert_string_equal(user.function, "multi_thread::main");
+	assert_null(user.file);
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 1, &user), -ENOENT);
 	symbolizer__free(rs);
 }
 
@@ -386,7 +466,8 @@ int main(void)
 		cmocka_unit_test(test_library_file),
 		cmocka_unit_test(test_library_function),
 		cmocka_unit_test(test_first_user_frame),
-		cmocka_unit_test(test_rust),
+		cmocka_unit_test(test_rust_lines),
+		cmocka_unit_test(test_rust_std_lines_only),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

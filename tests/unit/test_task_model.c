@@ -23,6 +23,7 @@
 struct ctx {
 	struct task_model *m;
 	__u64 applied; /* records applied, to check summary.events */
+	enum aib_runtime runtime; /* of the poll and wake records made below */
 };
 
 static int setup(void **state)
@@ -110,7 +111,8 @@ static void poll_ev(struct ctx *c, __u16 kind, __u64 ts, __u32 tid, __u64 task, 
 		.task_id = id,
 		.state = 0x1234,
 		.result = result,
-		.depth = depth,
+		.depth = (__u16)depth,
+		.runtime = (__u16)c->runtime,
 	};
 
 	apply(c, &e.hdr);
@@ -137,6 +139,7 @@ static void wake(struct ctx *c, __u64 ts, __u32 tid, __u64 task, __u64 id, __u64
 		.waker_task = waker,
 		.waker_task_id = waker_id,
 		.how = AIB_WAKE_BY_REF,
+		.runtime = c->runtime,
 	};
 
 	apply(c, &e.hdr);
@@ -1310,6 +1313,167 @@ static void test_many_tasks(void **state)
 	}
 }
 
+/* ---- async-task: no task ids, spawns name their header ---- */
+
+static void spawn_at(struct ctx *c, __u64 ts, __u32 tid, __u64 header, __u64 parent,
+		     __u64 file_addr, __u32 line)
+{
+	struct aib_ev_spawn e = {
+		.hdr = hdr(AIB_EV_SPAWN, sizeof(e), tid, ts),
+		.parent_task = parent,
+		.file_addr = file_addr,
+		.line = line,
+		.flags = AIB_SPAWN_TASK_KNOWN | (file_addr ? AIB_SPAWN_HAS_LOCATION : 0),
+		.task = header,
+		.runtime = AIB_RUNTIME_ASYNC_TASK,
+	};
+
+	apply(c, &e.hdr);
+}
+
+static void task_name(struct ctx *c, __u64 ts, __u32 tid, const char *name)
+{
+	struct aib_ev_task_name e = {.hdr = hdr(AIB_EV_TASK_NAME, sizeof(e), tid, ts),
+				     .len = (__u32)strlen(name)};
+
+	memcpy(e.name, name, e.len);
+	apply(c, &e.hdr);
+}
+
+/* Ids are ours, in order of appearance; a completed task's header spawned
+ * again is a new task; the parent is found by header. */
+static void test_async_task_lifecycle(void **state)
+{
+	struct ctx *c = *state;
+	const struct task_info *t;
+
+	c->runtime = AIB_RUNTIME_ASYNC_TASK;
+	location(c, 1, (1ULL << 63) + 0, "src/main.rs");
+	spawn_at(c, 100, 1, H1, 0, (1ULL << 63) + 0, 12);
+	pbegin(c, 150, 2, H1, 0, 0);
+	spawn_at(c, 160, 2, H2, H1, (1ULL << 63) + 0, 30); /* spawned by H1's task */
+	pend(c, 170, 2, H1, 0, 0, AIB_POLL_PENDING);
+	wake(c, 200, 3, H1, 0, 0, 0);
+	pbegin(c, 210, 2, H1, 0, 0);
+	pend(c, 260, 2, H1, 0, 0, AIB_POLL_READY);
+	spawn_at(c, 300, 1, H1, 0, (1ULL << 63) + 0, 12); /* header reused */
+	pbegin(c, 320, 2, H1, 0, 0);
+	pend(c, 330, 2, H1, 0, 0, AIB_POLL_PENDING);
+	task_model__finish(c->m, 400);
+
+	assert_int_equal(task_model__task_count(c->m), 3);
+	t = task(c, 0);
+	assert_int_equal(t->id, 1);
+	assert_int_equal(t->runtime, AIB_RUNTIME_ASYNC_TASK);
+	assert_string_equal(t->location, "src/main.rs:12");
+	assert_int_equal(t->state, TASK_COMPLETED);
+	assert_int_equal(t->polls, 2);
+	assert_int_equal(t->busy_ns, 20 + 50);
+	assert_int_equal(t->idle_ns, 30);
+	assert_int_equal(t->runnable_ns, 50 + 10);
+	t = task(c, 1);
+	assert_int_equal(t->id, 2);
+	assert_int_equal(t->parent_id, 1);
+	assert_string_equal(t->location, "src/main.rs:30");
+	assert_int_equal(t->state, TASK_RUNNABLE);
+	t = task(c, 2);
+	assert_int_equal(t->id, 3);
+	assert_int_equal(t->header, H1);
+	assert_true(t->spawn_seen);
+	assert_int_equal(t->state, TASK_IDLE);
+	assert_int_equal(task_model__summary(c->m)->tasks_spawned, 3);
+}
+
+/* A spawn record for a header whose task is waiting to run is a reschedule
+ * by hand; one whose task looked busy or idle means its end was missed. */
+static void test_async_task_reschedule(void **state)
+{
+	struct ctx *c = *state;
+
+	c->runtime = AIB_RUNTIME_ASYNC_TASK;
+	spawn_at(c, 100, 1, H1, 0, 0, 0);
+	spawn_at(c, 110, 1, H1, 0, 0, 0); /* still runnable: the same task */
+	pbegin(c, 150, 2, H1, 0, 0);
+	pend(c, 160, 2, H1, 0, 0, AIB_POLL_PENDING);
+	spawn_at(c, 200, 1, H1, 0, 0, 0); /* idle: it ended unseen, this is new */
+	wake(c, 210, 3, H2, 0, 0, 0);
+	pbegin(c, 220, 2, H2, 0, 0);
+	pend(c, 230, 2, H2, 0, 0, AIB_POLL_READY);
+	wake(c, 240, 3, H2, 0, 0, 0); /* a late wake of a finished task: no new task */
+	pbegin(c, 250, 2, H3, 0, 0);
+	spawn_at(c, 260, 1, H3, 0, 0, 0); /* its memory reused while its end is in flight */
+	pend(c, 270, 2, H3, 0, 0, AIB_POLL_PENDING);
+	task_model__finish(c->m, 300);
+
+	assert_int_equal(task_model__task_count(c->m), 5);
+	assert_int_equal(task(c, 0)->state, TASK_COMPLETED);
+	assert_int_equal(task(c, 0)->end_ts, 160); /* idle since its poll ended */
+	assert_int_equal(task(c, 1)->state, TASK_RUNNABLE);
+	assert_int_equal(task(c, 1)->spawn_ts, 200);
+	assert_int_equal(task(c, 2)->header, H2); /* first sight, then completed */
+	assert_int_equal(task(c, 2)->state, TASK_COMPLETED);
+	assert_int_equal(task(c, 3)->header, H3);
+	assert_int_equal(task(c, 3)->state, TASK_COMPLETED);
+	assert_int_equal(task(c, 3)->end_ts, 260);
+	assert_int_equal(task(c, 3)->busy_ns, 10);
+	assert_int_equal(task(c, 4)->state, TASK_RUNNABLE); /* the late end was not its */
+	assert_true(task_model__summary(c->m)->anomalies >= 1);
+}
+
+/* A task woken during its poll is rescheduled before that poll returns:
+ * another thread may begin the next poll before the first one's end record
+ * is written. */
+static void test_poll_overtaken_by_next(void **state)
+{
+	struct ctx *c = *state;
+	const struct task_info *t;
+
+	c->runtime = AIB_RUNTIME_ASYNC_TASK;
+	spawn_at(c, 100, 1, H1, 0, 0, 0);
+	pbegin(c, 110, 2, H1, 0, 0);
+	wake(c, 115, 2, H1, 0, H1, 0);
+	pbegin(c, 130, 3, H1, 0, 0);			/* thread 3 took it */
+	pend(c, 132, 2, H1, 0, 0, AIB_POLL_NOTIFIED);	/* thread 2's end, late */
+	pend(c, 150, 3, H1, 0, 0, AIB_POLL_READY);
+	task_model__finish(c->m, 200);
+
+	t = task(c, 0);
+	assert_int_equal(t->state, TASK_COMPLETED);
+	assert_int_equal(t->end_ts, 150);
+	assert_int_equal(t->polls, 2);
+	assert_int_equal(t->busy_ns, 20 + 20);
+	assert_int_equal(task_model__summary(c->m)->anomalies, 0);
+}
+
+/* A poll unwound by a panic, a cancelled task, and a task name that goes to
+ * the next spawn on the naming thread only. */
+static void test_async_task_panic_cancel_name(void **state)
+{
+	struct ctx *c = *state;
+
+	c->runtime = AIB_RUNTIME_ASYNC_TASK;
+	task_name(c, 90, 1, "worker-7");
+	spawn_at(c, 95, 5, H3, 0, 0, 0); /* another thread: not named */
+	spawn_at(c, 100, 1, H1, 0, 0, 0);
+	spawn_at(c, 101, 1, H2, 0, 0, 0);
+	pbegin(c, 110, 2, H1, 0, 0);
+	pend(c, 120, 2, H1, 0, 0, AIB_POLL_PANICKED);
+	pbegin(c, 130, 2, H2, 0, 0);
+	pend(c, 140, 2, H2, 0, 0, AIB_POLL_CANCELLED);
+	task_model__finish(c->m, 200);
+
+	assert_null(task(c, 0)->name);
+	assert_string_equal(task(c, 1)->name, "worker-7");
+	assert_null(task(c, 2)->name);
+	assert_true(task(c, 1)->panicked);
+	assert_false(task(c, 1)->cancelled);
+	assert_int_equal(task(c, 1)->state, TASK_COMPLETED);
+	assert_true(task(c, 2)->cancelled);
+	assert_false(task(c, 2)->panicked);
+	assert_int_equal(task(c, 2)->end_ts, 140);
+	assert_int_equal(task_model__summary(c->m)->tasks_completed, 2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1325,6 +1489,10 @@ int main(void)
 		T(test_first_sight),
 		T(test_first_sight_by_wake),
 		T(test_unknown_ids),
+		T(test_async_task_lifecycle),
+		T(test_async_task_reschedule),
+		T(test_async_task_panic_cancel_name),
+		T(test_poll_overtaken_by_next),
 		T(test_header_reuse_after_ready),
 		T(test_header_reuse_without_ready),
 		T(test_dealloc),
