@@ -141,7 +141,7 @@ static bool read_slot(const struct stack_snapshot *s, __u64 addr, __u64 *val)
 {
 	__u64 off = addr - s->sp;
 
-	if (addr < s->sp || s->len < 8 || off > s->len - 8)
+	if (!s->stack || addr < s->sp || s->len < 8 || off > s->len - 8)
 		return false;
 	memcpy(val, s->stack + off, 8);
 	return true;

@@ -26,6 +26,13 @@
 #include "elf_symbols.h"
 #include "symbolizer.h"
 
+/* a real call: neither inlined nor cloned nor specialised away */
+#ifdef __clang__
+#define NOIPA __attribute__((noinline))
+#else
+#define NOIPA __attribute__((noipa))
+#endif
+
 #define THIS_FILE "test_symbolizer.c"
 #define LIB_FILE "/usr/share/cargo/registry/async-task-4.3.0/src/raw.rs"
 
@@ -37,12 +44,12 @@ static void *ra_inner, *ra_outer;
 static int line_call, line_inline_call, line_inline_call2;
 static volatile int sink;
 
-static __attribute__((noipa)) void capture_ra(void)
+static NOIPA void capture_ra(void)
 {
 	ra_inner = __builtin_return_address(0);
 }
 
-__attribute__((noipa)) int plain_caller(int x)
+NOIPA int plain_caller(int x)
 {
 	line_call = __LINE__; capture_ra();
 	return x + sink;
@@ -62,7 +69,7 @@ static inline __attribute__((always_inline)) int outer_helper(int x)
 	return r + sink;
 }
 
-__attribute__((noipa)) int inlining_caller(int x)
+NOIPA int inlining_caller(int x)
 {
 	int r;
 
@@ -475,7 +482,7 @@ int main(void)
 
 /* Everything below is "in" a registry crate as far as DWARF is concerned. */
 #line 100 LIB_FILE
-__attribute__((noipa)) int lib_function(int x)
+NOIPA int lib_function(int x)
 {
 	ra_outer = __builtin_return_address(0);
 	capture_ra();
@@ -489,7 +496,7 @@ static inline __attribute__((always_inline)) int lib_inline(int x)
 }
 
 #line 200 "tests/unit/test_symbolizer.c"
-__attribute__((noipa)) int lib_inlining_caller(int x)
+NOIPA int lib_inlining_caller(int x)
 {
 	line_call = __LINE__; return lib_inline(x) * 3;
 }

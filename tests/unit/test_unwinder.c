@@ -23,6 +23,13 @@
 #include "elf_symbols.h"
 #include "unwinder.h"
 
+/* a real call: neither inlined nor cloned nor specialised away */
+#ifdef __clang__
+#define NOIPA __attribute__((noinline))
+#else
+#define NOIPA __attribute__((noipa))
+#endif
+
 #define SNAP_MAX (16 * 1024)
 #define MAX_FRAMES 64
 
@@ -50,7 +57,7 @@ static __u64 mapping_end(__u64 addr)
 }
 
 /* The probe's view at this instruction: ip, rsp, rbp, then the stack above */
-static __attribute__((noipa)) void capture(void)
+static NOIPA void capture(void)
 {
 	__u64 ip, sp, bp, avail;
 
@@ -69,14 +76,14 @@ static __attribute__((noipa)) void capture(void)
 
 static volatile int sink;
 
-__attribute__((noipa)) int chain_c(int x)
+NOIPA int chain_c(int x)
 {
 	capture();
 	return x + sink; /* not a tail call */
 }
 
 /* alloca forces a frame pointer: this frame's CFA is rbp-based */
-__attribute__((noipa)) int chain_b(int x)
+NOIPA int chain_b(int x)
 {
 	volatile char *p = alloca((size_t)x + 16);
 
@@ -84,7 +91,7 @@ __attribute__((noipa)) int chain_b(int x)
 	return chain_c(x + 1) + p[0];
 }
 
-__attribute__((noipa)) int chain_a(int x)
+NOIPA int chain_a(int x)
 {
 	return chain_b(x + 1) * 3;
 }
@@ -92,7 +99,7 @@ __attribute__((noipa)) int chain_a(int x)
 /* Recursion deeper than any max the tests pass */
 static int (*volatile recurse_p)(int);
 
-__attribute__((noipa)) int recurse(int depth)
+NOIPA int recurse(int depth)
 {
 	if (!depth) {
 		capture();
