@@ -23,6 +23,15 @@ bool x86_code__is_emulated(const __u8 *code, __u32 len)
 	       op == 0x90;				  /* nop */
 }
 
+/* A 64-bit decoder with operand details. */
+static int open_decoder(csh *cs)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, cs) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(*cs, CS_OPT_DETAIL, CS_OPT_ON);
+	return 0;
+}
+
 static int read_code(const struct elf_symbols *syms, __u64 vaddr, __u8 *buf, size_t *len)
 {
 	/* near the end of the text a shorter read still holds instructions */
@@ -69,11 +78,9 @@ int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u
 	int err = read_code(syms, vaddr, buf, &len);
 
 	*out = vaddr;
+	err = err ?: open_decoder(&cs);
 	if (err)
 		return err;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return -ENOMEM;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 	insn = cs_malloc(cs);
 	if (!insn) {
 		cs_close(&cs);
@@ -103,11 +110,9 @@ int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u
 	csh cs;
 	int err = read_code(syms, vaddr, buf, &len);
 
+	err = err ?: open_decoder(&cs);
 	if (err)
 		return err;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return -ENOMEM;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 	err = -ENOENT;
 	if (cs_disasm(cs, buf, len, vaddr, 1, &insn) == 1 && insn->id == X86_INS_MOV) {
 		const cs_x86 *x = &insn->detail->x86;
@@ -214,9 +219,8 @@ int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u
 	csh cs;
 	int n = 0;
 
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (open_decoder(&cs))
 		return -ENOMEM;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 	insn = cs_malloc(cs);
 	for (size_t k = 0; insn && k < nsyms; k++) {
 		const struct elf_symbol *sym = elf_symbols__get(syms, k);

@@ -60,24 +60,7 @@ test_astd_run() {
 
 # 2. The same program attached with --pid before it spawns anything.
 test_astd_pid() {
-	local tgt tpid toolpid rc
-	timeout -k 5 60 "$PROGS/astd_tasks" "$PWD/trigger" >target.out 2>target.err &
-	tgt=$!
-	bg "$tgt"
-	wait_for_line target.out '^READY [0-9]+$' 10 "$tgt" astd_tasks
-	tpid=$(awk '/^READY/ {print $2; exit}' target.out)
-	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" --pid "$tpid" --json pid.json >tool.out 2>tool.err &
-	toolpid=$!
-	bg "$toolpid"
-	wait_for_line tool.err "^async-inspect-bpf: attached to pid $tpid " 15 "$toolpid" "the tool"
-	touch trigger
-	rc=0
-	wait "$tgt" || rc=$?
-	expect_eq "astd_tasks exit status" "$rc" 0
-	rc=0
-	wait "$toolpid" || rc=$?
-	RC=$rc
-	expect_rc tool 0
+	attach_with_trigger astd_tasks pid.json --pid
 	expect_astd_tasks pid.json
 	expect_eq "metadata late_attach" "$(jqf pid.json '.metadata.late_attach')" true
 }

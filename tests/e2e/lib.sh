@@ -168,6 +168,34 @@ wait_for_line() { # FILE REGEX SECONDS PID WHAT
 	done
 }
 
+# Start fixture PROG with a trigger file, wait for its `READY <pid>`, attach
+# the tool to it (TOOL-ARGS then the pid, --json JSON), wait for the tool's
+# start-up line, create the trigger; then both must end by themselves, the
+# fixture with status 0 after printing DONE. Sets RC to the tool's status.
+attach_with_trigger() { # PROG JSON TOOL-ARGS... (before the pid)
+	local prog=$1 j=$2 tpid tgt toolpid rc
+	shift 2
+	timeout -k 5 60 "$PROGS/$prog" "$PWD/trigger" >target.out 2>target.err &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY [0-9]+$' 10 "$tgt" "$prog"
+	tpid=$(awk '/^READY/ {print $2; exit}' target.out)
+	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" "$@" "$tpid" --json "$j" >tool.out 2>tool.err &
+	toolpid=$!
+	bg "$toolpid"
+	wait_for_line tool.err "^async-inspect-bpf: attached to pid $tpid " 15 "$toolpid" "the tool"
+	touch trigger
+	rc=0
+	wait "$tgt" || rc=$?
+	expect_eq "$prog exit status" "$rc" 0
+	grep -q '^DONE$' target.out || fail "$prog did not print DONE"
+	rc=0
+	wait "$toolpid" || rc=$?
+	case $rc in 124 | 137) fail "the tool still ran ${TOOL_TIMEOUT}s after its start (the target had exited)" ;; esac
+	RC=$rc
+	expect_rc tool 0
+}
+
 # A copy of the tool that user nobody can run even if the checkout is not
 # world-readable (e.g. under /root).
 nobody_bin() {

@@ -112,26 +112,8 @@ test_nested() {
 # for the tool's start-up line, then create the trigger. The target exits by
 # itself; the tool must then finish with exit status 0 and a final report.
 attach_scenario() { # TOOL-ARGS... (before the pid)
-	local tpid tgt toolpid rc j=attach.json
-	timeout -k 5 60 "$PROGS/attach_target" "$PWD/trigger" >target.out 2>target.err &
-	tgt=$!
-	bg "$tgt"
-	wait_for_line target.out '^READY [0-9]+$' 10 "$tgt" attach_target
-	tpid=$(awk '/^READY/ {print $2; exit}' target.out)
-	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" "$@" "$tpid" --json "$j" >tool.out 2>tool.err &
-	toolpid=$!
-	bg "$toolpid"
-	wait_for_line tool.err "^async-inspect-bpf: attached to pid $tpid " 15 "$toolpid" "the tool"
-	touch trigger
-	rc=0
-	wait "$tgt" || rc=$?
-	expect_eq "attach_target exit status" "$rc" 0
-	grep -q '^DONE$' target.out || fail "attach_target did not print DONE"
-	rc=0
-	wait "$toolpid" || rc=$?
-	case $rc in 124 | 137) fail "the tool still ran ${TOOL_TIMEOUT}s after its start (the target had exited)" ;; esac
-	RC=$rc
-	expect_rc tool 0
+	local j=attach.json
+	attach_with_trigger attach_target "$j" "$@"
 	grep -q 'target exited' tool.err || fail "no 'target exited' on the tool's stderr"
 	[ -s tool.out ] || fail "no text report on stdout"
 	BURST=$(loc_of "$j" attach_target burst)
