@@ -463,7 +463,7 @@ static int add_return_site(__u64 vaddr, enum aib_probe probe, void *ctx)
 {
 	struct live *l = ctx;
 	struct probe_site site = {.probe = probe, .what = "a return site of RawTask::run"};
-	char why[256];
+	char why[256] = "";
 	int err;
 
 	if (probe != AIB_PROBE_AT_RUN_RETURN)
@@ -478,7 +478,7 @@ static int add_return_site(__u64 vaddr, enum aib_probe probe, void *ctx)
 	if (err)
 		fprintf(stderr, "async-inspect-bpf: warning: no probe at return site 0x%llx (%s): "
 			"polls from there end late\n", (unsigned long long)vaddr,
-			err == -EFAULT || err == -ENOENT ? "not in the file" : why);
+			why[0] ? why : strerror(-err));
 	else if (l->o->verbose)
 		fprintf(stderr, "  probe %d at 0x%llx: return site 0x%llx of RawTask::run\n", probe,
 			(unsigned long long)site.offset, (unsigned long long)vaddr);

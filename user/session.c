@@ -168,13 +168,12 @@ static __u64 where_key(struct session *s, const char *where, __u64 ts)
 
 /* A spawn with the stack copied at it: unwind to the program's own frame,
  * then record a plain spawn (the stack itself is not kept). */
-static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e, size_t size)
+static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 {
 	struct aib_ev_spawn spawn = e->spawn;
 	struct spawn_site site;
 
-	if (e->stack.len > size - sizeof(*e))
-		return 0; /* validated by the decoder; never trust a length twice */
+	/* the decoder checked that stack.len bytes follow */
 	if (!s->spawn_sites && !s->spawn_sites_failed && s->o.binary) {
 		s->spawn_sites = spawn_sites__new(s->o.binary);
 		s->spawn_sites_failed = !s->spawn_sites;
@@ -213,7 +212,7 @@ int session__on_sample(const void *data, size_t size, void *ctx)
 	}
 	name_thread(s, rec->tid, rec->ts);
 	if (rec->kind == AIB_EV_SPAWN_STACK)
-		return on_spawn_stack(s, (const void *)rec, size);
+		return on_spawn_stack(s, (const void *)rec);
 	if (rec->kind == AIB_EV_SPAWN && (aib_as_spawn(rec)->flags & AIB_SPAWN_HAS_LOCATION))
 		define_location(s, aib_as_spawn(rec));
 	return session__emit(s, rec);

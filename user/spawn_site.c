@@ -8,7 +8,6 @@
 #include "unwinder.h"
 
 #define MAX_FRAMES 48
-#define MAX_INLINE 16
 
 struct spawn_sites {
 	struct unwinder *unwinder;
@@ -42,12 +41,15 @@ void spawn_sites__free(struct spawn_sites *ss)
 	free(ss);
 }
 
-/* The blocking crate's pool: its frames sit between the program and the
- * task's creation. */
-static bool is_blocking_pool(const struct sym_frame *f)
+/* A spawn through the blocking crate's pool passes its frames on the way
+ * from the program's own code. */
+static void note_pool(const struct sym_frame *f, void *ctx)
 {
-	return (f->function && !strncmp(f->function, "blocking::", 10)) ||
-	       (f->file && strstr(f->file, "/blocking-") && strstr(f->file, "/src/"));
+	struct spawn_site *out = ctx;
+
+	if ((f->function && !strncmp(f->function, "blocking::", 10)) ||
+	    (f->file && strstr(f->file, "/blocking-") && strstr(f->file, "/src/")))
+		out->flags |= AIB_SPAWN_BLOCKING;
 }
 
 int spawn_sites__resolve(struct spawn_sites *ss, const struct aib_stack *stack, const __u8 *bytes,
@@ -58,28 +60,14 @@ int spawn_sites__resolve(struct spawn_sites *ss, const struct aib_stack *stack, 
 		.stack = bytes, .len = stack->len,
 	};
 	__u64 pcs[MAX_FRAMES];
-	struct sym_frame frames[MAX_INLINE];
+	struct sym_frame user;
 	int n = unwinder__unwind(ss->unwinder, &snap, pcs, MAX_FRAMES);
 
 	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < n; i++) {
-		int nf = symbolizer__frames(ss->symbolizer, pcs[i], i > 0, frames, MAX_INLINE);
-
-		for (int k = 0; k < nf; k++) {
-			const struct sym_frame *f = &frames[k];
-
-			if (f->library) {
-				if (is_blocking_pool(f))
-					out->flags |= AIB_SPAWN_BLOCKING;
-				if (f->function)
-					snprintf(out->where, sizeof(out->where), "%s", f->function);
-				continue;
-			}
-			snprintf(out->where, sizeof(out->where), "%s", f->file ? f->file : f->function);
-			out->line = f->line;
-			out->col = f->col;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	if (symbolizer__first_user_frame(ss->symbolizer, pcs, n, &user, note_pool, out))
+		return -ENOENT;
+	snprintf(out->where, sizeof(out->where), "%s", user.file ? user.file : user.function);
+	out->line = user.line;
+	out->col = user.col;
+	return 0;
 }

@@ -25,7 +25,7 @@ struct spawn_site {
 struct spawn_sites *spawn_sites__new(const char *binary);
 void spawn_sites__free(struct spawn_sites *ss);
 /* 0 and *out, or -ENOENT when no frame of the program's own code was found
- * in the copy (out->where then names the outermost frame reached, if any). */
+ * in the copy. */
 int spawn_sites__resolve(struct spawn_sites *ss, const struct aib_stack *stack, const __u8 *bytes,
 			 struct spawn_site *out);
 

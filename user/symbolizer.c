@@ -549,7 +549,8 @@ bool symbolizer__is_library_function(const char *function)
 }
 
 int symbolizer__first_user_frame(struct symbolizer *s, const __u64 *pcs, int n,
-				 struct sym_frame *out)
+				 struct sym_frame *out,
+				 void (*passed)(const struct sym_frame *library, void *ctx), void *ctx)
 {
 	if (!s || !pcs || !out)
 		return -EINVAL;
@@ -561,6 +562,8 @@ int symbolizer__first_user_frame(struct symbolizer *s, const __u64 *pcs, int n,
 				*out = s->frames[c->first + j];
 				return 0;
 			}
+			if (passed)
+				passed(&s->frames[c->first + j], ctx);
 		}
 	}
 	return -ENOENT;

@@ -59,8 +59,10 @@ bool symbolizer__is_library_function(const char *function);
  * innermost first: the first frame not `library`. Judged frame by frame, as
  * a release build often has line tables for the standard library only
  * (file NULL, line 0 for the program's own frames then). 0 and *out
- * filled, or -ENOENT. */
+ * filled, or -ENOENT. `passed` (may be NULL) sees each library frame
+ * walked before it, innermost first. */
 int symbolizer__first_user_frame(struct symbolizer *s, const __u64 *pcs, int n,
-				 struct sym_frame *out);
+				 struct sym_frame *out,
+				 void (*passed)(const struct sym_frame *library, void *ctx), void *ctx);
 
 #endif

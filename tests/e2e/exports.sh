@@ -18,45 +18,18 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=$ROOT/build/async-inspect-bpf
 CHECK=$ROOT/build/tools/check_perfetto
 GEN=$ROOT/build/tools/gen_recording
 PROGS=$ROOT/tests/programs/target/release
 PROTO=$ROOT/../shared/perfetto/perfetto_trace.proto
 TIMEOUT=${AIB_E2E_TIMEOUT:-60}
 EXPORTS=(--perfetto t.pftrace --chrome-trace c.json --flamegraph f.folded --csv csv)
-
-PASSED=0
-FAILED=0
-T=
-
-cleanup() {
-	[ -n "$T" ] || return 0
-	if [ "${AIB_E2E_KEEP:-0}" = 1 ]; then
-		echo "exports: scratch directory kept: $T" >&2
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-
-fail() { # the first reason given stands
-	[ -s "$REASON" ] || printf '%s\n' "$*" | head -n 1 >"$REASON"
-	exit 1
-}
-
-# jq on a file: its output, or the test fails.
-jqf() { # FILE ARGS...
-	local f=$1 out
-	shift
-	[ -s "$f" ] || fail "$(basename "$f") missing or empty"
-	out=$(jq -r "$@" "$f" 2>&1) || fail "jq failed on $(basename "$f"): ${out%%$'\n'*}"
-	printf '%s\n' "$out"
-}
-
-expect_eq() { # WHAT GOT WANT
-	[ "$2" == "$3" ] || fail "$1: $2, expected $3"
-}
+FIXTURES=(multi_thread current_thread nested many_tasks demo)
+PREREQS=("${FIXTURES[@]}")
+NEED_FILES=("$CHECK" "$GEN")
+NEED_COMMANDS=(protoc)
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
 
 # The model's numbers, from the --json export of the same session.
 model() { # FIELD
@@ -178,8 +151,6 @@ check_replay_identical() {
 # ---------------------------------------------------------------------------
 # Tests: sessions are made once, on first use, and shared
 
-FIXTURES=(multi_thread current_thread nested many_tasks demo)
-
 session_dir() { # NAME: the session's directory, made on first use
 	local name=$1 d=$T/sessions/$1 why
 	if [ ! -e "$d/.done" ] && [ ! -e "$d/.failed" ]; then
@@ -257,58 +228,5 @@ for s in "${FIXTURES[@]}"; do
 	ALL_TESTS+=("perfetto_$s" "chrome_$s" "folded_$s" "csv_$s" "replay_$s")
 done
 ALL_TESTS+=("${NONROOT_TESTS[@]}")
-
-# ---------------------------------------------------------------------------
-# Runner
-
-run_test() { # NAME
-	local name=$1 dir=$T/tests/$1
-	mkdir -p "$dir"
-	if (
-		set -eEuo pipefail
-		REASON=$dir/.reason
-		cd "$dir"
-		trap 'rc=$?; [ -s "$REASON" ] || echo "unexpected failure: \`$BASH_COMMAND\` exited $rc" >"$REASON"' ERR
-		"test_$name"
-	) >"$dir/.log" 2>&1; then
-		echo "PASS $name"
-		PASSED=$((PASSED + 1))
-	else
-		echo "FAIL $name: $(head -n 1 "$dir/.reason" 2>/dev/null || echo 'exited without a reason')"
-		FAILED=$((FAILED + 1))
-		[ ! -s "$dir/.log" ] || sed 's/^/    | /' "$dir/.log" | tail -n 10 >&2
-	fi
-}
-
-main() {
-	local tests=("$@") t missing=""
-	T=$(mktemp -d "${TMPDIR:-/tmp}/aib-exports.XXXXXX")
-	mkdir -p "$T/sessions" "$T/tests"
-	command -v jq >/dev/null || missing="$missing jq"
-	command -v protoc >/dev/null || missing="$missing protoc (protobuf-compiler)"
-	for t in "$BIN" "$CHECK" "$GEN"; do
-		[ -x "$t" ] || missing="$missing $t (make)"
-	done
-	if [ -n "$missing" ]; then
-		echo "FAIL prerequisites: missing:$missing"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	if [ "$(id -u)" != 0 ]; then
-		echo "exports: not root: uprobes need root, so only the tests on synthetic recordings run" >&2
-		[ ${#tests[@]} -gt 0 ] || tests=("${NONROOT_TESTS[@]}")
-	fi
-	[ ${#tests[@]} -gt 0 ] || tests=("${ALL_TESTS[@]}")
-	for t in "${tests[@]}"; do
-		if ! declare -F "test_$t" >/dev/null; then
-			echo "FAIL $t: no such test (tests: ${ALL_TESTS[*]})"
-			FAILED=$((FAILED + 1))
-			continue
-		fi
-		run_test "$t"
-	done
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" = 0 ] && [ "$(id -u)" = 0 ]
-}
 
 main "$@"

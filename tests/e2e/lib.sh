@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Shared by the end-to-end test scripts (run.sh: tokio; async_task.sh):
+# Shared by the end-to-end test scripts (run.sh: tokio; async_task.sh;
+# exports.sh):
 # helpers used inside a test, and the runner. A script sets PROGS (built
 # fixtures), SRC (their sources), SRC_PREFIX (how reports spell a source
 # path: "src/bin" for tokio's #[track_caller] locations, "src" for DWARF
-# ones), ALL_TESTS, NONROOT_TESTS and PREREQS (fixture names), then sources
-# this file and calls main "$@".
+# ones), ALL_TESTS, NONROOT_TESTS and PREREQS (fixture names), and may set
+# NEED_COMMANDS and NEED_FILES (more prerequisites), then sources this file
+# and calls main "$@".
 # shellcheck disable=SC2016,SC2317 # jq programs in single quotes; tests are called by name
 set -euo pipefail
 
 BIN=$ROOT/build/async-inspect-bpf
+declare -p NEED_COMMANDS &>/dev/null || NEED_COMMANDS=()
+declare -p NEED_FILES &>/dev/null || NEED_FILES=()
 TOOL_TIMEOUT=${AIB_E2E_TIMEOUT:-30}
 NOBODY=65534
 
@@ -279,18 +283,24 @@ main() {
 	mkdir -m 755 "$T/pub"
 	: >"$T/.bgpids"
 
-	command -v jq >/dev/null || missing="$missing jq (make deps, or apt-get install jq)"
-	[ -x "$BIN" ] || missing="$missing $BIN (make)"
+	for t in jq "${NEED_COMMANDS[@]}"; do
+		command -v "$t" >/dev/null || missing="$missing $t (make deps)"
+	done
+	for t in "$BIN" "${NEED_FILES[@]}"; do
+		[ -x "$t" ] || missing="$missing $t (make)"
+	done
 	for t in "${PREREQS[@]}"; do
 		[ -x "$PROGS/$t" ] || missing="$missing $PROGS/$t (make programs)"
 	done
 
-	if [ "$(id -u)" != 0 ]; then
-		echo "e2e: not running as root: uprobes need root, so only the ${#NONROOT_TESTS[@]} checks" \
-			"that do not were run (run 'make e2e' as root for all ${#ALL_TESTS[@]})" >&2
-		[ ${#tests[@]} -gt 0 ] || tests=("${NONROOT_TESTS[@]}")
+	if [ ${#tests[@]} = 0 ]; then
+		tests=("${ALL_TESTS[@]}")
+		if [ "$(id -u)" != 0 ]; then
+			echo "e2e: not running as root: uprobes need root, so only the ${#NONROOT_TESTS[@]} checks" \
+				"that do not were run (run 'make e2e' as root for all ${#ALL_TESTS[@]})" >&2
+			tests=("${NONROOT_TESTS[@]}")
+		fi
 	fi
-	[ ${#tests[@]} -gt 0 ] || tests=("${ALL_TESTS[@]}")
 	if [ -n "$missing" ]; then
 		echo "e2e: missing:$missing" >&2
 		echo "FAIL prerequisites: missing:$missing"

@@ -316,11 +316,11 @@ static void test_first_user_frame(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(f[0].file, LIB_FILE);
 	assert_true(f[0].library);
-	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 2, &user), 0);
+	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 2, &user, NULL, NULL), 0);
 	assert_string_equal(user.function, "test_first_user_frame");
 	assert_string_equal(base(user.file), THIS_FILE);
 	assert_int_equal(user.line, caller_line);
-	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 1, &user), -ENOENT);
+	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 1, &user, NULL, NULL), -ENOENT);
 
 	/* one address, a library frame inlined into the program's own */
 	lib_inlining_caller(2);
@@ -331,13 +331,13 @@ static void test_first_user_frame(void **state)
 	assert_true(f[0].inlined);
 	assert_true(f[0].library);
 	assert_false(f[1].library);
-	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 1, &user), 0);
+	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 1, &user, NULL, NULL), 0);
 	assert_string_equal(user.function, "lib_inlining_caller");
 	assert_int_equal(user.line, line_call);
 	assert_false(user.inlined);
 	assert_false(user.library);
 
-	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 0, &user), -ENOENT);
+	assert_int_equal(symbolizer__first_user_frame(sym, pcs, 0, &user, NULL, NULL), -ENOENT);
 }
 
 /* Path of a Rust program of tests/programs (built by `make programs`) */
@@ -394,7 +394,7 @@ static void test_rust_lines(void **state)
 	assert_string_equal(f[0].file, "src/astd_tasks.rs");
 	assert_true(f[0].line > 0);
 	assert_false(f[0].library);
-	assert_int_equal(symbolizer__first_user_frame(rs, &main_vaddr, 1, &user), 0);
+	assert_int_equal(symbolizer__first_user_frame(rs, &main_vaddr, 1, &user, NULL, NULL), 0);
 	assert_string_equal(user.file, "src/astd_tasks.rs");
 
 	/* Debian's crate, whatever got inlined there: library all the way */
@@ -407,8 +407,8 @@ static void test_rust_lines(void **state)
 	}
 	pcs[0] = lib_vaddr + 16;
 	pcs[1] = main_vaddr + 1; /* as a return address, looked up at main_vaddr */
-	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 1, &user), -ENOENT);
-	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user), 0);
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 1, &user, NULL, NULL), -ENOENT);
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user, NULL, NULL), 0);
 	assert_string_equal(user.function, "astd_tasks::main");
 
 	/* A Debian crate's own files are as relative as the program's, to its
@@ -418,7 +418,7 @@ static void test_rust_lines(void **state)
 	assert_string_equal(f[0].file, "src/threading.rs");
 	assert_true(f[0].library);
 	pcs[0] = rel_vaddr;
-	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user), 0);
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user, NULL, NULL), 0);
 	assert_string_equal(user.function, "astd_tasks::main");
 	symbolizer__free(rs);
 }
@@ -456,10 +456,10 @@ static void test_rust_std_lines_only(void **state)
 	assert_string_equal(f[0].function, "multi_thread::main");
 	assert_null(f[0].file);
 	assert_false(f[0].library);
-	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user), 0);
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user, NULL, NULL), 0);
 	assert_string_equal(user.function, "multi_thread::main");
 	assert_null(user.file);
-	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 1, &user), -ENOENT);
+	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 1, &user, NULL, NULL), -ENOENT);
 	symbolizer__free(rs);
 }
 
