@@ -27,7 +27,7 @@ int uprobe_entry(struct pt_regs *ctx)
 
 	switch (AIB_COOKIE_PROBE(cookie)) {
 	case AIB_PROBE_POLL:
-		return poll_enter(arg0);
+		return poll_enter(arg0, PT_REGS_SP(ctx));
 	case AIB_PROBE_WAKE_BY_VAL:
 		return emit_wake(arg0, AIB_WAKE_BY_VAL);
 	case AIB_PROBE_WAKE_BY_REF:
@@ -35,6 +35,7 @@ int uprobe_entry(struct pt_regs *ctx)
 	case AIB_PROBE_SHUTDOWN:
 		return emit_task_event(arg0, AIB_EV_SHUTDOWN);
 	case AIB_PROBE_DEALLOC:
+		forget_await(arg0);
 		return emit_task_event(arg0, AIB_EV_DEALLOC);
 	case AIB_PROBE_WORKER_RUN:
 		return worker_run(arg0);
@@ -64,6 +65,12 @@ int uprobe_entry(struct pt_regs *ctx)
 		return at_task_name(PT_REGS_PARM2(ctx));
 	case AIB_PROBE_PANIC_CAUGHT:
 		return at_panic_caught(ctx);
+	case AIB_PROBE_AWAIT:
+		return capture_await(ctx, arg0, AIB_RUNTIME_TOKIO, bias);
+	case AIB_PROBE_AT_AWAIT:
+		return capture_await(ctx, arg0, AIB_RUNTIME_ASYNC_TASK, bias);
+	case AIB_PROBE_JOIN:
+		return on_join(arg0);
 	default:
 		return 0;
 	}

@@ -23,6 +23,7 @@
 #define ASYNC_TASK_BPF_H
 
 #include "probe_common.bpf.h"
+#include "await.bpf.h"
 
 const volatile __u64 at_vtable_off = 0;
 const volatile __u64 at_state_off = 8;
@@ -128,6 +129,8 @@ static __always_inline void at_pop_frames(__u32 tid, struct thread_state *ts, __
 		result = at_result(task, ts->task_id[top], &state);
 		if (panicked)
 			result = AIB_POLL_PANICKED;
+		if (result != AIB_POLL_PENDING && result != AIB_POLL_NOTIFIED)
+			forget_await(task);
 		ts->depth = top;
 		at_emit_poll_end(tid, task, state, result, top);
 	}
@@ -182,6 +185,7 @@ static __always_inline int at_run_enter(struct pt_regs *ctx, __u64 task, __u64 b
 	ts->task[depth] = task;
 	ts->task_id[depth] = at_vtable(task); /* no id: tells a freed header at the end */
 	ts->sp[depth] = sp;
+	ts->frame_sp[depth] = sp;
 	ts->depth = depth + 1;
 
 	e = event_reserve(sizeof(*e));

@@ -18,6 +18,8 @@ struct thread_state {
 	 * uretprobe (async-task: the frame is gone once sp is above it);
 	 * 0 for polls a uretprobe ends (tokio). */
 	__u64 sp[AIB_MAX_POLL_DEPTH];
+	/* Stack pointer at every poll's entry: the top of its await stack. */
+	__u64 frame_sp[AIB_MAX_POLL_DEPTH];
 	/* async-task: the last return address seen at a poll entry, so the
 	 * return-site table is looked up only when it changes */
 	__u64 last_ret;

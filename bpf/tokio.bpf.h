@@ -14,6 +14,7 @@
 #define TOKIO_BPF_H
 
 #include "probe_common.bpf.h"
+#include "await.bpf.h"
 
 /* Set by user space before load. */
 const volatile __u64 vtable_off = 16;	     /* header -> vtable pointer */
@@ -64,7 +65,7 @@ static __always_inline __u64 state_of(__u64 task)
 	return state;
 }
 
-static __always_inline int poll_enter(__u64 task)
+static __always_inline int poll_enter(__u64 task, __u64 sp)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = thread_state_get(tid);
@@ -79,6 +80,7 @@ static __always_inline int poll_enter(__u64 task)
 		ts->task[depth] = task;
 		ts->task_id[depth] = id;
 		ts->sp[depth] = 0;
+		ts->frame_sp[depth] = sp;
 	} else {
 		count_drop(AIB_DROP_DEPTH);
 	}
@@ -125,6 +127,8 @@ static __always_inline int poll_return(void)
 	else
 		result = AIB_POLL_PENDING;
 
+	if (result == AIB_POLL_READY)
+		forget_await(task);
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return 0;
@@ -315,6 +319,29 @@ static __always_inline int on_id_handed_on(struct pt_regs *ctx, __u64 vaddr)
 static __always_inline int on_blocking_task(__u64 task)
 {
 	return send_spawn_id((__u32)bpf_get_current_pid_tgid(), task_id_of(task), 0);
+}
+
+/* raw::try_read_output(header, dst, waker): the JoinHandle of `header` is
+ * polled by the task this thread polls. */
+static __always_inline int on_join(__u64 joined)
+{
+	__u32 tid = current_tid();
+	struct aib_ev_join *e;
+	__u64 waiter, waiter_id;
+
+	current_task(tid, &waiter, &waiter_id);
+	if (!waiter)
+		return 0; /* block_on(handle): no task waits */
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, AIB_EV_JOIN, sizeof(*e), tid);
+	e->task = joined;
+	e->task_id = task_id_of(joined);
+	e->waiter = waiter;
+	e->waiter_id = waiter_id;
+	event_submit(e);
+	return 0;
 }
 
 #endif

@@ -53,6 +53,11 @@ enum aib_probe {
 	AIB_PROBE_AT_WAKE_BY_REF = 16,
 	AIB_PROBE_AT_TASK_NAME = 17,  /* async-std Builder::spawn: the task's name */
 	AIB_PROBE_PANIC_CAUGHT = 18,  /* catch_unwind caught a panic: frames below are gone */
+	/* A task's waker is cloned: a leaf future is parking the task being
+	 * polled, so this thread's stack shows the .await (see AIB_AWAIT_*) */
+	AIB_PROBE_AWAIT = 19,	      /* tokio waker::clone_waker */
+	AIB_PROBE_AT_AWAIT = 20,      /* async-task RawTask::clone_waker */
+	AIB_PROBE_JOIN = 21,	      /* tokio raw::try_read_output: a JoinHandle is polled */
 	AIB_PROBE_MAX
 };
 
@@ -67,6 +72,7 @@ enum aib_drop {
 	AIB_DROP_DEPTH = 1,   /* polls nested deeper than AIB_MAX_POLL_DEPTH */
 	AIB_DROP_THREAD = 2,  /* no per-thread state could be created */
 	AIB_DROP_RET_SITES = 3, /* return-site table full: a poll end may be late */
+	AIB_DROP_AWAIT_STACKS = 4, /* await-stack table full: a task's await site is not kept */
 	AIB_DROP_MAX
 };
 
@@ -80,6 +86,7 @@ enum aib_kind {
 	AIB_EV_WORKER_START = 7, /* a runtime worker thread starts running */
 	AIB_EV_SPAWN_ID = 8,	 /* the exact id of this thread's last spawn call */
 	AIB_EV_TASK_NAME = 9,	 /* the name of this thread's next spawn */
+	AIB_EV_JOIN = 12,	 /* a task polls the JoinHandle of another */
 	/* Only from the ring buffer, never recorded: the session turns them
 	 * into the records above (or into new probe sites). */
 	AIB_EV_SPAWN_STACK = 10, /* a spawn whose location is in the stack that follows */
@@ -91,6 +98,8 @@ enum aib_kind {
 	AIB_REC_THREAD = 66,   /* thread name */
 	AIB_REC_LOST = 67,     /* cumulative events lost in BPF */
 	AIB_REC_END = 68,      /* session ended cleanly */
+	AIB_REC_AWAIT = 69,    /* where a live task is parked (resolved by user space) */
+	AIB_REC_TASK_FOUND = 70, /* a task found in memory at attach, before any event of it */
 	AIB_KIND_MAX
 };
 
@@ -139,6 +148,32 @@ struct aib_stack {
 struct aib_ev_spawn_stack {
 	struct aib_ev_spawn spawn; /* spawn.hdr.kind = AIB_EV_SPAWN_STACK */
 	struct aib_stack stack;
+};
+
+/*
+ * The await stacks: a BPF hash map (`await_stacks`) keyed by task header
+ * holds, per task, the stack copied the last time one of its polls cloned
+ * its waker (a leaf future parking it), from that sp up to the poll's entry:
+ * the frames of the .await chain only. One per task, overwritten, deleted
+ * when the task completes; user space reads it lazily, never through the
+ * ring buffer.
+ */
+#define AIB_AWAIT_STACK_MAX 8192
+struct aib_await_stack {
+	__u64 task_id;	 /* tokio's id (checks the header was not reused); 0 for async-task */
+	__u64 ts;	 /* when it was taken */
+	__u32 tid;
+	__u32 runtime;	 /* enum aib_runtime */
+	struct aib_stack stack; /* stack.len bytes of `bytes` are valid */
+	__u8 bytes[AIB_AWAIT_STACK_MAX];
+};
+
+struct aib_ev_join {
+	struct aib_hdr hdr;
+	__u64 task;	 /* the task whose JoinHandle is polled */
+	__u64 task_id;
+	__u64 waiter;	 /* the task polling it (header), or 0 */
+	__u64 waiter_id;
 };
 
 /* AIB_EV_RET_SITE: a probed function was called from a call site not seen
@@ -263,6 +298,55 @@ enum aib_end_reason {
 	AIB_END_TARGET_EXITED = 1,
 	AIB_END_DURATION = 2,
 	AIB_END_INTERRUPTED = 3,
+};
+
+/* AIB_REC_TASK_FOUND: read from the target's memory at attach time. */
+struct aib_rec_task_found {
+	struct aib_hdr hdr;  /* ts = when it was found */
+	__u64 task;	     /* header */
+	__u64 task_id;	     /* tokio's id; 0 for async-task */
+	__u64 state;	     /* the runtime's state word */
+	__u32 runtime;	     /* enum aib_runtime */
+	__u32 pad;
+};
+
+enum aib_await_method {
+	AIB_AWAIT_NONE = 0,	     /* not known: text says why */
+	AIB_AWAIT_STACK = 1,	     /* unwound from the stack of its last parking poll */
+	AIB_AWAIT_STATE_MACHINE = 2, /* decoded from the future's memory with DWARF types */
+};
+
+enum aib_wait_kind {
+	AIB_WAIT_UNKNOWN = 0,
+	AIB_WAIT_TIMER,
+	AIB_WAIT_CHANNEL,
+	AIB_WAIT_LOCK,
+	AIB_WAIT_JOIN,
+	AIB_WAIT_IO,
+	AIB_WAIT_BLOCKING,
+	AIB_WAIT_KIND_MAX
+};
+
+/*
+ * AIB_REC_AWAIT: where a live task is parked, resolved by user space at the
+ * end of a live session (so a replay shows the same). `text` holds
+ * NUL-terminated strings: the detail of what it waits for (or, with method
+ * NONE, why nothing is known), then per frame, outermost first, its
+ * function, file ("" if unknown) and "line:col".
+ */
+#define AIB_AWAIT_TEXT_MAX 8192
+struct aib_rec_await {
+	struct aib_hdr hdr;   /* ts = when it was resolved */
+	__u64 task;
+	__u64 task_id;
+	__u64 captured_ts;    /* when the stack or memory was read; 0 = unknown */
+	__u64 joined_id;      /* AIB_WAIT_JOIN: the awaited task's id, 0 if unknown */
+	__u64 deadline_ts;    /* AIB_WAIT_TIMER: CLOCK_MONOTONIC deadline, 0 if unknown */
+	__u32 method;	      /* enum aib_await_method */
+	__u32 kind;	      /* enum aib_wait_kind */
+	__u32 nframes;
+	__u32 len;	      /* bytes of text */
+	char text[];
 };
 
 struct aib_rec_end {

@@ -11,6 +11,8 @@ _Static_assert(sizeof(struct aib_rec_location) + AIB_LOCATION_MAX <= 0xffff,
 	       "location records must fit in hdr.size");
 _Static_assert(sizeof(struct aib_ev_spawn_stack) + AIB_STACK_MAX <= 0xffff,
 	       "spawn stacks must fit in hdr.size");
+_Static_assert(sizeof(struct aib_rec_await) + AIB_AWAIT_TEXT_MAX <= 0xffff,
+	       "await records must fit in hdr.size");
 
 /* const tables only: the module has no mutable state */
 static const __u16 kind_size[AIB_KIND_MAX] = {
@@ -25,11 +27,14 @@ static const __u16 kind_size[AIB_KIND_MAX] = {
 	[AIB_EV_TASK_NAME] = sizeof(struct aib_ev_task_name),
 	[AIB_EV_SPAWN_STACK] = sizeof(struct aib_ev_spawn_stack),
 	[AIB_EV_RET_SITE] = sizeof(struct aib_ev_ret_site),
+	[AIB_EV_JOIN] = sizeof(struct aib_ev_join),
 	[AIB_REC_PROCESS] = sizeof(struct aib_rec_process),
 	[AIB_REC_LOCATION] = sizeof(struct aib_rec_location),
 	[AIB_REC_THREAD] = sizeof(struct aib_rec_thread),
 	[AIB_REC_LOST] = sizeof(struct aib_rec_lost),
 	[AIB_REC_END] = sizeof(struct aib_rec_end),
+	[AIB_REC_AWAIT] = sizeof(struct aib_rec_await),
+	[AIB_REC_TASK_FOUND] = sizeof(struct aib_rec_task_found),
 };
 
 static const char *const kind_name[AIB_KIND_MAX] = {
@@ -44,11 +49,14 @@ static const char *const kind_name[AIB_KIND_MAX] = {
 	[AIB_EV_TASK_NAME] = "task_name",
 	[AIB_EV_SPAWN_STACK] = "spawn_stack",
 	[AIB_EV_RET_SITE] = "ret_site",
+	[AIB_EV_JOIN] = "join",
 	[AIB_REC_PROCESS] = "process",
 	[AIB_REC_LOCATION] = "location",
 	[AIB_REC_THREAD] = "thread",
 	[AIB_REC_LOST] = "lost",
 	[AIB_REC_END] = "end",
+	[AIB_REC_AWAIT] = "await",
+	[AIB_REC_TASK_FOUND] = "task_found",
 };
 
 /* Kinds with a variable tail: its length field and bound. */
@@ -59,6 +67,7 @@ struct variable_kind {
 static const struct variable_kind variable_kind[AIB_KIND_MAX] = {
 	[AIB_REC_LOCATION] = {offsetof(struct aib_rec_location, len), AIB_LOCATION_MAX},
 	[AIB_EV_SPAWN_STACK] = {offsetof(struct aib_ev_spawn_stack, stack.len), AIB_STACK_MAX},
+	[AIB_REC_AWAIT] = {offsetof(struct aib_rec_await, len), AIB_AWAIT_TEXT_MAX},
 };
 
 size_t aib_kind_size(unsigned kind)

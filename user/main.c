@@ -22,6 +22,7 @@
 #include "probe_plan.h"
 #include "u64_map.h"
 #include "x86_code.h"
+#include "parked.h"
 #include "recording.h"
 #include "report.h"
 #include "session.h"
@@ -41,6 +42,8 @@ struct options {
 	const char *replay;
 	size_t max_tasks;
 	size_t ringbuf_mb;
+	__u64 stuck_after_ns;
+	bool all_frames;
 	bool verbose;
 	char **argv; /* run: the command */
 	struct export_opts exports; /* --perfetto, --chrome-trace, --flamegraph, --csv */
@@ -66,6 +69,9 @@ static const char usage[] =
 	"  -j, --json FILE       also write the report as JSON ('-' for stdout)\n"
 	"  -r, --record FILE     write the raw event stream, for `replay`\n"
 	"  -t, --tasks N         rows in the task table (default 40, 0 = all)\n"
+	"      --stuck-after DURATION  list tasks parked longer than this first, with the\n"
+	"                        .await they wait on (default 2s; 500ms, 1.5s, 3m)\n"
+	"      --all-frames      await stacks keep the runtime's and std's frames\n"
 	"      --ringbuf-mb N    ring buffer size in MiB (default 16)\n"
 	"  -v, --verbose         show libbpf's messages and every probe attached\n"
 	"  -h, --help            this text\n"
@@ -93,7 +99,35 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
-enum { OPT_PERFETTO = 256, OPT_CHROME, OPT_FLAMEGRAPH, OPT_FLAMEGRAPH_KIND, OPT_CSV };
+enum {
+	OPT_PERFETTO = 256,
+	OPT_CHROME,
+	OPT_FLAMEGRAPH,
+	OPT_FLAMEGRAPH_KIND,
+	OPT_CSV,
+	OPT_STUCK_AFTER,
+	OPT_ALL_FRAMES,
+};
+
+/* "2s", "500ms", "1.5", "3m" (no unit: seconds) -> ns; -EINVAL if not one. */
+static int parse_duration(const char *s, __u64 *ns)
+{
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {{"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"m", 60e9}, {"h", 3600e9}};
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || !(v >= 0) || v > 1e6)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			*ns = (__u64)(v * units[i].scale);
+			return 0;
+		}
+	return -EINVAL;
+}
 
 /* 1: c was an export option; 0: it was not; -1: a bad value (said why). */
 static int export_option(int c, struct options *o)
@@ -136,13 +170,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"chrome-trace", required_argument, 0, OPT_CHROME},
 		{"flamegraph", required_argument, 0, OPT_FLAMEGRAPH},
 		{"flamegraph-kind", required_argument, 0, OPT_FLAMEGRAPH_KIND},
-		{"csv", required_argument, 0, OPT_CSV},	{0, 0, 0, 0},
+		{"csv", required_argument, 0, OPT_CSV},
+		{"stuck-after", required_argument, 0, OPT_STUCK_AFTER},
+		{"all-frames", no_argument, 0, OPT_ALL_FRAMES},	{0, 0, 0, 0},
 	};
 	bool have_cmd = false;
 	int c, ret;
 	char *end;
 
-	*o = (struct options){.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16};
+	*o = (struct options){
+		.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16, .stuck_after_ns = 2000000000ULL};
 	optind = 1;
 	/* '+': stop at the first non-option, so `run CMD -x` keeps -x for CMD.
 	 * Options may stand before the command word and after replay's FILE. */
@@ -204,6 +241,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'v':
 			o->verbose = true;
+			break;
+		case OPT_STUCK_AFTER:
+			if (parse_duration(optarg, &o->stuck_after_ns))
+				return fail("--stuck-after needs a duration such as 2s, 500ms or 3m, not '%s'",
+					    optarg) ? EXIT_USAGE : 0;
+			break;
+		case OPT_ALL_FRAMES:
+			o->all_frames = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -314,6 +359,8 @@ static int write_outputs(struct task_model *model, const struct options *o, bool
 		.ended = end_reason_name(task_model__summary(model)->end_reason, replay),
 		.max_tasks = o->max_tasks,
 		.version = VERSION,
+		.stuck_after_ns = o->stuck_after_ns,
+		.all_frames = o->all_frames,
 	};
 	bool json_stdout = o->json && !strcmp(o->json, "-");
 	int err;
@@ -485,6 +532,37 @@ static int add_return_site(__u64 vaddr, enum aib_probe probe, void *ctx)
 	return err;
 }
 
+static int await_stack(__u64 task, struct aib_await_stack *out, void *ctx)
+{
+	return tracer__await_stack(((struct live *)ctx)->tracer, task, out);
+}
+
+static int emit_rec(const struct aib_hdr *rec, void *ctx)
+{
+	return session__emit(((struct live *)ctx)->session, rec);
+}
+
+/* Where every task still parked waits, into the record stream. */
+static void resolve_parked(struct live *l)
+{
+	struct parked_opts po = {
+		.model = l->model, .binary = l->target.exe, .await_stack = await_stack,
+		.emit = emit_rec, .ctx = l, .now = now_ns(CLOCK_MONOTONIC),
+	};
+	struct parked_stats st;
+	int err;
+
+	if (!l->plan.await_sites)
+		return;
+	err = parked__resolve(&po, &st);
+	if (err)
+		fail("cannot resolve await sites: %s", strerror(-err));
+	else if (l->o->verbose)
+		fprintf(stderr, "async-inspect-bpf: %u parked tasks: %u await sites from stacks, "
+			"%u from memory, %u unknown\n", st.parked, st.from_stack, st.from_memory,
+			st.unknown);
+}
+
 static const char *spawn_locations(const struct probe_plan *plan)
 {
 	bool tokio = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
@@ -648,6 +726,7 @@ static int cmd_live(const struct options *o)
 		fprintf(stderr, "async-inspect-bpf: detached in %.1f ms, drained in %.1f ms\n",
 			(t1 - t0) / 1e6, (now_ns(CLOCK_MONOTONIC) - t1) / 1e6);
 	emit_losses(&l, true);
+	resolve_parked(&l);
 	end.events = task_model__summary(l.model)->events;
 	session__emit(l.session, &end.hdr);
 	if (l.recording) {

@@ -6,6 +6,7 @@
 #include "array.h"
 #include "elf_symbols.h"
 #include "probe_plan.h"
+#include "x86_code.h"
 
 void probe_plan__release(struct probe_plan *plan)
 {
@@ -30,6 +31,7 @@ struct add_ctx {
 	enum aib_probe probe;
 	bool retprobe;
 	bool required;
+	bool cheap; /* at the first emulated instruction, arguments intact */
 	int err;
 };
 
@@ -47,7 +49,9 @@ static int add_site(const struct elf_symbol *sym, void *arg)
 
 	if (!sym->is_func)
 		return 0;
-	err = elf_symbols__vaddr_to_offset(c->syms, sym->vaddr, &site.offset);
+	if (c->cheap && x86_code__cheap_entry_point(c->syms, sym->vaddr, &site.vaddr))
+		return 0;
+	err = elf_symbols__vaddr_to_offset(c->syms, site.vaddr, &site.offset);
 	if (err)
 		return 0; /* not in a loaded segment: nothing to probe */
 	err = probe_plan__add(c->plan, &site);
@@ -59,7 +63,21 @@ static int add_site(const struct elf_symbol *sym, void *arg)
 int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
 			     const char *path, enum aib_probe probe, bool retprobe, bool required)
 {
-	struct add_ctx c = {syms, plan, probe, retprobe, required, 0};
+	struct add_ctx c = {syms, plan, probe, retprobe, required, false, 0};
+	size_t before = plan->nsites;
+	int n = elf_symbols__match(syms, path, add_site, &c);
+
+	if (n < 0)
+		return n;
+	if (c.err)
+		return c.err;
+	return (int)(plan->nsites - before);
+}
+
+int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_plan *plan,
+				   const char *path, enum aib_probe probe)
+{
+	struct add_ctx c = {syms, plan, probe, false, false, true, 0};
 	size_t before = plan->nsites;
 	int n = elf_symbols__match(syms, path, add_site, &c);
 

@@ -28,6 +28,7 @@ struct probe_plan {
 	size_t nsites, cap;
 	__u32 poll_sites;
 	__u32 spawn_sites;
+	__u32 await_sites;	/* waker-clone sites: await stacks are taken */
 	/* tokio: settings for the BPF side */
 	__u64 next_id_vaddr;
 	__u64 loc_lo, loc_hi, str_lo, str_hi;
@@ -50,6 +51,11 @@ void probe_plan__note_missing(struct probe_plan *plan, const char *what);
 int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
 			     const char *path, enum aib_probe probe, bool retprobe, bool required);
 
+/* The same for an optional entry probe that fires often: each site at the
+ * function's first instruction the kernel emulates with the first argument
+ * and sp still as at entry (x86_code__cheap_entry_point). */
+int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_plan *plan,
+				   const char *path, enum aib_probe probe);
 /* Append ", what" (or "what") to the runtime description. */
 void probe_plan__describe(struct probe_plan *plan, const char *what);
 

@@ -15,6 +15,7 @@
 
 #define AT_RUN "async_task::raw::RawTask<F,T,S>::run"
 #define AT_WAKE "async_task::raw::RawTask<F,T,S>::wake"
+#define AT_CLONE_WAKER "async_task::raw::RawTask<F,T,S>::clone_waker"
 #define AT_RUNNABLE_RUN "async_task::runnable::Runnable::run"
 
 struct site_spec {
@@ -151,6 +152,14 @@ int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *pl
 	}
 	if (n == 0)
 		probe_plan__note_missing(plan, "__rust_panic_cleanup (a panicking task's poll ends late)");
+	n = probe_plan__add_matching_cheap(syms, plan, AT_CLONE_WAKER, AIB_PROBE_AT_AWAIT);
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	plan->await_sites += (__u32)n;
+	if (n == 0)
+		probe_plan__note_missing(plan, AT_CLONE_WAKER " (no await sites)");
 	header_layout(syms, plan);
 	err = add_return_sites(syms, plan);
 	if (err)
@@ -163,7 +172,7 @@ int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *pl
 		probe_plan__describe(plan, "smol (async-task)");
 	if (!find_func(syms, "async_std::*") && !find_func(syms, "smol::*"))
 		probe_plan__describe(plan, "async-task");
-	probe_plan__note_missing(plan, "async-task await sites and async-lock contention (not traced yet)");
+	probe_plan__note_missing(plan, "async-lock contention (not traced yet)");
 	return 0;
 fail:
 	plan->nsites = first;

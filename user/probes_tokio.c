@@ -60,6 +60,8 @@ static const struct site_spec tokio_sites[] = {
 };
 
 #define TOKIO_POLL "tokio::runtime::task::raw::poll"
+#define TOKIO_CLONE_WAKER "tokio::runtime::task::waker::clone_waker"
+#define TOKIO_TRY_READ_OUTPUT "tokio::runtime::task::raw::try_read_output"
 #define TOKIO_NEXT_ID "tokio::runtime::task::id::Id::next::NEXT_ID"
 
 static void location_ranges(const struct elf_symbols *syms, struct probe_plan *plan)
@@ -127,6 +129,23 @@ int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, c
 		else if (n == 0)
 			probe_plan__note_missing(plan, s->path);
 	}
+
+	/* await sites: the stack where a leaf future clones the waker */
+	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_CLONE_WAKER, AIB_PROBE_AWAIT);
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	plan->await_sites += (__u32)n;
+	if (n == 0)
+		probe_plan__note_missing(plan, TOKIO_CLONE_WAKER " (no await sites)");
+	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_TRY_READ_OUTPUT, AIB_PROBE_JOIN);
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	if (n == 0)
+		probe_plan__note_missing(plan, TOKIO_TRY_READ_OUTPUT " (joins not seen)");
 
 	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
 	probe_plan__describe(plan, "tokio");

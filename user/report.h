@@ -3,6 +3,7 @@
 #ifndef REPORT_H
 #define REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
 
@@ -12,6 +13,8 @@ struct report_opts {
 	const char *ended;  /* why the session ended: "target exited", "duration", ... */
 	size_t max_tasks;   /* rows in the task table; 0 = all */
 	const char *version;
+	__u64 stuck_after_ns; /* parked longer than this: listed under "Stuck tasks" */
+	bool all_frames;      /* await stacks keep runtime and std frames */
 };
 
 /* Text report for a terminal, 100 columns. 0 or -EIO. */

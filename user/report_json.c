@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
+#include "await_site.h"
 #include "json_writer.h"
 #include "location_stats.h"
 #include "report.h"
@@ -50,9 +51,86 @@ void report_json__task_fields(struct json_writer *w, const struct task_info *t, 
 	json__string(w, t->location);
 }
 
-static void task(struct json_writer *w, const struct task_model *m, struct task_info *t,
-		 __u64 start, __u64 end)
+static void frame(struct json_writer *w, const struct await_frame *f)
 {
+	json__object_begin(w);
+	json__key(w, "function");
+	json__string(w, f->function[0] ? f->function : NULL);
+	json__key(w, "file");
+	json__string(w, f->file[0] ? f->file : NULL);
+	json__key(w, "line");
+	json__u64(w, f->line);
+	json__key(w, "col");
+	json__u64(w, f->col);
+	if (f->library) {
+		json__key(w, "library");
+		json__bool(w, true);
+	}
+	json__object_end(w);
+}
+
+/* A live task's await: where, what for, since when, and how we know. */
+static void await_fields(struct json_writer *w, const struct task_model *m,
+			 const struct task_info *t, const struct report_opts *o, struct await_desc *d)
+{
+	const struct model_summary *s = task_model__summary(m);
+	bool at_least, known = t->await && !await_desc__from_record(t->await, d);
+	__u64 blocked = task_model__blocked_ns(m, t, &at_least);
+	const struct await_frame *site = known ? await_desc__site(d) : NULL;
+	char where[200];
+
+	json__key(w, "blocked_ms");
+	if (t->state == TASK_IDLE || t->state == TASK_RUNNABLE)
+		json__double(w, ms(blocked), 3);
+	else
+		json__null(w);
+	json__key(w, "blocked_since_attach");
+	json__bool(w, at_least);
+	json__key(w, "found_in_memory");
+	json__bool(w, t->found_in_memory);
+	json__key(w, "await_method");
+	json__string(w, await_site__method_name(known ? d->method : AIB_AWAIT_NONE));
+	json__key(w, "await_site");
+	if (site && site->file[0]) {
+		snprintf(where, sizeof(where), "%s:%u", site->file, site->line);
+		json__string(w, where);
+	} else {
+		json__string(w, site ? site->function : NULL);
+	}
+	json__key(w, "await_stack");
+	json__array_begin(w);
+	for (int i = 0; known && i < d->nframes; i++)
+		if (o->all_frames || !d->frames[i].library)
+			frame(w, &d->frames[i]);
+	json__array_end(w);
+	json__key(w, "waiting_for");
+	if (!known || d->method == AIB_AWAIT_NONE) {
+		json__null(w);
+		json__key(w, "await_note");
+		json__string(w, known ? d->detail : "no await seen");
+		return;
+	}
+	json__object_begin(w);
+	json__key(w, "kind");
+	json__string(w, await_site__kind_name(d->kind));
+	json__key(w, "detail");
+	json__string(w, d->detail);
+	if (d->joined_id) {
+		json__key(w, "task");
+		json__u64(w, d->joined_id);
+	}
+	if (d->deadline_ts) {
+		json__key(w, "time_left_ms");
+		json__double(w, d->deadline_ts > s->end_ts ? ms(d->deadline_ts - s->end_ts) : 0, 3);
+	}
+	json__object_end(w);
+}
+
+static void task(struct json_writer *w, const struct task_model *m, struct task_info *t,
+		 const struct report_opts *o, struct await_desc *d)
+{
+	__u64 start = task_model__summary(m)->start_ts, end = task_model__summary(m)->end_ts;
+
 	json__object_begin(w);
 	report_json__task_fields(w, t, start, end);
 	json__key(w, "spawn_seen");
@@ -100,6 +178,8 @@ static void task(struct json_writer *w, const struct task_model *m, struct task_
 		json__object_end(w);
 	}
 	json__array_end(w);
+	if (t->state != TASK_COMPLETED)
+		await_fields(w, m, t, o, d);
 	json__object_end(w);
 }
 
@@ -183,11 +263,13 @@ static int locations(struct json_writer *w, const struct task_model *m)
 
 int report_json__write(const struct task_model *m, const struct report_opts *o, FILE *f)
 {
-	const struct model_summary *s = task_model__summary(m);
 	size_t n = task_model__task_count(m);
+	struct await_desc *d = malloc(sizeof(*d)); /* big: one for all tasks */
 	struct json_writer w;
 	int err;
 
+	if (!d)
+		return -ENOMEM;
 	json__init(&w, f, true);
 	json__object_begin(&w);
 	json__key(&w, "tasks");
@@ -196,8 +278,9 @@ int report_json__write(const struct task_model *m, const struct report_opts *o, 
 		struct task_info *t = task_model__task(m, i);
 
 		if (t->kind != TASK_RUNTIME)
-			task(&w, m, t, s->start_ts, s->end_ts);
+			task(&w, m, t, o, d);
 	}
+	free(d);
 	json__array_end(&w);
 	json__key(&w, "metadata");
 	metadata(&w, m, o);

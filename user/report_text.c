@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "await_site.h"
 #include "location_stats.h"
 #include "report.h"
 #include "task_model.h"
@@ -120,6 +121,116 @@ static void locations(const struct task_model *m, FILE *f)
 	free(st);
 }
 
+struct stuck_row {
+	const struct task_info *t;
+	__u64 blocked;
+	bool at_least;
+};
+
+static int by_blocked_desc(const void *a, const void *b)
+{
+	const struct stuck_row *x = a, *y = b;
+
+	if (x->blocked != y->blocked)
+		return x->blocked > y->blocked ? -1 : 1;
+	return x->t->id < y->t->id ? -1 : x->t->id > y->t->id;
+}
+
+/* One stuck task drawn as its async stack, the stuck await marked:
+ *   Task 17 wait_for_config  spawned at src/main.rs:30:22
+ *     └─> wait_for_config()  src/main.rs:12
+ *         └─> recv_config()  src/main.rs:8   ◄── BLOCKED 4m03s
+ *             └─> waiting for: channel (oneshot receive) */
+static void stuck_task(const struct stuck_row *r, const struct report_opts *o,
+		       struct await_desc *d, __u64 end, FILE *f)
+{
+	const struct task_info *t = r->t;
+	bool known = t->await && !await_desc__from_record(t->await, d);
+	const struct await_frame *site = known ? await_desc__site(d) : NULL;
+	char id[24], name[96], dur[32], blocked[64];
+	int depth = 1, root = -1;
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)t->id);
+	report__duration(r->blocked, dur, sizeof(dur));
+	snprintf(blocked, sizeof(blocked), "BLOCKED %s%s", r->at_least ? "at least " : "", dur);
+	for (int i = 0; known && i < d->nframes && root < 0; i++)
+		if (!d->frames[i].library)
+			root = i;
+	fprintf(f, "Task %s %s", t->id ? id : "?",
+		t->name	   ? t->name
+		: root >= 0 ? await_site__short_name(d->frames[root].function, name, sizeof(name))
+			    : "");
+	if (t->location)
+		fprintf(f, "  spawned at %s", t->location);
+	else
+		fprintf(f, "  %s", t->found_in_memory ? "(found in memory: spawned before the attach)"
+						      : "(spawned before the attach)");
+	fputc('\n', f);
+	if (!known || d->method == AIB_AWAIT_NONE) {
+		fprintf(f, "  └─> await unknown: %s   ◄── %s\n",
+			known ? d->detail : "no await seen", blocked);
+		return;
+	}
+	for (int i = 0; i < d->nframes; i++) {
+		const struct await_frame *fr = &d->frames[i];
+
+		if (fr->library && !o->all_frames)
+			continue;
+		fprintf(f, "%*s└─> %s()  ", depth * 4 - 2, "",
+			o->all_frames ? fr->function : await_site__short_name(fr->function, name, sizeof(name)));
+		if (fr->file[0])
+			fprintf(f, "%s:%u", fr->file, fr->line);
+		if (fr == site)
+			fprintf(f, "   ◄── %s", blocked);
+		fputc('\n', f);
+		depth++;
+	}
+	fprintf(f, "%*s└─> waiting for: %s (%s", depth * 4 - 2, "", await_site__kind_name(d->kind),
+		d->detail[0] ? d->detail : "?");
+	if (d->joined_id)
+		fprintf(f, "; task %llu", (unsigned long long)d->joined_id);
+	if (d->deadline_ts)
+		fprintf(f, "; %s left", report__duration(d->deadline_ts > end ? d->deadline_ts - end : 0,
+							 dur, sizeof(dur)));
+	fprintf(f, ")  [%s]\n", await_site__method_name(d->method));
+}
+
+/* Tasks parked longer than --stuck-after, longest first: what users look
+ * at first in a hung program. */
+static int stuck_tasks(const struct task_model *m, const struct report_opts *o, FILE *f)
+{
+	size_t n = task_model__task_count(m), nrows = 0;
+	struct stuck_row *rows = calloc(n ? n : 1, sizeof(*rows));
+	struct await_desc *d = malloc(sizeof(*d));
+	char dur[32];
+
+	if (!rows || !d) {
+		free(rows);
+		free(d);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct task_info *t = task_model__task(m, i);
+		struct stuck_row r = {.t = t};
+
+		if (t->kind == TASK_RUNTIME || (t->state != TASK_IDLE && t->state != TASK_RUNNABLE))
+			continue;
+		r.blocked = task_model__blocked_ns(m, t, &r.at_least);
+		if (r.blocked >= o->stuck_after_ns)
+			rows[nrows++] = r;
+	}
+	if (nrows) {
+		qsort(rows, nrows, sizeof(*rows), by_blocked_desc);
+		fprintf(f, "\nStuck tasks (parked longer than %s), longest first:\n",
+			report__duration(o->stuck_after_ns, dur, sizeof(dur)));
+		for (size_t i = 0; i < nrows; i++)
+			stuck_task(&rows[i], o, d, task_model__summary(m)->end_ts, f);
+	}
+	free(rows);
+	free(d);
+	return 0;
+}
+
 int report_text__write(const struct task_model *m, const struct report_opts *o, FILE *f)
 {
 	const struct model_summary *s = task_model__summary(m);
@@ -130,6 +241,10 @@ int report_text__write(const struct task_model *m, const struct report_opts *o, 
 	if (!rows)
 		return -ENOMEM;
 	summary(m, o, f);
+	if (stuck_tasks(m, o, f)) {
+		free(rows);
+		return -ENOMEM;
+	}
 	locations(m, f);
 
 	for (size_t i = 0; i < n; i++) {

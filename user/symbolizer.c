@@ -319,6 +319,81 @@ static const char *intern(struct symbolizer *s, const char *raw, bool linkage)
 	return str;
 }
 
+/* The DIE a name comes from: through DW_AT_abstract_origin / specification. */
+static bool name_origin(Dwarf_Die *die, Dwarf_Die *origin)
+{
+	Dwarf_Attribute attr;
+
+	*origin = *die;
+	for (int i = 0; i < 4; i++) {
+		if (dwarf_attr(origin, DW_AT_name, &attr))
+			return true;
+		if (!dwarf_formref_die(dwarf_attr(origin, DW_AT_abstract_origin, &attr), origin) &&
+		    !dwarf_formref_die(dwarf_attr(origin, DW_AT_specification, &attr), origin))
+			return false;
+	}
+	return false;
+}
+
+/* Append the names of the namespaces (and types) from `parent` down to the
+ * DIE at `target` to path: true once found. Only scopes that can hold a
+ * function's DIE are entered. */
+static bool scope_path(Dwarf_Die *parent, Dwarf_Off target, char *path, size_t cap, size_t len)
+{
+	Dwarf_Die child;
+
+	if (dwarf_child(parent, &child))
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+		const char *name;
+		size_t l = len;
+
+		if (dwarf_dieoffset(&child) == target) {
+			path[len] = '\0';
+			return true;
+		}
+		if (tag != DW_TAG_namespace && tag != DW_TAG_structure_type &&
+		    tag != DW_TAG_enumeration_type && tag != DW_TAG_union_type)
+			continue;
+		name = dwarf_diename(&child);
+		if (name && len + strlen(name) + 3 < cap)
+			l += (size_t)snprintf(path + len, cap - len, "%s::", name);
+		if (scope_path(&child, target, path, cap, l))
+			return true;
+	} while (!dwarf_siblingof(&child, &child));
+	return false;
+}
+
+/* "stuck::recv_config::{async_fn#0}" for a Rust closure or async fn body
+ * named "{async_fn#0}" alone, from the namespaces around its DIE (full
+ * debug info has them; line-tables-only DWARF often puts the DIE right in
+ * its unit: then the bare name stays). Interned per DIE, since one
+ * "{async_fn#0}" string serves every such body. */
+static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const char *raw)
+{
+	Dwarf_Die origin, cu;
+	char path[512];
+	__u32 i;
+
+	if (!name_origin(die, &origin) || !dwarf_diecu(&origin, &cu, NULL, NULL))
+		return NULL;
+	if (u64_map__get(s->names, (uintptr_t)origin.addr, &i))
+		return s->strs[i];
+	if (!scope_path(&cu, dwarf_dieoffset(&origin), path, sizeof(path) - strlen(raw) - 1, 0))
+		return NULL;
+	strcat(path, raw);
+	char *str = strdup(path);
+
+	if (!str || array__grow((void **)&s->strs, &s->strs_cap, s->nstrs + 1, sizeof(*s->strs)) ||
+	    u64_map__set(s->names, (uintptr_t)origin.addr, (__u32)s->nstrs)) {
+		free(str);
+		return NULL;
+	}
+	s->strs[s->nstrs++] = str;
+	return str;
+}
+
 static const char *die_name(struct symbolizer *s, Dwarf_Die *die, bool rust, __u64 phys_addr)
 {
 	Dwarf_Attribute attr;
@@ -332,6 +407,8 @@ static const char *die_name(struct symbolizer *s, Dwarf_Die *die, bool rust, __u
 		return intern(s, raw, true);
 	raw = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
 	if (phys_addr && (rust || !raw) && (sym = func_at(s, phys_addr)))
+		return sym;
+	if (raw && rust && raw[0] == '{' && (sym = qualified_name(s, die, raw)))
 		return sym;
 	return raw && rust ? intern(s, raw, false) : raw;
 }

@@ -119,6 +119,7 @@ void task_model__free(struct task_model *m)
 	for (size_t i = 0; i < m->ntasks; i++) {
 		samples__release(&m->tasks[i].sched);
 		free(m->tasks[i].name);
+		free(m->tasks[i].await);
 	}
 	free(m->tasks);
 	for (size_t i = 0; i < m->nfiles; i++)
@@ -285,6 +286,7 @@ static int retire_completed(struct task_model *m)
 			m->sum.tasks_retired++;
 			samples__release(&t->sched);
 			free(t->name);
+			free(t->await);
 			remap[i] = NO_TASK;
 			drop--;
 			continue;
@@ -628,6 +630,7 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 	t->state = TASK_RUNNING;
 	t->poll_start = e->hdr.ts;
 	t->poll_tid = e->hdr.tid;
+	t->joining_id = t->joining_header = 0; /* this poll says again */
 	t->polls++;
 	m->sum.polls++;
 	note_worker(t, e->hdr.tid);
@@ -724,6 +727,61 @@ static int on_task_end(struct task_model *m, const struct aib_ev_task *e)
 	return 0;
 }
 
+/* The waiter polls the JoinHandle of `task`. */
+static int on_join(struct task_model *m, const struct aib_ev_join *e)
+{
+	struct task_info *w = live_task(m, e->waiter, e->waiter_id);
+	const struct task_info *joined = live_task(m, e->task, e->task_id);
+
+	if (!w)
+		return 0;
+	w->joining_header = e->task;
+	w->joining_id = joined ? joined->id : e->task_id;
+	return 0;
+}
+
+/* A task the memory scan found at attach: known from now on, in the state
+ * its state word says; a task already seen by a probe keeps what it has. */
+static int on_task_found(struct task_model *m, const struct aib_rec_task_found *r)
+{
+	enum task_state state;
+	struct task_info *t;
+	__u32 idx;
+
+	if (live_task(m, r->task, 0))
+		return 0;
+	if (r->runtime == AIB_RUNTIME_TOKIO)
+		state = r->state & 0x2 ? TASK_COMPLETED : r->state & 0x5 ? TASK_RUNNABLE : TASK_IDLE;
+	else
+		state = r->state & 0xc ? TASK_COMPLETED : r->state & 0x3 ? TASK_RUNNABLE : TASK_IDLE;
+	if (state == TASK_COMPLETED)
+		return 0; /* its output waits for a JoinHandle: nothing runs */
+	idx = task_new(m, r->task, r->task_id, r->runtime);
+	if (idx == NO_TASK)
+		return -ENOMEM;
+	t = &m->tasks[idx];
+	t->found_in_memory = true;
+	t->spawn_ts = t->since = r->hdr.ts;
+	t->state = state;
+	return 0;
+}
+
+static int on_await(struct task_model *m, const struct aib_rec_await *r)
+{
+	struct task_info *t = live_task(m, r->task, r->task_id);
+	struct aib_rec_await *copy;
+
+	if (!t)
+		return 0;
+	copy = malloc(r->hdr.size);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, r, r->hdr.size);
+	free(t->await);
+	t->await = copy;
+	return 0;
+}
+
 /* A worker loop starts inside the poll of the task that carries it. */
 static int on_worker_start(struct task_model *m, const struct aib_hdr *rec)
 {
@@ -775,6 +833,12 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 		return on_spawn_id(m, (const struct aib_ev_spawn_id *)rec);
 	case AIB_EV_TASK_NAME:
 		return on_task_name(m, (const struct aib_ev_task_name *)rec);
+	case AIB_EV_JOIN:
+		return on_join(m, (const struct aib_ev_join *)rec);
+	case AIB_REC_TASK_FOUND:
+		return on_task_found(m, (const struct aib_rec_task_found *)rec);
+	case AIB_REC_AWAIT:
+		return on_await(m, (const struct aib_rec_await *)rec);
 	case AIB_REC_PROCESS:
 		on_process(m, (const struct aib_rec_process *)rec);
 		return 0;
@@ -884,6 +948,24 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 		else
 			s->tasks_alive++;
 	}
+}
+
+__u64 task_model__blocked_ns(const struct task_model *m, const struct task_info *t, bool *at_least)
+{
+	__u64 end = m->sum.end_ts, from;
+
+	*at_least = false;
+	if (t->state == TASK_RUNNING || t->state == TASK_COMPLETED)
+		return 0;
+	if (t->last_poll_end_ts) {
+		from = t->last_poll_end_ts;
+	} else if (t->spawn_seen) {
+		from = t->spawn_ts; /* spawned in the session, never polled */
+	} else {
+		from = m->sum.start_ts ? m->sum.start_ts : t->spawn_ts;
+		*at_least = true;
+	}
+	return end > from ? end - from : 0;
 }
 
 const struct task_info *task_model__find(const struct task_model *m, __u64 header, __u64 id)

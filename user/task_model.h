@@ -65,6 +65,11 @@ struct task_info {
 	__u32 workers[TASK_MAX_WORKERS]; /* tids the task was polled on */
 	__u32 nworkers;
 
+	/* where it is parked: the last AIB_REC_AWAIT about it (owned), or NULL */
+	struct aib_rec_await *await;
+	__u64 joining_id;     /* the task whose JoinHandle its last poll polled; 0 = none */
+	__u64 joining_header;
+	bool found_in_memory; /* found by the attach-time memory scan, state read there */
 	/* bookkeeping for open intervals */
 	__u64 since;	 /* when the current state began */
 	__u64 poll_start;
@@ -132,6 +137,10 @@ const struct task_info *task_model__find(const struct task_model *m, __u64 heade
  * compares it before and after a spawn record to tell whether it counted. */
 size_t task_model__pending_spawns(const struct task_model *m);
 const char *task_model__thread_name(const struct task_model *m, __u32 tid); /* NULL if unknown */
+/* How long since its last poll ended (or, never polled in the session,
+ * since the session began: then *at_least is set); 0 for a running or
+ * completed task. After finish. */
+__u64 task_model__blocked_ns(const struct task_model *m, const struct task_info *t, bool *at_least);
 const char *task_state_name(enum task_state s);
 const char *task_kind_name(enum task_kind k);
 const char *aib_runtime_name(enum aib_runtime r); /* "tokio", "async-task" */

@@ -329,6 +329,13 @@ int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped)
 	return 0;
 }
 
+int tracer__await_stack(const struct tracer *t, __u64 task, struct aib_await_stack *out)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.await_stacks), &task, out))
+		return -errno;
+	return 0;
+}
+
 void tracer__free(struct tracer *t)
 {
 	if (!t)

@@ -47,6 +47,9 @@ int tracer__drain(struct tracer *t);
 void tracer__detach(struct tracer *t);
 /* Cumulative: samples lost to a full ring buffer, and dropped for other reasons. */
 int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped);
+/* The await stack kept for the task at header `task` (runtime address):
+ * 0, or -ENOENT when none was taken (or it was dropped), or -errno. */
+int tracer__await_stack(const struct tracer *t, __u64 task, struct aib_await_stack *out);
 void tracer__free(struct tracer *t);
 
 #endif

@@ -43,7 +43,9 @@ static int read_code(const struct elf_symbols *syms, __u64 vaddr, __u8 *buf, siz
 	return -EFAULT;
 }
 
-static bool changes_flow_or_sp(csh cs, const cs_insn *insn)
+/* Ends a straight-line scan: a jump, a call, a write of rsp (or of rdi,
+ * the first argument, when `keep_arg0`). */
+static bool ends_scan(csh cs, const cs_insn *insn, bool keep_arg0)
 {
 	cs_regs rd, wr;
 	__u8 nrd, nwr;
@@ -62,12 +64,13 @@ static bool changes_flow_or_sp(csh cs, const cs_insn *insn)
 	if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
 		return true; /* cannot tell: assume the worst */
 	for (__u8 i = 0; i < nwr; i++)
-		if (wr[i] == X86_REG_RSP || wr[i] == X86_REG_RIP)
+		if (wr[i] == X86_REG_RSP || wr[i] == X86_REG_RIP ||
+		    (keep_arg0 && (wr[i] == X86_REG_RDI || wr[i] == X86_REG_EDI)))
 			return true;
 	return false;
 }
 
-int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out)
+static int cheap_point(const struct elf_symbols *syms, __u64 vaddr, bool keep_arg0, __u64 *out)
 {
 	__u8 buf[SCAN_BYTES];
 	const __u8 *code = buf;
@@ -94,12 +97,22 @@ int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u
 			*out = insn->address;
 			break;
 		}
-		if (changes_flow_or_sp(cs, insn))
+		if (ends_scan(cs, insn, keep_arg0))
 			break;
 	}
 	cs_free(insn, 1);
 	cs_close(&cs);
 	return 0;
+}
+
+int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out)
+{
+	return cheap_point(syms, vaddr, false, out);
+}
+
+int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out)
+{
+	return cheap_point(syms, vaddr, true, out);
 }
 
 int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u64 *disp)

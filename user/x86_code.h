@@ -21,6 +21,9 @@ bool x86_code__is_emulated(const __u8 *code, __u32 len);
  * as nothing before it changes rsp or the control flow; else vaddr itself.
  * -errno if the code cannot be read. */
 int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out);
+/* The same for a function entry whose probe reads the first argument and
+ * sp: nothing before the chosen instruction may write rdi either. */
+int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out);
 
 /* The displacement of the first instruction at vaddr when it is a load
  * `mov disp(%rdi), %reg` (a field read through the first argument);

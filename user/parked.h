@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * At the end of a live session, for every task still parked: where it
+ * waits and on what (await_site), turned into AIB_REC_AWAIT records for the
+ * model and the recording. The sources, best first: the task's future
+ * decoded from the target's memory with DWARF types, when the binary has
+ * them and the target still runs; the stack its last parking poll left in
+ * the await-stack map; else a record that says why nothing is known.
+ */
+#ifndef PARKED_H
+#define PARKED_H
+#include <linux/types.h>
+#include "aib_events.h"
+
+struct task_model;
+struct future_decoder;
+
+struct parked_opts {
+	const struct task_model *model;
+	const char *binary;
+	/* the await stack kept for a task header: 0, -ENOENT, -errno */
+	int (*await_stack)(__u64 task, struct aib_await_stack *out, void *ctx);
+	/* optional: decode futures from the live target's memory */
+	struct future_decoder *decoder;
+	int (*read_mem)(__u64 addr, void *buf, size_t len, void *ctx);
+	__u64 bias; /* load bias of the executable */
+	/* a record for the session: recorded and applied to the model */
+	int (*emit)(const struct aib_hdr *rec, void *ctx);
+	void *ctx;
+	__u64 now; /* the records' timestamp */
+};
+
+struct parked_stats {
+	__u32 parked;	     /* tasks looked at */
+	__u32 from_stack;
+	__u32 from_memory;
+	__u32 unknown;
+};
+
+/* 0 and *st, or -ENOMEM. A binary whose stacks cannot be unwound (no CFI)
+ * still gets a record per task saying so. */
+int parked__resolve(const struct parked_opts *o, struct parked_stats *st);
+
+#endif
