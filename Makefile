@@ -37,6 +37,10 @@ TOOL_BINS := $(patsubst tools/%.c,$(OUT)/tools/%,$(TOOL_SRCS))
 
 PROGRAMS_DIR := tests/programs
 PROGRAMS_BIN := $(PROGRAMS_DIR)/target/release
+# The await-site fixture, built with and without frame pointers, with line
+# tables only and with full debug info: target/<variant>/release/stuck
+AWAIT_DIR      := $(PROGRAMS_DIR)/await
+AWAIT_VARIANTS := nofp-lines nofp-full fp-lines fp-full
 
 .PHONY: all deps programs test unit e2e demo bench clean vmlinux
 .DELETE_ON_ERROR:
@@ -75,6 +79,12 @@ $(BIN): $(USER_OBJS)
 programs: $(OUT)/.deps
 	cd $(PROGRAMS_DIR) && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/async-task && $(CARGO) build --release --offline -q
+	@for v in $(AWAIT_VARIANTS); do \
+	  case $$v in *-full) debug=full;; *) debug=line-tables-only;; esac; \
+	  case $$v in fp-*) flags="-C force-frame-pointers=yes";; *) flags="";; esac; \
+	  (cd $(AWAIT_DIR) && CARGO_TARGET_DIR=target/$$v CARGO_PROFILE_RELEASE_DEBUG=$$debug \
+	    RUSTFLAGS="$$flags" $(CARGO) build --release --offline -q) || exit 1; \
+	done
 
 # ---- tests ----
 # Each unit test links only the modules it names in its `// links:` line.
@@ -96,6 +106,7 @@ unit: all programs $(UNIT_BINS)
 e2e: all programs
 	bash tests/e2e/run.sh
 	bash tests/e2e/async_task.sh
+	bash tests/e2e/await.sh
 	bash tests/e2e/exports.sh
 
 test: unit e2e
