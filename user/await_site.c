@@ -11,7 +11,7 @@
 
 /* Runtime code a parking poll passes through, by the path of its
  * functions or types; the first rule matching the innermost frame below
- * the program's own code wins. */
+ * the program's own code wins (a weak one only if nothing outer matches). */
 struct wait_rule {
 	const char *needle;
 	enum aib_wait_kind kind;
@@ -48,6 +48,10 @@ static const struct wait_rule wait_rules[] = {
 	{"async_task::task::Task", AIB_WAIT_JOIN, "task handle"},
 	{"futures_channel::oneshot", AIB_WAIT_CHANNEL, "oneshot receive"},
 	{"futures_channel::mpsc", AIB_WAIT_CHANNEL, "mpsc receive"},
+};
+
+/* Building blocks of the above: matched only when no outer frame says more. */
+static const struct wait_rule weak_rules[] = {
 	{"event_listener::", AIB_WAIT_CHANNEL, "event listener"},
 };
 
@@ -74,9 +78,16 @@ enum aib_wait_kind await_site__classify(const struct await_frame *f, int n, char
 	const struct wait_rule *r = NULL;
 	int i;
 
+	const struct wait_rule *weak = NULL;
+
 	snprintf(detail, detail_len, "%s", "");
-	for (i = 0; i < n && f[i].library && !r; i++)
+	for (i = 0; i < n && f[i].library && !r; i++) {
 		r = match_rule(wait_rules, NRULES(wait_rules), f[i].function);
+		if (!weak)
+			weak = match_rule(weak_rules, NRULES(weak_rules), f[i].function);
+	}
+	if (!r)
+		r = weak;
 	if (!r)
 		return AIB_WAIT_UNKNOWN;
 	if (r->kind == AIB_WAIT_LOCK)

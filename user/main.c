@@ -22,6 +22,7 @@
 #include "probe_plan.h"
 #include "u64_map.h"
 #include "x86_code.h"
+#include "await_site.h"
 #include "parked.h"
 #include "recording.h"
 #include "report.h"
@@ -464,6 +465,8 @@ struct live {
 	struct export_set *exports;
 	struct tracer *tracer;
 	struct u64_map *return_sites; /* return addresses probed (AT_RUN_RETURN) */
+	struct await_sites *await_sites; /* opened while the target runs */
+	int await_sites_err;
 	__u64 last_lost, last_dropped;
 };
 
@@ -546,8 +549,8 @@ static int emit_rec(const struct aib_hdr *rec, void *ctx)
 static void resolve_parked(struct live *l)
 {
 	struct parked_opts po = {
-		.model = l->model, .binary = l->target.exe, .await_stack = await_stack,
-		.emit = emit_rec, .ctx = l, .now = now_ns(CLOCK_MONOTONIC),
+		.model = l->model, .sites = l->await_sites, .sites_err = l->await_sites_err,
+		.await_stack = await_stack, .emit = emit_rec, .ctx = l, .now = now_ns(CLOCK_MONOTONIC),
 	};
 	struct parked_stats st;
 	int err;
@@ -596,6 +599,10 @@ static int prepare(struct live *l)
 	if (err)
 		return fail("%s: cannot plan probes: %s", l->target.name, strerror(-err));
 
+	if (l->plan.await_sites) {
+		l->await_sites = await_sites__new(l->target.exe);
+		l->await_sites_err = l->await_sites ? 0 : errno;
+	}
 	l->model = task_model__new();
 	l->return_sites = u64_map__new();
 	if (!l->model || !l->return_sites)
@@ -762,6 +769,7 @@ out:
 	task_model__free(l.model);
 	probe_plan__release(&l.plan);
 	u64_map__free(l.return_sites);
+	await_sites__free(l.await_sites);
 	elf_symbols__free(l.syms);
 	return ret;
 }

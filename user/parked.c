@@ -14,10 +14,12 @@ struct scratch {
 };
 
 /* Why a task has no await site, in one line. */
-static const char *no_site_reason(const struct task_info *t, int stack_err, bool have_unwinder)
+static const char *no_site_reason(const struct task_info *t, int stack_err, int sites_err)
 {
-	if (!have_unwinder)
+	if (sites_err == ENODATA)
 		return "the binary has no call frame information to unwind its stack";
+	if (sites_err)
+		return "the binary could not be read to unwind its stack";
 	if (stack_err == -ENOENT && t->found_in_memory && !t->polls)
 		return "parked before the attach and not polled since (its future can be decoded "
 		       "only with full debug info: debug = \"full\")";
@@ -62,16 +64,14 @@ static void add_join(const struct task_model *m, const struct task_info *t, stru
 
 int parked__resolve(const struct parked_opts *o, struct parked_stats *st)
 {
-	struct await_sites *as = await_sites__new(o->binary);
+	struct await_sites *as = o->sites;
 	struct scratch *sc = malloc(sizeof(*sc));
 	size_t n = task_model__task_count(o->model);
 	int err = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (!sc) {
-		await_sites__free(as);
+	if (!sc)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct task_info *t = task_model__task(o->model, i);
 		struct await_desc *d = &sc->desc;
@@ -91,13 +91,13 @@ int parked__resolve(const struct parked_opts *o, struct parked_stats *st)
 		} else {
 			memset(d, 0, sizeof(*d));
 			d->method = AIB_AWAIT_NONE;
-			snprintf(d->detail, sizeof(d->detail), "%s", no_site_reason(t, serr, as != NULL));
+			snprintf(d->detail, sizeof(d->detail), "%s",
+				 no_site_reason(t, serr, as ? 0 : o->sites_err ? o->sites_err : EINVAL));
 			st->unknown++;
 		}
 		add_join(o->model, t, d);
 		err = o->emit(&await_desc__to_record(d, t->header, t->id, o->now, sc->rec)->hdr, o->ctx);
 	}
 	free(sc);
-	await_sites__free(as);
 	return err;
 }

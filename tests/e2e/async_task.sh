@@ -23,6 +23,14 @@ states_of() { # JSON LOCATION
 	jqf "$1" --arg l "$2" '[.tasks[] | select(.spawn_location == $l) | .state] | sort | join(",")'
 }
 
+# The parked task's await: on its spawn line (an async block), a channel.
+expect_parked_await() { # JSON LOCATION NAME LABEL
+	expect_eq "$4: await site, what it waits for, how it was found" \
+		"$(jqf "$1" --arg l "$2" '.tasks[] | select(.spawn_location == $l)
+			| "\(.await_site) \(.waiting_for.kind) \(.await_method)"')" \
+		"$SRC_PREFIX/$3.rs:$(marker_line "$3" "$4") channel stack"
+}
+
 # astd_tasks' expectations (its header comment), on a report of all of it.
 expect_astd_tasks() { # JSON
 	local j=$1 parked spawned blocking named
@@ -36,6 +44,7 @@ expect_astd_tasks() { # JSON
 	expect_counts "$j" "$named" named 3 3 0
 	expect_eq "number of locations" "$(jqf "$j" '.locations | length')" 4
 	expect_eq "state of the parked task" "$(states_of "$j" "$parked")" idle
+	expect_parked_await "$j" "$parked" astd_tasks parked
 	expect_jq "$j" "each spawned task polled at least 4 times (3 yields)" \
 		'[.tasks[] | select(.spawn_location == $l) | .poll_count >= 4] | all' --arg l "$spawned"
 	expect_eq "kinds at the spawn_blocking line (async-std's task + the pool's)" \
@@ -81,6 +90,7 @@ test_smol_run() {
 	expect_counts "$j" "$global" global 5 5 0
 	expect_eq "number of locations" "$(jqf "$j" '.locations | length')" 4
 	expect_eq "state of the parked local task" "$(states_of "$j" "$parked")" idle
+	expect_parked_await "$j" "$parked" smol_tasks local_parked
 	expect_jq "$j" "each short task polled at least twice (one yield)" \
 		'[.tasks[] | select(.spawn_location == $l) | .poll_count >= 2] | all' --arg l "$short"
 	expect_jq "$j" "local tasks polled only on the main thread (tid == pid)" \
