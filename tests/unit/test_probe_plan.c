@@ -485,6 +485,7 @@ static void test_minimal_tokio(void **state)
 #define SYM_AT_WAKE AT_RAW_TASK "4wake17h0123456789abcdefE"
 #define SYM_AT_SCHEDULE "_ZN10async_task8runnable8Runnable8schedule17h0123456789abcdefE"
 #define SYM_RUNNABLE_RUN "_ZN10async_task8runnable8Runnable3run17h0123456789abcdefE"
+#define SYM_AT_CLONE_WAKER AT_RAW_TASK "11clone_waker17h0123456789abcdefE"
 
 /* Functions in assembly, so their instructions are known exactly. */
 #define ASM_FN(sym, body) \
@@ -504,8 +505,16 @@ static const char SRC_ASYNC_TASK[] =
 	ASM_FN("sp_moves", "mov %rdi,%rax\\n sub $8,%rsp\\n jmp 1f\\n1: add $8,%rsp\\n ret")
 	/* not a load through the first argument */
 	ASM_FN("no_load", "mov %rsi,%rax\\n ret")
-	"int executor_tick(void *); int sp_moves(void); int no_load(void);\n"
+	/* clone_waker as rustc builds it: the js is the first emulated
+	 * instruction, with rdi and rsp as at entry */
+	ASM_FN(SYM_AT_CLONE_WAKER, "mov $0x40,%eax\\n lock xadd %rax,(%rdi)\\n test %rax,%rax\\n"
+				   " js 1f\\n mov %rdi,%rdx\\n ret\\n1: ud2")
+	/* rdi is overwritten before the jcc: an entry probe stays at entry */
+	ASM_FN("arg_clobbered", "mov $1,%eax\\n mov (%rdi),%rdi\\n test %rdi,%rdi\\n js 1f\\n1: ret")
+	"int executor_tick(void *); int sp_moves(void); int no_load(void); int arg_clobbered(void *);\n"
+	"int clone_waker(void *) __asm__(\"" SYM_AT_CLONE_WAKER "\");\n"
 	"int main(int c, char **v) { return c > 5 ? executor_tick(v) + sp_moves() + no_load() +\n"
+	"  arg_clobbered(v) + clone_waker(v) +\n"
 	"  (int)(at_run(c) + at_wake(c) + at_schedule(c)) : 0; }\n";
 
 static __u64 sym_addr(const struct elf_symbols *syms, const char *raw)
@@ -549,6 +558,13 @@ static void test_async_task_plan(void **state)
 	assert_int_equal(x86_code__first_load_offset(syms, sym_addr(syms, SYM_RUNNABLE_RUN), &disp), 0);
 	assert_int_equal(disp, 0);
 	assert_int_equal(x86_code__first_load_offset(syms, sym_addr(syms, "no_load"), &disp), -ENOENT);
+	/* entry probes that read the argument: mov 5 + lock xadd 5 + test 3 */
+	assert_int_equal(x86_code__cheap_entry_point(syms, sym_addr(syms, SYM_AT_CLONE_WAKER), &probe_at), 0);
+	assert_int_equal(probe_at, sym_addr(syms, SYM_AT_CLONE_WAKER) + 13);
+	assert_int_equal(x86_code__cheap_entry_point(syms, sym_addr(syms, "arg_clobbered"), &probe_at), 0);
+	assert_int_equal(probe_at, sym_addr(syms, "arg_clobbered"));
+	assert_int_equal(x86_code__cheap_probe_point(syms, sym_addr(syms, "arg_clobbered"), &probe_at), 0);
+	assert_int_equal(probe_at, sym_addr(syms, "arg_clobbered") + 11);
 
 	assert_int_equal(probe_plan__for_binary(syms, &plan, why, sizeof(why)), 0);
 	assert_int_equal(plan.runtimes, AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK));
@@ -560,7 +576,11 @@ static void test_async_task_plan(void **state)
 	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_WAKE, false), 1);
 	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_SCHEDULE, false), 1);
 	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_RUN_RETURN, false), 1);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_AWAIT, false), 1);
+	assert_int_equal(plan.await_sites, 1);
 	for (size_t i = 0; i < plan.nsites; i++) {
+		if (plan.sites[i].probe == AIB_PROBE_AT_AWAIT)
+			assert_int_equal(plan.sites[i].vaddr, sym_addr(syms, SYM_AT_CLONE_WAKER) + 13);
 		assert_false(plan.sites[i].retprobe); /* never a uretprobe on async-task */
 		if (plan.sites[i].probe == AIB_PROBE_AT_RUN_RETURN) {
 			assert_int_equal(plan.sites[i].origin, tick + 6);

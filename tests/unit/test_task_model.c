@@ -1474,6 +1474,127 @@ static void test_async_task_panic_cancel_name(void **state)
 	assert_int_equal(task_model__summary(c->m)->tasks_completed, 2);
 }
 
+/* ---- await sites, joins, tasks found in memory ---- */
+
+static void join_ev(struct ctx *c, __u64 ts, __u32 tid, __u64 task, __u64 id, __u64 waiter,
+		    __u64 waiter_id)
+{
+	struct aib_ev_join e = {
+		.hdr = hdr(AIB_EV_JOIN, sizeof(e), tid, ts),
+		.task = task, .task_id = id, .waiter = waiter, .waiter_id = waiter_id,
+	};
+
+	apply(c, &e.hdr);
+}
+
+static void found(struct ctx *c, __u64 ts, __u64 task, __u64 id, __u64 state, __u32 runtime)
+{
+	struct aib_rec_task_found r = {
+		.hdr = hdr(AIB_REC_TASK_FOUND, sizeof(r), 0, ts),
+		.task = task, .task_id = id, .state = state, .runtime = runtime,
+	};
+
+	apply(c, &r.hdr);
+}
+
+/* An AIB_REC_AWAIT whose text is the detail alone. */
+static void await_rec(struct ctx *c, __u64 ts, __u64 task, __u64 id, __u32 kind,
+		      const char *detail)
+{
+	__u64 buf[(sizeof(struct aib_rec_await) + 64) / 8] = {0};
+	struct aib_rec_await *r = (void *)buf;
+
+	r->len = (__u32)strlen(detail) + 1;
+	r->hdr = hdr(AIB_REC_AWAIT, (__u16)(sizeof(*r) + r->len), 0, ts);
+	r->task = task;
+	r->task_id = id;
+	r->method = AIB_AWAIT_STACK;
+	r->kind = kind;
+	memcpy(r->text, detail, r->len);
+	apply(c, &r->hdr);
+}
+
+/* Task 2 polls the JoinHandle of task 1 (the poll says so each time); an
+ * await record lands on the live task with that id only. */
+static void test_join_and_await(void **state)
+{
+	struct ctx *c = *state;
+
+	c->runtime = AIB_RUNTIME_TOKIO;
+	process(c, 10, 42, 0, "app");
+	spawn(c, 10, 1, 1, (struct spawn_args){0});
+	spawn(c, 11, 1, 2, (struct spawn_args){0});
+	pbegin(c, 20, 1, 0xa0, 1, 0);
+	pend(c, 30, 1, 0xa0, 1, 0, AIB_POLL_PENDING);
+	pbegin(c, 40, 1, 0xb0, 2, 0);
+	join_ev(c, 45, 1, 0xa0, 1, 0xb0, 2);
+	join_ev(c, 46, 1, 0xa0, 1, 0xdead, 9); /* a waiter we do not know: ignored */
+	pend(c, 50, 1, 0xb0, 2, 0, AIB_POLL_PENDING);
+	assert_int_equal(task(c, 1)->joining_id, 1);
+	assert_int_equal(task(c, 1)->joining_header, 0xa0);
+	await_rec(c, 60, 0xb0, 2, AIB_WAIT_JOIN, "JoinHandle");
+	await_rec(c, 61, 0xb0, 3, AIB_WAIT_LOCK, "wrong id"); /* not this task */
+	assert_non_null(task(c, 1)->await);
+	assert_int_equal(task(c, 1)->await->kind, AIB_WAIT_JOIN);
+	assert_string_equal(task(c, 1)->await->text, "JoinHandle");
+	assert_null(task(c, 0)->await);
+	/* its next poll says nothing about the join until it polls it again */
+	pbegin(c, 70, 1, 0xb0, 2, 0);
+	assert_int_equal(task(c, 1)->joining_id, 0);
+	pend(c, 80, 1, 0xb0, 2, 0, AIB_POLL_PENDING);
+	end(c, 100, AIB_END_DURATION);
+	task_model__finish(c->m, 0);
+	{
+		bool at_least;
+
+		/* last poll ended at 30 and 80; the session at 100 */
+		assert_int_equal(task_model__blocked_ns(c->m, task(c, 0), &at_least), 70);
+		assert_false(at_least);
+		assert_int_equal(task_model__blocked_ns(c->m, task(c, 1), &at_least), 20);
+	}
+}
+
+/* Tasks found in memory at attach: in the state their state word says,
+ * parked "at least" since the session began; one seen since keeps what the
+ * probes said; completed ones are left out. */
+static void test_task_found(void **state)
+{
+	struct ctx *c = *state;
+	bool at_least;
+
+	c->runtime = AIB_RUNTIME_TOKIO;
+	process(c, 100, 42, AIB_PROC_LATE_ATTACH, "app");
+	pbegin(c, 105, 1, 0xc0, 7, 0);
+	found(c, 110, 0xa0, 3, 0xcc0 | 0x8, AIB_RUNTIME_TOKIO);	 /* idle, JOIN_INTEREST */
+	found(c, 110, 0xb0, 4, 0xcc0 | 0x4, AIB_RUNTIME_TOKIO);	 /* NOTIFIED */
+	found(c, 110, 0xd0, 5, 0xcc0 | 0x2, AIB_RUNTIME_TOKIO);	 /* COMPLETE: left out */
+	found(c, 110, 0xc0, 7, 0xcc0 | 0x1, AIB_RUNTIME_TOKIO);	 /* already seen running */
+	found(c, 110, 0xe0, 0, 0x111, AIB_RUNTIME_ASYNC_TASK);	 /* async-task, SCHEDULED */
+	found(c, 110, 0xf0, 0, 0x110, AIB_RUNTIME_ASYNC_TASK);	 /* async-task, idle */
+	assert_int_equal(task_model__task_count(c->m), 5);
+	assert_int_equal(task(c, 0)->state, TASK_RUNNING);
+	assert_false(task(c, 0)->found_in_memory);
+	assert_int_equal(task(c, 1)->id, 3);
+	assert_int_equal(task(c, 1)->state, TASK_IDLE);
+	assert_true(task(c, 1)->found_in_memory);
+	assert_false(task(c, 1)->spawn_seen);
+	assert_int_equal(task(c, 2)->state, TASK_RUNNABLE);
+	assert_int_equal(task(c, 3)->state, TASK_RUNNABLE);
+	assert_int_equal(task(c, 3)->runtime, AIB_RUNTIME_ASYNC_TASK);
+	assert_true(task(c, 3)->id != 0);
+	assert_int_equal(task(c, 4)->state, TASK_IDLE);
+	/* a poll of a found task makes it an ordinary one */
+	pbegin(c, 120, 1, 0xa0, 3, 0);
+	pend(c, 130, 1, 0xa0, 3, 0, AIB_POLL_PENDING);
+	end(c, 200, AIB_END_DURATION);
+	task_model__finish(c->m, 0);
+	assert_int_equal(task_model__blocked_ns(c->m, task(c, 1), &at_least), 70);
+	assert_false(at_least);
+	assert_int_equal(task_model__blocked_ns(c->m, task(c, 4), &at_least), 100);
+	assert_true(at_least);
+	assert_int_equal(task_model__blocked_ns(c->m, task(c, 0), &at_least), 0); /* running */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1515,6 +1636,8 @@ int main(void)
 		T(test_deep_and_bogus_depths),
 		T(test_worker_cap),
 		T(test_many_tasks),
+		T(test_join_and_await),
+		T(test_task_found),
 	};
 
 	return cmocka_run_group_tests_name("task_model", tests, NULL, NULL);

@@ -1,0 +1,291 @@
+// links: await_site symbolizer unwinder elf_symbols u64_map decoder
+// SPDX-License-Identifier: MIT
+/*
+ * await_site: what a chain of frames waits for (synthetic frames named as
+ * the runtimes' code is), the AIB_REC_AWAIT record there and back (and
+ * through the decoder's validation), display names, and a stack of this
+ * very test binary copied the way the await probe does, unwound into an
+ * await chain, outermost first, with the "runtime" frames between the
+ * program's own (files pretending, with #line, to be a registry crate)
+ * flagged as library code.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "await_site.h"
+#include "decoder.h"
+
+#ifdef __clang__
+#define NOIPA __attribute__((noinline))
+#else
+#define NOIPA __attribute__((noipa))
+#endif
+
+static struct await_frame fr(const char *function, bool library)
+{
+	struct await_frame f = {.library = library, .line = 1};
+
+	snprintf(f.function, sizeof(f.function), "%s", function);
+	return f;
+}
+
+static void test_classify_tokio(void **state)
+{
+	struct await_frame oneshot[] = {
+		fr("tokio::runtime::task::waker::clone_waker", true),
+		fr("core::task::wake::Waker::clone", true),
+		fr("tokio::sync::task::atomic_waker::AtomicWaker::register_by_ref", true),
+		fr("<tokio::sync::oneshot::Receiver<T> as core::future::future::Future>::poll", true),
+		fr("stuck::recv_config", false),
+		fr("tokio::time::sleep::Sleep::poll_elapsed", true), /* outer: not the await */
+	};
+	struct await_frame lock[] = {
+		fr("tokio::runtime::task::waker::clone_waker", true),
+		fr("tokio::sync::batch_semaphore::Semaphore::poll_acquire", true),
+		fr("<tokio::sync::batch_semaphore::Acquire as core::future::future::Future>::poll", true),
+		fr("tokio::sync::mutex::Mutex<T>::lock", true),
+		fr("stuck::take_lock", false),
+	};
+	struct await_frame user_first[] = {fr("app::poll_by_hand", false), fr("tokio::time::x", true)};
+	char detail[64];
+
+	assert_int_equal(await_site__classify(oneshot, 6, detail, sizeof(detail)), AIB_WAIT_CHANNEL);
+	assert_string_equal(detail, "oneshot receive");
+	assert_int_equal(await_site__classify(lock, 5, detail, sizeof(detail)), AIB_WAIT_LOCK);
+	assert_string_equal(detail, "Mutex lock");
+	assert_int_equal(await_site__classify(user_first, 2, detail, sizeof(detail)), AIB_WAIT_UNKNOWN);
+	assert_string_equal(detail, "");
+	assert_int_equal(await_site__classify(NULL, 0, detail, sizeof(detail)), AIB_WAIT_UNKNOWN);
+}
+
+/* event_listener is what async-channel, async-lock, ... park on: an
+ * outer frame of one of those says more. */
+static void test_classify_weak(void **state)
+{
+	struct await_frame chan[] = {
+		fr("async_task::raw::RawTask<F,T,S>::clone_waker", true),
+		fr("<event_listener::EventListener as core::future::future::Future>::poll", true),
+		fr("<async_channel::Recv<T> as core::future::future::Future>::poll", true),
+		fr("astd_tasks::main", false),
+	};
+	char detail[64];
+
+	assert_int_equal(await_site__classify(chan, 4, detail, sizeof(detail)), AIB_WAIT_CHANNEL);
+	assert_string_equal(detail, "async-channel receive");
+	assert_int_equal(await_site__classify(chan, 2, detail, sizeof(detail)), AIB_WAIT_CHANNEL);
+	assert_string_equal(detail, "event listener");
+	assert_int_equal(await_site__classify_type("tokio::time::sleep::Sleep", detail, sizeof(detail)),
+			 AIB_WAIT_TIMER);
+	assert_int_equal(await_site__classify_type("tokio::runtime::task::join::JoinHandle<u32>", detail,
+						   sizeof(detail)),
+			 AIB_WAIT_JOIN);
+	assert_int_equal(await_site__classify_type("my::Future", detail, sizeof(detail)),
+			 AIB_WAIT_UNKNOWN);
+}
+
+static void test_names(void **state)
+{
+	char b[64];
+
+	assert_string_equal(await_site__short_name("stuck::recv_config", b, sizeof(b)), "recv_config");
+	assert_string_equal(await_site__short_name("<a::B<c::D> as e::F>::poll", b, sizeof(b)), "poll");
+	assert_string_equal(await_site__short_name("x::Y<z::W>", b, sizeof(b)), "Y<z::W>");
+	assert_string_equal(await_site__short_name("{async_fn#0}", b, sizeof(b)), "async fn");
+	assert_string_equal(await_site__short_name("{async_block#3}", b, sizeof(b)), "async block");
+	assert_string_equal(await_site__short_name("", b, sizeof(b)), "?");
+	assert_string_equal(await_site__kind_name(AIB_WAIT_IO), "io");
+	assert_string_equal(await_site__kind_name(AIB_WAIT_KIND_MAX), "unknown");
+	assert_string_equal(await_site__method_name(AIB_AWAIT_STATE_MACHINE), "state-machine");
+}
+
+static __u64 rec_buf[(sizeof(struct aib_rec_await) + AIB_AWAIT_TEXT_MAX) / 8 + 1];
+
+static void test_record_round_trip(void **state)
+{
+	static struct await_desc d, back;
+	const struct aib_hdr *h;
+	struct aib_rec_await *r;
+
+	memset(&d, 0, sizeof(d));
+	d.method = AIB_AWAIT_STACK;
+	d.kind = AIB_WAIT_JOIN;
+	d.joined_id = 5;
+	d.captured_ts = 1234;
+	snprintf(d.detail, sizeof(d.detail), "JoinHandle");
+	d.frames[0] = fr("stuck::join_other", false);
+	d.frames[1] = fr("tokio::runtime::task::join::JoinHandle<T>::poll", true);
+	snprintf(d.frames[0].file, sizeof(d.frames[0].file), "src/stuck.rs");
+	d.frames[0].line = 39;
+	d.frames[0].col = 7;
+	d.nframes = 2;
+	assert_ptr_equal(await_desc__site(&d), &d.frames[0]);
+
+	r = await_desc__to_record(&d, 0x1000, 6, 99, rec_buf);
+	assert_int_equal(aib_decode(r, r->hdr.size, &h), 0);
+	assert_int_equal(h->kind, AIB_REC_AWAIT);
+	assert_int_equal(await_desc__from_record(r, &back), 0);
+	assert_int_equal(back.nframes, 2);
+	assert_int_equal(back.kind, AIB_WAIT_JOIN);
+	assert_int_equal(back.method, AIB_AWAIT_STACK);
+	assert_int_equal(back.joined_id, 5);
+	assert_int_equal(back.captured_ts, 1234);
+	assert_string_equal(back.detail, "JoinHandle");
+	assert_string_equal(back.frames[0].function, "stuck::join_other");
+	assert_string_equal(back.frames[0].file, "src/stuck.rs");
+	assert_int_equal(back.frames[0].line, 39);
+	assert_int_equal(back.frames[0].col, 7);
+	assert_false(back.frames[0].library);
+	assert_true(back.frames[1].library);
+	assert_string_equal(back.frames[1].file, "");
+
+	/* a text without its last NUL, or claiming more frames, is corrupt */
+	r->text[r->len - 1] = 'x';
+	assert_int_equal(await_desc__from_record(r, &back), -EPROTO);
+	r = await_desc__to_record(&d, 0x1000, 6, 99, rec_buf);
+	r->nframes = 3;
+	assert_int_equal(await_desc__from_record(r, &back), -EPROTO);
+}
+
+/* Frames that do not fit the text are dropped from the outer end. */
+static void test_record_truncates_outer(void **state)
+{
+	static struct await_desc d, back;
+	struct aib_rec_await *r;
+	const struct aib_hdr *h;
+
+	memset(&d, 0, sizeof(d));
+	d.nframes = AWAIT_MAX_FRAMES;
+	for (int i = 0; i < d.nframes; i++) {
+		memset(d.frames[i].function, 'f', sizeof(d.frames[i].function) - 1);
+		memset(d.frames[i].file, 'a', sizeof(d.frames[i].file) - 1);
+		d.frames[i].line = (__u32)i + 1;
+	}
+	r = await_desc__to_record(&d, 1, 1, 1, rec_buf);
+	assert_int_equal(aib_decode(r, r->hdr.size, &h), 0);
+	assert_true(r->nframes < AWAIT_MAX_FRAMES && r->nframes > 0);
+	assert_int_equal(await_desc__from_record(r, &back), 0);
+	assert_int_equal(back.frames[back.nframes - 1].line, AWAIT_MAX_FRAMES);
+}
+
+/* ---- a stack of this binary ---- */
+
+static struct aib_await_stack snap;
+static volatile int sink;
+static int line_capture, line_user_call;
+
+static __u64 load_bias(void)
+{
+	char exe[PATH_MAX], line[PATH_MAX + 128], path[PATH_MAX];
+	unsigned long long start, off;
+	__u64 bias = 0;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %s", &start, &off, path) == 3 &&
+		    !strcmp(path, exe) && off == 0 && !bias)
+			bias = start; /* a PIE's first segment is at vaddr 0 */
+	fclose(f);
+	return bias;
+}
+
+static NOIPA void capture(void)
+{
+	__u64 ip, sp, bp;
+
+	asm volatile("lea 0(%%rip), %0\n\t"
+		     "mov %%rsp, %1\n\t"
+		     "mov %%rbp, %2"
+		     : "=r"(ip), "=r"(sp), "=r"(bp));
+	line_capture = __LINE__ - 4;
+	snap.stack = (struct aib_stack){.bias = load_bias(), .ip = ip, .sp = sp, .bp = bp,
+					 .len = 4096};
+	snap.ts = 7;
+	memcpy(snap.bytes, (const void *)(uintptr_t)sp, snap.stack.len);
+	asm volatile("" : : "r"(snap.bytes[0]) : "memory");
+}
+
+NOIPA void user_fn(void)
+{
+	line_user_call = __LINE__; capture();
+	sink++;
+}
+
+/* "runtime" code around the program's own: a leaf below, a poller above */
+#line 100 "/usr/share/cargo/registry/tokio-1.24.2/src/runtime/task/waker.rs"
+NOIPA void runtime_leaf(void)
+{
+	user_fn();
+	sink++;
+}
+
+NOIPA void runtime_poll(void)
+{
+	runtime_leaf();
+	sink++;
+}
+#line 260 "tests/unit/test_await_site.c"
+
+static void test_from_stack(void **state)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	static struct await_desc d;
+	struct await_sites *as;
+	int user = -1;
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	as = await_sites__new(exe);
+	assert_non_null(as);
+	runtime_poll();
+	assert_int_equal(await_sites__from_stack(as, &snap, &d), 0);
+	assert_int_equal(d.method, AIB_AWAIT_STACK);
+	assert_int_equal(d.captured_ts, 7);
+	/* the innermost frame is capture() itself, at its copy's line */
+	assert_string_equal(d.frames[d.nframes - 1].function, "capture");
+	assert_int_equal(d.frames[d.nframes - 1].line, line_capture);
+	for (int i = 0; i < d.nframes; i++)
+		if (!strcmp(d.frames[i].function, "user_fn"))
+			user = i;
+	assert_true(user >= 0);
+	assert_int_equal(d.frames[user].line, line_user_call);
+	assert_false(d.frames[user].library);
+	/* the "runtime" frames between the program's are kept, flagged */
+	assert_true(user >= 2);
+	assert_string_equal(d.frames[user - 1].function, "runtime_leaf");
+	assert_true(d.frames[user - 1].library);
+	assert_string_equal(d.frames[user - 2].function, "runtime_poll");
+	assert_true(d.frames[user - 2].library);
+	/* the walk ends in libcmocka: the outermost frame is the test's own */
+	assert_string_equal(d.frames[0].function, "test_from_stack");
+	assert_ptr_equal(await_desc__site(&d), &d.frames[d.nframes - 1]);
+	await_sites__free(as);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classify_tokio),
+		cmocka_unit_test(test_classify_weak),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_record_truncates_outer),
+		cmocka_unit_test(test_from_stack),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
