@@ -4,10 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "await_site.h"
-#include "symbolizer.h"
-#include "unwinder.h"
-
-#define MAX_PCS 64
 
 /* Runtime code a parking poll passes through, by the path of its
  * functions or types; the first rule matching the innermost frame below
@@ -135,29 +131,6 @@ const char *await_site__method_name(enum aib_await_method m)
 	}
 }
 
-/* async fn bodies are closures to the demangler: drop those suffixes. */
-static void strip_closures(char *s)
-{
-	static const char *const suffixes[] = {"::{{closure}}", "::{closure#0}", "::{async_fn#0}",
-					       "::{async_block#0}"};
-	bool again = true;
-
-	while (again) {
-		size_t len = strlen(s);
-
-		again = false;
-		for (size_t i = 0; i < NRULES(suffixes); i++) {
-			size_t sl = strlen(suffixes[i]);
-
-			if (len > sl && !strcmp(s + len - sl, suffixes[i])) {
-				s[len - sl] = '\0';
-				again = true;
-				break;
-			}
-		}
-	}
-}
-
 const char *await_site__short_name(const char *function, char *buf, size_t len)
 {
 	const char *p = function, *last = function;
@@ -181,88 +154,6 @@ const char *await_site__short_name(const char *function, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s", last);
 	return buf;
-}
-
-/* ---- from a stack ---- */
-
-struct await_sites {
-	struct unwinder *unwinder;
-	struct symbolizer *symbolizer;
-};
-
-struct await_sites *await_sites__new(const char *binary)
-{
-	struct await_sites *as = calloc(1, sizeof(*as));
-	int err;
-
-	if (!as)
-		return NULL;
-	as->unwinder = unwinder__new(binary);
-	as->symbolizer = as->unwinder ? symbolizer__new(binary) : NULL;
-	if (!as->symbolizer) {
-		err = errno;
-		await_sites__free(as);
-		errno = err;
-		return NULL;
-	}
-	return as;
-}
-
-void await_sites__free(struct await_sites *as)
-{
-	if (!as)
-		return;
-	unwinder__free(as->unwinder);
-	symbolizer__free(as->symbolizer);
-	free(as);
-}
-
-static void frame_from(struct await_frame *out, const struct sym_frame *f)
-{
-	snprintf(out->function, sizeof(out->function), "%s", f->function ? f->function : "");
-	strip_closures(out->function);
-	snprintf(out->file, sizeof(out->file), "%s", f->file ? f->file : "");
-	out->line = f->line;
-	out->col = f->col;
-	out->library = f->library;
-}
-
-int await_sites__from_stack(struct await_sites *as, const struct aib_await_stack *s,
-			    struct await_desc *out)
-{
-	struct stack_snapshot snap = {
-		.bias = s->stack.bias, .ip = s->stack.ip, .sp = s->stack.sp, .bp = s->stack.bp,
-		.stack = s->bytes,
-		.len = s->stack.len <= AIB_AWAIT_STACK_MAX ? s->stack.len : AIB_AWAIT_STACK_MAX,
-	};
-	struct await_frame inner[AWAIT_MAX_FRAMES];
-	__u64 pcs[MAX_PCS];
-	int npcs = unwinder__unwind(as->unwinder, &snap, pcs, MAX_PCS), n = 0, user = -1;
-
-	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < npcs && n < AWAIT_MAX_FRAMES; i++) {
-		struct sym_frame f[16];
-		int nf = symbolizer__frames(as->symbolizer, pcs[i], i > 0, f, 16);
-
-		for (int j = 0; j < nf && n < AWAIT_MAX_FRAMES; j++) {
-			frame_from(&inner[n], &f[j]);
-			if (user < 0 && !inner[n].library)
-				user = n;
-			n++;
-		}
-	}
-	if (user < 0)
-		return -ENOENT;
-	/* the poll machinery above the task's root future is not the task's */
-	while (n > user + 1 && inner[n - 1].library)
-		n--;
-	out->method = AIB_AWAIT_STACK;
-	out->captured_ts = s->ts;
-	out->kind = await_site__classify(inner, n, out->detail, sizeof(out->detail));
-	out->nframes = n;
-	for (int i = 0; i < n; i++)
-		out->frames[i] = inner[n - 1 - i];
-	return 0;
 }
 
 /* ---- the record ---- */

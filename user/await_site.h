@@ -2,10 +2,10 @@
 /*
  * Where a parked task waits: its await chain as source frames, and what the
  * innermost await waits for. Two sources feed it: the stack a probe copied
- * when the task's leaf future cloned its waker (unwound with .eh_frame or
- * frame pointers, named with DWARF line tables), or the task's future
- * decoded from memory with DWARF types (future_decoder). Either way the
- * result becomes one AIB_REC_AWAIT record, so a replay reports the same.
+ * when the task's leaf future cloned its waker (await_stack.h), or the
+ * task's future decoded from memory with DWARF types (future_decoder).
+ * Either way the result becomes one AIB_REC_AWAIT record, so a replay
+ * reports the same; outputs read it back from there.
  */
 #ifndef AWAIT_SITE_H
 #define AWAIT_SITE_H
@@ -46,16 +46,6 @@ const char *await_site__method_name(enum aib_await_method m); /* "stack", ... */
 
 /* "recv_config" from "stuck::recv_config::{{closure}}": for display. */
 const char *await_site__short_name(const char *function, char *buf, size_t len);
-
-struct await_sites;
-/* For stacks of the executable at `binary`. NULL + errno (ENOENT, ENOEXEC,
- * ENODATA: no call frame information). */
-struct await_sites *await_sites__new(const char *binary);
-void await_sites__free(struct await_sites *as);
-/* Unwind and name a stack copied by the await probe: 0 and *out (method
- * STACK), or -ENOENT when no frame of the program's own code was found. */
-int await_sites__from_stack(struct await_sites *as, const struct aib_await_stack *s,
-			    struct await_desc *out);
 
 /* The record for `d`, about (task, task_id), at ts: written into buf (at
  * least sizeof(struct aib_rec_await) + AIB_AWAIT_TEXT_MAX bytes, 8-aligned);

@@ -22,7 +22,7 @@
 #include "probe_plan.h"
 #include "u64_map.h"
 #include "x86_code.h"
-#include "await_site.h"
+#include "await_stack.h"
 #include "parked.h"
 #include "recording.h"
 #include "report.h"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "await_site.h"
+#include "await_stack.h"
 #include "parked.h"
 #include "task_model.h"
 

@@ -1,4 +1,4 @@
-// links: await_site symbolizer unwinder elf_symbols u64_map decoder
+// links: await_site await_stack symbolizer unwinder elf_symbols u64_map decoder
 // SPDX-License-Identifier: MIT
 /*
  * await_site: what a chain of frames waits for (synthetic frames named as
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "await_site.h"
+#include "await_stack.h"
 #include "decoder.h"
 
 #ifdef __clang__
