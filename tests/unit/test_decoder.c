@@ -15,11 +15,12 @@ static const unsigned known_kinds[] = {
 	AIB_EV_SPAWN,	  AIB_EV_POLL_BEGIN, AIB_EV_POLL_END,  AIB_EV_WAKE,
 	AIB_EV_SHUTDOWN,  AIB_EV_DEALLOC,    AIB_EV_WORKER_START, AIB_EV_SPAWN_ID,
 	AIB_REC_PROCESS,  AIB_REC_LOCATION,  AIB_REC_THREAD,   AIB_REC_LOST,
-	AIB_REC_END,	  AIB_EV_TASK_NAME,  AIB_EV_RET_SITE,
+	AIB_REC_END,	  AIB_EV_TASK_NAME,  AIB_EV_RET_SITE,  AIB_EV_JOIN,
+	AIB_REC_TASK_FOUND,
 };
 #define NKINDS (sizeof(known_kinds) / sizeof(known_kinds[0]))
 
-static const unsigned unknown_kinds[] = { 0, 12, 63, AIB_KIND_MAX, 100, 999, 0xffff };
+static const unsigned unknown_kinds[] = { 0, 13, 63, AIB_KIND_MAX, 100, 999, 0xffff };
 
 /* Room for the biggest record, 8-byte aligned like a ring-buffer sample. */
 union recbuf {
@@ -73,6 +74,10 @@ static void test_kind_tables(void **state)
 	assert_string_equal(aib_kind_name(AIB_REC_THREAD), "thread");
 	assert_string_equal(aib_kind_name(AIB_REC_LOST), "lost");
 	assert_string_equal(aib_kind_name(AIB_REC_END), "end");
+	assert_string_equal(aib_kind_name(AIB_EV_JOIN), "join");
+	assert_string_equal(aib_kind_name(AIB_REC_AWAIT), "await");
+	assert_string_equal(aib_kind_name(AIB_REC_TASK_FOUND), "task_found");
+	assert_int_equal(aib_kind_size(AIB_REC_AWAIT), sizeof(struct aib_rec_await));
 
 	for (size_t i = 0; i < sizeof(unknown_kinds) / sizeof(unknown_kinds[0]); i++) {
 		assert_int_equal(aib_kind_size(unknown_kinds[i]), 0);

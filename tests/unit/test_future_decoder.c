@@ -1,0 +1,1033 @@
+// links: future_decoder elf_symbols u64_map
+// SPDX-License-Identifier: MIT
+/*
+ * future_decoder on the real DWARF of the await fixture
+ * (tests/programs/await, built with debug = "full"): synthetic memory images
+ * of tokio task cells laid out with the fixture's own types (found here with
+ * libdw, independently of the decoder), decoded through a read callback; the
+ * lines expected are those of the `// aib:LABEL` markers in stuck.rs. Then,
+ * when process_vm_readv is allowed, the fixture itself, run as a child: a
+ * task found by scanning its memory for its vtable, decoded live. Skipped
+ * when the fixture is not built. Its directory: $AIB_AWAIT, else
+ * $AIB_PROGRAMS/../../await, else tests/programs/await.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elf_symbols.h"
+#include "future_decoder.h"
+
+#define MT_SCHED "alloc::sync::Arc<tokio::runtime::scheduler::multi_thread::handle::Handle, alloc::alloc::Global>"
+
+static char await_dir[PATH_MAX];
+
+static const char *fixture_dir(void)
+{
+	const char *e = getenv("AIB_AWAIT"), *p = getenv("AIB_PROGRAMS");
+
+	if (e)
+		snprintf(await_dir, sizeof(await_dir), "%s", e);
+	else if (p)
+		snprintf(await_dir, sizeof(await_dir), "%s/../../await", p);
+	else
+		snprintf(await_dir, sizeof(await_dir), "tests/programs/await");
+	return await_dir;
+}
+
+static void fixture_path(char *buf, size_t len, const char *variant)
+{
+	snprintf(buf, len, "%s/target/%s/release/stuck", fixture_dir(), variant);
+}
+
+/* the line of `// aib:label` in stuck.rs (the label whole), 0 if none */
+static __u32 marker_line(const char *label)
+{
+	char path[PATH_MAX], line[512], pat[64];
+	__u32 n = 0, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/src/stuck.rs", fixture_dir());
+	snprintf(pat, sizeof(pat), "// aib:%s", label);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, pat);
+
+		n++;
+		if (p) {
+			char c = p[strlen(pat)];
+
+			if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+				found = n;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* ---- the fixture's types, found independently of the decoder ---- */
+
+struct variant_ctx {
+	const char *name; /* nofp-full, fp-full */
+	char path[PATH_MAX];
+	struct future_decoder *d;
+	Dwarf *dw;
+	int fd;
+};
+
+static bool peel(Dwarf_Die *t)
+{
+	Dwarf_Attribute a;
+
+	while (dwarf_tag(t) == DW_TAG_typedef || dwarf_tag(t) == DW_TAG_const_type)
+		if (!dwarf_formref_die(dwarf_attr(t, DW_AT_type, &a), t))
+			return false;
+	return true;
+}
+
+static bool type_of(Dwarf_Die *die, Dwarf_Die *out)
+{
+	Dwarf_Attribute a;
+
+	return dwarf_formref_die(dwarf_attr_integrate(die, DW_AT_type, &a), out) && peel(out);
+}
+
+static __u64 moff(Dwarf_Die *m)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word v = 0;
+
+	dwarf_formudata(dwarf_attr(m, DW_AT_data_member_location, &a), &v);
+	return v;
+}
+
+/* depth-first, every unit: the first DIE with that tag and name (and a low
+ * pc for a subprogram) */
+static bool find_in(Dwarf_Die *parent, int tag, const char *name, Dwarf_Die *out)
+{
+	Dwarf_Die c;
+
+	if (dwarf_child(parent, &c))
+		return false;
+	do {
+		const char *n = dwarf_diename(&c);
+		Dwarf_Addr lo;
+
+		if (dwarf_tag(&c) == tag && n && !strcmp(n, name) &&
+		    (tag != DW_TAG_subprogram || !dwarf_lowpc(&c, &lo))) {
+			*out = c;
+			return true;
+		}
+		if (dwarf_tag(&c) == DW_TAG_namespace || dwarf_tag(&c) == DW_TAG_structure_type)
+			if (find_in(&c, tag, name, out))
+				return true;
+	} while (!dwarf_siblingof(&c, &c));
+	return false;
+}
+
+static bool find_die(Dwarf *dw, int tag, const char *name, Dwarf_Die *out)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+
+	while (!dwarf_get_units(dw, cu, &cu, NULL, NULL, &cudie, NULL))
+		if (find_in(&cudie, tag, name, out))
+			return true;
+	return false;
+}
+
+/* tokio::runtime::task::raw::poll<stuck::fn::{async_fn_env#0}, MT_SCHED>
+ * (not Harness::poll, whose DW_AT_name is the same) */
+static bool find_poll(Dwarf *dw, const char *fn, Dwarf_Addr *lo)
+{
+	static const char *const ns[] = { "tokio", "runtime", "task", "raw" };
+	char name[1024];
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+
+	snprintf(name, sizeof(name), "poll<stuck::%s::{async_fn_env#0}, " MT_SCHED ">", fn);
+	while (!dwarf_get_units(dw, cu, &cu, NULL, NULL, &cudie, NULL)) {
+		Dwarf_Die die = cudie, c;
+		size_t i;
+
+		for (i = 0; i < 4; i++) {
+			bool found = false;
+
+			if (dwarf_child(&die, &c))
+				break;
+			do {
+				const char *n = dwarf_diename(&c);
+
+				found = dwarf_tag(&c) == DW_TAG_namespace && n && !strcmp(n, ns[i]);
+			} while (!found && !dwarf_siblingof(&c, &c));
+			if (!found)
+				break;
+			die = c;
+		}
+		if (i < 4 || dwarf_child(&die, &c))
+			continue;
+		do {
+			const char *n = dwarf_diename(&c);
+
+			if (dwarf_tag(&c) == DW_TAG_subprogram && n && !strcmp(n, name) &&
+			    !dwarf_lowpc(&c, lo))
+				return true;
+		} while (!dwarf_siblingof(&c, &c));
+	}
+	return false;
+}
+
+static bool member(Dwarf_Die *t, const char *name, __u64 *off, Dwarf_Die *type)
+{
+	Dwarf_Die m;
+
+	if (dwarf_child(t, &m))
+		return false;
+	do {
+		const char *n = dwarf_diename(&m);
+
+		if (dwarf_tag(&m) == DW_TAG_member && n && !strcmp(n, name)) {
+			*off = moff(&m);
+			return type_of(&m, type);
+		}
+	} while (!dwarf_siblingof(&m, &m));
+	return false;
+}
+
+/* depth first through members and every variant: the first member `name` */
+static bool deep_member(Dwarf_Die *t, const char *name, int depth, __u64 *off, Dwarf_Die *type)
+{
+	Dwarf_Die m, mt;
+
+	if (depth > 16 || dwarf_child(t, &m))
+		return false;
+	do {
+		const char *n = dwarf_diename(&m);
+		__u64 inner;
+
+		if (dwarf_tag(&m) == DW_TAG_variant_part || dwarf_tag(&m) == DW_TAG_variant) {
+			if (deep_member(&m, name, depth + 1, off, type))
+				return true;
+			continue;
+		}
+		if (dwarf_tag(&m) != DW_TAG_member || !type_of(&m, &mt))
+			continue;
+		if (n && !strcmp(n, name)) {
+			*off = moff(&m);
+			*type = mt;
+			return true;
+		}
+		if (dwarf_tag(&mt) == DW_TAG_structure_type &&
+		    deep_member(&mt, name, depth + 1, &inner, type)) {
+			*off = moff(&m) + inner;
+			return true;
+		}
+	} while (!dwarf_siblingof(&m, &m));
+	return false;
+}
+
+/* depth first: the first member whose type's name starts with prefix */
+static bool member_typed(Dwarf_Die *t, const char *prefix, int depth, __u64 *off, Dwarf_Die *type)
+{
+	Dwarf_Die m, mt;
+
+	if (depth > 8 || dwarf_child(t, &m))
+		return false;
+	do {
+		const char *n;
+		__u64 inner;
+
+		if (dwarf_tag(&m) != DW_TAG_member || !type_of(&m, &mt))
+			continue;
+		n = dwarf_diename(&mt);
+		if (n && !strncmp(n, prefix, strlen(prefix))) {
+			*off = moff(&m);
+			*type = mt;
+			return true;
+		}
+		if (member_typed(&mt, prefix, depth + 1, &inner, type)) {
+			*off = moff(&m) + inner;
+			return true;
+		}
+	} while (!dwarf_siblingof(&m, &m));
+	return false;
+}
+
+struct tvariant {
+	__u64 discr_off, value, off; /* discriminant, its value, the member */
+	int discr_size;
+	Dwarf_Die type;		     /* the member's */
+};
+
+/* the variant of enum t whose member is named, or typed, `which` */
+static bool variant(Dwarf_Die *t, const char *which, struct tvariant *v)
+{
+	Dwarf_Die vp, c, m, discr, dt;
+	Dwarf_Attribute a;
+
+	if (dwarf_child(t, &vp))
+		return false;
+	while (dwarf_tag(&vp) != DW_TAG_variant_part)
+		if (dwarf_siblingof(&vp, &vp))
+			return false;
+	if (!dwarf_formref_die(dwarf_attr(&vp, DW_AT_discr, &a), &discr) || !type_of(&discr, &dt))
+		return false;
+	v->discr_off = moff(&discr);
+	v->discr_size = dwarf_bytesize(&dt);
+	if (dwarf_child(&vp, &c))
+		return false;
+	do {
+		Dwarf_Word value;
+		const char *n, *tn;
+
+		if (dwarf_tag(&c) != DW_TAG_variant || dwarf_child(&c, &m) || !type_of(&m, &v->type))
+			continue;
+		n = dwarf_diename(&m);
+		tn = dwarf_diename(&v->type);
+		if ((n && !strcmp(n, which)) || (tn && !strcmp(tn, which))) {
+			if (dwarf_formudata(dwarf_attr(&c, DW_AT_discr_value, &a), &value))
+				return false; /* the default variant: no value to write */
+			v->value = value;
+			v->off = moff(&m);
+			return true;
+		}
+	} while (!dwarf_siblingof(&c, &c));
+	return false;
+}
+
+/* ---- memory images ---- */
+
+#define IMG_BASE 0x7f1200000000ULL
+#define IMG_SIZE (1u << 16)
+#define BIAS 0x555500000000ULL
+#define VTABLE (IMG_BASE + 0x100)
+#define HEADER (IMG_BASE + 0x1000)
+
+static __u8 img[IMG_SIZE];
+static int nreads;
+
+/* what put() wrote, to write again over random memory */
+static struct poke {
+	__u64 addr, v;
+	int size;
+} pokes[64];
+static int npokes;
+
+static int img_read(__u64 addr, void *buf, size_t len, void *ctx)
+{
+	nreads++;
+	if (addr < IMG_BASE || addr - IMG_BASE > IMG_SIZE || len > IMG_SIZE - (addr - IMG_BASE))
+		return -EFAULT;
+	memcpy(buf, img + (addr - IMG_BASE), len);
+	return 0;
+}
+
+static void put(__u64 addr, __u64 v, int size)
+{
+	assert_true(addr >= IMG_BASE && addr + size <= IMG_BASE + IMG_SIZE);
+	memcpy(img + (addr - IMG_BASE), &v, size); /* little-endian */
+	if (npokes < 64)
+		pokes[npokes++] = (struct poke){ addr, v, size };
+}
+
+/* A Cell<fn's future, multi-thread scheduler> at HEADER, stage Running:
+ * the future's address and type. */
+static void task_image(struct variant_ctx *vc, const char *fn, __u64 *fut, Dwarf_Die *fut_type)
+{
+	char name[1024];
+	Dwarf_Die cell, stage;
+	Dwarf_Addr lo;
+	struct tvariant run;
+	__u64 stage_off, f_off;
+
+	memset(img, 0, sizeof(img));
+	npokes = 0;
+	assert_true(find_poll(vc->dw, fn, &lo));
+	snprintf(name, sizeof(name), "Cell<stuck::%s::{async_fn_env#0}, " MT_SCHED ">", fn);
+	assert_true(find_die(vc->dw, DW_TAG_structure_type, name, &cell));
+	assert_true(member_typed(&cell, "Stage<", 0, &stage_off, &stage));
+	assert_true(variant(&stage, "Running", &run));
+	assert_true(member(&run.type, "__0", &f_off, fut_type));
+
+	put(HEADER + 16, VTABLE, 8);
+	put(VTABLE, lo + BIAS, 8);
+	put(HEADER + stage_off + run.discr_off, run.value, run.discr_size);
+	*fut = HEADER + stage_off + run.off + f_off;
+}
+
+/* Sets the state machine at addr to variant `kind` ("Suspend0",
+ * "Unresumed", ...); the awaitee's address and type if it has one. */
+static void set_state(Dwarf_Die *env, __u64 addr, const char *kind, __u64 *aw, Dwarf_Die *aw_type)
+{
+	struct tvariant v;
+	__u64 off;
+
+	assert_true(variant(env, kind, &v));
+	put(addr + v.discr_off, v.value, v.discr_size);
+	if (aw)
+		assert_true(member(&v.type, "__awaitee", &off, aw_type));
+	if (aw)
+		*aw = addr + v.off + off;
+}
+
+static int decode(struct variant_ctx *vc, struct future_await *out)
+{
+	nreads = 0;
+	return future_decoder__tokio_task(vc->d, HEADER, BIAS, img_read, NULL, out);
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = s ? strlen(s) : 0, m = strlen(tail);
+
+	return n >= m && !strcmp(s + n - m, tail);
+}
+
+/* ---- setup ---- */
+
+static struct variant_ctx nofp = { .name = "nofp-full" }, fp = { .name = "fp-full" };
+
+static int open_variant(void **state)
+{
+	struct variant_ctx *vc = *state;
+
+	if (vc->d)
+		return 0;
+	fixture_path(vc->path, sizeof(vc->path), vc->name);
+	if (access(vc->path, R_OK))
+		return 0;
+	vc->d = future_decoder__new(vc->path);
+	if (!vc->d)
+		return -1;
+	vc->fd = open(vc->path, O_RDONLY);
+	vc->dw = dwarf_begin(vc->fd, DWARF_C_READ);
+	return vc->dw ? 0 : -1;
+}
+
+static int close_all(void **state)
+{
+	struct variant_ctx *all[] = { &nofp, &fp };
+
+	for (int i = 0; i < 2; i++) {
+		future_decoder__free(all[i]->d);
+		if (all[i]->dw)
+			dwarf_end(all[i]->dw);
+		if (all[i]->fd > 0)
+			close(all[i]->fd);
+	}
+	return 0;
+}
+
+#define NEED_FIXTURE(vc)                                                                  \
+	do {                                                                              \
+		if (!(vc)->d) {                                                           \
+			print_message("[  SKIPPED ] %s not built\n", (vc)->path);          \
+			skip();                                                           \
+		}                                                                         \
+	} while (0)
+
+/* ---- tests ---- */
+
+static void test_open_errors(void **state)
+{
+	char path[PATH_MAX];
+	struct future_decoder *d;
+
+	errno = 0;
+	assert_null(future_decoder__new("/nonexistent/stuck"));
+	assert_int_equal(errno, ENOENT);
+
+	snprintf(path, sizeof(path), "%s/src/stuck.rs", fixture_dir());
+	if (!access(path, R_OK)) {
+		assert_null(future_decoder__new(path));
+		assert_int_equal(errno, ENOEXEC);
+	}
+	fixture_path(path, sizeof(path), "nofp-lines");
+	if (access(path, R_OK)) {
+		print_message("[  SKIPPED ] %s not built\n", path);
+		skip();
+	}
+	errno = 0;
+	d = future_decoder__new(path);
+	assert_null(d);
+	assert_int_equal(errno, ENODATA);
+}
+
+/* aib:spawn_oneshot: wait_for_config at aib:oneshot_outer awaiting
+ * recv_config at aib:oneshot, awaiting a oneshot Receiver */
+static void test_oneshot_chain(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	Dwarf_Die t, inner, leaf;
+	__u64 fut, aw, aw2;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "wait_for_config", &fut, &t);
+	set_state(&t, fut, "Suspend0", &aw, &inner);
+	set_state(&inner, aw, "Suspend0", &aw2, &leaf);
+
+	assert_int_equal(decode(vc, &out), 0);
+	assert_string_equal(out.root_state, "suspended");
+	assert_int_equal(out.nframes, 2);
+	assert_string_equal(out.frames[0].function, "stuck::wait_for_config");
+	assert_true(ends_with(out.frames[0].file, "src/stuck.rs"));
+	assert_int_equal(out.frames[0].line, marker_line("oneshot_outer"));
+	assert_string_equal(out.frames[1].function, "stuck::recv_config");
+	assert_true(ends_with(out.frames[1].file, "src/stuck.rs"));
+	assert_int_equal(out.frames[1].line, marker_line("oneshot"));
+	assert_string_equal(out.leaf_type, "tokio::sync::oneshot::Receiver<u32>");
+	assert_true(out.leaf_addr == aw2);
+	assert_false(out.has_deadline);
+	assert_true(out.join_header == 0);
+	assert_int_equal(out.fd, -1);
+
+	/* cached: the same again */
+	assert_int_equal(decode(vc, &out), 0);
+	assert_int_equal(out.nframes, 2);
+	assert_int_equal(out.frames[1].line, marker_line("oneshot"));
+}
+
+static void test_unresumed_and_finished(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	struct tvariant fin;
+	Dwarf_Die t, cell, stage;
+	__u64 fut, stage_off;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "wait_for_config", &fut, &t);
+	set_state(&t, fut, "Unresumed", NULL, NULL);
+	assert_int_equal(decode(vc, &out), 0);
+	assert_string_equal(out.root_state, "unresumed");
+	assert_int_equal(out.nframes, 1);
+	assert_string_equal(out.frames[0].function, "stuck::wait_for_config");
+	assert_int_equal(out.frames[0].line, marker_line("oneshot_outer") - 1); /* the fn */
+	assert_string_equal(out.leaf_type, "");
+
+	/* Finished: the output is stored, no future any more */
+	assert_true(find_die(vc->dw, DW_TAG_structure_type,
+			     "Cell<stuck::wait_for_config::{async_fn_env#0}, " MT_SCHED ">", &cell));
+	assert_true(member_typed(&cell, "Stage<", 0, &stage_off, &stage));
+	assert_true(variant(&stage, "Finished", &fin));
+	put(HEADER + stage_off + fin.discr_off, fin.value, fin.discr_size);
+	assert_int_equal(decode(vc, &out), 0);
+	assert_string_equal(out.root_state, "finished");
+	assert_int_equal(out.nframes, 0);
+}
+
+/* aib:sleep: a Sleep and its deadline */
+static void test_sleep_deadline(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	Dwarf_Die t, sleep, x;
+	__u64 fut, aw, dl, sec, nsec;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "nap", &fut, &t);
+	set_state(&t, fut, "Suspend0", &aw, &sleep);
+	assert_true(deep_member(&sleep, "deadline", 0, &dl, &x));
+	assert_true(deep_member(&x, "tv_sec", 0, &sec, &t));
+	assert_true(deep_member(&x, "tv_nsec", 0, &nsec, &t));
+	put(aw + dl + sec, 12345, 8);
+	put(aw + dl + nsec, 678, 4);
+
+	assert_int_equal(decode(vc, &out), 0);
+	assert_int_equal(out.nframes, 1);
+	assert_string_equal(out.frames[0].function, "stuck::nap");
+	assert_int_equal(out.frames[0].line, marker_line("sleep"));
+	assert_string_equal(out.leaf_type, "tokio::time::sleep::Sleep");
+	assert_true(out.leaf_addr == aw);
+	assert_true(out.has_deadline);
+	assert_true(out.deadline_ns == 12345 * 1000000000ULL + 678);
+
+	put(aw + dl + nsec, 2000000000u, 4); /* not a valid timespec: no deadline */
+	assert_int_equal(decode(vc, &out), 0);
+	assert_false(out.has_deadline);
+}
+
+/* aib:join: a JoinHandle and the header of the task it waits for */
+static void test_join_handle(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	Dwarf_Die t, jh, x;
+	__u64 fut, aw, ptr;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "join_other", &fut, &t);
+	set_state(&t, fut, "Suspend0", &aw, &jh);
+	assert_true(deep_member(&jh, "ptr", 0, &ptr, &x));
+	put(aw + ptr, 0x7f1300004000ULL, 8);
+
+	assert_int_equal(decode(vc, &out), 0);
+	assert_int_equal(out.nframes, 1);
+	assert_string_equal(out.frames[0].function, "stuck::join_other");
+	assert_int_equal(out.frames[0].line, marker_line("join"));
+	assert_string_equal(out.leaf_type, "tokio::runtime::task::join::JoinHandle<u32>");
+	assert_true(out.join_header == 0x7f1300004000ULL);
+}
+
+/* aib:socket: a read on a TcpStream, through &mut TcpStream to its fd */
+static void test_socket_fd(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	Dwarf_Die t, rd, stream, x;
+	__u64 fut, aw, reader, fd;
+	const __u64 stream_addr = IMG_BASE + 0x8000;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "read_socket", &fut, &t);
+	set_state(&t, fut, "Suspend0", &aw, &rd);
+	assert_true(member(&rd, "reader", &reader, &stream));
+	assert_int_equal(dwarf_tag(&stream), DW_TAG_pointer_type);
+	assert_true(type_of(&stream, &stream));
+	assert_true(deep_member(&stream, "fd", 0, &fd, &x));
+	put(aw + reader, stream_addr, 8);
+	put(stream_addr + fd, 7, 4);
+
+	assert_int_equal(decode(vc, &out), 0);
+	assert_int_equal(out.nframes, 1);
+	assert_string_equal(out.frames[0].function, "stuck::read_socket");
+	assert_int_equal(out.frames[0].line, marker_line("socket"));
+	assert_true(!strncmp(out.leaf_type, "tokio::io::util::read::Read<", 28));
+	assert_int_equal(out.fd, 7);
+
+	put(stream_addr + fd, 0xffffffff, 4); /* -1: the Option is None */
+	assert_int_equal(decode(vc, &out), 0);
+	assert_int_equal(out.fd, -1);
+}
+
+/* aib:lock: into tokio's own async fns (Mutex::lock, Mutex::acquire), down
+ * to the semaphore's Acquire */
+static void test_lock_chain(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	Dwarf_Die t, lock, acq, leaf;
+	__u64 fut, aw, aw2, aw3;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "take_lock", &fut, &t);
+	set_state(&t, fut, "Suspend0", &aw, &lock);
+	set_state(&lock, aw, "Suspend0", &aw2, &acq);
+	set_state(&acq, aw2, "Suspend0", &aw3, &leaf);
+	assert_int_equal(decode(vc, &out), 0);
+	assert_int_equal(out.nframes, 3);
+	assert_string_equal(out.frames[0].function, "stuck::take_lock");
+	assert_int_equal(out.frames[0].line, marker_line("lock"));
+	assert_string_equal(out.frames[1].function, "tokio::sync::mutex::Mutex<T>::lock");
+	assert_string_equal(out.frames[2].function, "tokio::sync::mutex::Mutex<T>::acquire");
+	for (int i = 1; i < 3; i++) {
+		assert_true(ends_with(out.frames[i].file, "src/sync/mutex.rs"));
+		assert_true(out.frames[i].line > 0);
+	}
+	assert_string_equal(out.leaf_type, "tokio::sync::batch_semaphore::Acquire");
+	assert_true(out.leaf_addr == aw3);
+}
+
+static void test_bad_memory(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	struct tvariant run;
+	Dwarf_Die t, inner, cell, stage;
+	__u64 fut, aw, stage_off;
+
+	NEED_FIXTURE(vc);
+	/* a state no variant has */
+	task_image(vc, "wait_for_config", &fut, &t);
+	set_state(&t, fut, "Suspend0", &aw, &inner);
+	set_state(&inner, aw, "Suspend0", NULL, NULL);
+	assert_true(variant(&inner, "Suspend0", &run));
+	put(aw + run.discr_off, 0x7e, run.discr_size);
+	assert_int_equal(decode(vc, &out), -EPROTO);
+
+	/* a stage no variant has */
+	task_image(vc, "wait_for_config", &fut, &t);
+	assert_true(find_die(vc->dw, DW_TAG_structure_type,
+			     "Cell<stuck::wait_for_config::{async_fn_env#0}, " MT_SCHED ">", &cell));
+	assert_true(member_typed(&cell, "Stage<", 0, &stage_off, &stage));
+	assert_true(variant(&stage, "Running", &run));
+	put(HEADER + stage_off + run.discr_off, 0x1234, run.discr_size);
+	assert_int_equal(decode(vc, &out), -EPROTO);
+
+	/* a vtable whose slot 0 is no poll function: not a task we know */
+	task_image(vc, "wait_for_config", &fut, &t);
+	put(VTABLE, BIAS + 0x10, 8);
+	assert_int_equal(decode(vc, &out), -ENOENT);
+
+	/* unreadable */
+	assert_int_equal(future_decoder__tokio_task(vc->d, IMG_BASE - 0x1000, BIAS, img_read,
+						    NULL, &out), -EFAULT);
+	task_image(vc, "wait_for_config", &fut, &t);
+	put(HEADER + 16, 0x1000, 8);
+	assert_int_equal(decode(vc, &out), -EFAULT);
+}
+
+/* Random memory, with pointers back into it, under valid states down the
+ * chain of async fns (so that the leaves are explored): never a crash, a
+ * bounded number of reads, frames within bounds. */
+static void test_garbage_bounded(void **state)
+{
+	static const char *const fns[] = { "wait_for_config", "nap", "join_other",
+					   "read_socket", "take_lock", "recv_mpsc",
+					   "wait_notify", "hold_lock", "wait_blocking" };
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	unsigned int seed = 1;
+	int max_reads = 0, ok = 0;
+
+	NEED_FIXTURE(vc);
+	for (size_t k = 0; k < sizeof(fns) / sizeof(*fns); k++) {
+		Dwarf_Die t, aw_t;
+		__u64 fut, aw;
+		const char *n;
+
+		task_image(vc, fns[k], &fut, &t);
+		/* the last SuspendN down the chain of async fns */
+		for (int depth = 0; depth < 4; depth++) {
+			char kind[32];
+			struct tvariant v;
+			int last = 0;
+
+			while (snprintf(kind, sizeof(kind), "Suspend%d", last + 1),
+			       variant(&t, kind, &v))
+				last++;
+			snprintf(kind, sizeof(kind), "Suspend%d", last);
+			set_state(&t, fut, kind, &aw, &aw_t);
+			n = dwarf_diename(&aw_t);
+			if (!n || strncmp(n, "{async_", 7))
+				break;
+			t = aw_t;
+			fut = aw;
+		}
+		for (int round = 0; round < 300; round++) {
+			int r;
+
+			for (size_t i = 0x1000 + 0x20; i < IMG_SIZE; i += 8) {
+				__u64 v = (__u64)rand_r(&seed) << 31 ^ (__u64)rand_r(&seed);
+
+				if (v % 3 == 0) /* a pointer into the image */
+					v = IMG_BASE + (v % IMG_SIZE & ~7ULL);
+				else if (v % 3 == 1)
+					v %= 8;
+				memcpy(img + i, &v, 8);
+			}
+			for (int i = 0; i < npokes; i++)
+				memcpy(img + (pokes[i].addr - IMG_BASE), &pokes[i].v, pokes[i].size);
+			r = decode(vc, &out);
+			assert_true(r == 0 || r == -EPROTO || r == -EFAULT);
+			assert_true(out.nframes >= 0 && out.nframes <= FUTURE_MAX_FRAMES);
+			ok += !r;
+			if (nreads > max_reads)
+				max_reads = nreads;
+		}
+	}
+	print_message("garbage: %d decoded, at most %d reads per task\n", ok, max_reads);
+	assert_true(ok > 0);
+	assert_true(max_reads <= 400);
+}
+
+static void test_fast_when_cached(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_await out;
+	struct timespec a, b;
+	Dwarf_Die t, inner, leaf;
+	__u64 fut, aw;
+	double ms;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "wait_for_config", &fut, &t);
+	set_state(&t, fut, "Suspend0", &aw, &inner);
+	set_state(&inner, aw, "Suspend0", NULL, &leaf);
+	assert_int_equal(decode(vc, &out), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 10000; i++)
+		assert_int_equal(decode(vc, &out), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+	print_message("10000 decodes: %.1f ms\n", ms);
+	assert_true(ms < 2000);
+}
+
+/* ---- the fixture, live ---- */
+
+static pid_t child = -1;
+
+static int pid_read(__u64 addr, void *buf, size_t len, void *ctx)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_readv(*(pid_t *)ctx, &local, 1, &remote, 1, 0);
+
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+struct mapping {
+	__u64 start, end;
+	char perms[5];
+	char path[PATH_MAX];
+};
+
+static int read_maps(pid_t pid, struct mapping *m, int max)
+{
+	char path[64], line[PATH_MAX + 128];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		int off = 0;
+
+		if (sscanf(line, "%llx-%llx %4s %*s %*s %*s %n", &s, &e, m[n].perms, &off) < 3)
+			continue;
+		m[n].start = s;
+		m[n].end = e;
+		snprintf(m[n].path, sizeof(m[n].path), "%s", line + off);
+		m[n].path[strcspn(m[n].path, "\n")] = '\0';
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* 8-aligned addresses in the mappings accepted by `want` holding value;
+ * up to max into out */
+static int scan(pid_t pid, struct mapping *m, int nm, bool (*want)(struct mapping *),
+		__u64 value, __u64 *out, int max)
+{
+	static __u64 buf[1 << 17];
+	int n = 0;
+
+	for (int i = 0; i < nm && n < max; i++) {
+		if (!want(&m[i]) || m[i].end - m[i].start > (1ULL << 30))
+			continue;
+		for (__u64 a = m[i].start; a < m[i].end && n < max; a += sizeof(buf)) {
+			size_t len = m[i].end - a < sizeof(buf) ? m[i].end - a : sizeof(buf);
+			struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)a, len };
+
+			if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+				continue;
+			for (size_t j = 0; j < len / 8 && n < max; j++)
+				if (buf[j] == value)
+					out[n++] = a + j * 8;
+		}
+	}
+	return n;
+}
+
+static char exe_real[PATH_MAX];
+
+static bool exe_data(struct mapping *m)
+{
+	return m->perms[0] == 'r' && !strcmp(m->path, exe_real);
+}
+
+static bool anon_rw(struct mapping *m)
+{
+	return m->perms[0] == 'r' && m->perms[1] == 'w' && (!m->path[0] || !strcmp(m->path, "[heap]"));
+}
+
+/* the header of fn's task: the vtable whose slot 0 is its poll function
+ * in the executable's data, then that vtable at +16 on the heap */
+static __u64 find_task(struct variant_ctx *vc, pid_t pid, __u64 bias, const char *fn,
+		       struct mapping *m, int nm)
+{
+	Dwarf_Addr lo;
+	__u64 vt[4], hdr[64];
+	int nvt, nh;
+
+	if (!find_poll(vc->dw, fn, &lo))
+		return 0;
+	nvt = scan(pid, m, nm, exe_data, lo + bias, vt, 4);
+	if (getenv("DEBUG_LIVE"))
+		print_message("%s: poll %#llx, %d vtables\n", fn, (unsigned long long)lo, nvt);
+	for (int i = 0; i < nvt; i++) {
+		nh = scan(pid, m, nm, anon_rw, vt[i], hdr, 64);
+		if (getenv("DEBUG_LIVE"))
+			print_message("vtable %#llx: %d refs\n", (unsigned long long)vt[i], nh);
+		for (int j = 0; j < nh; j++) {
+			struct future_await out;
+			pid_t p = pid;
+
+			int r = future_decoder__tokio_task(vc->d, hdr[j] - 16, bias, pid_read, &p,
+							   &out);
+
+			if (getenv("DEBUG_LIVE"))
+				print_message("  %#llx: %d %d %s\n", (unsigned long long)hdr[j] - 16, r,
+					      out.nframes, r ? "" : out.root_state);
+			if (!r && out.nframes > 0)
+				return hdr[j] - 16;
+		}
+	}
+	return 0;
+}
+
+static void test_live(void **state)
+{
+	struct variant_ctx *vc = *state;
+	static struct mapping m[4096];
+	struct future_await out, joined;
+	struct elf_symbols *syms;
+	struct pollfd pfd;
+	struct timespec now;
+	char buf[256] = "";
+	size_t got = 0;
+	__u64 bias, h;
+	int pipefd[2], nm;
+	pid_t pid;
+
+	NEED_FIXTURE(vc);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execl(vc->path, vc->path, (char *)NULL);
+		_exit(127);
+	}
+	child = pid;
+	close(pipefd[1]);
+	pfd = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	while (!strstr(buf, "READY") && got < sizeof(buf) - 1 && poll(&pfd, 1, 20000) > 0) {
+		ssize_t n = read(pipefd[0], buf + got, sizeof(buf) - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += n;
+		buf[got] = '\0';
+	}
+	buf[got] = '\0';
+	close(pipefd[0]);
+	if (!strstr(buf, "READY")) {
+		print_message("[  SKIPPED ] the fixture did not get READY\n");
+		skip();
+	}
+	nm = read_maps(pid, m, 4096);
+	assert_true(nm > 0);
+	{
+		__u64 probe;
+		struct iovec local = { &probe, 8 }, remote = { (void *)(uintptr_t)m[0].start, 8 };
+
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) < 0) {
+			print_message("[  SKIPPED ] process_vm_readv: %s\n", strerror(errno));
+			skip();
+		}
+	}
+	syms = elf_symbols__open(vc->path);
+	assert_non_null(syms);
+	assert_int_equal(elf_symbols__load_bias(syms, pid, &bias), 0);
+	elf_symbols__free(syms);
+	assert_non_null(realpath(vc->path, exe_real));
+
+	h = find_task(vc, pid, bias, "wait_for_config", m, nm);
+	assert_true(h != 0);
+	assert_int_equal(future_decoder__tokio_task(vc->d, h, bias, pid_read, &pid, &out), 0);
+	assert_string_equal(out.root_state, "suspended");
+	assert_int_equal(out.nframes, 2);
+	assert_string_equal(out.frames[0].function, "stuck::wait_for_config");
+	assert_int_equal(out.frames[0].line, marker_line("oneshot_outer"));
+	assert_string_equal(out.frames[1].function, "stuck::recv_config");
+	assert_int_equal(out.frames[1].line, marker_line("oneshot"));
+	assert_string_equal(out.leaf_type, "tokio::sync::oneshot::Receiver<u32>");
+
+	h = find_task(vc, pid, bias, "nap", m, nm);
+	assert_true(h != 0);
+	assert_int_equal(future_decoder__tokio_task(vc->d, h, bias, pid_read, &pid, &out), 0);
+	assert_int_equal(out.frames[0].line, marker_line("sleep"));
+	assert_true(out.has_deadline);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* slept an hour from about now */
+	assert_true(out.deadline_ns > (__u64)now.tv_sec * 1000000000ULL + 3000ULL * 1000000000ULL);
+	assert_true(out.deadline_ns < (__u64)now.tv_sec * 1000000000ULL + 3700ULL * 1000000000ULL);
+
+	h = find_task(vc, pid, bias, "join_other", m, nm);
+	assert_true(h != 0);
+	assert_int_equal(future_decoder__tokio_task(vc->d, h, bias, pid_read, &pid, &out), 0);
+	assert_int_equal(out.frames[0].line, marker_line("join"));
+	assert_true(out.join_header != 0);
+	assert_int_equal(future_decoder__tokio_task(vc->d, out.join_header, bias, pid_read, &pid,
+						    &joined), 0);
+	assert_int_equal(joined.nframes, 1);
+	assert_string_equal(joined.frames[0].function, "stuck::never_sent");
+	assert_int_equal(joined.frames[0].line, marker_line("joined"));
+
+	h = find_task(vc, pid, bias, "read_socket", m, nm);
+	assert_true(h != 0);
+	assert_int_equal(future_decoder__tokio_task(vc->d, h, bias, pid_read, &pid, &out), 0);
+	assert_int_equal(out.frames[0].line, marker_line("socket"));
+	assert_true(out.fd > 2);
+	{ /* it is a socket */
+		char link[64], target[128];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, out.fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		assert_true(n > 0);
+		target[n] = '\0';
+		assert_true(!strncmp(target, "socket:", 7));
+	}
+}
+
+static int kill_child(void **state)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = -1;
+	}
+	return 0;
+}
+
+#define VARIANT_TESTS(vc)                                                                        \
+	cmocka_unit_test_prestate_setup_teardown(test_oneshot_chain, open_variant, NULL, &vc),   \
+	cmocka_unit_test_prestate_setup_teardown(test_unresumed_and_finished, open_variant,      \
+						 NULL, &vc),                                     \
+	cmocka_unit_test_prestate_setup_teardown(test_sleep_deadline, open_variant, NULL, &vc),  \
+	cmocka_unit_test_prestate_setup_teardown(test_join_handle, open_variant, NULL, &vc),     \
+	cmocka_unit_test_prestate_setup_teardown(test_socket_fd, open_variant, NULL, &vc),       \
+	cmocka_unit_test_prestate_setup_teardown(test_lock_chain, open_variant, NULL, &vc),      \
+	cmocka_unit_test_prestate_setup_teardown(test_bad_memory, open_variant, NULL, &vc)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_errors),
+		VARIANT_TESTS(nofp),
+		VARIANT_TESTS(fp),
+		cmocka_unit_test_prestate_setup_teardown(test_garbage_bounded, open_variant, NULL,
+							 &nofp),
+		cmocka_unit_test_prestate_setup_teardown(test_fast_when_cached, open_variant, NULL,
+							 &nofp),
+		cmocka_unit_test_prestate_setup_teardown(test_live, open_variant, kill_child,
+							 &nofp),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, close_all);
+}
