@@ -23,11 +23,14 @@
 #include "u64_map.h"
 #include "x86_code.h"
 #include "await_stack.h"
+#include "future_decoder.h"
 #include "parked.h"
+#include "proc_mem.h"
 #include "recording.h"
 #include "report.h"
 #include "session.h"
 #include "target.h"
+#include "task_scan.h"
 #include "task_model.h"
 #include "tracer.h"
 
@@ -467,6 +470,9 @@ struct live {
 	struct u64_map *return_sites; /* return addresses probed (AT_RUN_RETURN) */
 	struct await_sites *await_sites; /* opened while the target runs */
 	int await_sites_err;
+	struct future_decoder *decoder;	 /* NULL without DWARF types */
+	struct proc_mem *mem;		 /* the target's memory, for the decoder and the scan */
+	__u64 bias;
 	__u64 last_lost, last_dropped;
 };
 
@@ -545,12 +551,29 @@ static int emit_rec(const struct aib_hdr *rec, void *ctx)
 	return session__emit(((struct live *)ctx)->session, rec);
 }
 
+/* The target's memory, once it runs its own program (a `run` child is
+ * held before its exec until released); NULL when it cannot be read. */
+static struct proc_mem *target_memory(struct live *l)
+{
+	if (l->mem || l->target.exited)
+		return l->mem;
+	l->mem = proc_mem__open(l->target.pid);
+	if (l->mem && proc_mem__load_bias(l->mem, &l->bias)) {
+		proc_mem__close(l->mem);
+		l->mem = NULL;
+	}
+	return l->mem;
+}
+
 /* Where every task still parked waits, into the record stream. */
 static void resolve_parked(struct live *l)
 {
+	target_memory(l);
 	struct parked_opts po = {
 		.model = l->model, .sites = l->await_sites, .sites_err = l->await_sites_err,
 		.await_stack = await_stack, .emit = emit_rec, .ctx = l, .now = now_ns(CLOCK_MONOTONIC),
+		.decoder = l->mem ? l->decoder : NULL, .read_mem = proc_mem__read_cb,
+		.read_ctx = l->mem, .bias = l->bias, .pid = l->target.pid,
 	};
 	struct parked_stats st;
 	int err;
@@ -564,6 +587,45 @@ static void resolve_parked(struct live *l)
 		fprintf(stderr, "async-inspect-bpf: %u parked tasks: %u await sites from stacks, "
 			"%u from memory, %u unknown\n", st.parked, st.from_stack, st.from_memory,
 			st.unknown);
+}
+
+/* Attached to a running process: the tasks it has now, parked ones
+ * included, from its memory (probes are in place, so nothing that happens
+ * next is missed; a task also seen by a probe keeps what the probe said). */
+static void find_tasks(struct live *l)
+{
+	enum { MAX_FOUND = 1 << 20 };
+	struct found_task *found = calloc(MAX_FOUND, sizeof(*found));
+	struct aib_rec_task_found rec = {.hdr = {.kind = AIB_REC_TASK_FOUND, .size = sizeof(rec)}};
+	struct task_scan_stats st;
+	__u64 t0 = now_ns(CLOCK_MONOTONIC);
+	int n;
+
+	if (!found) {
+		fail("out of memory: tasks spawned before the attach are found on first sight only");
+		return;
+	}
+	target_memory(l); /* kept for decoding futures at the end */
+	n = task_scan__pid(l->target.pid, l->syms, NULL, found, MAX_FOUND, &st);
+	if (n < 0) {
+		fprintf(stderr, "async-inspect-bpf: warning: cannot search the target's memory for its "
+			"tasks (%s): tasks spawned before the attach are found on first sight only\n",
+			strerror(-n));
+		free(found);
+		return;
+	}
+	rec.hdr.ts = now_ns(CLOCK_MONOTONIC);
+	for (int i = 0; i < n; i++) {
+		rec.task = found[i].header;
+		rec.task_id = found[i].id;
+		rec.state = found[i].state;
+		rec.runtime = found[i].runtime;
+		session__emit(l->session, &rec.hdr);
+	}
+	fprintf(stderr, "async-inspect-bpf: %d tasks found in memory (%.1f MiB searched in %.0f ms%s)\n",
+		n, st.bytes / 1048576.0, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
+		st.truncated ? "; memory above the bound not searched" : "");
+	free(found);
 }
 
 static const char *spawn_locations(const struct probe_plan *plan)
@@ -603,6 +665,10 @@ static int prepare(struct live *l)
 		l->await_sites = await_sites__new(l->target.exe);
 		l->await_sites_err = l->await_sites ? 0 : errno;
 	}
+	/* Futures decoded from memory need full debug info (the file is read
+	 * now: an attached target's /proc/PID/exe goes when it exits). */
+	if (l->plan.runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO))
+		l->decoder = future_decoder__new(l->target.exe);
 	l->model = task_model__new();
 	l->return_sites = u64_map__new();
 	if (!l->model || !l->return_sites)
@@ -707,6 +773,8 @@ static int cmd_live(const struct options *o)
 	if (prepare(&l))
 		goto out; /* run: closing the release pipe makes the held child exit */
 	emit_process(&l);
+	if (!l.target.ours)
+		find_tasks(&l);
 	if (target__release(&l.target)) {
 		fail("cannot start %s", o->argv[0]);
 		goto out;
@@ -770,6 +838,8 @@ out:
 	probe_plan__release(&l.plan);
 	u64_map__free(l.return_sites);
 	await_sites__free(l.await_sites);
+	future_decoder__free(l.decoder);
+	proc_mem__close(l.mem);
 	elf_symbols__free(l.syms);
 	return ret;
 }

@@ -27,7 +27,9 @@ struct parked_opts {
 	/* optional: decode futures from the live target's memory */
 	struct future_decoder *decoder;
 	int (*read_mem)(__u64 addr, void *buf, size_t len, void *ctx);
+	void *read_ctx;
 	__u64 bias; /* load bias of the executable */
+	int pid;    /* for the sockets a task waits on (/proc/PID/fd, net/tcp) */
 	/* a record for the session: recorded and applied to the model */
 	int (*emit)(const struct aib_hdr *rec, void *ctx);
 	void *ctx;

@@ -649,7 +649,7 @@ static int on_poll_end(struct task_model *m, const struct aib_ev_poll *e)
 		m->sum.anomalies++;
 		return 0;
 	}
-	if (t->poll_tid != e->hdr.tid)
+	if (t->poll_tid && t->poll_tid != e->hdr.tid)
 		return 0; /* the end of a poll another thread's began superseded */
 	t->busy_ns += ts > t->poll_start ? ts - t->poll_start : 0;
 	t->last_poll_end_ts = ts;
@@ -751,9 +751,15 @@ static int on_task_found(struct task_model *m, const struct aib_rec_task_found *
 	if (live_task(m, r->task, 0))
 		return 0;
 	if (r->runtime == AIB_RUNTIME_TOKIO)
-		state = r->state & 0x2 ? TASK_COMPLETED : r->state & 0x5 ? TASK_RUNNABLE : TASK_IDLE;
+		state = r->state & 0x2	 ? TASK_COMPLETED
+			: r->state & 0x1 ? TASK_RUNNING
+			: r->state & 0x4 ? TASK_RUNNABLE
+					 : TASK_IDLE;
 	else
-		state = r->state & 0xc ? TASK_COMPLETED : r->state & 0x3 ? TASK_RUNNABLE : TASK_IDLE;
+		state = r->state & 0xc	 ? TASK_COMPLETED
+			: r->state & 0x2 ? TASK_RUNNING
+			: r->state & 0x1 ? TASK_RUNNABLE
+					 : TASK_IDLE;
 	if (state == TASK_COMPLETED)
 		return 0; /* its output waits for a JoinHandle: nothing runs */
 	idx = task_new(m, r->task, r->task_id, r->runtime);
@@ -761,8 +767,8 @@ static int on_task_found(struct task_model *m, const struct aib_rec_task_found *
 		return -ENOMEM;
 	t = &m->tasks[idx];
 	t->found_in_memory = true;
-	t->spawn_ts = t->since = r->hdr.ts;
-	t->state = state;
+	t->spawn_ts = t->since = t->poll_start = r->hdr.ts;
+	t->state = state; /* a running one: its poll's thread unknown (poll_tid 0) */
 	return 0;
 }
 
