@@ -66,13 +66,56 @@ run_variant() { # VARIANT METHOD
 	grep -q 'waiting for: channel (oneshot receive)' "$v.out" || fail "no oneshot line in the report"
 }
 
-# 1-4. No frame pointers / frame pointers, line tables / full debug info.
+# 1-4. No frame pointers / frame pointers, line tables / full debug info
+# (then the futures are decoded from memory: the state machine method).
 test_nofp_lines() { run_variant nofp-lines stack; }
-test_nofp_full() { run_variant nofp-full stack; }
+test_nofp_full() { run_variant nofp-full state-machine; }
 test_fp_lines() { run_variant fp-lines stack; }
-test_fp_full() { run_variant fp-full stack; }
+test_fp_full() { run_variant fp-full state-machine; }
 
-# 5. The report replayed from a recording shows the same awaits.
+# Attach with --pid once every task is parked: none is polled while traced.
+attach_parked() { # VARIANT JSON
+	local tgt
+	"$PROGS/$1/release/stuck" >target.out 2>target.err &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY$' 10 "$tgt" stuck
+	tool attach --pid "$tgt" --duration 1 --stuck-after 0.5s --json "$2"
+	expect_rc attach 0
+	kill "$tgt"
+	grep -q '^async-inspect-bpf: 13 tasks found in memory' attach.err ||
+		fail "not 13 tasks found in memory: $(grep 'found in memory' attach.err)"
+	# 10 parked; the spawn_blocking closure and tokio's 2 worker carriers run
+	expect_eq "found tasks: states" \
+		"$(jqf "$2" '[.tasks[] | select(.found_in_memory) | .state] | group_by(.) | map("\(.[0])=\(length)") | join(",")')" \
+		"idle=10,running=3"
+	expect_jq "$2" "no poll seen, parked at least since the attach" \
+		'all(.tasks[] | select(.state == "idle"); .poll_count == 0 and .blocked_since_attach)'
+}
+
+# 5. Full debug info: every parked task found, its await decoded from memory.
+test_late_attach_full() {
+	local label site t
+	attach_parked nofp-full late.json
+	for label in "${!AWAIT[@]}"; do
+		site="$SRC_PREFIX/stuck.rs:$(marker_line stuck "${AWAIT[$label]}")"
+		t=$(jqf late.json --arg s "$site" '[.tasks[] | select(.await_site == $s)]
+			| if length == 1 then .[0] | "\(.waiting_for.kind) \(.await_method)" else "ERR \(length)" end')
+		expect_eq "$label: the task parked at $site" "$t" "${KIND[$label]} state-machine"
+	done
+	expect_eq "stuck tasks drawn" "$(grep -c '◄── BLOCKED at least' attach.out)" "${#AWAIT[@]}"
+}
+
+# 6. Line tables only: found, but their awaits need the types; it says so.
+test_late_attach_lines() {
+	attach_parked nofp-lines late.json
+	expect_jq late.json "parked tasks: no await, and why" \
+		'[.tasks[] | select(.state == "idle") | select(.await_method == "none"
+		  and (.await_note | test("full debug info")))] | length == 10'
+	expect_eq "stuck tasks drawn" "$(grep -c 'await unknown: parked before the attach' attach.out)" 10
+}
+
+# 7. The report replayed from a recording shows the same awaits.
 test_replay() {
 	local fields='[.tasks[] | {id, await_site, await_stack, waiting_for, await_method}]'
 	tool live run --duration 1.5 --record rec.aib --json live.json -- "$PROGS/nofp-lines/release/stuck"
@@ -83,12 +126,13 @@ test_replay() {
 	expect_awaits replay.json stack
 }
 
-# 6. Bad --stuck-after values are usage errors (no root needed).
+# 8. Bad --stuck-after values are usage errors (no root needed).
 test_bad_stuck_after() {
 	tool bad --stuck-after soon run -- /bin/true
 	expect_error bad 2 "^async-inspect-bpf: --stuck-after needs a duration"
 }
 
-ALL_TESTS=(nofp_lines nofp_full fp_lines fp_full replay bad_stuck_after)
+ALL_TESTS=(nofp_lines nofp_full fp_lines fp_full late_attach_full late_attach_lines replay
+	bad_stuck_after)
 NONROOT_TESTS=(bad_stuck_after)
 main "$@"
