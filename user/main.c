@@ -589,6 +589,22 @@ static void resolve_parked(struct live *l)
 			st.unknown);
 }
 
+/* A task running at attach: a tokio worker thread's carrier (a blocking
+ * task around the worker loop, running for the runtime's life) unless its
+ * future's type says otherwise, which takes full debug info. Left out: a
+ * user's task in a poll shows up at the poll's end anyway. */
+static bool is_carrier(struct live *l, const struct found_task *f)
+{
+	static struct future_await fa;
+
+	if (f->runtime != AIB_RUNTIME_TOKIO || !(f->state & 0x1))
+		return false;
+	if (!l->decoder || !l->mem ||
+	    future_decoder__tokio_task(l->decoder, f->header, l->bias, proc_mem__read_cb, l->mem, &fa))
+		return true;
+	return !fa.nframes && strstr(fa.leaf_type, "scheduler::multi_thread::worker");
+}
+
 /* Attached to a running process: the tasks it has now, parked ones
  * included, from its memory (probes are in place, so nothing that happens
  * next is missed; a task also seen by a probe keeps what the probe said). */
@@ -599,7 +615,7 @@ static void find_tasks(struct live *l)
 	struct aib_rec_task_found rec = {.hdr = {.kind = AIB_REC_TASK_FOUND, .size = sizeof(rec)}};
 	struct task_scan_stats st;
 	__u64 t0 = now_ns(CLOCK_MONOTONIC);
-	int n;
+	int n, carriers = 0;
 
 	if (!found) {
 		fail("out of memory: tasks spawned before the attach are found on first sight only");
@@ -616,14 +632,19 @@ static void find_tasks(struct live *l)
 	}
 	rec.hdr.ts = now_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < n; i++) {
+		if (is_carrier(l, &found[i])) {
+			carriers++;
+			continue;
+		}
 		rec.task = found[i].header;
 		rec.task_id = found[i].id;
 		rec.state = found[i].state;
 		rec.runtime = found[i].runtime;
 		session__emit(l->session, &rec.hdr);
 	}
-	fprintf(stderr, "async-inspect-bpf: %d tasks found in memory (%.1f MiB searched in %.0f ms%s)\n",
-		n, st.bytes / 1048576.0, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
+	fprintf(stderr, "async-inspect-bpf: %d tasks found in memory, and %d running ones taken "
+		"for tokio's worker carriers (%.1f MiB searched in %.0f ms%s)\n",
+		n - carriers, carriers, st.bytes / 1048576.0, (now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
 		st.truncated ? "; memory above the bound not searched" : "");
 	free(found);
 }
