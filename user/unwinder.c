@@ -207,6 +207,19 @@ static enum rule reg_rule(Dwarf_Frame *frame, int regno, __u64 cfa, __u64 *slot)
 	return RULE_OTHER; /* val_offset (DW_OP_stack_value) or worse */
 }
 
+/* A pc without call frame information (hand-written code, an FDE left
+ * out): walk the frame pointer chain a frame-pointer build keeps, [bp] the
+ * caller's bp and [bp + 8] the return address. */
+static bool fp_step(const struct stack_snapshot *s, struct regs *r, __u64 *ra)
+{
+	__u64 bp;
+
+	if (!r->bp_known || r->bp < r->sp || !read_slot(s, r->bp + 8, ra) || !read_slot(s, r->bp, &bp))
+		return false;
+	*r = (struct regs){ .sp = r->bp + 16, .bp = bp, .bp_known = true };
+	return true;
+}
+
 /* One frame up from pc (looked up at `lookup`): the caller's return address
  * and registers. false when the walk ends here. */
 static bool step(const struct unwinder *u, const struct stack_snapshot *s, __u64 lookup,
@@ -217,7 +230,7 @@ static bool step(const struct unwinder *u, const struct stack_snapshot *s, __u64
 	bool bp_known = r->bp_known, ok = false;
 
 	if (dwarf_cfi_addrframe(u->cfi, lookup, &frame))
-		return false;
+		return fp_step(s, r, ra);
 	if (!eval_cfa(frame, r, &cfa) || cfa <= r->sp)
 		goto out; /* a frame must move up the stack */
 	if (reg_rule(frame, REG_RA, cfa, &slot) != RULE_SLOT || !read_slot(s, slot, ra))

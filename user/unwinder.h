@@ -4,7 +4,8 @@
  * DWARF call-graph mode does: the call frame information of the target's
  * ELF file (.eh_frame, read with libdw) says where each frame keeps its
  * return address and saved registers, so no frame pointers are needed. With
- * frame pointers the same tables describe them, so one method covers both.
+ * frame pointers the same tables describe them, so one method covers both;
+ * code the tables leave out is walked through its frame pointer chain.
  *
  * Only the target's main executable is unwound: a return address outside it
  * (libc, the vdso) or outside the copy ends the walk.

@@ -96,6 +96,13 @@ NOIPA int chain_a(int x)
 	return chain_b(x + 1) * 3;
 }
 
+/* A frame-pointer frame with no call frame information (no .cfi_*
+ * directives: no FDE): the walk goes through it by its frame pointer. */
+int no_cfi_frame(int x);
+__asm__(".text\n.globl no_cfi_frame\n.type no_cfi_frame,@function\nno_cfi_frame:\n"
+	"push %rbp\n mov %rsp,%rbp\n call chain_c\n pop %rbp\n ret\n"
+	".size no_cfi_frame, .-no_cfi_frame\n");
+
 /* Recursion deeper than any max the tests pass */
 static int (*volatile recurse_p)(int);
 
@@ -159,6 +166,20 @@ static void test_open_errors(void **state)
 	assert_null(unwinder__new(NULL));
 	assert_int_equal(errno, EINVAL);
 	unwinder__free(NULL);
+}
+
+static void test_frame_pointer_fallback(void **state)
+{
+	__u64 pcs[MAX_FRAMES];
+	int n;
+
+	no_cfi_frame(1);
+	n = unwinder__unwind(uw, &snap, pcs, MAX_FRAMES);
+	assert_true(n >= 4);
+	assert_string_equal(func_at(pcs[0]), "capture");
+	assert_string_equal(func_at(pcs[1]), "chain_c");
+	assert_string_equal(func_at(pcs[2]), "no_cfi_frame");
+	assert_string_equal(func_at(pcs[3]), "test_frame_pointer_fallback");
 }
 
 static void test_chain(void **state)
@@ -278,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_frame_pointer_fallback),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_outside),
 		cmocka_unit_test(test_max_deep),
