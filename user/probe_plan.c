@@ -60,10 +60,10 @@ static int add_site(const struct elf_symbol *sym, void *arg)
 	return err;
 }
 
-int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
-			     const char *path, enum aib_probe probe, bool retprobe, bool required)
+static int add_matching(const struct elf_symbols *syms, struct probe_plan *plan, const char *path,
+			enum aib_probe probe, bool retprobe, bool required, bool cheap)
 {
-	struct add_ctx c = {syms, plan, probe, retprobe, required, false, 0};
+	struct add_ctx c = {syms, plan, probe, retprobe, required, cheap, 0};
 	size_t before = plan->nsites;
 	int n = elf_symbols__match(syms, path, add_site, &c);
 
@@ -74,18 +74,16 @@ int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *
 	return (int)(plan->nsites - before);
 }
 
+int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
+			     const char *path, enum aib_probe probe, bool retprobe, bool required)
+{
+	return add_matching(syms, plan, path, probe, retprobe, required, false);
+}
+
 int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_plan *plan,
 				   const char *path, enum aib_probe probe)
 {
-	struct add_ctx c = {syms, plan, probe, false, false, true, 0};
-	size_t before = plan->nsites;
-	int n = elf_symbols__match(syms, path, add_site, &c);
-
-	if (n < 0)
-		return n;
-	if (c.err)
-		return c.err;
-	return (int)(plan->nsites - before);
+	return add_matching(syms, plan, path, probe, false, false, true);
 }
 
 void probe_plan__note_missing(struct probe_plan *plan, const char *what)
