@@ -593,16 +593,14 @@ static void resolve_parked(struct live *l)
  * task around the worker loop, running for the runtime's life) unless its
  * future's type says otherwise, which takes full debug info. Left out: a
  * user's task in a poll shows up at the poll's end anyway. */
-static bool is_carrier(struct live *l, const struct found_task *f)
+static bool is_carrier(struct live *l, const struct found_task *f, struct future_await *fa)
 {
-	static struct future_await fa;
-
 	if (f->runtime != AIB_RUNTIME_TOKIO || !(f->state & 0x1))
 		return false;
 	if (!l->decoder || !l->mem ||
-	    future_decoder__tokio_task(l->decoder, f->header, l->bias, proc_mem__read_cb, l->mem, &fa))
+	    future_decoder__tokio_task(l->decoder, f->header, l->bias, proc_mem__read_cb, l->mem, fa))
 		return true;
-	return !fa.nframes && strstr(fa.leaf_type, "scheduler::multi_thread::worker");
+	return !fa->nframes && strstr(fa->leaf_type, "scheduler::multi_thread::worker");
 }
 
 /* Attached to a running process: the tasks it has now, parked ones
@@ -613,6 +611,7 @@ static void find_tasks(struct live *l)
 	enum { MAX_FOUND = 1 << 20 };
 	struct found_task *found = calloc(MAX_FOUND, sizeof(*found));
 	struct aib_rec_task_found rec = {.hdr = {.kind = AIB_REC_TASK_FOUND, .size = sizeof(rec)}};
+	struct future_await fa;
 	struct task_scan_stats st;
 	__u64 t0 = now_ns(CLOCK_MONOTONIC);
 	int n, carriers = 0;
@@ -632,7 +631,7 @@ static void find_tasks(struct live *l)
 	}
 	rec.hdr.ts = now_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < n; i++) {
-		if (is_carrier(l, &found[i])) {
+		if (is_carrier(l, &found[i], &fa)) {
 			carriers++;
 			continue;
 		}

@@ -196,9 +196,22 @@ static int from_memory(const struct parked_opts *o, const struct task_info *t,
 	return 0;
 }
 
+/* The stack the task's last parking poll left: 0 and *d, or -errno (ENOENT:
+ * none kept, ESTALE: an earlier task's, EPROTO: no frame of the program). */
+static int from_stack(const struct parked_opts *o, const struct task_info *t,
+		      struct aib_await_stack *s, struct await_desc *d)
+{
+	int err = o->await_stack(t->header, s, o->ctx);
+
+	if (err)
+		return err;
+	if (!stack_is_current(t, s))
+		return -ESTALE;
+	return await_sites__from_stack(o->sites, s, d) ? -EPROTO : 0;
+}
+
 int parked__resolve(const struct parked_opts *o, struct parked_stats *st)
 {
-	struct await_sites *as = o->sites;
 	struct scratch *sc = malloc(sizeof(*sc));
 	size_t n = task_model__task_count(o->model);
 	int err = 0;
@@ -216,24 +229,13 @@ int parked__resolve(const struct parked_opts *o, struct parked_stats *st)
 		st->parked++;
 		if (!from_memory(o, t, &sc->future, &sc->joined, d)) {
 			st->from_memory++;
-			add_join(o->model, t, d);
-			err = o->emit(&await_desc__to_record(d, t->header, t->id, o->now, sc->rec)->hdr,
-				      o->ctx);
-			continue;
-		}
-		if (as && !(serr = o->await_stack(t->header, &sc->stack, o->ctx))) {
-			if (!stack_is_current(t, &sc->stack))
-				serr = -ESTALE;
-			else if (await_sites__from_stack(as, &sc->stack, d))
-				serr = -EPROTO;
-		}
-		if (!serr) {
+		} else if (o->sites && !(serr = from_stack(o, t, &sc->stack, d))) {
 			st->from_stack++;
 		} else {
 			memset(d, 0, sizeof(*d));
 			d->method = AIB_AWAIT_NONE;
 			snprintf(d->detail, sizeof(d->detail), "%s",
-				 no_site_reason(t, serr, as ? 0 : o->sites_err ? o->sites_err : EINVAL));
+				 no_site_reason(t, serr, o->sites ? 0 : o->sites_err ?: EINVAL));
 			st->unknown++;
 		}
 		add_join(o->model, t, d);
