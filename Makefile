@@ -79,6 +79,7 @@ $(BIN): $(USER_OBJS)
 programs: $(OUT)/.deps
 	cd $(PROGRAMS_DIR) && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/async-task && $(CARGO) build --release --offline -q
+	cd $(PROGRAMS_DIR)/locks && $(CARGO) build --release --offline -q
 	@for v in $(AWAIT_VARIANTS); do \
 	  case $$v in *-full) debug=full;; *) debug=line-tables-only;; esac; \
 	  case $$v in fp-*) flags="-C force-frame-pointers=yes";; *) flags="";; esac; \
@@ -107,6 +108,7 @@ e2e: all programs
 	bash tests/e2e/run.sh
 	bash tests/e2e/async_task.sh
 	bash tests/e2e/await.sh
+	bash tests/e2e/locks.sh
 	bash tests/e2e/exports.sh
 
 test: unit e2e

@@ -9,10 +9,13 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "aib_events.h"
 #include "probe_common.bpf.h"
 #include "tokio.bpf.h"
 #include "async_task.bpf.h"
+#include "locks.bpf.h"
+#include "blocking.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -27,7 +30,7 @@ int uprobe_entry(struct pt_regs *ctx)
 
 	switch (AIB_COOKIE_PROBE(cookie)) {
 	case AIB_PROBE_POLL:
-		return poll_enter(arg0, PT_REGS_SP(ctx));
+		return poll_enter(arg0, PT_REGS_SP(ctx), bias);
 	case AIB_PROBE_WAKE_BY_VAL:
 		return emit_wake(arg0, AIB_WAKE_BY_VAL);
 	case AIB_PROBE_WAKE_BY_REF:
@@ -36,6 +39,7 @@ int uprobe_entry(struct pt_regs *ctx)
 		return emit_task_event(arg0, AIB_EV_SHUTDOWN);
 	case AIB_PROBE_DEALLOC:
 		forget_await(arg0);
+		bpf_map_delete_elem(&blocking_tasks, &arg0);
 		return emit_task_event(arg0, AIB_EV_DEALLOC);
 	case AIB_PROBE_WORKER_RUN:
 		return worker_run(arg0);
@@ -71,6 +75,14 @@ int uprobe_entry(struct pt_regs *ctx)
 		return capture_await(ctx, arg0, AIB_RUNTIME_ASYNC_TASK, bias);
 	case AIB_PROBE_JOIN:
 		return on_join(arg0);
+	case AIB_PROBE_LOCK_POLL:
+		return lock_poll(ctx, arg0);
+	case AIB_PROBE_LOCK_POLLED:
+		return lock_polled(ctx, AIB_COOKIE_VADDR(cookie));
+	case AIB_PROBE_LOCK_RELEASE:
+		return lock_release(arg0, PT_REGS_PARM2(ctx));
+	case AIB_PROBE_LOCK_DROP:
+		return lock_drop(arg0);
 	default:
 		return 0;
 	}
@@ -87,4 +99,18 @@ int uprobe_return(struct pt_regs *ctx)
 	if (ts)
 		at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
 	return poll_return();
+}
+
+/* Blocking syscalls inside polls (blocking.bpf.h): every thread of the
+ * system passes here, so the target's tgid is the first test. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	return blocking_enter(regs, id);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	return blocking_exit(regs);
 }

@@ -23,6 +23,19 @@ struct thread_state {
 	/* async-task: the last return address seen at a poll entry, so the
 	 * return-site table is looked up only when it changes */
 	__u64 last_ret;
+	/* Load bias of the executable, from the last poll entry's cookie:
+	 * probes without a cookie (syscall tracepoints) need it for stacks. */
+	__u64 bias;
+	/* Polls (a bit per depth) of tasks on the blocking pool, the worker
+	 * carriers among them: blocking there is what that pool is for. */
+	__u32 quiet;
+	/* tokio's Acquire::poll entered and not returned yet (locks.bpf.h) */
+	__u32 acq_permits;
+	__u64 acq_sp; /* sp at its entry; its return site runs at acq_sp + 8 */
+	__u64 acq, acq_sem, acq_avail;
+	/* a syscall entered while polling a task (blocking.bpf.h) */
+	__u64 sys_start, sys_arg;
+	__u32 sys_nr, sys_op;
 };
 
 struct {

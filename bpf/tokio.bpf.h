@@ -35,6 +35,15 @@ struct {
 	__type(value, __u64);
 } spawn_calls SEC(".maps");
 
+/* Headers of tasks on the blocking pool (spawn_blocking, and the carriers
+ * tokio runs each worker in), deleted at dealloc: see thread_state.quiet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} blocking_tasks SEC(".maps");
+
 #define STATE_COMPLETE 0x2ULL
 #define STATE_NOTIFIED 0x4ULL
 #define STATE_RUNNING 0x1ULL
@@ -65,7 +74,7 @@ static __always_inline __u64 state_of(__u64 task)
 	return state;
 }
 
-static __always_inline int poll_enter(__u64 task, __u64 sp)
+static __always_inline int poll_enter(__u64 task, __u64 sp, __u64 bias)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *ts = thread_state_get(tid);
@@ -76,11 +85,21 @@ static __always_inline int poll_enter(__u64 task, __u64 sp)
 	if (!ts)
 		return 0;
 	depth = ts->depth++;
+	ts->bias = bias;
 	if (depth < AIB_MAX_POLL_DEPTH) {
+		__u32 bit = 1u << depth;
+
 		ts->task[depth] = task;
 		ts->task_id[depth] = id;
 		ts->sp[depth] = 0;
 		ts->frame_sp[depth] = sp;
+		/* a poll inside a poll: the outer one is a worker's carrier */
+		if (depth > 0)
+			ts->quiet |= bit >> 1;
+		if (bpf_map_lookup_elem(&blocking_tasks, &task))
+			ts->quiet |= bit;
+		else
+			ts->quiet &= ~bit;
 	} else {
 		count_drop(AIB_DROP_DEPTH);
 	}
@@ -318,6 +337,9 @@ static __always_inline int on_id_handed_on(struct pt_regs *ctx, __u64 vaddr)
 /* Spawner::spawn_task(&self, task, ...): task is the new header. */
 static __always_inline int on_blocking_task(__u64 task)
 {
+	__u8 one = 1;
+
+	bpf_map_update_elem(&blocking_tasks, &task, &one, BPF_ANY);
 	return send_spawn_id((__u32)bpf_get_current_pid_tgid(), task_id_of(task), 0);
 }
 

@@ -58,6 +58,12 @@ enum aib_probe {
 	AIB_PROBE_AWAIT = 19,	      /* tokio waker::clone_waker */
 	AIB_PROBE_AT_AWAIT = 20,      /* async-task RawTask::clone_waker */
 	AIB_PROBE_JOIN = 21,	      /* tokio raw::try_read_output: a JoinHandle is polled */
+	/* tokio's batch semaphore (Mutex, RwLock, Semaphore, bounded mpsc):
+	 * no uretprobe, the results are read where each call returns */
+	AIB_PROBE_LOCK_POLL = 22,     /* <Acquire as Future>::poll entry */
+	AIB_PROBE_LOCK_POLLED = 23,   /* where an Acquire::poll call returns (al = Poll) */
+	AIB_PROBE_LOCK_RELEASE = 24,  /* Semaphore::release(sem, permits) */
+	AIB_PROBE_LOCK_DROP = 25,     /* <Acquire as Drop>::drop: a queued acquire given up */
 	AIB_PROBE_MAX
 };
 
@@ -73,6 +79,7 @@ enum aib_drop {
 	AIB_DROP_THREAD = 2,  /* no per-thread state could be created */
 	AIB_DROP_RET_SITES = 3, /* return-site table full: a poll end may be late */
 	AIB_DROP_AWAIT_STACKS = 4, /* await-stack table full: a task's await site is not kept */
+	AIB_DROP_LOCK_NESTED = 5,  /* an Acquire::poll entered before the last one returned */
 	AIB_DROP_MAX
 };
 
@@ -87,10 +94,12 @@ enum aib_kind {
 	AIB_EV_SPAWN_ID = 8,	 /* the exact id of this thread's last spawn call */
 	AIB_EV_TASK_NAME = 9,	 /* the name of this thread's next spawn */
 	AIB_EV_JOIN = 12,	 /* a task polls the JoinHandle of another */
+	AIB_EV_LOCK = 13,	 /* a batch-semaphore acquire, release or give-up */
 	/* Only from the ring buffer, never recorded: the session turns them
 	 * into the records above (or into new probe sites). */
 	AIB_EV_SPAWN_STACK = 10, /* a spawn whose location is in the stack that follows */
 	AIB_EV_RET_SITE = 11,	 /* a call site to probe where it returns */
+	AIB_EV_BLOCKED = 14,	 /* a syscall that blocked a poll; its stack follows */
 
 	AIB_REC_FIRST = 64,
 	AIB_REC_PROCESS = 64,  /* session facts: pid, runtime, clocks */
@@ -100,6 +109,7 @@ enum aib_kind {
 	AIB_REC_END = 68,      /* session ended cleanly */
 	AIB_REC_AWAIT = 69,    /* where a live task is parked (resolved by user space) */
 	AIB_REC_TASK_FOUND = 70, /* a task found in memory at attach, before any event of it */
+	AIB_REC_BLOCKED = 71,  /* an AIB_EV_BLOCKED with its stack named (user space) */
 	AIB_KIND_MAX
 };
 
@@ -174,6 +184,60 @@ struct aib_ev_join {
 	__u64 task_id;
 	__u64 waiter;	 /* the task polling it (header), or 0 */
 	__u64 waiter_id;
+};
+
+/*
+ * AIB_EV_LOCK: tokio's batch semaphore, under Mutex, RwLock, Semaphore and
+ * the bounded mpsc channel. Its address is the lock's identity.
+ */
+enum aib_lock_op {
+	AIB_LOCK_ACQUIRED = 0,	/* Acquire::poll returned Ready(Ok) */
+	AIB_LOCK_CLOSED = 1,	/* Ready(Err): the semaphore was closed */
+	AIB_LOCK_PENDING = 2,	/* Pending: the task is queued for permits */
+	AIB_LOCK_RELEASED = 3,	/* permits given back (a guard or permit dropped) */
+	AIB_LOCK_GAVE_UP = 4,	/* a queued Acquire dropped before it got its permits */
+};
+
+/* What the acquire is for, told by the code that calls Acquire::poll
+ * (filled in by user space from `site`). */
+enum aib_lock_kind {
+	AIB_LOCK_KIND_UNKNOWN = 0,
+	AIB_LOCK_KIND_MUTEX,
+	AIB_LOCK_KIND_RWLOCK_READ,
+	AIB_LOCK_KIND_RWLOCK_WRITE,
+	AIB_LOCK_KIND_SEMAPHORE,
+	AIB_LOCK_KIND_CHANNEL, /* a bounded mpsc sender waiting for capacity */
+	AIB_LOCK_KIND_MAX
+};
+
+struct aib_ev_lock {
+	struct aib_hdr hdr;
+	__u64 sem;	 /* the semaphore's address */
+	__u64 task;	 /* the task polled on this thread (header), or 0 */
+	__u64 task_id;
+	__u64 acquire;	 /* the Acquire future: one acquire across its polls; 0 on release */
+	__u64 site;	 /* ELF vaddr the Acquire::poll call returns to; 0 on release */
+	__u64 available; /* permits free in the semaphore at the poll's entry; ~0 = unknown */
+	__u32 permits;	 /* asked for (acquire) or given back (release) */
+	__u16 op;	 /* enum aib_lock_op */
+	__u16 kind;	 /* enum aib_lock_kind */
+};
+
+/*
+ * AIB_EV_BLOCKED: a thread polling a task spent at least the BPF side's
+ * threshold in one syscall (a futex wait, a sleep, blocking I/O): the stack
+ * of that call, from the syscall's user sp up to the poll's entry, follows.
+ * User space names it and records an AIB_REC_BLOCKED instead.
+ */
+struct aib_ev_blocked {
+	struct aib_hdr hdr; /* ts = when the syscall returned */
+	__u64 task;
+	__u64 task_id;
+	__u64 start_ts;	    /* when it entered the syscall */
+	__u64 arg;	    /* futex: the word's address; I/O: the fd; else the first argument */
+	__u32 syscall;	    /* x86-64 syscall number */
+	__u32 op;	    /* futex: the operation (FUTEX_WAIT...), else 0 */
+	struct aib_stack stack; /* stack.len bytes follow */
 };
 
 /* AIB_EV_RET_SITE: a probed function was called from a call site not seen
@@ -298,6 +362,7 @@ enum aib_end_reason {
 	AIB_END_TARGET_EXITED = 1,
 	AIB_END_DURATION = 2,
 	AIB_END_INTERRUPTED = 3,
+	AIB_END_DEADLOCK = 4,	/* --fail-on-deadlock: a deadlock was found */
 };
 
 /* AIB_REC_TASK_FOUND: read from the target's memory at attach time. */
@@ -344,6 +409,21 @@ struct aib_rec_await {
 	__u64 deadline_ts;    /* AIB_WAIT_TIMER: CLOCK_MONOTONIC deadline, 0 if unknown */
 	__u32 method;	      /* enum aib_await_method */
 	__u32 kind;	      /* enum aib_wait_kind */
+	__u32 nframes;
+	__u32 len;	      /* bytes of text */
+	char text[];
+};
+
+/* AIB_REC_BLOCKED: the text holds the frames of the blocking call as
+ * AIB_REC_AWAIT's does (outermost first), after an empty detail string. */
+struct aib_rec_blocked {
+	struct aib_hdr hdr;   /* ts = when the syscall returned */
+	__u64 task;
+	__u64 task_id;
+	__u64 start_ts;
+	__u64 arg;
+	__u32 syscall;
+	__u32 op;
 	__u32 nframes;
 	__u32 len;	      /* bytes of text */
 	char text[];

@@ -169,10 +169,10 @@ static bool put(char *text, size_t *len, const char *s)
 	return true;
 }
 
-struct aib_rec_await *await_desc__to_record(const struct await_desc *d, __u64 task, __u64 task_id,
-					   __u64 ts, void *buf)
+/* The detail, then per frame its function, file and "line:col[:lib]",
+ * NUL-terminated, into text (AIB_AWAIT_TEXT_MAX bytes): its length. */
+static __u32 encode_text(const struct await_desc *d, char *text, __u32 *nframes)
 {
-	struct aib_rec_await *r = buf;
 	size_t len = 0;
 	int first = 0;
 
@@ -185,20 +185,30 @@ struct aib_rec_await *await_desc__to_record(const struct await_desc *d, __u64 ta
 		if (total <= AIB_AWAIT_TEXT_MAX || first >= d->nframes)
 			break;
 	}
-	memset(r, 0, sizeof(*r));
-	put(r->text, &len, d->detail);
+	*nframes = 0;
+	put(text, &len, d->detail);
 	for (int i = first; i < d->nframes; i++) {
 		const struct await_frame *f = &d->frames[i];
 		char pos[32];
 
 		snprintf(pos, sizeof(pos), "%u:%u%s", f->line, f->col, f->library ? ":lib" : "");
-		if (!put(r->text, &len, f->function) || !put(r->text, &len, f->file) ||
-		    !put(r->text, &len, pos))
+		if (!put(text, &len, f->function) || !put(text, &len, f->file) ||
+		    !put(text, &len, pos))
 			break;
-		r->nframes++;
+		(*nframes)++;
 	}
+	return (__u32)len;
+}
+
+struct aib_rec_await *await_desc__to_record(const struct await_desc *d, __u64 task, __u64 task_id,
+					   __u64 ts, void *buf)
+{
+	struct aib_rec_await *r = buf;
+
+	memset(r, 0, sizeof(*r));
+	r->len = encode_text(d, r->text, &r->nframes);
 	r->hdr.kind = AIB_REC_AWAIT;
-	r->hdr.size = (__u16)(sizeof(*r) + len);
+	r->hdr.size = (__u16)(sizeof(*r) + r->len);
 	r->hdr.ts = ts;
 	r->task = task;
 	r->task_id = task_id;
@@ -207,43 +217,55 @@ struct aib_rec_await *await_desc__to_record(const struct await_desc *d, __u64 ta
 	r->deadline_ts = d->deadline_ts;
 	r->method = d->method;
 	r->kind = d->kind;
-	r->len = (__u32)len;
 	return r;
 }
 
-/* The next NUL-terminated string of the text, or NULL past its end. */
-static const char *next_str(const struct aib_rec_await *r, size_t *at)
+struct aib_rec_blocked *await_desc__to_blocked_record(const struct await_desc *d,
+						      const struct aib_ev_blocked *e, void *buf)
 {
-	const char *s = r->text + *at;
+	struct aib_rec_blocked *r = buf;
+
+	memset(r, 0, sizeof(*r));
+	r->len = encode_text(d, r->text, &r->nframes);
+	r->hdr = e->hdr;
+	r->hdr.kind = AIB_REC_BLOCKED;
+	r->hdr.size = (__u16)(sizeof(*r) + r->len);
+	r->task = e->task;
+	r->task_id = e->task_id;
+	r->start_ts = e->start_ts;
+	r->arg = e->arg;
+	r->syscall = e->syscall;
+	r->op = e->op;
+	return r;
+}
+
+/* The next NUL-terminated string of text[0, len), or NULL past its end. */
+static const char *next_str(const char *text, __u32 len, size_t *at)
+{
+	const char *s = text + *at;
 	const void *nul;
 
-	if (*at >= r->len)
+	if (*at >= len)
 		return NULL;
-	nul = memchr(s, '\0', r->len - *at);
+	nul = memchr(s, '\0', len - *at);
 	if (!nul)
 		return NULL;
 	*at += (size_t)((const char *)nul - s) + 1;
 	return s;
 }
 
-int await_desc__from_record(const struct aib_rec_await *r, struct await_desc *out)
+static int decode_text(const char *text, __u32 len, __u32 nframes, struct await_desc *out)
 {
 	size_t at = 0;
-	const char *detail = next_str(r, &at);
+	const char *detail = next_str(text, len, &at);
 
-	memset(out, 0, sizeof(*out));
-	if (!detail || r->nframes > AWAIT_MAX_FRAMES || r->kind >= AIB_WAIT_KIND_MAX ||
-	    r->method > AIB_AWAIT_STATE_MACHINE)
+	if (!detail || nframes > AWAIT_MAX_FRAMES)
 		return -EPROTO;
 	snprintf(out->detail, sizeof(out->detail), "%s", detail);
-	out->method = r->method;
-	out->kind = r->kind;
-	out->captured_ts = r->captured_ts;
-	out->joined_id = r->joined_id;
-	out->deadline_ts = r->deadline_ts;
-	for (__u32 i = 0; i < r->nframes; i++) {
+	for (__u32 i = 0; i < nframes; i++) {
 		struct await_frame *f = &out->frames[i];
-		const char *fn = next_str(r, &at), *file = next_str(r, &at), *pos = next_str(r, &at);
+		const char *fn = next_str(text, len, &at), *file = next_str(text, len, &at);
+		const char *pos = next_str(text, len, &at);
 		char lib[8] = "";
 
 		if (!fn || !file || !pos || sscanf(pos, "%u:%u:%7s", &f->line, &f->col, lib) < 2)
@@ -252,8 +274,30 @@ int await_desc__from_record(const struct aib_rec_await *r, struct await_desc *ou
 		snprintf(f->file, sizeof(f->file), "%s", file);
 		f->library = !strcmp(lib, "lib");
 	}
-	out->nframes = (int)r->nframes;
+	out->nframes = (int)nframes;
 	return 0;
+}
+
+int await_desc__from_record(const struct aib_rec_await *r, struct await_desc *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (r->kind >= AIB_WAIT_KIND_MAX || r->method > AIB_AWAIT_STATE_MACHINE)
+		return -EPROTO;
+	out->method = r->method;
+	out->kind = r->kind;
+	out->captured_ts = r->captured_ts;
+	out->joined_id = r->joined_id;
+	out->deadline_ts = r->deadline_ts;
+	return decode_text(r->text, r->len, r->nframes, out);
+}
+
+int await_desc__from_blocked_record(const struct aib_rec_blocked *r, struct await_desc *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->method = AIB_AWAIT_STACK;
+	out->kind = AIB_WAIT_BLOCKING;
+	out->captured_ts = r->hdr.ts;
+	return decode_text(r->text, r->len, r->nframes, out);
 }
 
 const struct await_frame *await_desc__site(const struct await_desc *d)

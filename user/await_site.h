@@ -52,6 +52,11 @@ const char *await_site__short_name(const char *function, char *buf, size_t len);
  * frames that do not fit are dropped from the outer end. */
 struct aib_rec_await *await_desc__to_record(const struct await_desc *d, __u64 task, __u64 task_id,
 					   __u64 ts, void *buf);
+/* The same encoding for a blocking syscall's frames (AIB_REC_BLOCKED),
+ * from the event it names. */
+struct aib_rec_blocked *await_desc__to_blocked_record(const struct await_desc *d,
+						      const struct aib_ev_blocked *e, void *buf);
+int await_desc__from_blocked_record(const struct aib_rec_blocked *r, struct await_desc *out);
 /* The await itself: the innermost frame of the program's own code, or NULL. */
 const struct await_frame *await_desc__site(const struct await_desc *d);
 /* And back: 0, or -EPROTO when the text does not hold what it says. */

@@ -66,6 +66,11 @@ void await_sites__free(struct await_sites *as)
 	free(as);
 }
 
+struct symbolizer *await_sites__symbolizer(struct await_sites *as)
+{
+	return as->symbolizer;
+}
+
 static void frame_from(struct await_frame *out, const struct sym_frame *f)
 {
 	snprintf(out->function, sizeof(out->function), "%s", f->function ? f->function : "");
@@ -76,22 +81,18 @@ static void frame_from(struct await_frame *out, const struct sym_frame *f)
 	out->library = f->library;
 }
 
-int await_sites__from_stack(struct await_sites *as, const struct aib_await_stack *s,
-			    struct await_desc *out)
+/* Name the frames of an unwound chain into out (method STACK): from the
+ * program's innermost own frame out, runtime frames above the task's root
+ * future dropped. pcs[0] is a return address too when `first_returns`. */
+static int describe(struct await_sites *as, const __u64 *pcs, int npcs, bool first_returns,
+		    struct await_desc *out)
 {
-	struct stack_snapshot snap = {
-		.bias = s->stack.bias, .ip = s->stack.ip, .sp = s->stack.sp, .bp = s->stack.bp,
-		.stack = s->bytes,
-		.len = s->stack.len <= AIB_AWAIT_STACK_MAX ? s->stack.len : AIB_AWAIT_STACK_MAX,
-	};
 	struct await_frame inner[AWAIT_MAX_FRAMES];
-	__u64 pcs[MAX_PCS];
-	int npcs = unwinder__unwind(as->unwinder, &snap, pcs, MAX_PCS), n = 0, user = -1;
+	int n = 0, user = -1;
 
-	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < npcs && n < AWAIT_MAX_FRAMES; i++) {
 		struct sym_frame f[16];
-		int nf = symbolizer__frames(as->symbolizer, pcs[i], i > 0, f, 16);
+		int nf = symbolizer__frames(as->symbolizer, pcs[i], i > 0 || first_returns, f, 16);
 
 		for (int j = 0; j < nf && n < AWAIT_MAX_FRAMES; j++) {
 			frame_from(&inner[n], &f[j]);
@@ -106,7 +107,6 @@ int await_sites__from_stack(struct await_sites *as, const struct aib_await_stack
 	while (n > user + 1 && inner[n - 1].library)
 		n--;
 	out->method = AIB_AWAIT_STACK;
-	out->captured_ts = s->ts;
 	out->kind = await_site__classify(inner, n, out->detail, sizeof(out->detail));
 	out->nframes = n;
 	for (int i = 0; i < n; i++)
@@ -114,3 +114,57 @@ int await_sites__from_stack(struct await_sites *as, const struct aib_await_stack
 	return 0;
 }
 
+int await_sites__from_stack(struct await_sites *as, const struct aib_await_stack *s,
+			    struct await_desc *out)
+{
+	struct stack_snapshot snap = {
+		.bias = s->stack.bias, .ip = s->stack.ip, .sp = s->stack.sp, .bp = s->stack.bp,
+		.stack = s->bytes,
+		.len = s->stack.len <= AIB_AWAIT_STACK_MAX ? s->stack.len : AIB_AWAIT_STACK_MAX,
+	};
+	__u64 pcs[MAX_PCS];
+	int npcs = unwinder__unwind(as->unwinder, &snap, pcs, MAX_PCS), err;
+
+	memset(out, 0, sizeof(*out));
+	err = describe(as, pcs, npcs, false, out);
+	out->captured_ts = s->ts;
+	return err;
+}
+
+/* How far into a blocked call's stack to look for the executable's frame
+ * that called into libc: the C library's own frames are small. */
+#define LIBC_FRAMES_MAX 2048
+
+int await_sites__from_blocked(struct await_sites *as, const struct aib_ev_blocked *e,
+			      struct await_desc *out)
+{
+	const __u8 *bytes = (const __u8 *)(e + 1);
+	struct stack_snapshot snap = {
+		.bias = e->stack.bias, .ip = e->stack.ip, .sp = e->stack.sp, .bp = e->stack.bp,
+		.stack = bytes, .len = e->stack.len,
+	};
+	__u64 pcs[MAX_PCS];
+	int npcs = unwinder__unwind(as->unwinder, &snap, pcs, MAX_PCS);
+	bool returns = false;
+
+	memset(out, 0, sizeof(*out));
+	/* The syscall sits in the C library, which this unwinder does not
+	 * read: the first word up the stack from which the executable unwinds
+	 * is the return address of its call into libc. */
+	for (size_t off = 0; npcs < 2 && off + 8 <= snap.len && off < LIBC_FRAMES_MAX; off += 8) {
+		struct stack_snapshot from = snap;
+		__u64 word;
+
+		memcpy(&word, bytes + off, sizeof(word));
+		from.ip = word;
+		from.sp = snap.sp + off + 8;
+		from.stack = bytes + off + 8;
+		from.len = snap.len - off - 8;
+		npcs = unwinder__unwind(as->unwinder, &from, pcs, MAX_PCS);
+		returns = true;
+	}
+	if (npcs < 1)
+		return -ENOENT;
+	out->captured_ts = e->hdr.ts;
+	return describe(as, pcs, npcs, returns, out);
+}

@@ -19,4 +19,11 @@ void await_sites__free(struct await_sites *as);
 int await_sites__from_stack(struct await_sites *as, const struct aib_await_stack *s,
 			    struct await_desc *out);
 
+/* Its symbolizer, to name other addresses of the executable. */
+struct symbolizer *await_sites__symbolizer(struct await_sites *as);
+/* The same for the stack of a syscall that blocked a poll (from the
+ * program's frame that called into the C library). */
+int await_sites__from_blocked(struct await_sites *as, const struct aib_ev_blocked *e,
+			      struct await_desc *out);
+
 #endif

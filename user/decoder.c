@@ -13,6 +13,10 @@ _Static_assert(sizeof(struct aib_ev_spawn_stack) + AIB_STACK_MAX <= 0xffff,
 	       "spawn stacks must fit in hdr.size");
 _Static_assert(sizeof(struct aib_rec_await) + AIB_AWAIT_TEXT_MAX <= 0xffff,
 	       "await records must fit in hdr.size");
+_Static_assert(sizeof(struct aib_ev_blocked) + AIB_STACK_MAX <= 0xffff,
+	       "blocked stacks must fit in hdr.size");
+_Static_assert(sizeof(struct aib_rec_blocked) + AIB_AWAIT_TEXT_MAX <= 0xffff,
+	       "blocked records must fit in hdr.size");
 
 /* const tables only: the module has no mutable state */
 static const __u16 kind_size[AIB_KIND_MAX] = {
@@ -28,6 +32,8 @@ static const __u16 kind_size[AIB_KIND_MAX] = {
 	[AIB_EV_SPAWN_STACK] = sizeof(struct aib_ev_spawn_stack),
 	[AIB_EV_RET_SITE] = sizeof(struct aib_ev_ret_site),
 	[AIB_EV_JOIN] = sizeof(struct aib_ev_join),
+	[AIB_EV_LOCK] = sizeof(struct aib_ev_lock),
+	[AIB_EV_BLOCKED] = sizeof(struct aib_ev_blocked),
 	[AIB_REC_PROCESS] = sizeof(struct aib_rec_process),
 	[AIB_REC_LOCATION] = sizeof(struct aib_rec_location),
 	[AIB_REC_THREAD] = sizeof(struct aib_rec_thread),
@@ -35,6 +41,7 @@ static const __u16 kind_size[AIB_KIND_MAX] = {
 	[AIB_REC_END] = sizeof(struct aib_rec_end),
 	[AIB_REC_AWAIT] = sizeof(struct aib_rec_await),
 	[AIB_REC_TASK_FOUND] = sizeof(struct aib_rec_task_found),
+	[AIB_REC_BLOCKED] = sizeof(struct aib_rec_blocked),
 };
 
 static const char *const kind_name[AIB_KIND_MAX] = {
@@ -50,6 +57,8 @@ static const char *const kind_name[AIB_KIND_MAX] = {
 	[AIB_EV_SPAWN_STACK] = "spawn_stack",
 	[AIB_EV_RET_SITE] = "ret_site",
 	[AIB_EV_JOIN] = "join",
+	[AIB_EV_LOCK] = "lock",
+	[AIB_EV_BLOCKED] = "blocked",
 	[AIB_REC_PROCESS] = "process",
 	[AIB_REC_LOCATION] = "location",
 	[AIB_REC_THREAD] = "thread",
@@ -57,6 +66,7 @@ static const char *const kind_name[AIB_KIND_MAX] = {
 	[AIB_REC_END] = "end",
 	[AIB_REC_AWAIT] = "await",
 	[AIB_REC_TASK_FOUND] = "task_found",
+	[AIB_REC_BLOCKED] = "blocked_call",
 };
 
 /* Kinds with a variable tail: its length field and bound. */
@@ -68,6 +78,8 @@ static const struct variable_kind variable_kind[AIB_KIND_MAX] = {
 	[AIB_REC_LOCATION] = {offsetof(struct aib_rec_location, len), AIB_LOCATION_MAX},
 	[AIB_EV_SPAWN_STACK] = {offsetof(struct aib_ev_spawn_stack, stack.len), AIB_STACK_MAX},
 	[AIB_REC_AWAIT] = {offsetof(struct aib_rec_await, len), AIB_AWAIT_TEXT_MAX},
+	[AIB_EV_BLOCKED] = {offsetof(struct aib_ev_blocked, stack.len), AIB_STACK_MAX},
+	[AIB_REC_BLOCKED] = {offsetof(struct aib_rec_blocked, len), AIB_AWAIT_TEXT_MAX},
 };
 
 size_t aib_kind_size(unsigned kind)

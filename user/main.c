@@ -23,6 +23,8 @@
 #include "u64_map.h"
 #include "x86_code.h"
 #include "await_stack.h"
+#include "deadlock.h"
+#include "lock_table.h"
 #include "future_decoder.h"
 #include "parked.h"
 #include "proc_mem.h"
@@ -36,6 +38,10 @@
 
 #define VERSION "0.1.0"
 #define EXIT_USAGE 2
+#define EXIT_DEADLOCK 3
+/* The wait-for graph is checked this often (record time); a deadlock then
+ * shows within DEADLOCK_CONFIRM_NS + this of forming. */
+#define DEADLOCK_CHECK_NS 250000000ULL
 
 struct options {
 	enum { CMD_ATTACH, CMD_RUN, CMD_REPLAY } cmd;
@@ -48,6 +54,8 @@ struct options {
 	size_t ringbuf_mb;
 	__u64 stuck_after_ns;
 	bool all_frames;
+	bool fail_on_deadlock;
+	__u64 blocking_min_ns; /* syscalls inside polls this long are reported; 0 = off */
 	bool verbose;
 	char **argv; /* run: the command */
 	struct export_opts exports; /* --perfetto, --chrome-trace, --flamegraph, --csv */
@@ -76,6 +84,10 @@ static const char usage[] =
 	"      --stuck-after DURATION  list tasks parked longer than this first, with the\n"
 	"                        .await they wait on (default 2s; 500ms, 1.5s, 3m)\n"
 	"      --all-frames      await stacks keep the runtime's and std's frames\n"
+	"      --fail-on-deadlock  exit with status 3 once a deadlock is found (after the\n"
+	"                        report and the other outputs are written)\n"
+	"      --blocking-threshold DURATION  report syscalls that block a worker inside a\n"
+	"                        poll for this long (default 1ms; 0 = do not trace them)\n"
 	"      --ringbuf-mb N    ring buffer size in MiB (default 16)\n"
 	"  -v, --verbose         show libbpf's messages and every probe attached\n"
 	"  -h, --help            this text\n"
@@ -89,7 +101,7 @@ static const char usage[] =
 	"      --csv DIR         DIR/tasks.csv and DIR/events.csv\n"
 	"\n"
 	"Exit status: 0 on success (run: the command's own exit status if it exited by\n"
-	"itself), 1 on an error, 2 on a usage error.\n";
+	"itself), 1 on an error, 2 on a usage error, 3 when --fail-on-deadlock found one.\n";
 
 static int fail(const char *fmt, ...)
 {
@@ -111,6 +123,8 @@ enum {
 	OPT_CSV,
 	OPT_STUCK_AFTER,
 	OPT_ALL_FRAMES,
+	OPT_FAIL_ON_DEADLOCK,
+	OPT_BLOCKING_THRESHOLD,
 };
 
 /* "2s", "500ms", "1.5", "3m" (no unit: seconds) -> ns; -EINVAL if not one. */
@@ -176,14 +190,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"flamegraph-kind", required_argument, 0, OPT_FLAMEGRAPH_KIND},
 		{"csv", required_argument, 0, OPT_CSV},
 		{"stuck-after", required_argument, 0, OPT_STUCK_AFTER},
-		{"all-frames", no_argument, 0, OPT_ALL_FRAMES},	{0, 0, 0, 0},
+		{"all-frames", no_argument, 0, OPT_ALL_FRAMES},
+		{"fail-on-deadlock", no_argument, 0, OPT_FAIL_ON_DEADLOCK},
+		{"blocking-threshold", required_argument, 0, OPT_BLOCKING_THRESHOLD},
+		{0, 0, 0, 0},
 	};
 	bool have_cmd = false;
 	int c, ret;
 	char *end;
 
 	*o = (struct options){
-		.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16, .stuck_after_ns = 2000000000ULL};
+		.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16, .stuck_after_ns = 2000000000ULL,
+		.blocking_min_ns = 1000000ULL};
 	optind = 1;
 	/* '+': stop at the first non-option, so `run CMD -x` keeps -x for CMD.
 	 * Options may stand before the command word and after replay's FILE. */
@@ -253,6 +271,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_ALL_FRAMES:
 			o->all_frames = true;
+			break;
+		case OPT_FAIL_ON_DEADLOCK:
+			o->fail_on_deadlock = true;
+			break;
+		case OPT_BLOCKING_THRESHOLD:
+			if (strcmp(optarg, "0") && parse_duration(optarg, &o->blocking_min_ns))
+				return fail("--blocking-threshold needs a duration such as 1ms or 500us, "
+					    "not '%s'", optarg) ? EXIT_USAGE : 0;
+			if (!strcmp(optarg, "0"))
+				o->blocking_min_ns = 0;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -352,12 +380,31 @@ static const char *end_reason_name(__u32 reason, bool replay)
 		return "duration reached";
 	case AIB_END_INTERRUPTED:
 		return "interrupted";
+	case AIB_END_DEADLOCK:
+		return "deadlock found";
 	default:
 		return replay ? "recording cut short" : "unknown";
 	}
 }
 
-static int write_outputs(struct task_model *model, const struct options *o, bool replay)
+/* Look for deadlocks in the model as it is at `now`: how many new ones,
+ * or -ENOMEM. */
+static int check_deadlocks(struct deadlock_finder *df, const struct task_model *m, __u64 now)
+{
+	size_t n = task_model__join_waits(m, NULL, 0);
+	struct join_wait *joins = calloc(n ? n : 1, sizeof(*joins));
+	int found;
+
+	if (!joins)
+		return -ENOMEM;
+	task_model__join_waits(m, joins, n);
+	found = deadlock_finder__check(df, task_model__locks(m), joins, n, now);
+	free(joins);
+	return found;
+}
+
+static int write_outputs(struct task_model *model, const struct deadlock_finder *df,
+			 const struct options *o, bool replay)
 {
 	struct report_opts ro = {
 		.ended = end_reason_name(task_model__summary(model)->end_reason, replay),
@@ -365,6 +412,7 @@ static int write_outputs(struct task_model *model, const struct options *o, bool
 		.version = VERSION,
 		.stuck_after_ns = o->stuck_after_ns,
 		.all_frames = o->all_frames,
+		.deadlocks = df,
 	};
 	bool json_stdout = o->json && !strcmp(o->json, "-");
 	int err;
@@ -411,8 +459,10 @@ static int cmd_replay(const struct options *o)
 {
 	struct recording_reader *r = recording_reader__open(o->replay);
 	struct export_set *exports = NULL;
+	struct deadlock_finder *df = deadlock_finder__new(DEADLOCK_CONFIRM_NS);
 	struct task_model *model;
 	const struct aib_hdr *rec;
+	__u64 last_check = 0;
 	int ret, err;
 
 	if (!r) {
@@ -422,8 +472,10 @@ static int cmd_replay(const struct options *o)
 		return fail("cannot open %s: %s", o->replay, strerror(errno));
 	}
 	model = task_model__new();
-	if (!model) {
+	if (!model || !df) {
 		recording_reader__free(r);
+		task_model__free(model);
+		deadlock_finder__free(df);
 		return fail("out of memory");
 	}
 	exports = open_exports(o);
@@ -438,6 +490,14 @@ static int cmd_replay(const struct options *o)
 			break;
 		}
 		export_set__record(exports, rec, model);
+		/* the checks a live session made, at the same record times */
+		if (rec->kind < AIB_REC_FIRST && rec->ts >= last_check + DEADLOCK_CHECK_NS) {
+			if (last_check && check_deadlocks(df, model, rec->ts) < 0) {
+				ret = -ENOMEM;
+				break;
+			}
+			last_check = rec->ts;
+		}
 	}
 	if (ret < 0) {
 		fail("%s: corrupt recording: %s", o->replay,
@@ -448,13 +508,17 @@ static int cmd_replay(const struct options *o)
 		fprintf(stderr, "async-inspect-bpf: warning: %s: %s; the report covers what was recorded\n",
 			o->replay, recording_reader__problem(r));
 	task_model__finish(model, 0);
+	check_deadlocks(df, model, task_model__summary(model)->end_ts);
 	ret = finish_exports(exports, model);
-	ret = write_outputs(model, o, true) || ret;
+	ret = write_outputs(model, df, o, true) || ret;
+	if (!ret && o->fail_on_deadlock && deadlock_finder__count(df))
+		ret = EXIT_DEADLOCK;
 out:
 	export_set__free(exports);
 	recording_reader__free(r);
 	task_model__free(model);
-	return ret ? 1 : 0;
+	deadlock_finder__free(df);
+	return ret == EXIT_DEADLOCK ? ret : ret ? 1 : 0;
 }
 
 struct live {
@@ -472,6 +536,8 @@ struct live {
 	int await_sites_err;
 	struct future_decoder *decoder;	 /* NULL without DWARF types */
 	struct proc_mem *mem;		 /* the target's memory, for the decoder and the scan */
+	struct u64_map *lock_kinds;	 /* lock return site -> enum aib_lock_kind */
+	struct deadlock_finder *deadlocks;
 	__u64 bias;
 	__u64 last_lost, last_dropped;
 };
@@ -689,9 +755,17 @@ static int prepare(struct live *l)
 	 * now: an attached target's /proc/PID/exe goes when it exits). */
 	if (l->plan.runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO))
 		l->decoder = future_decoder__new(l->target.exe);
+	if (l->plan.lock_sites) {
+		l->lock_kinds = tokio_lock_kinds(&l->plan, l->await_sites
+							     ? await_sites__symbolizer(l->await_sites)
+							     : NULL);
+		if (!l->lock_kinds)
+			return fail("out of memory");
+	}
 	l->model = task_model__new();
 	l->return_sites = u64_map__new();
-	if (!l->model || !l->return_sites)
+	l->deadlocks = deadlock_finder__new(DEADLOCK_CONFIRM_NS);
+	if (!l->model || !l->return_sites || !l->deadlocks)
 		return fail("out of memory");
 	for (size_t i = 0; i < l->plan.nsites; i++)
 		if (l->plan.sites[i].probe == AIB_PROBE_AT_RUN_RETURN &&
@@ -707,14 +781,15 @@ static int prepare(struct live *l)
 		return 1;
 	l->session = session__new(&(struct session_opts){
 		.model = l->model, .recording = l->recording, .syms = l->syms, .pid = l->target.pid,
-		.exports = l->exports, .binary = l->target.exe, .add_return_site = add_return_site,
-		.ctx = l});
+		.exports = l->exports, .binary = l->target.exe, .lock_kinds = l->lock_kinds,
+		.stacks = l->await_sites, .add_return_site = add_return_site, .ctx = l});
 	if (!l->session)
 		return fail("out of memory");
 	l->tracer = tracer__open(&l->plan,
 				 &(struct tracer_opts){.pid = l->target.pid,
 						       .binary = l->target.exe,
 						       .ringbuf_bytes = o->ringbuf_mb << 20,
+						       .blocked_min_ns = o->blocking_min_ns,
 						       .on_sample = session__on_sample,
 						       .ctx = l->session},
 				 why, sizeof(why));
@@ -735,12 +810,27 @@ static int prepare(struct live *l)
 		l->plan.runtime_desc, l->plan.poll_sites, tracer__attached(l->tracer),
 		spawn_locations(&l->plan),
 		l->plan.missing[0] ? "; not found: " : "", l->plan.missing);
+	if (o->blocking_min_ns && tracer__blocking_error(l->tracer) &&
+	    tracer__blocking_error(l->tracer) != -ENOTSUP)
+		fprintf(stderr, "async-inspect-bpf: warning: blocking syscalls inside polls are not "
+			"traced (syscall tracepoints: %s)\n", strerror(-tracer__blocking_error(l->tracer)));
 	return 0;
+}
+
+/* Deadlocks found while the session runs, told at once on stderr, with
+ * the await sites of the tasks involved. */
+static void announce_deadlocks(struct live *l, size_t from)
+{
+	resolve_parked(l);
+	for (size_t i = from; i < deadlock_finder__count(l->deadlocks); i++) {
+		fputs("async-inspect-bpf: ", stderr);
+		report_text__deadlock(l->model, deadlock_finder__get(l->deadlocks, i), stderr);
+	}
 }
 
 static __u32 trace_loop(struct live *l)
 {
-	__u64 start = now_ns(CLOCK_MONOTONIC), last_tick = start;
+	__u64 start = now_ns(CLOCK_MONOTONIC), last_tick = start, last_check = start;
 	__u64 deadline = l->o->duration > 0 ? start + (__u64)(l->o->duration * 1e9) : 0;
 
 	for (;;) {
@@ -757,6 +847,16 @@ static __u32 trace_loop(struct live *l)
 			return AIB_END_DURATION;
 		if (target__gone(&l->target))
 			return AIB_END_TARGET_EXITED;
+		if (now - last_check >= DEADLOCK_CHECK_NS) {
+			size_t before = deadlock_finder__count(l->deadlocks);
+
+			last_check = now;
+			if (check_deadlocks(l->deadlocks, l->model, now) > 0) {
+				announce_deadlocks(l, before);
+				if (l->o->fail_on_deadlock)
+					return AIB_END_DEADLOCK;
+			}
+		}
 		if (now - last_tick >= 1000000000ULL) {
 			last_tick = now;
 			emit_losses(l, false);
@@ -840,9 +940,12 @@ static int cmd_live(const struct options *o)
 	target__terminate(&l.target, 2000);
 	paused_child = 0;
 	task_model__finish(l.model, end.hdr.ts);
+	check_deadlocks(l.deadlocks, l.model, end.hdr.ts);
 	err = finish_exports(l.exports, l.model);
-	ret = write_outputs(l.model, o, false) || err;
-	if (!ret && l.target.ours && end.reason == AIB_END_TARGET_EXITED)
+	ret = write_outputs(l.model, l.deadlocks, o, false) || err;
+	if (!ret && o->fail_on_deadlock && deadlock_finder__count(l.deadlocks))
+		ret = EXIT_DEADLOCK;
+	else if (!ret && l.target.ours && end.reason == AIB_END_TARGET_EXITED)
 		ret = target__exit_code(&l.target);
 out:
 	if (l.target.release_fd >= 0) {
@@ -857,6 +960,8 @@ out:
 	task_model__free(l.model);
 	probe_plan__release(&l.plan);
 	u64_map__free(l.return_sites);
+	u64_map__free(l.lock_kinds);
+	deadlock_finder__free(l.deadlocks);
 	await_sites__free(l.await_sites);
 	future_decoder__free(l.decoder);
 	proc_mem__close(l.mem);

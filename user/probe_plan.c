@@ -31,7 +31,8 @@ struct add_ctx {
 	enum aib_probe probe;
 	bool retprobe;
 	bool required;
-	bool cheap; /* at the first emulated instruction, arguments intact */
+	unsigned keep; /* cheap: at the first emulated instruction with these
+			  registers (enum x86_keep) intact; 0 = at the entry */
 	int err;
 };
 
@@ -49,7 +50,7 @@ static int add_site(const struct elf_symbol *sym, void *arg)
 
 	if (!sym->is_func)
 		return 0;
-	if (c->cheap && x86_code__cheap_entry_point(c->syms, sym->vaddr, &site.vaddr))
+	if (c->keep && x86_code__cheap_point(c->syms, sym->vaddr, c->keep, &site.vaddr))
 		return 0;
 	err = elf_symbols__vaddr_to_offset(c->syms, site.vaddr, &site.offset);
 	if (err)
@@ -61,9 +62,9 @@ static int add_site(const struct elf_symbol *sym, void *arg)
 }
 
 static int add_matching(const struct elf_symbols *syms, struct probe_plan *plan, const char *path,
-			enum aib_probe probe, bool retprobe, bool required, bool cheap)
+			enum aib_probe probe, bool retprobe, bool required, unsigned keep)
 {
-	struct add_ctx c = {syms, plan, probe, retprobe, required, cheap, 0};
+	struct add_ctx c = {syms, plan, probe, retprobe, required, keep, 0};
 	size_t before = plan->nsites;
 	int n = elf_symbols__match(syms, path, add_site, &c);
 
@@ -77,13 +78,13 @@ static int add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
 int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
 			     const char *path, enum aib_probe probe, bool retprobe, bool required)
 {
-	return add_matching(syms, plan, path, probe, retprobe, required, false);
+	return add_matching(syms, plan, path, probe, retprobe, required, 0);
 }
 
 int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_plan *plan,
-				   const char *path, enum aib_probe probe)
+				   const char *path, enum aib_probe probe, unsigned keep)
 {
-	return add_matching(syms, plan, path, probe, false, false, true);
+	return add_matching(syms, plan, path, probe, false, false, keep);
 }
 
 void probe_plan__note_missing(struct probe_plan *plan, const char *what)

@@ -34,6 +34,12 @@ struct probe_plan {
 	__u64 loc_lo, loc_hi, str_lo, str_hi;
 	bool check_spawn_ids;	  /* sites where a spawned task's id is handed on */
 	bool check_blocking_ids; /* the same for spawn_blocking */
+	/* tokio's batch semaphore (locks.bpf.h): sites, and the layout read
+	 * off the code of Acquire::poll and Acquire::drop */
+	__u32 lock_sites;
+	__u64 acq_sem_off, acq_permits_off, acq_queued_off;
+	/* blocking syscalls inside tokio polls are timed (blocking.bpf.h) */
+	bool blocking;
 	/* async-task: header layout for the BPF side */
 	__u64 at_vtable_off, at_state_off;
 	/* optional functions that were not found, comma separated */
@@ -52,10 +58,10 @@ int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *
 			     const char *path, enum aib_probe probe, bool retprobe, bool required);
 
 /* The same for an optional entry probe that fires often: each site at the
- * function's first instruction the kernel emulates with the first argument
- * and sp still as at entry (x86_code__cheap_entry_point). */
+ * function's first instruction the kernel emulates with sp and the `keep`
+ * registers (enum x86_keep) still as at entry (x86_code__cheap_point). */
 int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_plan *plan,
-				   const char *path, enum aib_probe probe);
+				   const char *path, enum aib_probe probe, unsigned keep);
 /* Append ", what" (or "what") to the runtime description. */
 void probe_plan__describe(struct probe_plan *plan, const char *what);
 
@@ -74,6 +80,16 @@ int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *pl
  */
 int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
 		      size_t why_len);
+/* What a tokio lock acquire is for, from a function on the path to the
+ * Acquire::poll call ("tokio::sync::rwlock::RwLock<T>::write::{{closure}}"
+ * is a RwLock write); AIB_LOCK_KIND_UNKNOWN for any other function. */
+enum aib_lock_kind tokio_lock_kind(const char *function);
+struct symbolizer;
+struct u64_map;
+/* The kind of every lock return site of the plan (probe vaddr -> enum
+ * aib_lock_kind), from the functions around each call (`sym` may be NULL:
+ * then all unknown). NULL + errno. */
+struct u64_map *tokio_lock_kinds(const struct probe_plan *plan, struct symbolizer *sym);
 int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
 			   size_t why_len);
 

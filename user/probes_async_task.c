@@ -152,7 +152,8 @@ int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *pl
 	}
 	if (n == 0)
 		probe_plan__note_missing(plan, "__rust_panic_cleanup (a panicking task's poll ends late)");
-	n = probe_plan__add_matching_cheap(syms, plan, AT_CLONE_WAKER, AIB_PROBE_AT_AWAIT);
+	n = probe_plan__add_matching_cheap(syms, plan, AT_CLONE_WAKER, AIB_PROBE_AT_AWAIT,
+					   X86_KEEP_ARG0);
 	if (n < 0) {
 		err = n;
 		goto fail;

@@ -8,10 +8,14 @@
  * below: a uretprobe frame that a panic unwinds through aborts the target.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "elf_symbols.h"
 #include "probe_plan.h"
+#include "symbolizer.h"
+#include "u64_map.h"
+#include "x86_code.h"
 
 struct site_spec {
 	const char *path;
@@ -63,6 +67,11 @@ static const struct site_spec tokio_sites[] = {
 #define TOKIO_CLONE_WAKER "tokio::runtime::task::waker::clone_waker"
 #define TOKIO_TRY_READ_OUTPUT "tokio::runtime::task::raw::try_read_output"
 #define TOKIO_NEXT_ID "tokio::runtime::task::id::Id::next::NEXT_ID"
+#define ACQUIRE_POLL "<tokio::sync::batch_semaphore::Acquire as core::future::future::Future>::poll"
+#define ACQUIRE_DROP "<tokio::sync::batch_semaphore::Acquire as core::ops::drop::Drop>::drop"
+#define SEM_RELEASE "tokio::sync::batch_semaphore::Semaphore::release"
+#define LOCKS_MISSING "tokio locks"
+#define MAX_LOCK_CALLS 1024
 
 static void location_ranges(const struct elf_symbols *syms, struct probe_plan *plan)
 {
@@ -87,6 +96,145 @@ static int find_object(const struct elf_symbol *sym, void *arg)
 		return 0; /* keep the first */
 	*vaddr = sym->vaddr;
 	return 0;
+}
+
+static int first_func(const struct elf_symbol *sym, void *arg)
+{
+	__u64 *vaddr = arg;
+
+	if (sym->is_func && !*vaddr)
+		*vaddr = sym->vaddr;
+	return 0;
+}
+
+/* The Acquire layout locks.bpf.h reads, checked against the code: poll
+ * loads the &Semaphore (8 bytes) and num_permits (4) through self before
+ * its first branch; drop first compares `queued` (1). */
+static bool lock_layout(const struct elf_symbols *syms, __u64 poll, __u64 drop,
+			struct probe_plan *plan)
+{
+	struct x86_field f[8];
+	int n = x86_code__arg0_fields(syms, poll, f, 8);
+	bool sem = false, permits = false, queued = false;
+
+	for (int i = 0; i < n; i++) {
+		if (!f[i].compare && f[i].size == 8 && !sem) {
+			plan->acq_sem_off = f[i].disp;
+			sem = true;
+		} else if (!f[i].compare && f[i].size == 4 && !permits) {
+			plan->acq_permits_off = f[i].disp;
+			permits = true;
+		}
+	}
+	n = x86_code__arg0_fields(syms, drop, f, 8);
+	for (int i = 0; i < n && !queued; i++) {
+		if (f[i].compare && f[i].size == 1) {
+			plan->acq_queued_off = f[i].disp;
+			queued = true;
+		}
+	}
+	return sem && permits && queued;
+}
+
+/* tokio's locks (locks.bpf.h): Acquire::poll's entry and the return site
+ * of each call of it, Semaphore::release, Acquire::drop. Optional: fat LTO
+ * inlines Acquire::poll, thin LTO Semaphore::release. */
+static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	__u64 poll = 0, drop = 0, slots[8], *rets;
+	int nslots, n, err = 0;
+
+	elf_symbols__match(syms, ACQUIRE_POLL, first_func, &poll);
+	elf_symbols__match(syms, ACQUIRE_DROP, first_func, &drop);
+	if (!poll || !drop) {
+		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire::poll inlined)");
+		return 0;
+	}
+	if (!lock_layout(syms, poll, drop, plan)) {
+		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire layout not recognized)");
+		return 0;
+	}
+	nslots = elf_symbols__pointer_slots(syms, poll, slots, 8);
+	if (nslots < 0)
+		return nslots;
+	rets = calloc(MAX_LOCK_CALLS, sizeof(*rets));
+	if (!rets)
+		return -ENOMEM;
+	n = x86_code__call_sites(syms, poll, slots, nslots < 8 ? nslots : 8, rets, MAX_LOCK_CALLS);
+	for (int i = 0; i < n && i < MAX_LOCK_CALLS && !err; i++) {
+		struct probe_site site = {.probe = AIB_PROBE_LOCK_POLLED, .origin = rets[i],
+					  .what = "a return site of Acquire::poll"};
+
+		/* the result is in al, the call's return told by sp */
+		if (x86_code__cheap_point(syms, rets[i], X86_KEEP_RET, &site.vaddr) ||
+		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
+			continue;
+		err = probe_plan__add(plan, &site);
+		plan->lock_sites += !err;
+	}
+	free(rets);
+	if (err || n < 0)
+		return err ?: n;
+	if (!plan->lock_sites) {
+		probe_plan__note_missing(plan, LOCKS_MISSING " (no calls of Acquire::poll found)");
+		return 0;
+	}
+	n = probe_plan__add_matching_cheap(syms, plan, ACQUIRE_POLL, AIB_PROBE_LOCK_POLL,
+					   X86_KEEP_ARG0);
+	n = n < 0 ? n : probe_plan__add_matching_cheap(syms, plan, ACQUIRE_DROP, AIB_PROBE_LOCK_DROP,
+						      X86_KEEP_ARG0);
+	n = n < 0 ? n : probe_plan__add_matching_cheap(syms, plan, SEM_RELEASE, AIB_PROBE_LOCK_RELEASE,
+						      X86_KEEP_ARG0 | X86_KEEP_ARG1);
+	if (n == 0)
+		probe_plan__note_missing(plan, SEM_RELEASE " (inlined: lock holders not seen)");
+	return n < 0 ? n : 0;
+}
+
+enum aib_lock_kind tokio_lock_kind(const char *function)
+{
+	static const struct {
+		const char *module;
+		enum aib_lock_kind kind;
+	} rules[] = {
+		{"tokio::sync::mutex::", AIB_LOCK_KIND_MUTEX},
+		{"tokio::sync::rwlock::", AIB_LOCK_KIND_RWLOCK_READ},
+		{"tokio::sync::semaphore::", AIB_LOCK_KIND_SEMAPHORE},
+		{"tokio::sync::mpsc::", AIB_LOCK_KIND_CHANNEL},
+	};
+	const char *path = function && *function == '<' ? function + 1 : function;
+
+	for (size_t i = 0; path && i < sizeof(rules) / sizeof(rules[0]); i++) {
+		if (strncmp(path, rules[i].module, strlen(rules[i].module)))
+			continue;
+		if (rules[i].kind == AIB_LOCK_KIND_RWLOCK_READ && strstr(path, "::write"))
+			return AIB_LOCK_KIND_RWLOCK_WRITE; /* write, write_owned, blocking_write */
+		return rules[i].kind;
+	}
+	return AIB_LOCK_KIND_UNKNOWN;
+}
+
+struct u64_map *tokio_lock_kinds(const struct probe_plan *plan, struct symbolizer *sym)
+{
+	struct u64_map *kinds = u64_map__new();
+
+	for (size_t i = 0; kinds && i < plan->nsites; i++) {
+		const struct probe_site *site = &plan->sites[i];
+		enum aib_lock_kind kind = AIB_LOCK_KIND_UNKNOWN;
+		struct sym_frame f[16];
+		int n;
+
+		if (site->probe != AIB_PROBE_LOCK_POLLED)
+			continue;
+		/* the call's frames, innermost first: the lock API it is under */
+		n = sym ? symbolizer__frames(sym, site->origin, true, f, 16) : 0;
+		for (int j = 0; j < n && kind == AIB_LOCK_KIND_UNKNOWN; j++)
+			kind = tokio_lock_kind(f[j].function);
+		if (u64_map__set(kinds, site->vaddr, kind)) {
+			u64_map__free(kinds);
+			return NULL;
+		}
+	}
+	return kinds;
 }
 
 int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
@@ -131,7 +279,8 @@ int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, c
 	}
 
 	/* await sites: the stack where a leaf future clones the waker */
-	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_CLONE_WAKER, AIB_PROBE_AWAIT);
+	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_CLONE_WAKER, AIB_PROBE_AWAIT,
+					   X86_KEEP_ARG0);
 	if (n < 0) {
 		err = n;
 		goto fail;
@@ -139,13 +288,19 @@ int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, c
 	plan->await_sites += (__u32)n;
 	if (n == 0)
 		probe_plan__note_missing(plan, TOKIO_CLONE_WAKER " (no await sites)");
-	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_TRY_READ_OUTPUT, AIB_PROBE_JOIN);
+	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_TRY_READ_OUTPUT, AIB_PROBE_JOIN,
+					   X86_KEEP_ARG0);
 	if (n < 0) {
 		err = n;
 		goto fail;
 	}
 	if (n == 0)
 		probe_plan__note_missing(plan, TOKIO_TRY_READ_OUTPUT " (joins not seen)");
+
+	err = add_lock_sites(syms, plan);
+	if (err)
+		goto fail;
+	plan->blocking = true;
 
 	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
 	probe_plan__describe(plan, "tokio");

@@ -8,6 +8,8 @@
 #include <linux/types.h>
 
 struct task_model;
+struct deadlock;
+struct deadlock_finder;
 
 struct report_opts {
 	const char *ended;  /* why the session ended: "target exited", "duration", ... */
@@ -15,6 +17,7 @@ struct report_opts {
 	const char *version;
 	__u64 stuck_after_ns; /* parked longer than this: listed under "Stuck tasks" */
 	bool all_frames;      /* await stacks keep runtime and std frames */
+	const struct deadlock_finder *deadlocks; /* may be NULL */
 };
 
 /* Text report for a terminal, 100 columns. 0 or -EIO. */
@@ -29,6 +32,25 @@ struct task_info;
  * are the session's. */
 void report_json__task_fields(struct json_writer *w, const struct task_info *t,
 			      __u64 start, __u64 end);
+/* The text report's lock sections (report_locks.c). 0 or -ENOMEM. */
+int report_text__locks(const struct task_model *m, const struct report_opts *o, FILE *f);
+int report_text__blocking(const struct task_model *m, const struct report_opts *o, FILE *f);
+int report_text__deadlocks(const struct task_model *m, const struct deadlock_finder *df,
+			   const struct report_opts *o, FILE *f);
+/* One deadlock, as found (also printed live):
+ *   DEADLOCK: task 12 (transfer_a, src/bank.rs:7) holds Mutex@0x..a0, waits for Mutex@0x..c0
+ *             task 13 (...) holds Mutex@0x..c0, waits for Mutex@0x..a0
+ *   Cycle: task 12 -> Mutex A -> task 13 -> Mutex B -> task 12
+ *   Suggestion: ... */
+void report_text__deadlock(const struct task_model *m, const struct deadlock *d, FILE *f);
+/* "task 12 (transfer_a, src/bank.rs:7)": the root future's name and the
+ * await site when known, else the spawn location. */
+const char *report__task_label(const struct task_model *m, __u64 id, char *buf, size_t len);
+struct await_frame;
+void report_json__frame(struct json_writer *w, const struct await_frame *f);
+/* "locks", "blocking" and "deadlocks" members of the export object. */
+int report_json__locks(struct json_writer *w, const struct task_model *m,
+		       const struct report_opts *o);
 /* Format a duration in ns into buf ("812ns", "4.5us", "1.23ms", "4.03s", "2m03s"). */
 const char *report__duration(unsigned long long ns, char *buf, size_t len);
 

@@ -51,7 +51,7 @@ void report_json__task_fields(struct json_writer *w, const struct task_info *t, 
 	json__string(w, t->location);
 }
 
-static void frame(struct json_writer *w, const struct await_frame *f)
+void report_json__frame(struct json_writer *w, const struct await_frame *f)
 {
 	json__object_begin(w);
 	json__key(w, "function");
@@ -101,7 +101,7 @@ static void await_fields(struct json_writer *w, const struct task_model *m,
 	json__array_begin(w);
 	for (int i = 0; known && i < d->nframes; i++)
 		if (o->all_frames || !d->frames[i].library)
-			frame(w, &d->frames[i]);
+			report_json__frame(w, &d->frames[i]);
 	json__array_end(w);
 	json__key(w, "waiting_for");
 	if (!known || d->method == AIB_AWAIT_NONE) {
@@ -167,6 +167,10 @@ static void task(struct json_writer *w, const struct task_model *m, struct task_
 	json__key(w, "by_thread");
 	json__u64(w, t->wakes[WAKE_BY_THREAD]);
 	json__object_end(w);
+	json__key(w, "blocked_in_syscalls_ms");
+	json__double(w, ms(t->blocked_ns), 3);
+	json__key(w, "blocked_syscalls");
+	json__u64(w, t->blocked_calls);
 	json__key(w, "worker_threads");
 	json__array_begin(w);
 	for (__u32 i = 0; i < t->nworkers; i++) {
@@ -286,6 +290,7 @@ int report_json__write(const struct task_model *m, const struct report_opts *o, 
 	metadata(&w, m, o);
 	json__key(&w, "locations");
 	err = locations(&w, m);
+	err = err ?: report_json__locks(&w, m, o);
 	json__object_end(&w);
 	return err ? err : json__finish(&w);
 }

@@ -241,7 +241,8 @@ int report_text__write(const struct task_model *m, const struct report_opts *o, 
 	if (!rows)
 		return -ENOMEM;
 	summary(m, o, f);
-	if (stuck_tasks(m, o, f)) {
+	if (stuck_tasks(m, o, f) || report_text__deadlocks(m, o->deadlocks, o, f) ||
+	    report_text__locks(m, o, f) || report_text__blocking(m, o, f)) {
 		free(rows);
 		return -ENOMEM;
 	}

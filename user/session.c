@@ -11,6 +11,8 @@
 #include "recording.h"
 #include "session.h"
 #include "spawn_site.h"
+#include "await_site.h"
+#include "await_stack.h"
 #include "task_model.h"
 #include "u64_map.h"
 
@@ -25,6 +27,10 @@ struct session {
 	__u64 unresolved;
 	__u64 invalid;
 	int recording_error;
+	union { /* the record a blocked call becomes */
+		struct aib_rec_blocked rec;
+		char bytes[sizeof(struct aib_rec_blocked) + AIB_AWAIT_TEXT_MAX];
+	} blocked;
 };
 
 struct session *session__new(const struct session_opts *opts)
@@ -193,6 +199,31 @@ static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 	return session__emit(s, &spawn.hdr);
 }
 
+/* What each lock acquire is for, told by the site that saw it. */
+static int on_lock(struct session *s, const struct aib_ev_lock *e)
+{
+	struct aib_ev_lock lock = *e;
+	__u32 kind;
+
+	if (s->o.lock_kinds && lock.site && u64_map__get(s->o.lock_kinds, lock.site, &kind))
+		lock.kind = (__u16)kind;
+	/* tokio's RwLock writers ask for all MAX_READS (u32::MAX >> 3) permits */
+	if (lock.kind == AIB_LOCK_KIND_UNKNOWN && lock.op != AIB_LOCK_RELEASED &&
+	    lock.permits == (~0U >> 3))
+		lock.kind = AIB_LOCK_KIND_RWLOCK_WRITE;
+	return session__emit(s, &lock.hdr);
+}
+
+/* A blocking syscall: its stack named, recorded instead of the bytes. */
+static int on_blocked(struct session *s, const struct aib_ev_blocked *e)
+{
+	struct await_desc desc;
+
+	if (!s->o.stacks || await_sites__from_blocked(s->o.stacks, e, &desc))
+		memset(&desc, 0, sizeof(desc)); /* recorded with no frames */
+	return session__emit(s, &await_desc__to_blocked_record(&desc, e, &s->blocked)->hdr);
+}
+
 int session__on_sample(const void *data, size_t size, void *ctx)
 {
 	struct session *s = ctx;
@@ -213,6 +244,10 @@ int session__on_sample(const void *data, size_t size, void *ctx)
 	name_thread(s, rec->tid, rec->ts);
 	if (rec->kind == AIB_EV_SPAWN_STACK)
 		return on_spawn_stack(s, (const void *)rec);
+	if (rec->kind == AIB_EV_LOCK)
+		return on_lock(s, (const void *)rec);
+	if (rec->kind == AIB_EV_BLOCKED)
+		return on_blocked(s, (const void *)rec);
 	if (rec->kind == AIB_EV_SPAWN && (aib_as_spawn(rec)->flags & AIB_SPAWN_HAS_LOCATION))
 		define_location(s, aib_as_spawn(rec));
 	return session__emit(s, rec);

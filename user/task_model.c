@@ -7,6 +7,9 @@
 #include "array.h"
 #include "id_table.h"
 #include "task_model.h"
+#include "blocking_calls.h"
+#include "deadlock.h"
+#include "lock_table.h"
 #include "u64_map.h"
 
 #define NO_TASK ((__u32)~0U)
@@ -67,6 +70,9 @@ struct task_model {
 	size_t keep_completed;
 	size_t compact_at; /* ntasks at which to look again */
 	struct id_table retired; /* location pointer -> struct retired_location */
+
+	struct lock_table *locks;	 /* tokio's locks, by semaphore */
+	struct blocking_calls *blocking; /* blocking syscalls inside polls */
 };
 
 const char *task_state_name(enum task_state s)
@@ -100,9 +106,12 @@ struct task_model *task_model__new(void)
 	m->pending_by_id = u64_map__new();
 	m->files = u64_map__new();
 	m->loc_by_key = u64_map__new();
+	m->locks = lock_table__new();
+	m->blocking = blocking_calls__new();
 	m->keep_completed = TASK_MODEL_KEEP_COMPLETED;
 	m->compact_at = TASK_MODEL_KEEP_COMPLETED;
-	if (!m->live || !m->pending_by_id || !m->files || !m->loc_by_key ||
+	if (!m->live || !m->pending_by_id || !m->files || !m->loc_by_key || !m->locks ||
+	    !m->blocking ||
 	    id_table__init(&m->threads, sizeof(struct thread_rec)) ||
 	    id_table__init(&m->retired, sizeof(struct retired_location))) {
 		task_model__free(m);
@@ -138,6 +147,8 @@ void task_model__free(struct task_model *m)
 	u64_map__free(m->pending_by_id);
 	u64_map__free(m->files);
 	u64_map__free(m->loc_by_key);
+	lock_table__free(m->locks);
+	blocking_calls__free(m->blocking);
 	free(m);
 }
 
@@ -351,7 +362,7 @@ static void leave_state(struct task_info *t, __u64 ts, bool polled)
 	t->since = ts;
 }
 
-static void complete(struct task_info *t, __u64 ts)
+static void complete(struct task_model *m, struct task_info *t, __u64 ts)
 {
 	if (t->state == TASK_COMPLETED)
 		return;
@@ -361,6 +372,7 @@ static void complete(struct task_info *t, __u64 ts)
 		leave_state(t, ts, false);
 	t->state = TASK_COMPLETED;
 	t->end_ts = ts;
+	lock_table__task_ended(m->locks, t->id, ts);
 }
 
 static struct pending_spawn *pending_take(struct task_model *m, __u64 id, struct pending_spawn *out)
@@ -430,7 +442,7 @@ static __u32 task_at(struct task_model *m, __u64 header, __u64 id, __u64 ts,
 		}
 		/* The header was freed and reused without us seeing the free:
 		 * the previous task ended by its last event. */
-		complete(t, t->last_poll_end_ts > t->since ? t->last_poll_end_ts : t->since);
+		complete(m, t, t->last_poll_end_ts > t->since ? t->last_poll_end_ts : t->since);
 	}
 fresh:
 	idx = task_new(m, header, id, runtime);
@@ -483,7 +495,7 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	 * record, from another CPU, may come after this one), an idle task
 	 * when it was last seen. */
 	if (t)
-		complete(t, t->state == TASK_RUNNING ? e->hdr.ts : t->since);
+		complete(m, t, t->state == TASK_RUNNING ? e->hdr.ts : t->since);
 	idx = task_new(m, e->task, 0, e->runtime);
 	if (idx == NO_TASK || !th)
 		return -ENOMEM;
@@ -663,6 +675,7 @@ static int on_poll_end(struct task_model *m, const struct aib_ev_poll *e)
 	case AIB_POLL_READY:
 		t->state = TASK_COMPLETED;
 		t->end_ts = ts;
+		lock_table__task_ended(m->locks, t->id, ts);
 		break;
 	case AIB_POLL_NOTIFIED:
 		t->state = TASK_RUNNABLE;
@@ -719,10 +732,10 @@ static int on_task_end(struct task_model *m, const struct aib_ev_task *e)
 		if (t->state != TASK_COMPLETED)
 			t->cancelled = true;
 		if (t->state != TASK_RUNNING)
-			complete(t, e->hdr.ts);
+			complete(m, t, e->hdr.ts);
 		return 0;
 	}
-	complete(t, e->hdr.ts);
+	complete(m, t, e->hdr.ts);
 	u64_map__del(m->live, e->task);
 	return 0;
 }
@@ -788,6 +801,26 @@ static int on_await(struct task_model *m, const struct aib_rec_await *r)
 	return 0;
 }
 
+/* A lock record: about the model's task, by its id (async-task's too). */
+static int on_lock(struct task_model *m, const struct aib_ev_lock *e)
+{
+	const struct task_info *t = e->task ? live_task(m, e->task, e->task_id) : NULL;
+
+	return lock_table__apply(m->locks, e, t ? t->id : 0);
+}
+
+static int on_blocked(struct task_model *m, const struct aib_rec_blocked *r)
+{
+	struct task_info *t = live_task(m, r->task, r->task_id);
+	__u64 d = r->hdr.ts > r->start_ts ? r->hdr.ts - r->start_ts : 0;
+
+	if (t) {
+		t->blocked_calls++;
+		t->blocked_ns += d;
+	}
+	return blocking_calls__add(m->blocking, r, t ? t->id : 0);
+}
+
 /* A worker loop starts inside the poll of the task that carries it. */
 static int on_worker_start(struct task_model *m, const struct aib_hdr *rec)
 {
@@ -845,6 +878,10 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 		return on_task_found(m, (const struct aib_rec_task_found *)rec);
 	case AIB_REC_AWAIT:
 		return on_await(m, (const struct aib_rec_await *)rec);
+	case AIB_EV_LOCK:
+		return on_lock(m, (const struct aib_ev_lock *)rec);
+	case AIB_REC_BLOCKED:
+		return on_blocked(m, (const struct aib_rec_blocked *)rec);
 	case AIB_REC_PROCESS:
 		on_process(m, (const struct aib_rec_process *)rec);
 		return 0;
@@ -936,6 +973,7 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 		s->polls += r->polls;
 	}
 
+	lock_table__finish(m->locks, end_ts);
 	for (size_t i = 0; i < m->ntasks; i++) {
 		struct task_info *t = &m->tasks[i];
 
@@ -992,6 +1030,35 @@ size_t task_model__task_count(const struct task_model *m)
 struct task_info *task_model__task(const struct task_model *m, size_t i)
 {
 	return i < m->ntasks ? &m->tasks[i] : NULL;
+}
+
+const struct lock_table *task_model__locks(const struct task_model *m)
+{
+	return m->locks;
+}
+
+const struct blocking_calls *task_model__blocking(const struct task_model *m)
+{
+	return m->blocking;
+}
+
+size_t task_model__join_waits(const struct task_model *m, struct join_wait *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->ntasks; i++) {
+		const struct task_info *t = &m->tasks[i], *joined;
+
+		if (t->state != TASK_IDLE || !t->joining_id)
+			continue;
+		joined = live_task((struct task_model *)m, t->joining_header, t->joining_id);
+		if (!joined || joined->state == TASK_COMPLETED)
+			continue;
+		if (n < max)
+			out[n] = (struct join_wait){t->id, joined->id, t->last_poll_end_ts ?: t->since};
+		n++;
+	}
+	return n;
 }
 
 size_t task_model__pending_spawns(const struct task_model *m)

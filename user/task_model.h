@@ -70,6 +70,8 @@ struct task_info {
 	__u64 joining_id;     /* the task whose JoinHandle its last poll polled; 0 = none */
 	__u64 joining_header;
 	bool found_in_memory; /* found by the attach-time memory scan, state read there */
+	__u64 blocked_calls;  /* syscalls that blocked its polls (blocking in async code) */
+	__u64 blocked_ns;
 	/* bookkeeping for open intervals */
 	__u64 since;	 /* when the current state began */
 	__u64 poll_start;
@@ -141,6 +143,15 @@ const char *task_model__thread_name(const struct task_model *m, __u32 tid); /* N
  * since the session began: then *at_least is set); 0 for a running or
  * completed task. After finish. */
 __u64 task_model__blocked_ns(const struct task_model *m, const struct task_info *t, bool *at_least);
+struct lock_table;
+struct blocking_calls;
+struct join_wait;
+/* tokio's locks and the blocking syscalls inside polls, as the records said */
+const struct lock_table *task_model__locks(const struct task_model *m);
+const struct blocking_calls *task_model__blocking(const struct task_model *m);
+/* Tasks parked on a JoinHandle of a live task, for the wait-for graph:
+ * up to max into out; returns how many there are. */
+size_t task_model__join_waits(const struct task_model *m, struct join_wait *out, size_t max);
 const char *task_state_name(enum task_state s);
 const char *task_kind_name(enum task_kind k);
 const char *aib_runtime_name(enum aib_runtime r); /* "tokio", "async-task" */

@@ -32,6 +32,8 @@ struct tracer {
 	int multi_fds[2];	/* entry, return */
 	int *extra_fds;		/* sites added during the session (uprobe_multi) */
 	size_t nextra, extra_cap;
+	struct bpf_link *syscall_links[2]; /* blocking: sys_enter, sys_exit */
+	int blocking_err;	/* why blocking syscalls are not timed, or 0 */
 	struct bpf_link **links; /* per-site fallback */
 	size_t nlinks, links_cap;
 	size_t attached;
@@ -102,6 +104,19 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 	t->skel->rodata->check_blocking_ids = plan->check_blocking_ids;
 	t->skel->rodata->at_vtable_off = plan->at_vtable_off;
 	t->skel->rodata->at_state_off = plan->at_state_off;
+	if (plan->lock_sites) {
+		t->skel->rodata->acq_sem_off = plan->acq_sem_off;
+		t->skel->rodata->acq_permits_off = plan->acq_permits_off;
+		t->skel->rodata->acq_queued_off = plan->acq_queued_off;
+	}
+	if (plan->blocking && t->opts.blocked_min_ns) {
+		t->skel->rodata->target_tgid = (__u32)t->opts.pid;
+		t->skel->rodata->blocked_min_ns = t->opts.blocked_min_ns;
+	} else {
+		/* nothing to time: the tracepoints stay unloaded */
+		bpf_program__set_autoload(t->skel->progs.sys_enter, false);
+		bpf_program__set_autoload(t->skel->progs.sys_exit, false);
+	}
 	ret = bpf_map__set_max_entries(t->skel->maps.events,
 				       round_pow2(t->opts.ringbuf_bytes ? t->opts.ringbuf_bytes
 									: DEFAULT_RINGBUF));
@@ -189,6 +204,30 @@ static int attach_each(struct tracer *t, char *err, size_t err_len)
 	return 0;
 }
 
+/* The syscall tracepoints of blocking.bpf.h. Optional: without them the
+ * session goes on, and says blocking in async code is not seen. */
+static void attach_syscalls(struct tracer *t)
+{
+	struct bpf_program *progs[2] = {t->skel->progs.sys_enter, t->skel->progs.sys_exit};
+
+	if (!t->plan->blocking || !t->opts.blocked_min_ns) {
+		t->blocking_err = -ENOTSUP;
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		t->syscall_links[i] = bpf_program__attach(progs[i]);
+		if (!t->syscall_links[i]) {
+			t->blocking_err = -errno;
+			return;
+		}
+	}
+}
+
+int tracer__blocking_error(const struct tracer *t)
+{
+	return t->blocking_err;
+}
+
 int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, size_t err_len)
 {
 	int ret = load(t, true, err, err_len);
@@ -210,6 +249,7 @@ int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, s
 		if (ret)
 			return ret;
 	}
+	attach_syscalls(t);
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), sample_cb, t, NULL);
 	if (!t->rb) {
 		ret = -errno;
@@ -301,6 +341,10 @@ void tracer__detach(struct tracer *t)
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(t->syscall_links[i]);
+		t->syscall_links[i] = NULL;
+	}
 }
 
 int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped)

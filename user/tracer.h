@@ -20,6 +20,8 @@ struct tracer_opts {
 	int pid;		  /* only this process triggers the probes */
 	const char *binary;	  /* the file to attach to (a path, or /proc/PID/exe) */
 	size_t ringbuf_bytes;	  /* power of two; 0 = default */
+	/* a syscall inside a poll this long is reported (AIB_EV_BLOCKED); 0 = off */
+	__u64 blocked_min_ns;
 	tracer_sample_fn on_sample;
 	void *ctx;
 };
@@ -37,6 +39,9 @@ int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, s
 int tracer__attach_site(struct tracer *t, const struct probe_site *site, char *err,
 			size_t err_len);
 size_t tracer__attached(const struct tracer *t);
+/* 0 when blocking syscalls inside polls are timed, else why not (-errno;
+ * -ENOTSUP: not asked for, or no runtime it covers). */
+int tracer__blocking_error(const struct tracer *t);
 size_t tracer__attach_failures(const struct tracer *t);
 /* Wait up to timeout_ms for samples and deliver them. >= 0 samples, or -errno
  * (-EINTR when a signal arrived). */

@@ -43,13 +43,10 @@ static int read_code(const struct elf_symbols *syms, __u64 vaddr, __u8 *buf, siz
 	return -EFAULT;
 }
 
-/* Ends a straight-line scan: a jump, a call, a write of rsp (or of rdi,
- * the first argument, when `keep_arg0`). */
-static bool ends_scan(csh cs, const cs_insn *insn, bool keep_arg0)
+/* Ends a straight-line scan: a jump, a call, a write of rsp or of a
+ * register the probe reads (`keep`: X86_KEEP_*). */
+static bool is_control_flow(const cs_insn *insn)
 {
-	cs_regs rd, wr;
-	__u8 nrd, nwr;
-
 	for (__u8 i = 0; i < insn->detail->groups_count; i++) {
 		switch (insn->detail->groups[i]) {
 		case CS_GRP_JUMP:
@@ -61,16 +58,51 @@ static bool ends_scan(csh cs, const cs_insn *insn, bool keep_arg0)
 			return true;
 		}
 	}
-	if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
-		return true; /* cannot tell: assume the worst */
-	for (__u8 i = 0; i < nwr; i++)
-		if (wr[i] == X86_REG_RSP || wr[i] == X86_REG_RIP ||
-		    (keep_arg0 && (wr[i] == X86_REG_RDI || wr[i] == X86_REG_EDI)))
-			return true;
 	return false;
 }
 
-static int cheap_point(const struct elf_symbols *syms, __u64 vaddr, bool keep_arg0, __u64 *out)
+static bool ends_scan(csh cs, const cs_insn *insn, unsigned keep)
+{
+	cs_regs rd, wr;
+	__u8 nrd, nwr;
+
+	if (is_control_flow(insn))
+		return true;
+	if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
+		return true; /* cannot tell: assume the worst */
+	for (__u8 i = 0; i < nwr; i++) {
+		switch (wr[i]) {
+		case X86_REG_RSP:
+		case X86_REG_RIP:
+			return true;
+		case X86_REG_RDI:
+		case X86_REG_EDI:
+		case X86_REG_DI:
+		case X86_REG_DIL:
+			if (keep & X86_KEEP_ARG0)
+				return true;
+			break;
+		case X86_REG_RSI:
+		case X86_REG_ESI:
+		case X86_REG_SI:
+		case X86_REG_SIL:
+			if (keep & X86_KEEP_ARG1)
+				return true;
+			break;
+		case X86_REG_RAX:
+		case X86_REG_EAX:
+		case X86_REG_AX:
+		case X86_REG_AL:
+		case X86_REG_AH:
+			if (keep & X86_KEEP_RET)
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
+int x86_code__cheap_point(const struct elf_symbols *syms, __u64 vaddr, unsigned keep, __u64 *out)
 {
 	__u8 buf[SCAN_BYTES];
 	const __u8 *code = buf;
@@ -97,7 +129,7 @@ static int cheap_point(const struct elf_symbols *syms, __u64 vaddr, bool keep_ar
 			*out = insn->address;
 			break;
 		}
-		if (ends_scan(cs, insn, keep_arg0))
+		if (ends_scan(cs, insn, keep))
 			break;
 	}
 	cs_free(insn, 1);
@@ -107,12 +139,12 @@ static int cheap_point(const struct elf_symbols *syms, __u64 vaddr, bool keep_ar
 
 int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out)
 {
-	return cheap_point(syms, vaddr, false, out);
+	return x86_code__cheap_point(syms, vaddr, 0, out);
 }
 
 int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out)
 {
-	return cheap_point(syms, vaddr, true, out);
+	return x86_code__cheap_point(syms, vaddr, X86_KEEP_ARG0, out);
 }
 
 int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u64 *disp)
@@ -142,6 +174,60 @@ int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u
 		cs_free(insn, 1);
 	cs_close(&cs);
 	return err;
+}
+
+/* Registers holding the first argument: rdi, and copies made of it. */
+static bool holds_arg0(const bool *copies, x86_reg r)
+{
+	return r < X86_REG_ENDING && copies[r];
+}
+
+int x86_code__arg0_fields(const struct elf_symbols *syms, __u64 vaddr, struct x86_field *out,
+			  int max)
+{
+	__u8 buf[SCAN_BYTES * 2];
+	const __u8 *code = buf;
+	size_t size = sizeof(buf);
+	uint64_t addr = vaddr;
+	bool copies[X86_REG_ENDING] = {[X86_REG_RDI] = true};
+	cs_insn *insn;
+	csh cs;
+	int n = 0, err = elf_symbols__read(syms, vaddr, buf, sizeof(buf)) ? -EFAULT : 0;
+
+	err = err ?: open_decoder(&cs);
+	if (err)
+		return err;
+	insn = cs_malloc(cs);
+	for (int i = 0; insn && i < 2 * SCAN_INSNS && cs_disasm_iter(cs, &code, &size, &addr, insn); i++) {
+		const cs_x86 *x = &insn->detail->x86;
+		cs_regs rd, wr;
+		__u8 nrd, nwr;
+
+		for (__u8 k = 0; k < x->op_count && n < max; k++) {
+			const cs_x86_op *op = &x->operands[k];
+
+			if (op->type == X86_OP_MEM && holds_arg0(copies, op->mem.base) &&
+			    op->mem.index == X86_REG_INVALID && op->mem.segment == X86_REG_INVALID &&
+			    op->mem.disp >= 0 && insn->id != X86_INS_LEA)
+				out[n++] = (struct x86_field){.disp = (__u64)op->mem.disp, .size = op->size,
+							      .compare = insn->id == X86_INS_CMP};
+		}
+		if (is_control_flow(insn))
+			break;
+		if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
+			break;
+		/* `mov %rdi, %reg` copies the argument; any other write ends a copy */
+		bool copy = insn->id == X86_INS_MOV && x->op_count == 2 &&
+			    x->operands[0].type == X86_OP_REG && x->operands[1].type == X86_OP_REG &&
+			    holds_arg0(copies, x->operands[1].reg);
+		for (__u8 k = 0; k < nwr; k++)
+			if (wr[k] < X86_REG_ENDING)
+				copies[wr[k]] = copy && wr[k] == x->operands[0].reg;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return n;
 }
 
 static __s32 rel32(const __u8 *p)

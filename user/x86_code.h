@@ -16,6 +16,19 @@ struct elf_symbols;
  * trap)? x86: push reg, jmp/call rel, jcc, nop. `code` holds >= 1 byte. */
 bool x86_code__is_emulated(const __u8 *code, __u32 len);
 
+/* Registers a probe reads, which the instructions skipped over must not
+ * write: the first two arguments, the return value. */
+enum x86_keep {
+	X86_KEEP_ARG0 = 1 << 0, /* rdi */
+	X86_KEEP_ARG1 = 1 << 1, /* rsi */
+	X86_KEEP_RET = 1 << 2,	/* rax */
+};
+
+/* Where to probe "execution reached `vaddr`" cheaply: the first instruction
+ * the kernel emulates in the straight-line code starting at vaddr, as long
+ * as nothing before it changes rsp, the control flow or a `keep` register;
+ * else vaddr itself. -errno if the code cannot be read. */
+int x86_code__cheap_point(const struct elf_symbols *syms, __u64 vaddr, unsigned keep, __u64 *out);
 /* Where to probe "execution reached `vaddr`" cheaply: the first instruction
  * the kernel emulates in the straight-line code starting at vaddr, as long
  * as nothing before it changes rsp or the control flow; else vaddr itself.
@@ -29,6 +42,18 @@ int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u
  * `mov disp(%rdi), %reg` (a field read through the first argument);
  * -ENOENT when it is not such a load. */
 int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u64 *disp);
+
+/* A memory operand read through the first argument (rdi, or a register
+ * copied from it) in a function's straight-line start. */
+struct x86_field {
+	__u64 disp;
+	__u8 size;    /* bytes */
+	bool compare; /* a cmp against it rather than a load */
+};
+/* Those operands in the order the code uses them, up to max: how many, or
+ * -errno. What a layout is calibrated from. */
+int x86_code__arg0_fields(const struct elf_symbols *syms, __u64 vaddr, struct x86_field *out,
+			  int max);
 
 /* Return addresses of every call to `target` in the file's functions: a
  * direct `call target`, or `call *slot(%rip)` through one of the pointer

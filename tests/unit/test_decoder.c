@@ -20,7 +20,7 @@ static const unsigned known_kinds[] = {
 };
 #define NKINDS (sizeof(known_kinds) / sizeof(known_kinds[0]))
 
-static const unsigned unknown_kinds[] = { 0, 13, 63, AIB_KIND_MAX, 100, 999, 0xffff };
+static const unsigned unknown_kinds[] = { 0, 15, 63, AIB_KIND_MAX, 100, 999, 0xffff };
 
 /* Room for the biggest record, 8-byte aligned like a ring-buffer sample. */
 union recbuf {
@@ -78,6 +78,10 @@ static void test_kind_tables(void **state)
 	assert_string_equal(aib_kind_name(AIB_REC_AWAIT), "await");
 	assert_string_equal(aib_kind_name(AIB_REC_TASK_FOUND), "task_found");
 	assert_int_equal(aib_kind_size(AIB_REC_AWAIT), sizeof(struct aib_rec_await));
+	assert_string_equal(aib_kind_name(AIB_EV_LOCK), "lock");
+	assert_int_equal(aib_kind_size(AIB_EV_LOCK), sizeof(struct aib_ev_lock));
+	assert_string_equal(aib_kind_name(AIB_REC_BLOCKED), "blocked_call");
+	assert_int_equal(aib_kind_size(AIB_REC_BLOCKED), sizeof(struct aib_rec_blocked));
 
 	for (size_t i = 0; i < sizeof(unknown_kinds) / sizeof(unknown_kinds[0]); i++) {
 		assert_int_equal(aib_kind_size(unknown_kinds[i]), 0);

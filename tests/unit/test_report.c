@@ -1,4 +1,4 @@
-// links: report_json report_text json_writer location_stats task_model samples u64_map id_table await_site
+// links: report_json report_text json_writer location_stats task_model lock_table blocking_calls report_locks report_json_locks deadlock samples u64_map id_table await_site
 // SPDX-License-Identifier: MIT
 /*
  * The text report and the JSON export of a small model built from synthetic
@@ -337,6 +337,8 @@ static void test_json_fragments(void **state)
 			"        \"by_self\": 0,\n"
 			"        \"by_thread\": 1\n"
 			"      },\n"
+			"      \"blocked_in_syscalls_ms\": 0.000,\n"
+			"      \"blocked_syscalls\": 0,\n"
 			"      \"worker_threads\": [\n"
 			"        {\n"
 			"          \"tid\": 11,\n"

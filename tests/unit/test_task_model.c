@@ -1,4 +1,4 @@
-// links: task_model samples u64_map id_table
+// links: task_model samples u64_map id_table lock_table blocking_calls await_site
 // SPDX-License-Identifier: MIT
 /*
  * The task model on synthetic record sequences, built by hand from the ABI

@@ -1,4 +1,4 @@
-// links: task_tracker task_model samples u64_map id_table
+// links: task_tracker task_model samples u64_map id_table lock_table blocking_calls await_site
 /* The tracker's reading of the model: which changes each record makes,
  * in order, on synthetic record streams; and that it forgets finished tasks. */
 #include <errno.h>
