@@ -196,6 +196,7 @@ enum aib_lock_op {
 	AIB_LOCK_PENDING = 2,	/* Pending: the task is queued for permits */
 	AIB_LOCK_RELEASED = 3,	/* permits given back (a guard or permit dropped) */
 	AIB_LOCK_GAVE_UP = 4,	/* a queued Acquire dropped before it got its permits */
+	AIB_LOCK_HELD = 5,	/* user space: a guard found in a parked task's memory at attach */
 };
 
 /* What the acquire is for, told by the code that calls Acquire::poll

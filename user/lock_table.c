@@ -183,12 +183,15 @@ static long waiter_of_task(const struct lock_info *l, __u64 task_id)
 /* The waiter a record is about: its Acquire future, else its task. */
 static long waiter_find(const struct lock_info *l, __u64 task_id, __u64 acquire)
 {
+	long i = task_id ? waiter_of_task(l, task_id) : -1;
+
 	if (!acquire)
-		return task_id ? waiter_of_task(l, task_id) : -1;
-	for (size_t i = 0; i < l->nwaiters; i++)
-		if (l->waiters[i].acquire == acquire)
-			return (long)i;
-	return -1;
+		return i;
+	for (size_t k = 0; k < l->nwaiters; k++)
+		if (l->waiters[k].acquire == acquire)
+			return (long)k;
+	/* a wait found in memory at attach names no Acquire: the task's */
+	return i >= 0 && !l->waiters[i].acquire ? i : -1;
 }
 
 static void waiter_remove(struct lock_table *lt, struct lock_info *l, long i)
@@ -388,7 +391,7 @@ int lock_table__apply(struct lock_table *lt, const struct aib_ev_lock *e, __u64 
 	long idx;
 	__u64 seen;
 
-	if (e->op > AIB_LOCK_GAVE_UP) {
+	if (e->op > AIB_LOCK_HELD) {
 		lt->anomalies++;
 		return 0;
 	}
@@ -418,6 +421,8 @@ int lock_table__apply(struct lock_table *lt, const struct aib_ev_lock *e, __u64 
 		return on_acquired(lt, k, e, task_id);
 	case AIB_LOCK_RELEASED:
 		return on_released(lt, k, e, task_id);
+	case AIB_LOCK_HELD: /* taken before the session: a holder, not an acquisition */
+		return l->type == LOCK_TYPE_CHANNEL ? 0 : holder_add(lt, k, task_id, e->permits, e->hdr.ts);
 	case AIB_LOCK_CLOSED:
 	case AIB_LOCK_GAVE_UP: {
 		long i = waiter_find(l, task_id, e->acquire);

@@ -509,6 +509,32 @@ static void test_semaphore_permits_and_labels(void **state)
 	assert_string_equal(lock_type_name(LOCK_TYPE_UNKNOWN), "lock");
 }
 
+/* A guard found in a parked task's memory at attach: a holder whose
+ * release ends a hold, but no acquisition of the session. */
+static void test_held_at_attach(void **state)
+{
+	struct lock_table *lt = *state;
+	const struct lock_info *l;
+
+	apply(lt, ev(AIB_LOCK_HELD, AIB_LOCK_KIND_MUTEX, M1, 100, 3, 0, 1));
+	apply(lt, ev(AIB_LOCK_PENDING, AIB_LOCK_KIND_MUTEX, M1, 100, 4, 0, 1));
+	l = lock_table__find(lt, M1);
+	assert_non_null(l);
+	assert_int_equal(l->acquisitions, 0);
+	assert_int_equal(l->nholders, 1);
+	assert_int_equal(l->holders[0].task_id, 3);
+	assert_int_equal(l->nwaiters, 1);
+	released(lt, 300, M1, 3, 1);
+	acquired(lt, 310, M1, AIB_LOCK_KIND_MUTEX, 4, 1);
+	l = lock_table__find(lt, M1);
+	assert_int_equal(l->hold.count, 1);
+	assert_int_equal(l->hold.max, 200);
+	assert_int_equal(l->untracked_releases, 0);
+	assert_int_equal(l->acquisitions, 1);
+	assert_int_equal(l->contended, 1);
+	assert_int_equal(l->wait.max, 210);
+}
+
 /* ---- random sequences: never a crash, always consistent ---- */
 
 static __u64 rnd(__u64 *s)
@@ -522,6 +548,9 @@ static __u64 rnd(__u64 *s)
 #define FUZZ_LOCKS 4
 #define FUZZ_TASKS 6
 
+/* holds found at attach (AIB_LOCK_HELD) per fuzz lock: holders, not acquisitions */
+static __u64 fuzz_held[FUZZ_LOCKS];
+
 static void check_invariants(const struct lock_table *lt)
 {
 	size_t waits[FUZZ_TASKS] = {0};
@@ -533,7 +562,8 @@ static void check_invariants(const struct lock_table *lt)
 		assert_true(l->nwaiters <= l->max_waiters);
 		assert_true(l->contended <= l->acquisitions);
 		assert_int_equal(l->wait.count, l->contended);
-		assert_true(l->hold.count + l->nholders <= l->acquisitions);
+		assert_true(l->hold.count + l->nholders <=
+			    l->acquisitions + fuzz_held[(l->address - 0x1000) / 0x40]);
 		for (size_t j = 0; j < l->nwaiters; j++) {
 			const struct lock_waiter *w = NULL;
 			__u64 t = l->waiters[j].task_id;
@@ -560,7 +590,7 @@ static void test_random_sequences(void **state)
 	for (int i = 0; i < 200000; i++) {
 		__u64 r = rnd(&s);
 		__u64 task = r % FUZZ_TASKS;
-		struct aib_ev_lock e = ev((__u16)((r >> 8) % 6), (__u16)((r >> 12) % 6),
+		struct aib_ev_lock e = ev((__u16)((r >> 8) % 7), (__u16)((r >> 12) % 6),
 					  0x1000 + ((r >> 16) % FUZZ_LOCKS) * 0x40,
 					  ts + (r >> 20) % 50 - 10, task,
 					  (r >> 24) % 4 ? ACQ((r >> 28) % 8) : 0,
@@ -569,10 +599,12 @@ static void test_random_sequences(void **state)
 		if ((r >> 40) % 7 == 0)
 			e.available = (r >> 44) % 5;
 		ts += 5;
-		if ((r >> 48) % 50 == 0)
+		if ((r >> 48) % 50 == 0) {
 			lock_table__task_ended(lt, task, ts);
-		else
+		} else {
+			fuzz_held[(e.sem - 0x1000) / 0x40] += e.op == AIB_LOCK_HELD;
 			assert_int_equal(lock_table__apply(lt, &e, task), 0);
+		}
 		if (i % 97 == 0)
 			check_invariants(lt);
 	}
@@ -598,6 +630,7 @@ int main(void)
 		T(test_eviction),
 		T(test_full_of_busy_locks),
 		T(test_semaphore_permits_and_labels),
+		T(test_held_at_attach),
 		T(test_random_sequences),
 	};
 
