@@ -170,8 +170,12 @@ const char *blocking_call__what(__u32 syscall, __u32 op, __u64 arg, char *buf, s
 	if (syscall == SYS_FUTEX) {
 		__u32 cmd = op & 0x7f; /* FUTEX_CMD_MASK: private and clock flags aside */
 
-		snprintf(buf, len, "futex %s on %#llx",
-			 cmd == 1 || cmd == 10 ? "wake" : cmd == 6 || cmd == 13 ? "lock" : "wait",
+		static const char *const cmds[] = {
+			"wait", "wake", "fd", "requeue", "requeue", "wake", "lock", "unlock", "lock",
+			"wait", "wake", "wait", "requeue", "lock",
+		};
+
+		snprintf(buf, len, "futex %s on %#llx", cmd < 14 ? cmds[cmd] : "op",
 			 (unsigned long long)arg);
 		return buf;
 	}

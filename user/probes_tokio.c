@@ -206,7 +206,7 @@ enum aib_lock_kind tokio_lock_kind(const char *function)
 	for (size_t i = 0; path && i < sizeof(rules) / sizeof(rules[0]); i++) {
 		if (strncmp(path, rules[i].module, strlen(rules[i].module)))
 			continue;
-		if (rules[i].kind == AIB_LOCK_KIND_RWLOCK_READ && strstr(path, "::write"))
+		if (rules[i].kind == AIB_LOCK_KIND_RWLOCK_READ && strstr(path, "write"))
 			return AIB_LOCK_KIND_RWLOCK_WRITE; /* write, write_owned, blocking_write */
 		return rules[i].kind;
 	}

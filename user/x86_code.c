@@ -176,6 +176,36 @@ int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u
 	return err;
 }
 
+/* The 64-bit register a write to r lands in (a 32-bit write clears the
+ * upper half, a smaller one changes part): what a copy lives in. */
+static x86_reg full_reg(x86_reg r)
+{
+	static const x86_reg family[][5] = {
+		{X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, X86_REG_AH},
+		{X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, X86_REG_BH},
+		{X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH},
+		{X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, X86_REG_DH},
+		{X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL},
+		{X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL},
+		{X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL},
+		{X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL},
+		{X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B},
+		{X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B},
+		{X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B},
+		{X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B},
+		{X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B},
+		{X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B},
+		{X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B},
+		{X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B},
+	};
+
+	for (size_t i = 0; i < sizeof(family) / sizeof(family[0]); i++)
+		for (size_t j = 0; j < 5; j++)
+			if (family[i][j] == r && r != X86_REG_INVALID)
+				return family[i][0];
+	return r;
+}
+
 /* Registers holding the first argument: rdi, and copies made of it. */
 static bool holds_arg0(const bool *copies, x86_reg r)
 {
@@ -221,8 +251,9 @@ int x86_code__arg0_fields(const struct elf_symbols *syms, __u64 vaddr, struct x8
 			    x->operands[0].type == X86_OP_REG && x->operands[1].type == X86_OP_REG &&
 			    holds_arg0(copies, x->operands[1].reg);
 		for (__u8 k = 0; k < nwr; k++)
-			if (wr[k] < X86_REG_ENDING)
-				copies[wr[k]] = copy && wr[k] == x->operands[0].reg;
+			if (full_reg(wr[k]) < X86_REG_ENDING)
+				copies[full_reg(wr[k])] = copy && wr[k] == x->operands[0].reg &&
+							  full_reg(wr[k]) == wr[k];
 	}
 	if (insn)
 		cs_free(insn, 1);

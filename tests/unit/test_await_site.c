@@ -7,7 +7,8 @@
  * very test binary copied the way the await probe does, unwound into an
  * await chain, outermost first, with the "runtime" frames between the
  * program's own (files pretending, with #line, to be a registry crate)
- * flagged as library code.
+ * flagged as library code. And AIB_REC_BLOCKED, a blocking call's frames
+ * in the same text: there and back, and refused when corrupt.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -277,6 +278,146 @@ static void test_from_stack(void **state)
 	await_sites__free(as);
 }
 
+/* ---- AIB_REC_BLOCKED ---- */
+
+/* AIB_REC_BLOCKED: the event's fields and the frames, there and back. */
+static __u64 blocked_buf[(sizeof(struct aib_rec_blocked) + AIB_AWAIT_TEXT_MAX) / 8 + 1];
+
+static const struct aib_rec_blocked *blocked_record(const struct await_desc *d)
+{
+	struct aib_ev_blocked e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr = (struct aib_hdr){.kind = AIB_EV_BLOCKED, .size = sizeof(e), .tid = 777, .ts = 5000};
+	e.task = 0x55aa00001000ULL;
+	e.task_id = 31;
+	e.start_ts = 4000;
+	e.arg = 0x7f00deadbee0ULL;
+	e.syscall = 202;
+	e.op = 128;
+	e.stack.len = 4096; /* the stack that followed is not part of the record */
+	return await_desc__to_blocked_record(d, &e, blocked_buf);
+}
+
+static void blocked_chain(struct await_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->method = AIB_AWAIT_STATE_MACHINE; /* not carried: a blocked call is a stack */
+	d->kind = AIB_WAIT_LOCK;
+	d->frames[0] = fr("tokio::runtime::task::raw::poll", true);
+	d->frames[1] = fr("app::serve::{{closure}}", false);
+	snprintf(d->frames[1].file, sizeof(d->frames[1].file), "src/main.rs");
+	d->frames[1].line = 88;
+	d->frames[1].col = 21;
+	d->frames[2] = fr("std::sync::poison::mutex::Mutex<T>::lock", true);
+	snprintf(d->frames[2].file, sizeof(d->frames[2].file),
+		 "/rustc/abc/library/std/src/sync/poison/mutex.rs");
+	d->frames[2].line = 316;
+	d->frames[2].col = 4294967295u;
+	d->frames[3] = fr("std::sys::sync::mutex::futex::Mutex::lock_contended", true);
+	d->frames[3].line = 0; /* no line known */
+	d->nframes = 4;
+}
+
+static void test_blocked_record_round_trip(void **state)
+{
+	static struct await_desc d, back;
+	const struct aib_rec_blocked *r;
+	const struct aib_hdr *h;
+
+	blocked_chain(&d);
+	r = blocked_record(&d);
+	assert_ptr_equal(r, (const void *)blocked_buf);
+	assert_int_equal(r->hdr.kind, AIB_REC_BLOCKED);
+	assert_int_equal(r->hdr.size, sizeof(struct aib_rec_blocked) + r->len);
+	assert_int_equal(r->hdr.tid, 777);
+	assert_int_equal(r->hdr.ts, 5000);
+	assert_int_equal(r->task, 0x55aa00001000ULL);
+	assert_int_equal(r->task_id, 31);
+	assert_int_equal(r->start_ts, 4000);
+	assert_int_equal(r->arg, 0x7f00deadbee0ULL);
+	assert_int_equal(r->syscall, 202);
+	assert_int_equal(r->op, 128);
+	assert_int_equal(r->nframes, 4);
+	assert_true(r->len > 0 && r->len <= AIB_AWAIT_TEXT_MAX);
+	assert_int_equal(r->text[0], '\0'); /* an empty detail first */
+	assert_int_equal(r->text[r->len - 1], '\0');
+	/* the decoder takes it as a whole record */
+	assert_int_equal(aib_decode(r, r->hdr.size, &h), 0);
+	assert_int_equal(h->kind, AIB_REC_BLOCKED);
+	assert_int_not_equal(aib_decode(r, r->hdr.size - 1, &h), 0);
+
+	memset(&back, 0x5a, sizeof(back));
+	assert_int_equal(await_desc__from_blocked_record(r, &back), 0);
+	assert_int_equal(back.method, AIB_AWAIT_STACK);
+	assert_int_equal(back.kind, AIB_WAIT_BLOCKING);
+	assert_int_equal(back.captured_ts, 5000);
+	assert_int_equal(back.joined_id, 0);
+	assert_int_equal(back.deadline_ts, 0);
+	assert_string_equal(back.detail, "");
+	assert_int_equal(back.nframes, 4);
+	for (int i = 0; i < 4; i++) {
+		assert_string_equal(back.frames[i].function, d.frames[i].function);
+		assert_string_equal(back.frames[i].file, d.frames[i].file);
+		assert_int_equal(back.frames[i].line, d.frames[i].line);
+		assert_int_equal(back.frames[i].col, d.frames[i].col);
+		assert_int_equal(back.frames[i].library, d.frames[i].library);
+	}
+	assert_ptr_equal(await_desc__site(&back), &back.frames[1]);
+
+	/* no frames: the record holds the empty detail only */
+	memset(&d, 0, sizeof(d));
+	r = blocked_record(&d);
+	assert_int_equal(r->nframes, 0);
+	assert_int_equal(r->len, 1);
+	assert_int_equal(r->hdr.size, sizeof(struct aib_rec_blocked) + 1);
+	assert_int_equal(await_desc__from_blocked_record(r, &back), 0);
+	assert_int_equal(back.nframes, 0);
+	assert_null(await_desc__site(&back));
+}
+
+/* Text that does not hold what the record says: -EPROTO. */
+static void test_blocked_record_corrupt(void **state)
+{
+	static struct await_desc d, back;
+	struct aib_rec_blocked *r;
+	__u32 len;
+
+	blocked_chain(&d);
+	r = (struct aib_rec_blocked *)blocked_record(&d);
+	len = r->len;
+	/* len cuts the last string before its NUL */
+	r->len = len - 1;
+	assert_int_equal(await_desc__from_blocked_record(r, &back), -EPROTO);
+	/* len cuts a function name in the middle */
+	r->len = 1 + 10;
+	assert_int_equal(await_desc__from_blocked_record(r, &back), -EPROTO);
+	/* nothing at all, not even the detail */
+	r->len = 0;
+	assert_int_equal(await_desc__from_blocked_record(r, &back), -EPROTO);
+	r->len = len;
+	assert_int_equal(await_desc__from_blocked_record(r, &back), 0);
+	/* more frames than the text holds, or than a description can */
+	r->nframes = 5;
+	assert_int_equal(await_desc__from_blocked_record(r, &back), -EPROTO);
+	r->nframes = AWAIT_MAX_FRAMES + 1;
+	assert_int_equal(await_desc__from_blocked_record(r, &back), -EPROTO);
+	r->nframes = ~0u;
+	assert_int_equal(await_desc__from_blocked_record(r, &back), -EPROTO);
+	/* a frame's position that is no "line:col" */
+	r->nframes = 4;
+	assert_int_equal(await_desc__from_blocked_record(r, &back), 0);
+	{
+		char *pos = r->text + strlen(r->text) + 1; /* the first frame's function */
+
+		pos += strlen(pos) + 1;			   /* its file */
+		pos += strlen(pos) + 1;			   /* its position */
+		assert_string_equal(pos, "1:0:lib");
+		pos[0] = 'x';
+		assert_int_equal(await_desc__from_blocked_record(r, &back), -EPROTO);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +426,8 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_record_truncates_outer),
+		cmocka_unit_test(test_blocked_record_round_trip),
+		cmocka_unit_test(test_blocked_record_corrupt),
 		cmocka_unit_test(test_from_stack),
 	};
 

@@ -9,6 +9,10 @@
  * section headers read here with <elf.h>, not from the plan.
  * Binaries without tokio (this test itself, and small C programs compiled
  * here with Rust-mangled symbol names) must be refused with -ENOENT.
+ * tokio's lock sites: the Acquire layout read off the fixture's code (as
+ * objdump shows it), the return sites of Acquire::poll calls, the lock
+ * kinds; the machine-code reader on assembly functions of this binary; the
+ * locks fixture (tests/programs/locks) when it is built.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +33,8 @@
 
 #include "elf_symbols.h"
 #include "probe_plan.h"
+#include "symbolizer.h"
+#include "u64_map.h"
 #include "x86_code.h"
 
 #define POLL "tokio::runtime::task::raw::poll"
@@ -632,6 +638,351 @@ static void test_emulated_instructions(void **state)
 			fail_msg("case %zu (0x%02x): expected %d", i, cases[i].code[0], cases[i].emulated);
 }
 
+/* ---- tokio's batch semaphore (locks) ---- */
+
+#define ACQUIRE_POLL "<tokio::sync::batch_semaphore::Acquire as core::future::future::Future>::poll"
+#define ACQUIRE_DROP "<tokio::sync::batch_semaphore::Acquire as core::ops::drop::Drop>::drop"
+#define SEM_RELEASE "tokio::sync::batch_semaphore::Semaphore::release"
+
+static bool has_field(const struct x86_field *f, int n, __u64 disp, __u8 size, bool compare)
+{
+	for (int i = 0; i < n; i++)
+		if (f[i].disp == disp && f[i].size == size && f[i].compare == compare)
+			return true;
+	return false;
+}
+
+/* The Acquire layout as rustc 1.95 lays out tokio 1.24's (objdump of the
+ * fixtures): poll starts `mov (%rdi),%r13` (the &Semaphore) and
+ * `mov 0x30(%rdi),%r12d` (num_permits) before its first branch; drop
+ * starts `cmpb $0x1,0x34(%rdi)` (queued). */
+static void check_acquire_layout(struct elf_symbols *syms, const struct probe_plan *plan)
+{
+	static struct addrs poll, drop;
+	struct fixture tmp = {.syms = syms};
+	struct x86_field f[8];
+	int n;
+
+	assert_true(matches(&tmp, ACQUIRE_POLL, &poll, true) >= 1);
+	assert_true(matches(&tmp, ACQUIRE_DROP, &drop, true) >= 1);
+
+	n = x86_code__arg0_fields(syms, poll.v[0], f, 8);
+	assert_true(n >= 2);
+	/* first the &Semaphore, then num_permits */
+	assert_int_equal(f[0].disp, 0);
+	assert_int_equal(f[0].size, 8);
+	assert_false(f[0].compare);
+	assert_true(has_field(f, n, 0x30, 4, false));
+	/* max bounds what is written */
+	assert_int_equal(x86_code__arg0_fields(syms, poll.v[0], f, 1), 1);
+	assert_int_equal(f[0].disp, 0);
+
+	n = x86_code__arg0_fields(syms, drop.v[0], f, 8);
+	assert_true(n >= 1);
+	assert_int_equal(f[0].disp, 0x34);
+	assert_int_equal(f[0].size, 1);
+	assert_true(f[0].compare);
+
+	assert_int_equal(plan->acq_sem_off, 0);
+	assert_int_equal(plan->acq_permits_off, 0x30);
+	assert_int_equal(plan->acq_queued_off, 0x34);
+}
+
+/* Is there a call of `target` ending at `ret`: `call rel32`, or
+ * `call *slot(%rip)` through one of target's pointer slots? */
+static bool call_returns_at(const struct elf_symbols *syms, __u64 target, __u64 ret)
+{
+	__u8 c[6];
+	__s32 rel;
+	__u64 slots[8];
+	int nslots = elf_symbols__pointer_slots(syms, target, slots, 8);
+
+	assert_int_equal(elf_symbols__read(syms, ret - 6, c, 6), 0);
+	if (c[1] == 0xe8) {
+		memcpy(&rel, c + 2, 4);
+		if (ret + (__u64)(__s64)rel == target)
+			return true;
+	}
+	if (c[0] == 0xff && c[1] == 0x15) {
+		memcpy(&rel, c + 2, 4);
+		for (int i = 0; i < nslots && i < 8; i++)
+			if (slots[i] == ret + (__u64)(__s64)rel)
+				return true;
+	}
+	return false;
+}
+
+/* The lock sites of a plan: Acquire::poll's and drop's entries, release if
+ * the binary has it, and a LOCK_POLLED site a few emulated-or-kept
+ * instructions after each return address of an Acquire::poll call. */
+static void check_lock_sites(struct elf_symbols *syms, const struct probe_plan *plan)
+{
+	static struct addrs poll, drop, release;
+	struct fixture tmp = {.syms = syms};
+	size_t npoll = matches(&tmp, ACQUIRE_POLL, &poll, true),
+	       ndrop = matches(&tmp, ACQUIRE_DROP, &drop, true),
+	       nrelease = matches(&tmp, SEM_RELEASE, &release, true);
+	size_t polled = sites_of(plan, AIB_PROBE_LOCK_POLLED, -1);
+
+	assert_int_equal(sites_of(plan, AIB_PROBE_LOCK_POLL, -1), npoll);
+	assert_int_equal(sites_of(plan, AIB_PROBE_LOCK_DROP, -1), ndrop);
+	assert_int_equal(sites_of(plan, AIB_PROBE_LOCK_RELEASE, -1), nrelease);
+	if (!nrelease)
+		assert_non_null(strstr(plan->missing, SEM_RELEASE " (inlined"));
+	assert_true(polled >= 1);
+	assert_int_equal(plan->lock_sites, polled);
+	assert_null(strstr(plan->missing, "tokio locks"));
+	for (size_t i = 0; i < plan->nsites; i++) {
+		const struct probe_site *s = &plan->sites[i];
+		__u64 probe_at = 0;
+
+		assert_false(s->retprobe && s->probe >= AIB_PROBE_LOCK_POLL);
+		if (s->probe == AIB_PROBE_LOCK_POLL)
+			assert_true(near_addr(&poll, s->vaddr));
+		else if (s->probe == AIB_PROBE_LOCK_DROP)
+			assert_true(near_addr(&drop, s->vaddr));
+		else if (s->probe == AIB_PROBE_LOCK_RELEASE)
+			assert_true(near_addr(&release, s->vaddr));
+		if (s->probe != AIB_PROBE_LOCK_POLLED)
+			continue;
+		assert_false(s->required);
+		if (s->vaddr < s->origin || s->vaddr - s->origin > 32)
+			fail_msg("LOCK_POLLED site 0x%llx is not just after its return address 0x%llx",
+				 (unsigned long long)s->vaddr, (unsigned long long)s->origin);
+		/* the origin is where a call of Acquire::poll returns */
+		if (!call_returns_at(syms, poll.v[0], s->origin))
+			fail_msg("0x%llx follows no call of Acquire::poll", (unsigned long long)s->origin);
+		/* the site keeps al (the Poll) as the call left it */
+		assert_int_equal(x86_code__cheap_point(syms, s->origin, X86_KEEP_RET, &probe_at), 0);
+		assert_int_equal(probe_at, s->vaddr);
+	}
+}
+
+static void test_lock_sites(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(f->plan_err, 0);
+	check_acquire_layout(f->syms, &f->plan);
+	check_lock_sites(f->syms, &f->plan);
+	/* no debug info for the kinds: all unknown, one per return site */
+	{
+		struct u64_map *kinds = tokio_lock_kinds(&f->plan, NULL);
+
+		assert_non_null(kinds);
+		assert_int_equal(u64_map__count(kinds), sites_of(&f->plan, AIB_PROBE_LOCK_POLLED, -1));
+		for (size_t i = 0; i < f->plan.nsites; i++) {
+			__u32 kind = 99;
+
+			if (f->plan.sites[i].probe != AIB_PROBE_LOCK_POLLED)
+				continue;
+			assert_true(u64_map__get(kinds, f->plan.sites[i].vaddr, &kind));
+			assert_int_equal(kind, AIB_LOCK_KIND_UNKNOWN);
+		}
+		u64_map__free(kinds);
+	}
+	/* with the symbols: multi_thread's bounded channel waits for capacity
+	 * in Sender::send, which calls Acquire::poll itself */
+	{
+		struct symbolizer *sym = symbolizer__new(f->path);
+		struct u64_map *kinds;
+		size_t channel = 0;
+
+		assert_non_null(sym);
+		kinds = tokio_lock_kinds(&f->plan, sym);
+		assert_non_null(kinds);
+		for (size_t i = 0; i < f->plan.nsites; i++) {
+			__u32 kind = 99;
+
+			if (f->plan.sites[i].probe != AIB_PROBE_LOCK_POLLED)
+				continue;
+			assert_true(u64_map__get(kinds, f->plan.sites[i].vaddr, &kind));
+			assert_true(kind < AIB_LOCK_KIND_MAX);
+			channel += kind == AIB_LOCK_KIND_CHANNEL;
+		}
+		assert_true(channel >= 1);
+		u64_map__free(kinds);
+		symbolizer__free(sym);
+	}
+}
+
+/* tests/programs/locks's fixture (`make programs`), beside AIB_PROGRAMS:
+ * a binary that keeps Semaphore::release, with Mutex, RwLock and
+ * Semaphore acquires. Skipped when it is not built. */
+static void test_locks_fixture(void **state)
+{
+	const char *dir = getenv("AIB_PROGRAMS");
+	char path[PATH_MAX], why[256] = "";
+	struct elf_symbols *syms;
+	struct symbolizer *sym;
+	struct probe_plan plan;
+	struct u64_map *kinds;
+	bool seen[AIB_LOCK_KIND_MAX] = {false};
+
+	snprintf(path, sizeof(path), "%s/../../locks/target/release/locks", dir ? dir : ".");
+	if (!dir || access(path, R_OK)) {
+		fprintf(stderr, "no %s (run `make programs`): test skipped\n", path);
+		skip();
+	}
+	syms = elf_symbols__open(path);
+	assert_non_null(syms);
+	memset(&plan, 0, sizeof(plan));
+	if (probe_plan__for_binary(syms, &plan, why, sizeof(why)))
+		fail_msg("probe_plan__for_binary(%s): %s", path, why);
+	assert_int_equal(plan.runtimes, AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO));
+	check_acquire_layout(syms, &plan);
+	check_lock_sites(syms, &plan);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_LOCK_RELEASE, -1), 1);
+	assert_null(strstr(plan.missing, SEM_RELEASE));
+
+	/* each return site's kind, from the functions around its call */
+	sym = symbolizer__new(path);
+	assert_non_null(sym);
+	kinds = tokio_lock_kinds(&plan, sym);
+	assert_non_null(kinds);
+	assert_int_equal(u64_map__count(kinds), sites_of(&plan, AIB_PROBE_LOCK_POLLED, -1));
+	for (size_t i = 0; i < plan.nsites; i++) {
+		__u32 kind = 99;
+
+		if (plan.sites[i].probe != AIB_PROBE_LOCK_POLLED)
+			continue;
+		assert_true(u64_map__get(kinds, plan.sites[i].vaddr, &kind));
+		assert_true(kind < AIB_LOCK_KIND_MAX);
+		seen[kind] = true;
+	}
+	/* the fixture locks a Mutex, read-locks a RwLock, acquires a Semaphore.
+	 * (Its write lock's call is in RwLock::write's body inlined into
+	 * locks::writer, named "{async_fn#0}<u64>" by the line tables: no kind
+	 * from the frames; the session tells a writer by its permits.) */
+	assert_true(seen[AIB_LOCK_KIND_MUTEX]);
+	assert_true(seen[AIB_LOCK_KIND_RWLOCK_READ]);
+	assert_true(seen[AIB_LOCK_KIND_SEMAPHORE]);
+	u64_map__free(kinds);
+	symbolizer__free(sym);
+	probe_plan__release(&plan);
+	elf_symbols__free(syms);
+}
+
+static void test_tokio_lock_kind(void **state)
+{
+	static const struct {
+		const char *function;
+		enum aib_lock_kind kind;
+	} cases[] = {
+		{"tokio::sync::mutex::Mutex<T>::lock::{{closure}}", AIB_LOCK_KIND_MUTEX},
+		{"tokio::sync::mutex::Mutex<T>::lock_owned::{{closure}}", AIB_LOCK_KIND_MUTEX},
+		{"tokio::sync::mutex::Mutex<T>::lock", AIB_LOCK_KIND_MUTEX},
+		{"tokio::sync::rwlock::RwLock<T>::write::{{closure}}", AIB_LOCK_KIND_RWLOCK_WRITE},
+		{"tokio::sync::rwlock::RwLock<T>::read::{{closure}}", AIB_LOCK_KIND_RWLOCK_READ},
+		{"tokio::sync::rwlock::RwLock<T>::write_owned::{{closure}}", AIB_LOCK_KIND_RWLOCK_WRITE},
+		{"tokio::sync::rwlock::RwLock<T>::read_owned::{{closure}}", AIB_LOCK_KIND_RWLOCK_READ},
+		{"tokio::sync::semaphore::Semaphore::acquire::{{closure}}", AIB_LOCK_KIND_SEMAPHORE},
+		{"tokio::sync::semaphore::Semaphore::acquire_many_owned::{{closure}}",
+		 AIB_LOCK_KIND_SEMAPHORE},
+		{"tokio::sync::mpsc::bounded::Sender<T>::send::{{closure}}", AIB_LOCK_KIND_CHANNEL},
+		{"tokio::sync::mpsc::bounded::Sender<T>::reserve::{{closure}}", AIB_LOCK_KIND_CHANNEL},
+		/* trait impls: the type's path after the '<' */
+		{"<tokio::sync::mutex::Mutex<T> as X>::y", AIB_LOCK_KIND_MUTEX},
+		{"<tokio::sync::rwlock::RwLock<T> as X>::y", AIB_LOCK_KIND_RWLOCK_READ},
+		/* the module must start the path */
+		{"my_app::main", AIB_LOCK_KIND_UNKNOWN},
+		{"my_app::tokio::sync::mutex::lock", AIB_LOCK_KIND_UNKNOWN},
+		{"<my_app::Db as tokio::sync::mutex::X>::y", AIB_LOCK_KIND_UNKNOWN},
+		{"tokio::sync::batch_semaphore::Semaphore::poll_acquire", AIB_LOCK_KIND_UNKNOWN},
+		{"tokio::sync::oneshot::Receiver<T>::poll", AIB_LOCK_KIND_UNKNOWN},
+		{"tokio::sync::mutex", AIB_LOCK_KIND_UNKNOWN}, /* no "::" after the module */
+		{"<", AIB_LOCK_KIND_UNKNOWN},
+		{"", AIB_LOCK_KIND_UNKNOWN},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (tokio_lock_kind(cases[i].function) != cases[i].kind)
+			fail_msg("tokio_lock_kind(\"%s\") = %d, expected %d", cases[i].function,
+				 tokio_lock_kind(cases[i].function), cases[i].kind);
+	assert_int_equal(tokio_lock_kind(NULL), AIB_LOCK_KIND_UNKNOWN);
+}
+
+/* ---- the machine-code reader on code of this binary ---- */
+
+/* Functions in assembly, so their bytes are known exactly; read back
+ * through /proc/self/exe (no compiler, no process). */
+#define SELF_FN(name, body) \
+	__asm__(".text\n.globl " name "\n.type " name ",@function\n" name ":\n" body \
+		"\n.size " name ", .-" name "\n")
+
+/* a return site as rustc builds it: save eax elsewhere, test al, branch */
+SELF_FN("aib_t_ret_site", "mov %eax,%r14d\n cmp $2,%al\n jne 1f\n1: ret");
+/* al overwritten before the branch */
+SELF_FN("aib_t_ret_clobbered", "mov %eax,%r14d\n mov $3,%al\n cmp $2,%al\n jne 1f\n1: ret");
+/* Semaphore::release: tests its second argument, then branches */
+SELF_FN("aib_t_release", "test %rsi,%rsi\n je 1f\n mov $1,%cl\n1: ret");
+/* rsi overwritten before the branch */
+SELF_FN("aib_t_arg1_clobbered", "mov $1,%esi\n test %rdi,%rdi\n je 1f\n1: ret");
+/* fields through rdi and a copy of it, compares, a lea (no access), a
+ * copy ended by another value, other registers, up to the first branch */
+SELF_FN("aib_t_fields", "mov %rdi,%rbx\n mov (%rbx),%r13\n mov 0x30(%rdi),%r12d\n"
+			" lea 0x8(%rdi),%rax\n cmpb $0x1,0x34(%rbx)\n movzwl 0x10(%rdi),%ecx\n"
+			" mov %rsi,%rbx\n mov 0x40(%rbx),%rdx\n mov 0x48(%rax),%rdx\n mov %fs:0x0,%rax\n"
+			" mov 0x18(%rsi),%r8\n cmpq $0,0x20(%rdi)\n je 1f\n mov 0x50(%rdi),%r9\n1: ret");
+/* rdi itself overwritten (64 bits): nothing read through it after */
+SELF_FN("aib_t_fields_clobbered", "mov 0x8(%rdi),%rdi\n mov 0x10(%rdi),%rax\n ret");
+/* a copy, or rdi, partly overwritten (32 bits): no longer the argument */
+SELF_FN("aib_t_fields_part_clobbered", "mov %rdi,%rbx\n mov $0,%ebx\n mov 0x40(%rbx),%rdx\n"
+				       " mov (%rdi),%edi\n mov 0x8(%rdi),%eax\n ret");
+
+static void test_self_code(void **state)
+{
+	struct elf_symbols *self = elf_symbols__open("/proc/self/exe");
+	struct x86_field f[16];
+	__u64 a, at = 0;
+	int n;
+
+	assert_non_null(self);
+	/* X86_KEEP_RET: mov 3 + cmp 2, the jne is the site */
+	a = sym_addr(self, "aib_t_ret_site");
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_RET, &at), 0);
+	assert_int_equal(at, a + 5);
+	a = sym_addr(self, "aib_t_ret_clobbered");
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_RET, &at), 0);
+	assert_int_equal(at, a);
+	assert_int_equal(x86_code__cheap_point(self, a, 0, &at), 0); /* al not kept */
+	assert_int_equal(at, a + 7);
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG0 | X86_KEEP_ARG1, &at), 0);
+	assert_int_equal(at, a + 7);
+	/* X86_KEEP_ARG1: test 3, the je */
+	a = sym_addr(self, "aib_t_release");
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG0 | X86_KEEP_ARG1, &at), 0);
+	assert_int_equal(at, a + 3);
+	a = sym_addr(self, "aib_t_arg1_clobbered");
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG0 | X86_KEEP_ARG1, &at), 0);
+	assert_int_equal(at, a);
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG1, &at), 0);
+	assert_int_equal(at, a);
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG0 | X86_KEEP_RET, &at), 0);
+	assert_int_equal(at, a + 8); /* mov 5 + test 3 */
+
+	/* the fields read through the first argument, in order */
+	a = sym_addr(self, "aib_t_fields");
+	n = x86_code__arg0_fields(self, a, f, 16);
+	assert_int_equal(n, 5);
+	assert_true(f[0].disp == 0 && f[0].size == 8 && !f[0].compare);	   /* (%rbx) */
+	assert_true(f[1].disp == 0x30 && f[1].size == 4 && !f[1].compare); /* 0x30(%rdi) */
+	assert_true(f[2].disp == 0x34 && f[2].size == 1 && f[2].compare);  /* cmpb 0x34(%rbx) */
+	assert_true(f[3].disp == 0x10 && f[3].size == 2 && !f[3].compare); /* movzwl */
+	assert_true(f[4].disp == 0x20 && f[4].size == 8 && f[4].compare);  /* cmpq, then je */
+	assert_int_equal(x86_code__arg0_fields(self, a, f, 2), 2);
+	assert_int_equal(x86_code__arg0_fields(self, a, f, 0), 0);
+	a = sym_addr(self, "aib_t_fields_clobbered");
+	n = x86_code__arg0_fields(self, a, f, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(f[0].disp, 8);
+	a = sym_addr(self, "aib_t_fields_part_clobbered");
+	n = x86_code__arg0_fields(self, a, f, 16);
+	assert_int_equal(n, 1);
+	assert_true(f[0].disp == 0 && f[0].size == 4); /* (%rdi), read before rdi's overwrite */
+	elf_symbols__free(self);
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int main(void)
@@ -645,6 +996,7 @@ int main(void)
 		T(test_next_id),
 		T(test_offsets),
 		T(test_string_ranges),
+		T(test_lock_sites),
 	};
 	const struct CMUnitTest other_tests[] = {
 		T(test_self_is_not_tokio),
@@ -652,6 +1004,9 @@ int main(void)
 		T(test_minimal_tokio),
 		T(test_async_task_plan),
 		T(test_emulated_instructions),
+		T(test_tokio_lock_kind),
+		T(test_self_code),
+		T(test_locks_fixture),
 	};
 	int failed = cmocka_run_group_tests_name("probe_plan (fixture)", fixture_tests, setup, teardown);
 
