@@ -80,6 +80,8 @@ programs: $(OUT)/.deps
 	cd $(PROGRAMS_DIR) && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/async-task && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/locks && $(CARGO) build --release --offline -q
+	cd $(PROGRAMS_DIR)/locks && CARGO_TARGET_DIR=target/full CARGO_PROFILE_RELEASE_DEBUG=full \
+	  $(CARGO) build --release --offline -q
 	@for v in $(AWAIT_VARIANTS); do \
 	  case $$v in *-full) debug=full;; *) debug=line-tables-only;; esac; \
 	  case $$v in fp-*) flags="-C force-frame-pointers=yes";; *) flags="";; esac; \

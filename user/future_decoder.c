@@ -136,6 +136,7 @@ struct future_decoder {
 	size_t ntask, task_cap;
 	struct u64_map *names; /* DIE offset -> strs[]: qualified names */
 	struct u64_map *interest; /* type DIE offset -> 0, 1; 2 while deciding */
+	struct u64_map *guards;	  /* the same for may_hold() */
 	char **strs;
 	size_t nstrs, strs_cap;
 };
@@ -999,6 +1000,343 @@ static bool vtable_type(struct walk *w, __u64 vtable, Dwarf_Die *out)
 	       peel(out);
 }
 
+/* ---- locks: the guards a parked future holds, the Acquire it awaits ---- */
+
+#define MAX_LOCK_DEPTH 12 /* struct nesting searched for guards */
+#define MAX_LOCK_SEEN 64  /* guards told apart by address */
+#define MAX_LOCK_READS 256
+#define MAX_LOCK_NODES 2048
+#define BATCH_SEM "tokio::sync::batch_semaphore::Semaphore"
+#define BATCH_ACQUIRE "tokio::sync::batch_semaphore::Acquire"
+#define PERMIT_SHIFT 1 /* batch Semaphore.permits: available << 1 | CLOSED */
+
+struct lock_walk {
+	struct future_lock *out;
+	int n, max;
+	bool has_wait;
+	struct future_lock wait;
+	enum aib_lock_kind kind; /* of the innermost async fn so far */
+	bool in_sync;		 /* that fn is tokio::sync's */
+	__u64 seen[MAX_LOCK_SEEN];
+	int nseen;
+};
+
+/* tokio::sync's guards and permits, by the last segment of their path */
+static const struct guard_type {
+	const char *name;
+	const char *lock;    /* the member leading to the semaphore */
+	const char *permits; /* the member counting the permits; NULL: 1 */
+	enum aib_lock_kind kind;
+} guard_types[] = {
+	{ "MutexGuard", "lock", NULL, AIB_LOCK_KIND_MUTEX },
+	{ "OwnedMutexGuard", "lock", NULL, AIB_LOCK_KIND_MUTEX },
+	{ "MappedMutexGuard", "s", NULL, AIB_LOCK_KIND_MUTEX },
+	{ "RwLockReadGuard", "s", NULL, AIB_LOCK_KIND_RWLOCK_READ },
+	{ "OwnedRwLockReadGuard", "lock", NULL, AIB_LOCK_KIND_RWLOCK_READ },
+	{ "RwLockWriteGuard", "s", "permits_acquired", AIB_LOCK_KIND_RWLOCK_WRITE },
+	{ "RwLockMappedWriteGuard", "s", "permits_acquired", AIB_LOCK_KIND_RWLOCK_WRITE },
+	{ "OwnedRwLockWriteGuard", "lock", "permits_acquired", AIB_LOCK_KIND_RWLOCK_WRITE },
+	{ "OwnedRwLockMappedWriteGuard", "lock", "permits_acquired",
+	  AIB_LOCK_KIND_RWLOCK_WRITE },
+	{ "SemaphorePermit", "sem", "permits", AIB_LOCK_KIND_SEMAPHORE },
+	{ "OwnedSemaphorePermit", "sem", "permits", AIB_LOCK_KIND_SEMAPHORE },
+};
+
+static const struct guard_type *guard_type(struct future_decoder *d, Dwarf_Die *t)
+{
+	const char *name = dwarf_diename(t);
+	size_t n;
+
+	if (!name || !is_struct(t))
+		return NULL;
+	n = strcspn(name, "<");
+	for (size_t i = 0; i < sizeof(guard_types) / sizeof(*guard_types); i++)
+		if (strlen(guard_types[i].name) == n && !strncmp(name, guard_types[i].name, n))
+			return starts(qname(d, t), "tokio::sync::") ? &guard_types[i] : NULL;
+	return NULL;
+}
+
+/* the lock kind an async fn of tokio::sync waits for */
+static enum aib_lock_kind fn_kind(const char *f)
+{
+	const char *last = f ? strrchr(f, ':') : NULL;
+
+	if (!last)
+		return AIB_LOCK_KIND_UNKNOWN;
+	last++;
+	if (starts(f, "tokio::sync::mutex::"))
+		return AIB_LOCK_KIND_MUTEX;
+	if (starts(f, "tokio::sync::rwlock::"))
+		return starts(last, "write") ? AIB_LOCK_KIND_RWLOCK_WRITE :
+		       starts(last, "read")  ? AIB_LOCK_KIND_RWLOCK_READ :
+					       AIB_LOCK_KIND_UNKNOWN;
+	if (starts(f, "tokio::sync::semaphore::"))
+		return AIB_LOCK_KIND_SEMAPHORE;
+	if (starts(f, "tokio::sync::mpsc::"))
+		return AIB_LOCK_KIND_CHANNEL;
+	return AIB_LOCK_KIND_UNKNOWN;
+}
+
+static bool is_named(struct future_decoder *d, Dwarf_Die *t, const char *base, const char *q)
+{
+	const char *name = dwarf_diename(t), *qn;
+
+	return is_struct(t) && name && !strcmp(name, base) && (qn = qname(d, t)) && !strcmp(qn, q);
+}
+
+/* t itself, else a member by value (direct members first, then nested up to
+ * depth 3), of the type named q ("a::b::base"): its offset in t and type */
+static bool find_typed(struct future_decoder *d, Dwarf_Die *t, const char *base, const char *q,
+		       int depth, __u64 *off, Dwarf_Die *type)
+{
+	Dwarf_Die m, mt;
+
+	if (!depth && is_named(d, t, base, q)) {
+		*off = 0;
+		*type = *t;
+		return true;
+	}
+	if (depth > 3 || !is_struct(t))
+		return false;
+	for (int pass = 0; pass < 2; pass++) {
+		if (dwarf_child(t, &m))
+			return false;
+		do {
+			__u64 o, inner;
+
+			if (dwarf_tag(&m) != DW_TAG_member || !member_off(&m, &o) ||
+			    !type_of(&m, &mt))
+				continue;
+			if (!pass && is_named(d, &mt, base, q)) {
+				*off = o;
+				*type = mt;
+				return true;
+			}
+			if (pass && find_typed(d, &mt, base, q, depth + 1, &inner, type)) {
+				*off = o + inner;
+				return true;
+			}
+		} while (!dwarf_siblingof(&m, &m));
+	}
+	return false;
+}
+
+/* The batch semaphore a guard's member reaches: the member is, or wraps
+ * (ManuallyDrop, Arc, NonNull), a pointer to a type holding one by value
+ * (Mutex<T>.s, RwLock<T>.s, Semaphore.ll_sem, ArcInner<..>.data.s). Its
+ * runtime address and type. */
+static bool lock_sem(struct walk *w, Dwarf_Die *t, __u64 addr, __u64 *sem, Dwarf_Die *st)
+{
+	Dwarf_Die pt = *t, pointee;
+	__u64 off, p, probe;
+
+	for (int i = 0; i < 8 && is_struct(&pt); i++) {
+		Dwarf_Die m;
+
+		if (dwarf_child(&pt, &m))
+			return false;
+		while (dwarf_tag(&m) != DW_TAG_member)
+			if (dwarf_siblingof(&m, &m))
+				return false;
+		if (!member_off(&m, &off) || !type_of(&m, &pt))
+			return false;
+		addr += off;
+	}
+	if (dwarf_tag(&pt) != DW_TAG_pointer_type || !type_of(&pt, &pointee) ||
+	    !find_typed(w->d, &pointee, "Semaphore", BATCH_SEM, 0, &off, st))
+		return false;
+	if ((w->reads -= 2) < 0 || read_uint(w, addr, 8, &p) || p < 4096 || (p & 7) ||
+	    p + off < p || read_uint(w, p + off, 8, &probe)) /* it is mapped */
+		return false;
+	*sem = p + off;
+	return true;
+}
+
+/* whether the semaphore of type st at sem has a free permit (read: yes/no;
+ * unreadable: false) */
+static bool sem_free(struct walk *w, Dwarf_Die *st, __u64 sem)
+{
+	Dwarf_Die pt;
+	__u64 off;
+	__s64 permits;
+
+	return child_member(st, "permits", &off, &pt) && read_scalar(w, &pt, sem + off, &permits) &&
+	       (__u64)permits >> PERMIT_SHIFT > 0;
+}
+
+static void lock_add(struct lock_walk *lk, const struct future_lock *l)
+{
+	if (lk->n < lk->max)
+		lk->out[lk->n++] = *l;
+}
+
+static bool lock_seen(struct lock_walk *lk, __u64 addr)
+{
+	for (int i = 0; i < lk->nseen; i++)
+		if (lk->seen[i] == addr)
+			return true;
+	if (lk->nseen < MAX_LOCK_SEEN)
+		lk->seen[lk->nseen++] = addr;
+	return false;
+}
+
+static void read_guard(struct walk *w, struct lock_walk *lk, const struct guard_type *g,
+		       Dwarf_Die *t, __u64 addr)
+{
+	struct future_lock l = { .permits = 1, .kind = g->kind };
+	Dwarf_Die ft, st;
+	__u64 off;
+	__s64 n;
+
+	if (lock_seen(lk, addr) || !child_member(t, g->lock, &off, &ft) ||
+	    !lock_sem(w, &ft, addr + off, &l.sem, &st))
+		return;
+	if (g->permits) {
+		if (!child_member(t, g->permits, &off, &ft) || !read_scalar(w, &ft, addr + off, &n) ||
+		    n <= 0 || n > UINT32_MAX)
+			return; /* holding no permit holds nothing */
+		l.permits = (__u32)n;
+	}
+	/* exclusive: the semaphore has no permit left while it is held */
+	if ((l.kind == AIB_LOCK_KIND_MUTEX || l.kind == AIB_LOCK_KIND_RWLOCK_WRITE) &&
+	    sem_free(w, &st, l.sem))
+		return;
+	lock_add(lk, &l);
+}
+
+/* Could a value of type t hold a guard in place? Static, over every
+ * variant; memoized. Not through pointers, not into async fn state machines
+ * (the chain's are walked frame by frame). Too deep counts as yes. */
+static bool may_hold(struct future_decoder *d, Dwarf_Die *t, int depth)
+{
+	Dwarf_Off off = dwarf_dieoffset(t);
+	const char *name = dwarf_diename(t);
+	Dwarf_Die c, mt;
+	bool yes = false;
+	__u32 memo;
+
+	if (!is_struct(t) || is_async_env(name))
+		return false;
+	if (depth > MAX_LOCK_DEPTH)
+		return true;
+	if (u64_map__get(d->guards, off, &memo))
+		return memo == 1; /* 2: deciding (no cycle without pointers anyway) */
+	if (guard_type(d, t))
+		yes = true;
+	else if (u64_map__set(d->guards, off, 2))
+		return true;
+	for (int pass = 0; !yes && pass < 2 && !dwarf_child(t, &c); pass++) {
+		Dwarf_Die vp, v;
+
+		if (pass == 1) {
+			if (!variant_part(t, &vp) || dwarf_child(&vp, &v))
+				break;
+			c = v;
+		}
+		do {
+			Dwarf_Die m = c;
+
+			if (pass == 1 && (dwarf_tag(&c) != DW_TAG_variant || dwarf_child(&c, &m)))
+				continue;
+			if (dwarf_tag(&m) == DW_TAG_member && type_of(&m, &mt) &&
+			    may_hold(d, &mt, depth + 1))
+				yes = true;
+		} while (!yes && !dwarf_siblingof(&c, &c));
+	}
+	u64_map__set(d->guards, off, yes ? 1 : 0);
+	return yes;
+}
+
+/* the guards in the value of type t at addr: its members, an enum's live variant */
+static void collect_guards(struct walk *w, struct lock_walk *lk, Dwarf_Die *t, __u64 addr,
+			   int depth)
+{
+	const struct guard_type *g;
+	const struct layout *l;
+	const struct variant *v;
+	Dwarf_Die m, mt;
+	__u64 off;
+
+	if (depth > MAX_LOCK_DEPTH || w->nodes-- <= 0 || !may_hold(w->d, t, 0))
+		return;
+	if ((g = guard_type(w->d, t))) {
+		read_guard(w, lk, g, t, addr);
+		return;
+	}
+	if (!dwarf_child(t, &m)) {
+		do {
+			if (dwarf_tag(&m) == DW_TAG_member && member_off(&m, &off) &&
+			    type_of(&m, &mt))
+				collect_guards(w, lk, &mt, addr + off, depth + 1);
+		} while (!dwarf_siblingof(&m, &m));
+	}
+	if (variant_part(t, &m) && (l = layout_of(w->d, t)) && w->reads-- > 0 &&
+	    !pick(w, l, addr, &v) && die_at(w->d, v->type, &mt))
+		collect_guards(w, lk, &mt, addr + v->off, depth + 1);
+}
+
+/* The guards of an async fn's frame at addr in variant v: the members of
+ * the state machine outside its variants (none on rustc 1.95: the upvars
+ * are repeated in each variant), then the variant's but its awaitee. */
+static void frame_locks(struct walk *w, struct lock_walk *lk, Dwarf_Die *env, __u64 addr,
+			const struct variant *v)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die m, mt, vt;
+	__u64 off;
+
+	if (!starts(v->kind, "Suspend") && strcmp(v->kind ? v->kind : "", "Unresumed"))
+		return; /* returned or panicked: its values are dropped */
+	if (!dwarf_child(env, &m)) {
+		do {
+			if (dwarf_tag(&m) == DW_TAG_member && !dwarf_attr(&m, DW_AT_artificial, &attr) &&
+			    member_off(&m, &off) && type_of(&m, &mt))
+				collect_guards(w, lk, &mt, addr + off, 0);
+		} while (!dwarf_siblingof(&m, &m));
+	}
+	if (!die_at(w->d, v->type, &vt) || dwarf_child(&vt, &m))
+		return;
+	do {
+		const char *n = dwarf_diename(&m);
+
+		if (dwarf_tag(&m) == DW_TAG_member && !(n && !strcmp(n, "__awaitee")) &&
+		    member_off(&m, &off) && type_of(&m, &mt))
+			collect_guards(w, lk, &mt, addr + v->off + off, 0);
+	} while (!dwarf_siblingof(&m, &m));
+}
+
+/* The leaf awaitee of type t at addr: an Acquire (or, awaited by tokio::sync
+ * code, a value holding one, as tracing's InstrumentedAsyncOp does) is the
+ * lock waited for. */
+static void leaf_lock(struct walk *w, struct lock_walk *lk, Dwarf_Die *t, __u64 addr)
+{
+	struct future_lock l = { .waiting = true, .kind = lk->kind };
+	Dwarf_Die at, mt, nt;
+	__u64 off, noff, probe;
+	__s64 v;
+
+	if ((!lk->in_sync && !is_named(w->d, t, "Acquire", BATCH_ACQUIRE)) ||
+	    !find_typed(w->d, t, "Acquire", BATCH_ACQUIRE, 0, &off, &at))
+		return;
+	addr += off;
+	if (!child_member(&at, "semaphore", &off, &mt) || !read_scalar(w, &mt, addr + off, &v) ||
+	    (__u64)v < 4096 || (v & 7) || w->reads-- <= 0 || read_uint(w, (__u64)v, 8, &probe))
+		return;
+	l.sem = (__u64)v;
+	if (!child_member(&at, "num_permits", &off, &mt) || !read_scalar(w, &mt, addr + off, &v) ||
+	    v <= 0 || v > UINT32_MAX)
+		return;
+	l.permits = (__u32)v;
+	/* queued, and its node needs no more permits: they are all its own */
+	if (child_member(&at, "queued", &off, &mt) && read_scalar(w, &mt, addr + off, &v) &&
+	    v == 1 && child_member(&at, "node", &noff, &nt) &&
+	    child_member(&nt, "state", &off, &mt) && read_scalar(w, &mt, addr + noff + off, &v) &&
+	    v == 0)
+		l.waiting = false;
+	lk->wait = l;
+	lk->has_wait = true;
+}
+
 /* ---- tasks ---- */
 
 /* Cell<T, S> from poll<T, S>: through a variable reaching it by members and
@@ -1175,8 +1513,10 @@ static const char *state_name(const char *kind)
 	return kind ? kind : "suspended";
 }
 
-/* From the future at addr down the chain of awaitees. */
-static int decode_chain(struct walk *w, Dwarf_Die *t, __u64 addr, struct future_await *out)
+/* From the future at addr down the chain of awaitees; with lk, the locks
+ * held along it and the one awaited at its end. */
+static int decode_chain(struct walk *w, Dwarf_Die *t, __u64 addr, struct future_await *out,
+			struct lock_walk *lk)
 {
 	struct future_decoder *d = w->d;
 
@@ -1199,6 +1539,11 @@ static int decode_chain(struct walk *w, Dwarf_Die *t, __u64 addr, struct future_
 				out->frames[out->nframes++] = (struct future_frame){
 					.function = l->function, .file = v->file, .line = v->line
 				};
+			if (lk) {
+				lk->kind = fn_kind(l->function);
+				lk->in_sync = starts(l->function, "tokio::sync::");
+				frame_locks(w, lk, t, addr, v);
+			}
 			if (!v->awaitee || !die_at(d, v->awaitee, t) || !peel(t))
 				return 0;
 			addr += v->off + v->awaitee_off;
@@ -1209,6 +1554,8 @@ static int decode_chain(struct walk *w, Dwarf_Die *t, __u64 addr, struct future_
 			addr = f.fut_addr;
 			continue;
 		}
+		if (lk)
+			leaf_lock(w, lk, t, addr);
 		q = qname(d, t);
 		snprintf(out->leaf_type, sizeof(out->leaf_type), "%s", q ? q : "?");
 		out->leaf_addr = addr;
@@ -1223,10 +1570,10 @@ static int decode_chain(struct walk *w, Dwarf_Die *t, __u64 addr, struct future_
 	return 0;
 }
 
-int future_decoder__tokio_task(struct future_decoder *d, __u64 header, __u64 bias,
-			       future_read_fn read, void *ctx, struct future_await *out)
+static int decode_task(struct walk *w, __u64 header, struct future_await *out,
+		       struct lock_walk *lk)
 {
-	struct walk w = { d, read, ctx, bias, MAX_NODES, MAX_READS };
+	struct future_decoder *d = w->d;
 	const struct task_layout *tl;
 	const struct layout *l;
 	const struct variant *v;
@@ -1234,26 +1581,55 @@ int future_decoder__tokio_task(struct future_decoder *d, __u64 header, __u64 bia
 	Dwarf_Die stage, fut;
 	int err;
 
-	if (!d || !read || !out)
-		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
-	if (read_uint(&w, header + HEADER_VTABLE, 8, &vtable) || read_uint(&w, vtable, 8, &poll))
+	if (read_uint(w, header + HEADER_VTABLE, 8, &vtable) || read_uint(w, vtable, 8, &poll))
 		return -EFAULT;
-	if (!(tl = task_of(d, poll - bias)))
+	if (!(tl = task_of(d, poll - w->bias)))
 		return -ENOMEM;
 	if (tl->err)
 		return tl->err;
 	if (!die_at(d, tl->stage, &stage) || !(l = layout_of(d, &stage)) ||
 	    !die_at(d, tl->fut, &fut))
 		return -ENOENT;
-	if ((err = pick(&w, l, header + tl->stage_off, &v)))
+	if ((err = pick(w, l, header + tl->stage_off, &v)))
 		return err;
 	if (v != &d->variants[tl->running]) {
 		out->root_state = "finished";
 		return 0;
 	}
-	return decode_chain(&w, &fut, header + tl->stage_off + tl->fut_off, out);
+	return decode_chain(w, &fut, header + tl->stage_off + tl->fut_off, out, lk);
+}
+
+int future_decoder__tokio_task(struct future_decoder *d, __u64 header, __u64 bias,
+			       future_read_fn read, void *ctx, struct future_await *out)
+{
+	struct walk w = { d, read, ctx, bias, MAX_NODES, MAX_READS };
+
+	if (!d || !read || !out)
+		return -EINVAL;
+	return decode_task(&w, header, out, NULL);
+}
+
+int future_decoder__tokio_locks(struct future_decoder *d, __u64 header, __u64 bias,
+				future_read_fn read, void *ctx, struct future_lock *out, int max)
+{
+	struct walk w = { d, read, ctx, bias, MAX_NODES + MAX_LOCK_NODES,
+			  MAX_READS + MAX_LOCK_READS };
+	struct lock_walk lk = { .out = out, .max = max };
+	struct future_await fa;
+	int err;
+
+	if (!d || !read || max < 0 || (!out && max > 0))
+		return -EINVAL;
+	if ((err = decode_task(&w, header, &fa, &lk)))
+		return err;
+	if (lk.has_wait && max > 0) {
+		if (lk.n == max)
+			lk.n--;
+		out[lk.n++] = lk.wait;
+	}
+	return lk.n;
 }
 
 /* ---- opening ---- */
@@ -1315,7 +1691,7 @@ struct future_decoder *future_decoder__new(const char *path)
 	if (!(d->units = u64_map__new()) || !(d->parents = u64_map__new()) ||
 	    !(d->vtables = u64_map__new()) || !(d->layouts = u64_map__new()) ||
 	    !(d->tasks = u64_map__new()) || !(d->names = u64_map__new()) ||
-	    !(d->interest = u64_map__new()))
+	    !(d->interest = u64_map__new()) || !(d->guards = u64_map__new()))
 		goto fail;
 	return d;
 
@@ -1351,6 +1727,7 @@ void future_decoder__free(struct future_decoder *d)
 	free(d->task_layouts);
 	u64_map__free(d->names);
 	u64_map__free(d->interest);
+	u64_map__free(d->guards);
 	for (size_t i = 0; i < d->nstrs; i++)
 		free(d->strs[i]);
 	free(d->strs);

@@ -15,6 +15,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "aib_events.h"
 
 struct future_decoder;
 
@@ -68,5 +69,46 @@ struct future_await {
  * *out live as long as the decoder. */
 int future_decoder__tokio_task(struct future_decoder *d, __u64 header, __u64 bias,
 			       future_read_fn read, void *ctx, struct future_await *out);
+
+/*
+ * tokio locks seen in a parked task's future (a snapshot: no probe needs to
+ * have fired). Held: the guards and permits stored by value in the live
+ * variant of each async fn of the chain (future_decoder__tokio_task's
+ * frames): tokio::sync's MutexGuard, OwnedMutexGuard, MappedMutexGuard,
+ * RwLockReadGuard, OwnedRwLockReadGuard, RwLockWriteGuard,
+ * RwLockMappedWriteGuard, OwnedRwLockWriteGuard, OwnedRwLockMappedWriteGuard,
+ * SemaphorePermit and OwnedSemaphorePermit, also inside Options, tuples and
+ * structs held by value; not behind pointers (a Vec or Box of guards), not
+ * in futures other than the chain's, not in a select!/join! branch the chain
+ * does not follow. A MutexGuard or write guard whose semaphore shows a free
+ * permit is left out (a guard dropped before an .await whose bytes rustc
+ * kept in the variant). Waiting: the leaf awaitee, when it is (or holds by
+ * value) a tokio::sync::batch_semaphore::Acquire, whatever its `queued`
+ * (not yet queued: a coop yield, still an acquire in progress); except that
+ * a queued Acquire whose node needs no more permits (all assigned, the task
+ * not polled since) is reported as held.
+ */
+struct future_lock {
+	__u64 sem;	/* runtime address of the tokio::sync::batch_semaphore::Semaphore
+			   (a Mutex's or RwLock's `s`, a Semaphore's `ll_sem`) */
+	__u32 permits;	/* held by the guard or permit, or asked by the Acquire */
+	bool waiting;	/* an Acquire being awaited (true), or a guard or permit held */
+	enum aib_lock_kind kind; /* held: from the guard's type; waiting: from the
+				    innermost async fn of the chain (Mutex::lock or
+				    ::acquire: MUTEX, RwLock::read*: RWLOCK_READ,
+				    RwLock::write*: RWLOCK_WRITE, Semaphore::acquire*:
+				    SEMAPHORE, mpsc's Sender: CHANNEL), else UNKNOWN */
+};
+
+#define FUTURE_MAX_LOCKS 16
+
+/* The locks the task's parked future holds (outermost async fn to
+ * innermost, each guard once) and then the one it waits for: up to max into
+ * out (when there are more, the waiting one still comes last, in out[max-1]).
+ * Returns how many were stored, or -errno as future_decoder__tokio_task
+ * (-EINVAL also for max < 0, or out NULL with max > 0). A task that is not
+ * Running (finished) has none: 0. */
+int future_decoder__tokio_locks(struct future_decoder *d, __u64 header, __u64 bias,
+				future_read_fn read, void *ctx, struct future_lock *out, int max);
 
 #endif

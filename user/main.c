@@ -669,6 +669,30 @@ static bool is_carrier(struct live *l, const struct found_task *f, struct future
 	return !fa->nframes && strstr(fa->leaf_type, "scheduler::multi_thread::worker");
 }
 
+/* The tokio locks a task found at attach holds and waits for, read from
+ * its parked future (full debug info): held before any probe could see. */
+static void found_locks(struct live *l, const struct found_task *f, __u64 ts)
+{
+	struct future_lock locks[FUTURE_MAX_LOCKS];
+	struct aib_ev_lock e = {.hdr = {.kind = AIB_EV_LOCK, .size = sizeof(e), .ts = ts}};
+	int n;
+
+	if (!l->decoder || !l->mem || f->runtime != AIB_RUNTIME_TOKIO || (f->state & 0x1))
+		return;
+	n = future_decoder__tokio_locks(l->decoder, f->header, l->bias, proc_mem__read_cb, l->mem,
+					locks, FUTURE_MAX_LOCKS);
+	for (int i = 0; i < n; i++) {
+		e.sem = locks[i].sem;
+		e.task = f->header;
+		e.task_id = f->id;
+		e.available = ~0ULL;
+		e.permits = locks[i].permits;
+		e.op = locks[i].waiting ? AIB_LOCK_PENDING : AIB_LOCK_HELD;
+		e.kind = (__u16)locks[i].kind;
+		session__emit(l->session, &e.hdr);
+	}
+}
+
 /* Attached to a running process: the tasks it has now, parked ones
  * included, from its memory (probes are in place, so nothing that happens
  * next is missed; a task also seen by a probe keeps what the probe said). */
@@ -706,6 +730,7 @@ static void find_tasks(struct live *l)
 		rec.state = found[i].state;
 		rec.runtime = found[i].runtime;
 		session__emit(l->session, &rec.hdr);
+		found_locks(l, &found[i], rec.hdr.ts);
 	}
 	fprintf(stderr, "async-inspect-bpf: %d tasks found in memory, and %d running ones taken "
 		"for tokio's worker carriers (%.1f MiB searched in %.0f ms%s)\n",

@@ -12,8 +12,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PROGS=$ROOT/tests/programs/locks/target
 SRC=$ROOT/tests/programs/locks/src
 SRC_PREFIX=src
-PREREQS=(release/locks)
+PREREQS=(release/locks full/release/locks)
 LOCKS=$PROGS/release/locks
+LOCKS_FULL=$PROGS/full/release/locks # debug = "full": futures decoded from memory
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
@@ -161,12 +162,34 @@ test_replay() {
 	expect_eq "locks and deadlocks, live vs replayed" "$(jqf replay.json "$fields")" "$(jqf live.json "$fields")"
 }
 
-# 7. Bad --blocking-threshold values are usage errors (no root needed).
+# 7. Attached to a process already deadlocked: no probe fires any more, but
+# full debug info shows each parked task's guards and the Acquire it awaits.
+test_late_attach_deadlock() {
+	local tgt j=late.json
+	"$LOCKS_FULL" abba >target.out 2>target.err &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY ' 10 "$tgt" locks
+	tool attach --pid "$tgt" --fail-on-deadlock --duration 20 --json "$j"
+	expect_rc attach 3
+	kill "$tgt"
+	expect_jq "$j" "both tasks found in memory" '[.tasks[] | select(.found_in_memory)] | length == 2'
+	expect_eq "the cycle's locks" "$(jqf "$j" '.deadlocks[0].locks | sort | join(",")')" \
+		"$(printf '%s\n' "$(addr_of target.out a)" "$(addr_of target.out b)" | sort | paste -sd,)"
+	expect_eq "the cycle's tasks" "$(jqf "$j" '.deadlocks[0].tasks | sort | join(",")')" \
+		"$(jqf "$j" '[.tasks[] | select(.found_in_memory) | .id] | sort | join(",")')"
+	expect_jq "$j" "held before the attach: holders, not acquisitions" \
+		'all(.locks[]; .acquisitions == 0 and (.holders | length) == 1 and (.waiters | length) == 1)'
+	grep -q "(transfer_a, $(site abba_a_waits)) holds Mutex@$(addr_of target.out a)" attach.out ||
+		fail "transfer_a's DEADLOCK line"
+}
+
+# 8. Bad --blocking-threshold values are usage errors (no root needed).
 test_bad_threshold() {
 	tool bad --blocking-threshold never run -- /bin/true
 	expect_error bad 2 "^async-inspect-bpf: --blocking-threshold needs a duration"
 }
 
-ALL_TESTS=(contend abba cycle3 rwlock std_sleep replay bad_threshold)
+ALL_TESTS=(contend abba cycle3 rwlock std_sleep replay late_attach_deadlock bad_threshold)
 NONROOT_TESTS=(bad_threshold)
 main "$@"

@@ -1,4 +1,4 @@
-// links: future_decoder elf_symbols u64_map
+// links: future_decoder elf_symbols u64_map task_scan proc_mem
 // SPDX-License-Identifier: MIT
 /*
  * future_decoder on the real DWARF of the await fixture
@@ -10,6 +10,13 @@
  * task found by scanning its memory for its vtable, decoded live. Skipped
  * when the fixture is not built. Its directory: $AIB_AWAIT, else
  * $AIB_PROGRAMS/../../await, else tests/programs/await.
+ *
+ * The locks a parked task holds and waits for (future_decoder__tokio_locks):
+ * on images of the await fixture, then live on the locks fixture built with
+ * debug = "full" (tests/programs/locks, CARGO_TARGET_DIR=target/full: its
+ * binary $AIB_LOCKS_FULL, else $AIB_PROGRAMS/../../locks/target/full/release/
+ * locks, else tests/programs/locks/target/full/release/locks), its tasks
+ * found by task_scan; skipped when not built or its memory is not readable.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +41,8 @@
 
 #include "elf_symbols.h"
 #include "future_decoder.h"
+#include "proc_mem.h"
+#include "task_scan.h"
 
 #define MT_SCHED "alloc::sync::Arc<tokio::runtime::scheduler::multi_thread::handle::Handle, alloc::alloc::Global>"
 
@@ -422,9 +431,13 @@ static int open_variant(void **state)
 	return vc->dw ? 0 : -1;
 }
 
+static int close_locks(void);
+
 static int close_all(void **state)
 {
 	struct variant_ctx *all[] = { &nofp, &fp };
+
+	close_locks();
 
 	for (int i = 0; i < 2; i++) {
 		future_decoder__free(all[i]->d);
@@ -647,6 +660,147 @@ static void test_lock_chain(void **state)
 	assert_true(out.leaf_addr == aw3);
 }
 
+/* ---- locks, on images ---- */
+
+static int locks_of(struct variant_ctx *vc, struct future_lock *out)
+{
+	nreads = 0;
+	return future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, out,
+					   FUTURE_MAX_LOCKS);
+}
+
+static void assert_lock(const struct future_lock *l, __u64 sem, __u32 permits, bool waiting,
+			enum aib_lock_kind kind)
+{
+	if (l->sem != sem || l->permits != permits || l->waiting != waiting || l->kind != kind)
+		print_message("lock: sem %#llx permits %u waiting %d kind %d; want %#llx %u %d %d\n",
+			      (unsigned long long)l->sem, l->permits, l->waiting, l->kind,
+			      (unsigned long long)sem, permits, waiting, kind);
+	assert_true(l->sem == sem);
+	assert_int_equal(l->permits, permits);
+	assert_int_equal(l->waiting, waiting);
+	assert_int_equal(l->kind, kind);
+}
+
+/* aib:holder: hold_lock keeps its MutexGuard across its sleep (Suspend1) */
+static void test_locks_held_image(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_lock locks[FUTURE_MAX_LOCKS];
+	struct tvariant v;
+	Dwarf_Die t, aw_t, guard, lockp, mutex, sem, x;
+	__u64 fut, aw, goff, loff, soff, poff, gptr;
+	const __u64 mutex_addr = IMG_BASE + 0x9000;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "hold_lock", &fut, &t);
+	set_state(&t, fut, "Suspend1", &aw, &aw_t);
+	assert_true(variant(&t, "Suspend1", &v));
+	assert_true(member(&v.type, "_guard", &goff, &guard));
+	assert_true(member(&guard, "lock", &loff, &lockp));
+	assert_int_equal(dwarf_tag(&lockp), DW_TAG_pointer_type);
+	assert_true(type_of(&lockp, &mutex));
+	assert_true(member(&mutex, "s", &soff, &sem)); /* found, not assumed at 0 */
+	assert_true(deep_member(&sem, "permits", 0, &poff, &x));
+	gptr = fut + v.off + goff + loff;
+	put(gptr, mutex_addr, 8);
+	put(mutex_addr + soff + poff, 0, 8); /* no permit left: locked */
+
+	assert_int_equal(locks_of(vc, locks), 1);
+	assert_lock(&locks[0], mutex_addr + soff, 1, false, AIB_LOCK_KIND_MUTEX);
+	assert_int_equal(locks_of(vc, locks), 1); /* cached: the same again */
+	assert_lock(&locks[0], mutex_addr + soff, 1, false, AIB_LOCK_KIND_MUTEX);
+
+	/* its semaphore has the permit back: a stale guard, not held */
+	put(mutex_addr + soff + poff, 1 << 1, 8);
+	assert_int_equal(locks_of(vc, locks), 0);
+	put(mutex_addr + soff + poff, 0, 8);
+
+	/* the guard points to no readable memory, or nowhere */
+	put(gptr, IMG_BASE + IMG_SIZE + 0x1000, 8);
+	assert_int_equal(locks_of(vc, locks), 0);
+	put(gptr, 0, 8);
+	assert_int_equal(locks_of(vc, locks), 0);
+	put(gptr, mutex_addr, 8);
+
+	/* the arguments */
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, locks, 0),
+			 0);
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, NULL, 0),
+			 0);
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, locks, -1),
+			 -EINVAL);
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, NULL, 1),
+			 -EINVAL);
+	assert_int_equal(future_decoder__tokio_locks(NULL, HEADER, BIAS, img_read, NULL, locks, 1),
+			 -EINVAL);
+
+	/* still taking the lock (Suspend0, Mutex::lock not started): no guard,
+	 * whatever Suspend1's bytes */
+	set_state(&t, fut, "Suspend0", &aw, &aw_t);
+	set_state(&aw_t, aw, "Unresumed", NULL, NULL);
+	assert_int_equal(locks_of(vc, locks), 0);
+	/* returned: nothing held any more */
+	set_state(&t, fut, "Returned", NULL, NULL);
+	assert_int_equal(locks_of(vc, locks), 0);
+}
+
+/* aib:lock: take_lock down to the Acquire of Mutex::acquire, waiting */
+static void test_locks_wait_image(void **state)
+{
+	struct variant_ctx *vc = *state;
+	struct future_lock locks[FUTURE_MAX_LOCKS];
+	Dwarf_Die t, lock, acq, leaf, x, node;
+	__u64 fut, aw, aw2, aw3, semoff, noff, stoff, qoff, poff;
+	const __u64 sem_addr = IMG_BASE + 0xa000;
+
+	NEED_FIXTURE(vc);
+	task_image(vc, "take_lock", &fut, &t);
+	set_state(&t, fut, "Suspend0", &aw, &lock);
+	set_state(&lock, aw, "Suspend0", &aw2, &acq);
+	set_state(&acq, aw2, "Suspend0", &aw3, &leaf);
+	assert_true(member(&leaf, "semaphore", &semoff, &x));
+	assert_true(member(&leaf, "num_permits", &poff, &x));
+	assert_true(member(&leaf, "queued", &qoff, &x));
+	assert_true(member(&leaf, "node", &noff, &node));
+	assert_true(deep_member(&node, "state", 0, &stoff, &x));
+	put(aw3 + semoff, sem_addr, 8);
+	put(aw3 + poff, 1, 4);
+	put(aw3 + qoff, 1, 1);
+	put(aw3 + noff + stoff, 1, 8); /* one permit still needed */
+
+	assert_int_equal(locks_of(vc, locks), 1);
+	assert_lock(&locks[0], sem_addr, 1, true, AIB_LOCK_KIND_MUTEX);
+
+	/* not queued (a coop yield): still an acquire in progress */
+	put(aw3 + qoff, 0, 1);
+	assert_int_equal(locks_of(vc, locks), 1);
+	assert_lock(&locks[0], sem_addr, 1, true, AIB_LOCK_KIND_MUTEX);
+	put(aw3 + noff + stoff, 0, 8);
+	assert_int_equal(locks_of(vc, locks), 1);
+	assert_true(locks[0].waiting);
+
+	/* queued and its permits all assigned, not polled since: its own */
+	put(aw3 + qoff, 1, 1);
+	assert_int_equal(locks_of(vc, locks), 1);
+	assert_lock(&locks[0], sem_addr, 1, false, AIB_LOCK_KIND_MUTEX);
+	put(aw3 + noff + stoff, 1, 8);
+
+	/* max 1 keeps the waiting one */
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, locks, 1),
+			 1);
+	assert_true(locks[0].waiting);
+
+	/* no permit asked, a semaphore not readable: nothing */
+	put(aw3 + poff, 0, 4);
+	assert_int_equal(locks_of(vc, locks), 0);
+	put(aw3 + poff, 1, 4);
+	put(aw3 + semoff, IMG_BASE + IMG_SIZE + 0x1000, 8);
+	assert_int_equal(locks_of(vc, locks), 0);
+	put(aw3 + semoff, sem_addr + 4, 8); /* misaligned */
+	assert_int_equal(locks_of(vc, locks), 0);
+}
+
 static void test_bad_memory(void **state)
 {
 	struct variant_ctx *vc = *state;
@@ -696,8 +850,9 @@ static void test_garbage_bounded(void **state)
 					   "wait_notify", "hold_lock", "wait_blocking" };
 	struct variant_ctx *vc = *state;
 	struct future_await out;
+	struct future_lock locks[FUTURE_MAX_LOCKS];
 	unsigned int seed = 1;
-	int max_reads = 0, ok = 0;
+	int max_reads = 0, ok = 0, max_lock_reads = 0, nlocks = 0;
 
 	NEED_FIXTURE(vc);
 	for (size_t k = 0; k < sizeof(fns) / sizeof(*fns); k++) {
@@ -743,11 +898,21 @@ static void test_garbage_bounded(void **state)
 			ok += !r;
 			if (nreads > max_reads)
 				max_reads = nreads;
+			r = locks_of(vc, locks);
+			assert_true((r >= 0 && r <= FUTURE_MAX_LOCKS) || r == -EPROTO || r == -EFAULT);
+			for (int i = 0; i < r; i++)
+				assert_true(locks[i].permits > 0 && locks[i].sem &&
+					    !(locks[i].sem & 7) && locks[i].kind < AIB_LOCK_KIND_MAX);
+			nlocks += r > 0 ? r : 0;
+			if (nreads > max_lock_reads)
+				max_lock_reads = nreads;
 		}
 	}
-	print_message("garbage: %d decoded, at most %d reads per task\n", ok, max_reads);
+	print_message("garbage: %d decoded, at most %d reads per task; %d locks, at most %d "
+		      "reads per task\n", ok, max_reads, nlocks, max_lock_reads);
 	assert_true(ok > 0);
 	assert_true(max_reads <= 400);
+	assert_true(max_lock_reads <= 1000);
 }
 
 static void test_fast_when_cached(void **state)
@@ -978,6 +1143,26 @@ static void test_live(void **state)
 	assert_string_equal(joined.frames[0].function, "stuck::never_sent");
 	assert_int_equal(joined.frames[0].line, marker_line("joined"));
 
+	{ /* holder holds the Mutex that take_lock waits for */
+		struct future_lock held[FUTURE_MAX_LOCKS], wait[FUTURE_MAX_LOCKS];
+
+		h = find_task(vc, pid, bias, "hold_lock", m, nm);
+		assert_true(h != 0);
+		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid, held,
+							     FUTURE_MAX_LOCKS), 1);
+		assert_false(held[0].waiting);
+		assert_int_equal(held[0].kind, AIB_LOCK_KIND_MUTEX);
+		assert_int_equal(held[0].permits, 1);
+		h = find_task(vc, pid, bias, "take_lock", m, nm);
+		assert_true(h != 0);
+		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid, wait,
+							     FUTURE_MAX_LOCKS), 1);
+		assert_lock(&wait[0], held[0].sem, 1, true, AIB_LOCK_KIND_MUTEX);
+		h = find_task(vc, pid, bias, "nap", m, nm);
+		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid, wait,
+							     FUTURE_MAX_LOCKS), 0);
+	}
+
 	h = find_task(vc, pid, bias, "read_socket", m, nm);
 	assert_true(h != 0);
 	assert_int_equal(future_decoder__tokio_task(vc->d, h, bias, pid_read, &pid, &out), 0);
@@ -993,6 +1178,308 @@ static void test_live(void **state)
 		target[n] = '\0';
 		assert_true(!strncmp(target, "socket:", 7));
 	}
+}
+
+/* ---- the locks fixture (debug = "full"), live ---- */
+
+static struct locks_ctx {
+	char path[PATH_MAX];
+	struct future_decoder *d;
+	Dwarf *dw;
+	int fd;
+} lk = { .fd = -1 };
+
+static int open_locks(void **state)
+{
+	const char *e = getenv("AIB_LOCKS_FULL"), *p = getenv("AIB_PROGRAMS");
+
+	if (lk.d)
+		return 0;
+	if (e)
+		snprintf(lk.path, sizeof(lk.path), "%s", e);
+	else if (p)
+		snprintf(lk.path, sizeof(lk.path), "%s/../../locks/target/full/release/locks", p);
+	else
+		snprintf(lk.path, sizeof(lk.path), "tests/programs/locks/target/full/release/locks");
+	if (access(lk.path, X_OK) || !(lk.d = future_decoder__new(lk.path)))
+		return 0; /* not built, or without full DWARF (ENODATA): skipped */
+	lk.fd = open(lk.path, O_RDONLY);
+	lk.dw = dwarf_begin(lk.fd, DWARF_C_READ);
+	return lk.dw ? 0 : -1;
+}
+
+/* the offset of member m in a structure named s that has one (any unit) */
+static bool struct_member_in(Dwarf_Die *parent, const char *s, const char *m, __u64 *off)
+{
+	Dwarf_Die c, x;
+
+	if (dwarf_child(parent, &c))
+		return false;
+	do {
+		const char *n = dwarf_diename(&c);
+
+		if (dwarf_tag(&c) == DW_TAG_structure_type && n && !strcmp(n, s) &&
+		    member(&c, m, off, &x))
+			return true;
+		if ((dwarf_tag(&c) == DW_TAG_namespace || dwarf_tag(&c) == DW_TAG_structure_type) &&
+		    struct_member_in(&c, s, m, off))
+			return true;
+	} while (!dwarf_siblingof(&c, &c));
+	return false;
+}
+
+static __u64 struct_member(Dwarf *dw, const char *s, const char *m)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	__u64 off;
+
+	while (!dwarf_get_units(dw, cu, &cu, NULL, NULL, &cudie, NULL))
+		if (struct_member_in(&cudie, s, m, &off))
+			return off;
+	fail_msg("no member %s in a structure %s", m, s);
+	return 0;
+}
+
+/* Runs path with arg, its stdout a pipe, until it prints a line with
+ * READY: that line into line; skips the test if it never does. */
+static pid_t spawn_ready(const char *path, const char *arg, char *line, size_t len)
+{
+	char buf[1024] = "";
+	struct pollfd pfd;
+	size_t got = 0;
+	int pipefd[2];
+	char *r;
+	pid_t pid;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execl(path, path, arg, (char *)NULL);
+		_exit(127);
+	}
+	child = pid;
+	close(pipefd[1]);
+	pfd = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	while (!((r = strstr(buf, "READY")) && strchr(r, '\n')) && got < sizeof(buf) - 1 &&
+	       poll(&pfd, 1, 20000) > 0) {
+		ssize_t n = read(pipefd[0], buf + got, sizeof(buf) - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += n;
+		buf[got] = '\0';
+	}
+	close(pipefd[0]);
+	if (!(r = strstr(buf, "READY"))) {
+		print_message("[  SKIPPED ] %s %s did not get READY\n", path, arg ? arg : "");
+		skip();
+	}
+	snprintf(line, len, "%.*s", (int)strcspn(r, "\n"), r);
+	return pid;
+}
+
+/* name=0x<hex> in the READY line */
+static __u64 ready_addr(const char *line, const char *name)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=0x", name);
+	p = strstr(line, pat);
+	assert_non_null(p);
+	return strtoull(p + strlen(pat), NULL, 16);
+}
+
+#define MAX_LIVE 64
+
+struct live_task {
+	__u64 header;
+	const char *root; /* frames[0]'s function, "" if none */
+	int n;		  /* tokio_locks' return */
+	struct future_lock locks[FUTURE_MAX_LOCKS];
+};
+
+struct live {
+	pid_t pid;
+	__u64 bias;
+	struct proc_mem *pm;
+	char line[512];
+	int ntasks;
+	struct live_task t[MAX_LIVE];
+};
+
+/* Runs the locks fixture in mode, finds its tasks (task_scan) and decodes
+ * each one's root async fn and locks; skips the test when the fixture is
+ * not built or its memory cannot be read. */
+static void live_locks(struct live *l, const char *mode)
+{
+	struct found_task found[MAX_LIVE];
+	struct elf_symbols *syms;
+	int n;
+
+	if (!lk.d) {
+		print_message("[  SKIPPED ] %s not built, or without full DWARF "
+			      "(CARGO_TARGET_DIR=target/full CARGO_PROFILE_RELEASE_DEBUG=full)\n",
+			      lk.path);
+		skip();
+	}
+	memset(l, 0, sizeof(*l));
+	l->pid = spawn_ready(lk.path, mode, l->line, sizeof(l->line));
+	if (!(l->pm = proc_mem__open(l->pid))) {
+		print_message("[  SKIPPED ] reading pid %d: %s\n", l->pid, strerror(errno));
+		skip();
+	}
+	assert_int_equal(proc_mem__load_bias(l->pm, &l->bias), 0);
+	syms = elf_symbols__open(lk.path);
+	assert_non_null(syms);
+	n = task_scan__pid(l->pid, syms, NULL, found, MAX_LIVE, NULL);
+	elf_symbols__free(syms);
+	if (n == -EPERM || n == -EACCES) {
+		print_message("[  SKIPPED ] scanning pid %d: %s\n", l->pid, strerror(-n));
+		proc_mem__close(l->pm);
+		skip();
+	}
+	assert_true(n > 0);
+	l->ntasks = n;
+	for (int i = 0; i < n; i++) {
+		struct live_task *t = &l->t[i];
+		struct future_await fa;
+
+		t->header = found[i].header;
+		assert_int_equal(future_decoder__tokio_task(lk.d, t->header, l->bias,
+							    proc_mem__read_cb, l->pm, &fa), 0);
+		t->root = fa.nframes ? fa.frames[0].function : "";
+		t->n = future_decoder__tokio_locks(lk.d, t->header, l->bias, proc_mem__read_cb,
+						   l->pm, t->locks, FUTURE_MAX_LOCKS);
+		if (getenv("DEBUG_LIVE"))
+			print_message("%#llx %s: %d locks\n", (unsigned long long)t->header, t->root,
+				      t->n);
+		assert_true(t->n >= 0);
+	}
+}
+
+static void live_done(struct live *l)
+{
+	proc_mem__close(l->pm);
+	l->pm = NULL;
+}
+
+/* Deadlocks: each task of the cycle holds its first Mutex and waits for the
+ * next one; no other task holds or waits for anything. */
+static void check_cycle(const char *mode, const char *const *fns, const char *const *names,
+			int len)
+{
+	struct live l;
+	__u64 sem[3];
+	int seen[3] = { 0 };
+
+	live_locks(&l, mode);
+	for (int k = 0; k < len; k++) /* `s` found, not assumed at 0 */
+		sem[k] = ready_addr(l.line, names[k]) + struct_member(lk.dw, "Mutex<u64>", "s");
+	for (int i = 0; i < l.ntasks; i++) {
+		struct live_task *t = &l.t[i];
+		int k = 0;
+
+		while (k < len && strcmp(t->root, fns[k]))
+			k++;
+		if (k == len) {
+			assert_int_equal(t->n, 0);
+			continue;
+		}
+		seen[k]++;
+		assert_int_equal(t->n, 2);
+		assert_lock(&t->locks[0], sem[k], 1, false, AIB_LOCK_KIND_MUTEX);
+		assert_lock(&t->locks[1], sem[(k + 1) % len], 1, true, AIB_LOCK_KIND_MUTEX);
+		/* room for one: the waiting one */
+		assert_int_equal(future_decoder__tokio_locks(lk.d, t->header, l.bias,
+							     proc_mem__read_cb, l.pm, t->locks, 1), 1);
+		assert_lock(&t->locks[0], sem[(k + 1) % len], 1, true, AIB_LOCK_KIND_MUTEX);
+	}
+	for (int k = 0; k < len; k++)
+		assert_int_equal(seen[k], 1);
+	live_done(&l);
+}
+
+static void test_locks_live_abba(void **state)
+{
+	static const char *const fns[] = { "locks::transfer_a", "locks::transfer_b" };
+	static const char *const names[] = { "a", "b" };
+
+	check_cycle("abba", fns, names, 2);
+}
+
+static void test_locks_live_cycle3(void **state)
+{
+	static const char *const fns[] = { "locks::cycle1", "locks::cycle2", "locks::cycle3" };
+	static const char *const names[] = { "m1", "m2", "m3" };
+
+	check_cycle("cycle3", fns, names, 3);
+}
+
+/* Contention: 3 readers hold rw, a writer and a late reader wait for it;
+ * 3 tasks hold a permit of sem each, a fourth waits. */
+static void test_locks_live_rwlock(void **state)
+{
+	struct live l;
+	__u64 rw, sem;
+	int readers = 0, writers = 0, late = 0, holders = 0, waiters = 0;
+
+	live_locks(&l, "rwlock");
+	rw = ready_addr(l.line, "rw") + struct_member(lk.dw, "RwLock<u64>", "s");
+	sem = ready_addr(l.line, "sem") + struct_member(lk.dw, "Semaphore", "ll_sem");
+	for (int i = 0; i < l.ntasks; i++) {
+		struct live_task *t = &l.t[i];
+
+		if (!strcmp(t->root, "locks::reader")) {
+			readers++;
+			assert_int_equal(t->n, 1);
+			assert_lock(&t->locks[0], rw, 1, false, AIB_LOCK_KIND_RWLOCK_READ);
+		} else if (!strcmp(t->root, "locks::writer")) {
+			writers++;
+			assert_int_equal(t->n, 1);
+			/* RwLock::write asks for all of them (MAX_READS) */
+			assert_true(t->locks[0].permits > 3);
+			assert_lock(&t->locks[0], rw, t->locks[0].permits, true,
+				    AIB_LOCK_KIND_RWLOCK_WRITE);
+		} else if (!strcmp(t->root, "locks::late_reader")) {
+			late++;
+			assert_int_equal(t->n, 1);
+			assert_lock(&t->locks[0], rw, 1, true, AIB_LOCK_KIND_RWLOCK_READ);
+		} else if (!strcmp(t->root, "locks::permit_holder")) {
+			holders++;
+			assert_int_equal(t->n, 1);
+			assert_lock(&t->locks[0], sem, 1, false, AIB_LOCK_KIND_SEMAPHORE);
+		} else if (!strcmp(t->root, "locks::permit_waiter")) {
+			waiters++;
+			assert_int_equal(t->n, 1);
+			assert_lock(&t->locks[0], sem, 1, true, AIB_LOCK_KIND_SEMAPHORE);
+		} else {
+			assert_int_equal(t->n, 0);
+		}
+	}
+	assert_int_equal(readers, 3);
+	assert_int_equal(writers, 1);
+	assert_int_equal(late, 1);
+	assert_int_equal(holders, 3);
+	assert_int_equal(waiters, 1);
+	live_done(&l);
+}
+
+static int close_locks(void)
+{
+	future_decoder__free(lk.d);
+	if (lk.dw)
+		dwarf_end(lk.dw);
+	if (lk.fd >= 0)
+		close(lk.fd);
+	lk.d = NULL;
+	lk.dw = NULL;
+	lk.fd = -1;
+	return 0;
 }
 
 static int kill_child(void **state)
@@ -1013,6 +1500,10 @@ static int kill_child(void **state)
 	cmocka_unit_test_prestate_setup_teardown(test_join_handle, open_variant, NULL, &vc),     \
 	cmocka_unit_test_prestate_setup_teardown(test_socket_fd, open_variant, NULL, &vc),       \
 	cmocka_unit_test_prestate_setup_teardown(test_lock_chain, open_variant, NULL, &vc),      \
+	cmocka_unit_test_prestate_setup_teardown(test_locks_held_image, open_variant, NULL,     \
+						 &vc),                                           \
+	cmocka_unit_test_prestate_setup_teardown(test_locks_wait_image, open_variant, NULL,     \
+						 &vc),                                           \
 	cmocka_unit_test_prestate_setup_teardown(test_bad_memory, open_variant, NULL, &vc)
 
 int main(void)
@@ -1027,6 +1518,9 @@ int main(void)
 							 &nofp),
 		cmocka_unit_test_prestate_setup_teardown(test_live, open_variant, kill_child,
 							 &nofp),
+		cmocka_unit_test_setup_teardown(test_locks_live_abba, open_locks, kill_child),
+		cmocka_unit_test_setup_teardown(test_locks_live_cycle3, open_locks, kill_child),
+		cmocka_unit_test_setup_teardown(test_locks_live_rwlock, open_locks, kill_child),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, close_all);
