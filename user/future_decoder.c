@@ -836,10 +836,39 @@ static bool known_leaf(const char *name)
 
 /* Could exploring t find anything? Static, over every variant; memoized.
  * Unsure (too deep, a cycle through pointers) counts as yes. */
+typedef bool (*type_test)(struct future_decoder *d, Dwarf_Die *t, int depth);
+
+/* Does the type of a member of struct t, or of a member of one of its
+ * variants, pass `test`? */
+static bool any_member(struct future_decoder *d, Dwarf_Die *t, type_test test, int depth)
+{
+	Dwarf_Die c, mt;
+
+	for (int pass = 0; pass < 2 && !dwarf_child(t, &c); pass++) {
+		/* pass 0: members and variant parts; 1: the variants' members */
+		Dwarf_Die vp, v;
+
+		if (pass == 1) {
+			if (!variant_part(t, &vp) || dwarf_child(&vp, &v))
+				break;
+			c = v;
+		}
+		do {
+			Dwarf_Die m = c;
+
+			if (pass == 1 && (dwarf_tag(&c) != DW_TAG_variant || dwarf_child(&c, &m)))
+				continue;
+			if (dwarf_tag(&m) == DW_TAG_member && type_of(&m, &mt) && test(d, &mt, depth))
+				return true;
+		} while (!dwarf_siblingof(&c, &c));
+	}
+	return false;
+}
+
 static bool interesting(struct future_decoder *d, Dwarf_Die *t, int depth)
 {
 	Dwarf_Off off = dwarf_dieoffset(t);
-	Dwarf_Die c, mt, pointee;
+	Dwarf_Die pointee;
 	const char *name = dwarf_diename(t);
 	bool yes = false;
 	__u32 memo;
@@ -857,25 +886,7 @@ static bool interesting(struct future_decoder *d, Dwarf_Die *t, int depth)
 		yes = true;
 	else if (u64_map__set(d->interest, off, 2))
 		return true;
-	for (int pass = 0; !yes && pass < 2 && !dwarf_child(t, &c); pass++) {
-		/* pass 0: members and variant parts; 1: the variants' members */
-		Dwarf_Die vp, v;
-
-		if (pass == 1) {
-			if (!variant_part(t, &vp) || dwarf_child(&vp, &v))
-				break;
-			c = v;
-		}
-		do {
-			Dwarf_Die m = c;
-
-			if (pass == 1 && (dwarf_tag(&c) != DW_TAG_variant || dwarf_child(&c, &m)))
-				continue;
-			if (dwarf_tag(&m) == DW_TAG_member && type_of(&m, &mt) &&
-			    interesting(d, &mt, depth + 1))
-				yes = true;
-		} while (!yes && !dwarf_siblingof(&c, &c));
-	}
+	yes = yes || any_member(d, t, interesting, depth + 1);
 	u64_map__set(d->interest, off, yes);
 	return yes;
 }
@@ -1211,7 +1222,6 @@ static bool may_hold(struct future_decoder *d, Dwarf_Die *t, int depth)
 {
 	Dwarf_Off off = dwarf_dieoffset(t);
 	const char *name = dwarf_diename(t);
-	Dwarf_Die c, mt;
 	bool yes = false;
 	__u32 memo;
 
@@ -1225,24 +1235,7 @@ static bool may_hold(struct future_decoder *d, Dwarf_Die *t, int depth)
 		yes = true;
 	else if (u64_map__set(d->guards, off, 2))
 		return true;
-	for (int pass = 0; !yes && pass < 2 && !dwarf_child(t, &c); pass++) {
-		Dwarf_Die vp, v;
-
-		if (pass == 1) {
-			if (!variant_part(t, &vp) || dwarf_child(&vp, &v))
-				break;
-			c = v;
-		}
-		do {
-			Dwarf_Die m = c;
-
-			if (pass == 1 && (dwarf_tag(&c) != DW_TAG_variant || dwarf_child(&c, &m)))
-				continue;
-			if (dwarf_tag(&m) == DW_TAG_member && type_of(&m, &mt) &&
-			    may_hold(d, &mt, depth + 1))
-				yes = true;
-		} while (!yes && !dwarf_siblingof(&c, &c));
-	}
+	yes = yes || any_member(d, t, may_hold, depth + 1);
 	u64_map__set(d->guards, off, yes ? 1 : 0);
 	return yes;
 }

@@ -87,6 +87,47 @@ int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_
 	return add_matching(syms, plan, path, probe, false, false, keep);
 }
 
+static int first_func(const struct elf_symbol *sym, void *arg)
+{
+	__u64 *vaddr = arg;
+
+	if (sym->is_func && !*vaddr)
+		*vaddr = sym->vaddr;
+	return 0;
+}
+
+__u64 probe_plan__function(const struct elf_symbols *syms, const char *path)
+{
+	__u64 vaddr = 0;
+
+	elf_symbols__match(syms, path, first_func, &vaddr);
+	return vaddr;
+}
+
+int probe_plan__add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan,
+				 __u64 target, enum aib_probe probe, unsigned keep, const char *what,
+				 int max)
+{
+	__u64 slots[8], *rets = calloc(max > 0 ? (size_t)max : 1, sizeof(*rets));
+	int nslots = elf_symbols__pointer_slots(syms, target, slots, 8), n, added = 0, err = 0;
+
+	if (!rets)
+		return -ENOMEM;
+	n = nslots < 0 ? nslots
+		       : x86_code__call_sites(syms, target, slots, nslots < 8 ? nslots : 8, rets, max);
+	for (int i = 0; i < n && i < max && !err; i++) {
+		struct probe_site site = {.probe = probe, .origin = rets[i], .what = what};
+
+		if (x86_code__cheap_point(syms, rets[i], keep, &site.vaddr) ||
+		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
+			continue;
+		err = probe_plan__add(plan, &site);
+		added += !err;
+	}
+	free(rets);
+	return err ? err : n < 0 ? n : added;
+}
+
 void probe_plan__note_missing(struct probe_plan *plan, const char *what)
 {
 	size_t len = strlen(plan->missing);

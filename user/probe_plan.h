@@ -62,6 +62,16 @@ int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *
  * registers (enum x86_keep) still as at entry (x86_code__cheap_point). */
 int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_plan *plan,
 				   const char *path, enum aib_probe probe, unsigned keep);
+/* The first function whose path matches (as elf_symbols__match), or 0. */
+__u64 probe_plan__function(const struct elf_symbols *syms, const char *path);
+/* A site for every return address of a call of the function at `target`
+ * found in the file (direct, or through its pointer slots; up to max), at
+ * the first instruction after it the kernel emulates with sp and the `keep`
+ * registers intact; `origin` = the return address. How many were added, or
+ * -errno. */
+int probe_plan__add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan,
+				 __u64 target, enum aib_probe probe, unsigned keep, const char *what,
+				 int max);
 /* Append ", what" (or "what") to the runtime description. */
 void probe_plan__describe(struct probe_plan *plan, const char *what);
 

@@ -33,24 +33,6 @@ static const struct site_spec at_sites[] = {
 	{"async_std::task::builder::Builder::spawn", AIB_PROBE_AT_TASK_NAME, false},
 };
 
-static int first_func(const struct elf_symbol *sym, void *arg)
-{
-	__u64 *vaddr = arg;
-
-	if (sym->is_func && !*vaddr)
-		*vaddr = sym->vaddr;
-	return 0;
-}
-
-/* The first function whose path matches (a prefix with '*'), or 0. */
-static __u64 find_func(const struct elf_symbols *syms, const char *path)
-{
-	__u64 vaddr = 0;
-
-	elf_symbols__match(syms, path, first_func, &vaddr);
-	return vaddr;
-}
-
 /* std's catch_unwind cleanup, whose v0 path carries a crate hash. */
 static int add_panic_cleanup(const struct elf_symbols *syms, struct probe_plan *plan)
 {
@@ -77,7 +59,7 @@ static int add_panic_cleanup(const struct elf_symbols *syms, struct probe_plan *
  * end of the header's first two words (async-task 4.x layouts). */
 static void header_layout(const struct elf_symbols *syms, struct probe_plan *plan)
 {
-	__u64 run = find_func(syms, AT_RUNNABLE_RUN), off;
+	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN), off;
 
 	plan->at_vtable_off = 0;
 	plan->at_state_off = 8;
@@ -92,26 +74,11 @@ static void header_layout(const struct elf_symbols *syms, struct probe_plan *pla
  * reported by the BPF side and added then. */
 static int add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan)
 {
-	__u64 run = find_func(syms, AT_RUNNABLE_RUN), slots[8], rets[64];
-	int nslots, n, err;
+	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN);
+	int n = run ? probe_plan__add_return_sites(syms, plan, run, AIB_PROBE_AT_RUN_RETURN, 0,
+						   "a return site of RawTask::run", 64)
+		    : 0;
 
-	if (!run)
-		return 0;
-	nslots = elf_symbols__pointer_slots(syms, run, slots, 8);
-	if (nslots < 0)
-		return nslots;
-	n = x86_code__call_sites(syms, run, slots, nslots < 8 ? nslots : 8, rets, 64);
-	for (int i = 0; i < n && i < 64; i++) {
-		struct probe_site site = {.probe = AIB_PROBE_AT_RUN_RETURN, .origin = rets[i],
-					  .what = "a return site of RawTask::run"};
-
-		if (x86_code__cheap_probe_point(syms, rets[i], &site.vaddr) ||
-		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
-			continue;
-		err = probe_plan__add(plan, &site);
-		if (err)
-			return err;
-	}
 	return n < 0 ? n : 0;
 }
 
@@ -167,11 +134,11 @@ int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *pl
 		goto fail;
 
 	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK);
-	if (find_func(syms, "async_std::*"))
+	if (probe_plan__function(syms, "async_std::*"))
 		probe_plan__describe(plan, "async-std (async-task)");
-	if (find_func(syms, "smol::*"))
+	if (probe_plan__function(syms, "smol::*"))
 		probe_plan__describe(plan, "smol (async-task)");
-	if (!find_func(syms, "async_std::*") && !find_func(syms, "smol::*"))
+	if (!probe_plan__function(syms, "async_std::*") && !probe_plan__function(syms, "smol::*"))
 		probe_plan__describe(plan, "async-task");
 	probe_plan__note_missing(plan, "async-lock contention (not traced yet)");
 	return 0;

@@ -8,7 +8,6 @@
  * below: a uretprobe frame that a panic unwinds through aborts the target.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "elf_symbols.h"
@@ -98,15 +97,6 @@ static int find_object(const struct elf_symbol *sym, void *arg)
 	return 0;
 }
 
-static int first_func(const struct elf_symbol *sym, void *arg)
-{
-	__u64 *vaddr = arg;
-
-	if (sym->is_func && !*vaddr)
-		*vaddr = sym->vaddr;
-	return 0;
-}
-
 /* The Acquire layout locks.bpf.h reads, checked against the code: poll
  * loads the &Semaphore (8 bytes) and num_permits (4) through self before
  * its first branch; drop first compares `queued` (1). */
@@ -141,11 +131,10 @@ static bool lock_layout(const struct elf_symbols *syms, __u64 poll, __u64 drop,
  * inlines Acquire::poll, thin LTO Semaphore::release. */
 static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *plan)
 {
-	__u64 poll = 0, drop = 0, slots[8], *rets;
-	int nslots, n, err = 0;
+	__u64 poll = probe_plan__function(syms, ACQUIRE_POLL);
+	__u64 drop = probe_plan__function(syms, ACQUIRE_DROP);
+	int n;
 
-	elf_symbols__match(syms, ACQUIRE_POLL, first_func, &poll);
-	elf_symbols__match(syms, ACQUIRE_DROP, first_func, &drop);
 	if (!poll || !drop) {
 		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire::poll inlined)");
 		return 0;
@@ -154,27 +143,12 @@ static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *pla
 		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire layout not recognized)");
 		return 0;
 	}
-	nslots = elf_symbols__pointer_slots(syms, poll, slots, 8);
-	if (nslots < 0)
-		return nslots;
-	rets = calloc(MAX_LOCK_CALLS, sizeof(*rets));
-	if (!rets)
-		return -ENOMEM;
-	n = x86_code__call_sites(syms, poll, slots, nslots < 8 ? nslots : 8, rets, MAX_LOCK_CALLS);
-	for (int i = 0; i < n && i < MAX_LOCK_CALLS && !err; i++) {
-		struct probe_site site = {.probe = AIB_PROBE_LOCK_POLLED, .origin = rets[i],
-					  .what = "a return site of Acquire::poll"};
-
-		/* the result is in al, the call's return told by sp */
-		if (x86_code__cheap_point(syms, rets[i], X86_KEEP_RET, &site.vaddr) ||
-		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
-			continue;
-		err = probe_plan__add(plan, &site);
-		plan->lock_sites += !err;
-	}
-	free(rets);
-	if (err || n < 0)
-		return err ?: n;
+	/* the result is in al, the call's return told by sp */
+	n = probe_plan__add_return_sites(syms, plan, poll, AIB_PROBE_LOCK_POLLED, X86_KEEP_RET,
+					 "a return site of Acquire::poll", MAX_LOCK_CALLS);
+	if (n < 0)
+		return n;
+	plan->lock_sites = (__u32)n;
 	if (!plan->lock_sites) {
 		probe_plan__note_missing(plan, LOCKS_MISSING " (no calls of Acquire::poll found)");
 		return 0;

@@ -62,18 +62,13 @@ const char *report__task_label(const struct task_model *m, __u64 id, char *buf, 
 	return buf;
 }
 
-static double wait_total(const struct lock_info *l)
-{
-	return (double)l->wait.sum;
-}
-
 static int by_wait_desc(const void *a, const void *b)
 {
 	const struct lock_info *x = *(const struct lock_info *const *)a;
 	const struct lock_info *y = *(const struct lock_info *const *)b;
 
-	if (wait_total(x) != wait_total(y))
-		return wait_total(x) > wait_total(y) ? -1 : 1;
+	if (x->wait.sum != y->wait.sum)
+		return x->wait.sum > y->wait.sum ? -1 : 1;
 	return x->acquisitions > y->acquisitions ? -1 : x->acquisitions < y->acquisitions;
 }
 
