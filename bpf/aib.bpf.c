@@ -96,9 +96,10 @@ int uprobe_return(struct pt_regs *ctx)
 	__u32 tid = current_tid();
 	struct thread_state *ts = thread_state_lookup(tid);
 
-	if (ts)
-		at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
-	return poll_return();
+	if (!ts)
+		return 0; /* an entry we never saw (attached mid-poll) */
+	at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
+	return poll_return(tid, ts);
 }
 
 /* Blocking syscalls inside polls (blocking.bpf.h): every thread of the

@@ -284,8 +284,7 @@ static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bi
 		len = 0;
 	buf->ev.stack.len = len;
 	e->hdr.size = (__u16)(sizeof(buf->ev) + len);
-	if (bpf_ringbuf_output(&events, buf, sizeof(buf->ev) + len, wakeup_flags()))
-		count_drop(AIB_DROP_RINGBUF);
+	event_output(buf, sizeof(buf->ev) + len);
 	return 0;
 }
 

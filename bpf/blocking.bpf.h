@@ -15,8 +15,7 @@
 
 #include "probe_common.bpf.h"
 
-const volatile __u32 target_tgid;		/* 0: blocking not traced */
-const volatile __u64 blocked_min_ns = 1000000;
+const volatile __u32 target_tgid; /* 0: blocking not traced */
 
 struct blocked_scratch {
 	struct aib_ev_blocked ev;
@@ -102,8 +101,7 @@ static __always_inline int blocking_exit(struct pt_regs *regs)
 		len = 0;
 	buf->ev.stack.len = (__u32)len;
 	buf->ev.hdr.size = (__u16)(sizeof(buf->ev) + len);
-	if (bpf_ringbuf_output(&events, buf, sizeof(buf->ev) + len, wakeup_flags()))
-		count_drop(AIB_DROP_RINGBUF);
+	event_output(buf, sizeof(buf->ev) + len);
 	return 0;
 }
 

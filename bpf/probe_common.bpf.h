@@ -9,6 +9,8 @@
 
 #include "aib_events.h"
 
+#define ID_OFF_CACHE 8
+
 struct thread_state {
 	__u32 depth;
 	__u32 pad;
@@ -36,7 +38,16 @@ struct thread_state {
 	/* a syscall entered while polling a task (blocking.bpf.h) */
 	__u64 sys_start, sys_arg;
 	__u32 sys_nr, sys_op;
+	/* tokio: task vtable -> offset of the task id, direct-mapped, so a
+	 * hit reads the vtable's slot only for a type it has not seen */
+	struct {
+		__u64 vtable, id_off;
+	} id_offs[ID_OFF_CACHE];
 };
+
+/* Syscalls inside polls this long are reported (blocking.bpf.h); 0 = not
+ * traced, and the polls need not be told apart (thread_state.quiet). */
+const volatile __u64 blocked_min_ns;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -79,15 +90,35 @@ static __always_inline void *event_reserve(__u64 size)
 	return e;
 }
 
-static __always_inline __u64 wakeup_flags(void)
+/* The bytes a record of `size` takes in the ring (its 8-byte header, 8-aligned). */
+#define RING_BYTES(size) ((((__u64)(size)) + 8 + 7) & ~7ULL)
+
+/* Wake the reader each time another WAKEUP_BYTES have queued up: when the
+ * record of `bytes` that brought the queue to `queued` crossed a multiple.
+ * Waking on every record past the mark instead (a reader that lags keeps
+ * it there) costs each record a self-IPI: about 1 us in a VM. A crossing
+ * two CPUs race past unseen waits for the next one, or the reader's timeout. */
+static __always_inline __u64 wakeup_flags(__u64 queued, __u64 bytes)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	return queued >= bytes && queued / WAKEUP_BYTES != (queued - bytes) / WAKEUP_BYTES
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void event_submit(void *e)
+static __always_inline __u64 queued_bytes(void)
 {
-	bpf_ringbuf_submit(e, wakeup_flags());
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+}
+
+/* Submit a record event_reserve() gave (so already counted as queued). */
+#define event_submit(e) bpf_ringbuf_submit((e), wakeup_flags(queued_bytes(), RING_BYTES(sizeof(*(e)))))
+
+/* Copy `size` bytes into the ring as one record. */
+static __always_inline void event_output(void *data, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, data, size,
+			       wakeup_flags(queued_bytes() + RING_BYTES(size), RING_BYTES(size))))
+		count_drop(AIB_DROP_RINGBUF);
 }
 
 static __always_inline __u32 current_tid(void)
@@ -122,10 +153,9 @@ static __always_inline struct thread_state *thread_state_get(__u32 tid)
 	return ts;
 }
 
-/* The task being polled on this thread (top of its poll stack), or 0. */
-static __always_inline void current_task(__u32 tid, __u64 *task, __u64 *task_id)
+/* The task being polled by the thread of `ts` (top of its poll stack), or 0. */
+static __always_inline void top_task(const struct thread_state *ts, __u64 *task, __u64 *task_id)
 {
-	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
 	__u32 top;
 
 	*task = 0;
@@ -138,6 +168,11 @@ static __always_inline void current_task(__u32 tid, __u64 *task, __u64 *task_id)
 	*task = ts->task[top];
 	/* an async-task entry (sp set) keeps its vtable there, not an id */
 	*task_id = ts->sp[top] ? 0 : ts->task_id[top];
+}
+
+static __always_inline void current_task(__u32 tid, __u64 *task, __u64 *task_id)
+{
+	top_task(bpf_map_lookup_elem(&threads, &tid), task, task_id);
 }
 
 #endif

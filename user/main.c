@@ -42,6 +42,8 @@
 /* The wait-for graph is checked this often (record time); a deadlock then
  * shows within DEADLOCK_CONFIRM_NS + this of forming. */
 #define DEADLOCK_CHECK_NS 250000000ULL
+/* --blocking: a syscall this long inside a poll stalls the worker's other tasks */
+#define DEFAULT_BLOCKING_NS 1000000ULL
 
 struct options {
 	enum { CMD_ATTACH, CMD_RUN, CMD_REPLAY } cmd;
@@ -55,6 +57,7 @@ struct options {
 	__u64 stuck_after_ns;
 	bool all_frames;
 	bool fail_on_deadlock;
+	bool locks;	       /* optional captures (enum probe_capture): tokio's locks */
 	__u64 blocking_min_ns; /* syscalls inside polls this long are reported; 0 = off */
 	bool verbose;
 	char **argv; /* run: the command */
@@ -84,14 +87,19 @@ static const char usage[] =
 	"      --stuck-after DURATION  list tasks parked longer than this first, with the\n"
 	"                        .await they wait on (default 2s; 500ms, 1.5s, 3m)\n"
 	"      --all-frames      await stacks keep the runtime's and std's frames\n"
-	"      --fail-on-deadlock  exit with status 3 once a deadlock is found (after the\n"
-	"                        report and the other outputs are written)\n"
-	"      --blocking-threshold DURATION  report syscalls that block a worker inside a\n"
-	"                        poll for this long (default 1ms; 0 = do not trace them)\n"
 	"      --ringbuf-mb N    ring buffer size in MiB (default 16)\n"
+	"      --fail-on-deadlock  exit with status 3 once a deadlock is found (after the\n"
+	"                        report and the other outputs are written); implies --locks\n"
+
 	"  -v, --verbose         show libbpf's messages and every probe attached\n"
 	"  -h, --help            this text\n"
-	"  -V, --version         print the version\n"
+	"  -V, --version         print the version\n"	"\n"
+	"Optional captures (each costs the target more per event: README, Performance):\n"
+	"      --locks           trace tokio's Mutex, RwLock, Semaphore and channel capacity:\n"
+	"                        contention, holders, waiters, deadlocks on locks\n"
+	"      --blocking        report syscalls that block a worker inside a poll for 1ms\n"
+	"                        or more (std Mutex, sleep, blocking I/O in async code)\n"
+	"      --blocking-threshold DURATION  the same, for this long (0 = off)\n"
 	"\n"
 	"Exports (written as the session goes; from `replay` too):\n"
 	"      --perfetto FILE   Perfetto trace (native protobuf): open it in ui.perfetto.dev\n"
@@ -125,6 +133,8 @@ enum {
 	OPT_ALL_FRAMES,
 	OPT_FAIL_ON_DEADLOCK,
 	OPT_BLOCKING_THRESHOLD,
+	OPT_BLOCKING,
+	OPT_LOCKS,
 };
 
 /* "2s", "500ms", "1.5", "3m" (no unit: seconds) -> ns; -EINVAL if not one. */
@@ -193,6 +203,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"all-frames", no_argument, 0, OPT_ALL_FRAMES},
 		{"fail-on-deadlock", no_argument, 0, OPT_FAIL_ON_DEADLOCK},
 		{"blocking-threshold", required_argument, 0, OPT_BLOCKING_THRESHOLD},
+		{"blocking", no_argument, 0, OPT_BLOCKING},
+		{"locks", no_argument, 0, OPT_LOCKS},
 		{0, 0, 0, 0},
 	};
 	bool have_cmd = false;
@@ -200,8 +212,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	char *end;
 
 	*o = (struct options){
-		.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16, .stuck_after_ns = 2000000000ULL,
-		.blocking_min_ns = 1000000ULL};
+		.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16, .stuck_after_ns = 2000000000ULL};
 	optind = 1;
 	/* '+': stop at the first non-option, so `run CMD -x` keeps -x for CMD.
 	 * Options may stand before the command word and after replay's FILE. */
@@ -274,6 +285,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_FAIL_ON_DEADLOCK:
 			o->fail_on_deadlock = true;
+			o->locks = true; /* the waits on locks are most cycles' edges */
+			break;
+		case OPT_LOCKS:
+			o->locks = true;
+			break;
+		case OPT_BLOCKING:
+			if (!o->blocking_min_ns)
+				o->blocking_min_ns = DEFAULT_BLOCKING_NS;
 			break;
 		case OPT_BLOCKING_THRESHOLD:
 			if (strcmp(optarg, "0") && parse_duration(optarg, &o->blocking_min_ns))
@@ -730,7 +749,9 @@ static void find_tasks(struct live *l)
 		rec.state = found[i].state;
 		rec.runtime = found[i].runtime;
 		session__emit(l->session, &rec.hdr);
-		found_locks(l, &found[i], rec.hdr.ts);
+		/* a guard found without the lock probes would never be released */
+		if (l->plan.lock_sites)
+			found_locks(l, &found[i], rec.hdr.ts);
 	}
 	fprintf(stderr, "async-inspect-bpf: %d tasks found in memory, and %d running ones taken "
 		"for tokio's worker carriers (%.1f MiB searched in %.0f ms%s)\n",
@@ -750,10 +771,24 @@ static const char *spawn_locations(const struct probe_plan *plan)
 	return plan->spawn_sites && plan->next_id_vaddr ? "yes" : "no";
 }
 
+/* "optional captures: locks, blocking syscalls >= 1.00ms" */
+static const char *captures(const struct options *o, char *buf, size_t len)
+{
+	char d[16];
+
+	if (!o->locks && !o->blocking_min_ns)
+		return "optional captures: none (--locks, --blocking)";
+	snprintf(buf, len, "optional captures: %s%s%s%s", o->locks ? "locks" : "",
+		 o->locks && o->blocking_min_ns ? ", " : "",
+		 o->blocking_min_ns ? "blocking syscalls >= " : "",
+		 o->blocking_min_ns ? report__duration(o->blocking_min_ns, d, sizeof(d)) : "");
+	return buf;
+}
+
 static int prepare(struct live *l)
 {
 	const struct options *o = l->o;
-	char why[512] = "";
+	char why[512] = "", captures_buf[96];
 	int err;
 
 	l->syms = elf_symbols__open(l->target.exe);
@@ -766,7 +801,10 @@ static int prepare(struct live *l)
 		return fail("%s is stripped (no symbol table): rebuild it without stripping "
 			    "(Cargo: [profile.release] strip = false), or inspect an unstripped copy",
 			    l->target.name);
-	err = probe_plan__for_binary(l->syms, &l->plan, why, sizeof(why));
+	err = probe_plan__for_binary(l->syms, &l->plan,
+				     (o->locks ? PROBE_CAPTURE_LOCKS : 0) |
+					     (o->blocking_min_ns ? PROBE_CAPTURE_BLOCKING : 0),
+				     why, sizeof(why));
 	if (err == -ENOENT)
 		return fail("%s: %s", l->target.name, why);
 	if (err)
@@ -830,10 +868,10 @@ static int prepare(struct live *l)
 				(unsigned long long)l->plan.sites[i].offset, l->plan.sites[i].what);
 	fprintf(stderr,
 		"async-inspect-bpf: %s pid %d (%s): %s runtime, %u poll sites, %zu probes attached; "
-		"spawn locations: %s%s%s\n",
+		"spawn locations: %s; %s%s%s\n",
 		l->target.ours ? "started" : "attached to", l->target.pid, l->target.name,
 		l->plan.runtime_desc, l->plan.poll_sites, tracer__attached(l->tracer),
-		spawn_locations(&l->plan),
+		spawn_locations(&l->plan), captures(o, captures_buf, sizeof(captures_buf)),
 		l->plan.missing[0] ? "; not found: " : "", l->plan.missing);
 	if (o->blocking_min_ns && tracer__blocking_error(l->tracer) &&
 	    tracer__blocking_error(l->tracer) != -ENOTSUP)

@@ -147,14 +147,14 @@ void probe_plan__describe(struct probe_plan *plan, const char *what)
 		 len ? " + " : "", what);
 }
 
-int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
-			   size_t why_len)
+int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan,
+			   unsigned captures, char *why, size_t why_len)
 {
 	char why_tokio[256], why_at[256];
 	int err;
 
 	memset(plan, 0, sizeof(*plan));
-	err = tokio_probes__add(syms, plan, why_tokio, sizeof(why_tokio));
+	err = tokio_probes__add(syms, plan, captures, why_tokio, sizeof(why_tokio));
 	if (err && err != -ENOENT)
 		goto fail;
 	err = async_task_probes__add(syms, plan, why_at, sizeof(why_at));

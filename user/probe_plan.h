@@ -75,21 +75,30 @@ int probe_plan__add_return_sites(const struct elf_symbols *syms, struct probe_pl
 /* Append ", what" (or "what") to the runtime description. */
 void probe_plan__describe(struct probe_plan *plan, const char *what);
 
+/* The optional captures, each a price per event that the default mode
+ * (lifecycles, wakes, await sites) does not pay: see README, Performance. */
+enum probe_capture {
+	PROBE_CAPTURE_LOCKS = 1 << 0,	 /* tokio's batch semaphore (locks.bpf.h) */
+	PROBE_CAPTURE_BLOCKING = 1 << 1, /* syscalls inside polls (blocking.bpf.h) */
+	PROBE_CAPTURE_ALL = PROBE_CAPTURE_LOCKS | PROBE_CAPTURE_BLOCKING,
+};
+
 /*
  * Every supported runtime found in the binary's symbols, each adding its
- * sites to one plan: 0, or -ENOENT when there is none (`why` says what was
- * looked for), or another -errno.
+ * sites to one plan, with the optional `captures` (enum probe_capture) it
+ * supports: 0, or -ENOENT when there is none (`why` says what was looked
+ * for), or another -errno.
  */
-int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
-			   size_t why_len);
+int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan,
+			   unsigned captures, char *why, size_t why_len);
 
 /*
  * The runtimes' own planners: add their sites to `plan` and return 0, or
  * -ENOENT when the binary has no such runtime (`why` says what was missing;
  * the plan is left as it was), or another -errno.
  */
-int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
-		      size_t why_len);
+int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, unsigned captures,
+		      char *why, size_t why_len);
 /* What a tokio lock acquire is for, from a function on the path to the
  * Acquire::poll call ("tokio::sync::rwlock::RwLock<T>::write::{{closure}}"
  * is a RwLock write); AIB_LOCK_KIND_UNKNOWN for any other function. */

@@ -211,8 +211,8 @@ struct u64_map *tokio_lock_kinds(const struct probe_plan *plan, struct symbolize
 	return kinds;
 }
 
-int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
-		      size_t why_len)
+int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, unsigned captures,
+		      char *why, size_t why_len)
 {
 	size_t first = plan->nsites;
 	int n, err;
@@ -271,10 +271,12 @@ int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, c
 	if (n == 0)
 		probe_plan__note_missing(plan, TOKIO_TRY_READ_OUTPUT " (joins not seen)");
 
-	err = add_lock_sites(syms, plan);
-	if (err)
-		goto fail;
-	plan->blocking = true;
+	if (captures & PROBE_CAPTURE_LOCKS) {
+		err = add_lock_sites(syms, plan);
+		if (err)
+			goto fail;
+	}
+	plan->blocking = captures & PROBE_CAPTURE_BLOCKING;
 
 	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
 	probe_plan__describe(plan, "tokio");

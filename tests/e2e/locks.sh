@@ -46,7 +46,7 @@ site() { # LABEL
 # 1. N tasks queue on one Mutex the main future holds: every count exact.
 test_contend() {
 	local m q
-	tool contend run --json c.json -- "$LOCKS" contend 8
+	tool contend run --locks --json c.json -- "$LOCKS" contend 8
 	expect_rc contend 0
 	grep -q '^DONE contended=8 acquisitions=9 quiet=5' contend.out || fail "the fixture failed"
 	m=$(lock_at c.json "$(addr_of contend.out mutex)")
@@ -132,7 +132,7 @@ test_rwlock() {
 # blocks its worker on that Mutex's futex.
 test_std_sleep() {
 	local j=std.json m holder victim
-	tool std run --json "$j" -- "$LOCKS" std_sleep
+	tool std run --locks --blocking --json "$j" -- "$LOCKS" std_sleep
 	expect_rc std 0
 	m=$(addr_of std.out mutex)
 	holder=$(ids_at "$j" spawn_std_holder)
@@ -184,12 +184,30 @@ test_late_attach_deadlock() {
 		fail "transfer_a's DEADLOCK line"
 }
 
-# 8. Bad --blocking-threshold values are usage errors (no root needed).
+# 8. Locks and blocking syscalls are optional captures: by default neither
+# a lock probe nor a syscall tracepoint is attached, so the same run sees
+# no lock and no blocking call, and the start-up line says how to ask.
+test_default_mode() {
+	local j=default.json
+	tool default run --json "$j" -- "$LOCKS" std_sleep
+	expect_rc default 0
+	grep -q 'optional captures: none (--locks, --blocking)' default.err ||
+		fail "the start-up line does not name the optional captures: $(head -c 300 default.err)"
+	expect_jq "$j" "no lock traced" '.locks == [] and .blocking == []'
+	expect_jq "$j" "the tasks are still seen" '[.tasks[] | select(.poll_count > 0)] | length >= 2'
+	tool both run --locks --blocking-threshold 50ms --json both.json -- "$LOCKS" std_sleep
+	expect_rc both 0
+	grep -q 'optional captures: locks, blocking syscalls >= 50.00ms' both.err ||
+		fail "the start-up line does not name the captures asked for: $(head -c 300 both.err)"
+	expect_jq both.json "the futex wait is seen" '[.blocking[] | select(.what | startswith("futex wait"))] | length == 1'
+}
+
+# 9. Bad --blocking-threshold values are usage errors (no root needed).
 test_bad_threshold() {
 	tool bad --blocking-threshold never run -- /bin/true
 	expect_error bad 2 "^async-inspect-bpf: --blocking-threshold needs a duration"
 }
 
-ALL_TESTS=(contend abba cycle3 rwlock std_sleep replay late_attach_deadlock bad_threshold)
+ALL_TESTS=(contend abba cycle3 rwlock std_sleep replay late_attach_deadlock default_mode bad_threshold)
 NONROOT_TESTS=(bad_threshold)
 main "$@"

@@ -75,7 +75,8 @@ static int setup(void **state)
 		free(f);
 		return -1;
 	}
-	f->plan_err = probe_plan__for_binary(f->syms, &f->plan, f->why, sizeof(f->why));
+	f->plan_err =
+		probe_plan__for_binary(f->syms, &f->plan, PROBE_CAPTURE_ALL, f->why, sizeof(f->why));
 	*state = f;
 	return 0;
 }
@@ -363,7 +364,8 @@ static void test_self_is_not_tokio(void **state)
 
 	assert_non_null(self);
 	memset(&plan, 0xa5, sizeof(plan));
-	assert_int_equal(probe_plan__for_binary(self, &plan, why, sizeof(why)), -ENOENT);
+	assert_int_equal(probe_plan__for_binary(self, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)),
+			 -ENOENT);
 	if (!strstr(why, POLL))
 		fail_msg("why = \"%s\": does not name %s", why, POLL);
 	assert_non_null(strstr(why, "no tokio runtime"));
@@ -441,7 +443,8 @@ static void test_poll_without_wakers(void **state)
 
 		assert_int_equal(matches(&tmp, POLL, &a, true), 1);
 	}
-	assert_int_equal(probe_plan__for_binary(syms, &plan, why, sizeof(why)), -ENOENT);
+	assert_int_equal(probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)),
+			 -ENOENT);
 	if (!strstr(why, WAKE_BY_VAL))
 		fail_msg("why = \"%s\": does not name %s", why, WAKE_BY_VAL);
 	assert_null(plan.sites);
@@ -464,7 +467,7 @@ static void test_minimal_tokio(void **state)
 	syms = elf_symbols__open(exe);
 	unlink(exe);
 	assert_non_null(syms);
-	assert_int_equal(probe_plan__for_binary(syms, &plan, why, sizeof(why)), 0);
+	assert_int_equal(probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)), 0);
 	assert_int_equal(plan.poll_sites, 1);
 	assert_int_equal(plan.spawn_sites, 1);
 	assert_int_equal(plan.nsites, 5); /* poll entry + return, two wakers, spawn */
@@ -587,7 +590,7 @@ static void test_async_task_plan(void **state)
 	assert_int_equal(x86_code__cheap_probe_point(syms, sym_addr(syms, "arg_clobbered"), &probe_at), 0);
 	assert_int_equal(probe_at, sym_addr(syms, "arg_clobbered") + 11);
 
-	assert_int_equal(probe_plan__for_binary(syms, &plan, why, sizeof(why)), 0);
+	assert_int_equal(probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)), 0);
 	assert_int_equal(plan.runtimes, AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK));
 	assert_string_equal(plan.runtime_desc, "async-task");
 	assert_int_equal(plan.poll_sites, 1);
@@ -806,6 +809,34 @@ static void test_lock_sites(void **state)
 	}
 }
 
+/* The default mode pays for no optional capture: the same binary planned
+ * without them has every site but the lock probes, and times no syscall. */
+static void test_default_captures(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_plan plan;
+	char why[256] = "";
+	size_t lock_probes = 0;
+
+	assert_int_equal(f->plan_err, 0);
+	assert_true(f->plan.blocking);
+	assert_int_equal(probe_plan__for_binary(f->syms, &plan, 0, why, sizeof(why)), 0);
+	assert_false(plan.blocking);
+	assert_int_equal(plan.lock_sites, 0);
+	for (size_t i = 0; i < plan.nsites; i++)
+		lock_probes += plan.sites[i].probe >= AIB_PROBE_LOCK_POLL &&
+			       plan.sites[i].probe <= AIB_PROBE_LOCK_DROP;
+	assert_int_equal(lock_probes, 0);
+	for (size_t i = 0; i < f->plan.nsites; i++)
+		lock_probes += f->plan.sites[i].probe >= AIB_PROBE_LOCK_POLL &&
+			       f->plan.sites[i].probe <= AIB_PROBE_LOCK_DROP;
+	assert_true(lock_probes > 0);
+	assert_int_equal(plan.nsites, f->plan.nsites - lock_probes);
+	assert_int_equal(plan.poll_sites, f->plan.poll_sites);
+	assert_int_equal(plan.await_sites, f->plan.await_sites);
+	probe_plan__release(&plan);
+}
+
 /* tests/programs/locks's fixture (`make programs`), beside AIB_PROGRAMS:
  * a binary that keeps Semaphore::release, with Mutex, RwLock and
  * Semaphore acquires. Skipped when it is not built. */
@@ -827,7 +858,7 @@ static void test_locks_fixture(void **state)
 	syms = elf_symbols__open(path);
 	assert_non_null(syms);
 	memset(&plan, 0, sizeof(plan));
-	if (probe_plan__for_binary(syms, &plan, why, sizeof(why)))
+	if (probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)))
 		fail_msg("probe_plan__for_binary(%s): %s", path, why);
 	assert_int_equal(plan.runtimes, AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO));
 	check_acquire_layout(syms, &plan);
@@ -997,6 +1028,7 @@ int main(void)
 		T(test_offsets),
 		T(test_string_ranges),
 		T(test_lock_sites),
+		T(test_default_captures),
 	};
 	const struct CMUnitTest other_tests[] = {
 		T(test_self_is_not_tokio),
