@@ -48,10 +48,11 @@ CARGO=${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}
 BIN=$PWD/build/async-inspect-bpf
 TOOLS=$PWD/build/tools
 PROGS=$PWD/tests/programs/target/release
-TRACING_TARGET=$PWD/$DIR/tokio-tracing
+case $DIR in /*) ;; *) DIR=$PWD/$DIR ;; esac
+TRACING_TARGET=$DIR/tokio-tracing
 TRACING=$TRACING_TARGET/release
 MF_DIR=$DIR/many_futures
-MF=$PWD/$MF_DIR/target/release/many_futures
+MF=$MF_DIR/target/release/many_futures
 S=$DIR/scratch
 RESULTS=$DIR/results.txt
 
