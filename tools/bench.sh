@@ -6,16 +6,19 @@
 #
 #   1. uprobe       the price of one bare uprobe hit, this run (tools/uprobe_cost.c)
 #   2. overhead     two workloads, each run untraced (A), traced by
-#                   async-inspect-bpf in its default mode (B), and built with
-#                   tokio's own tracing instrumentation and a recording
-#                   tracing-subscriber layer (C), interleaved A B C A B C ...,
-#                   medians of BENCH_RUNS runs:
+#                   async-inspect-bpf in its default mode (B: lifecycles,
+#                   wakes, await sites), with each optional capture on its
+#                   own (L --locks, K --blocking, R --record, P --perfetto),
+#                   and built with tokio's own tracing instrumentation and a
+#                   recording tracing-subscriber layer (C), interleaved
+#                   A B L K R P C A B ..., medians of BENCH_RUNS runs:
 #                     pingpong     tasks bouncing messages over mpsc channels
 #                     echo         TCP echo server (tests/programs echo_server)
 #                                  under a loopback load (tools/echo_load.c)
-#                   then one more traced run of each, recorded, for the probe
-#                   hits per poll (tools/rec_stats.c) and the BPF programs' own
-#                   run time per hit (kernel.bpf_stats_enabled, restored after)
+#                   then one more run of B, L and K each with
+#                   kernel.bpf_stats_enabled (restored after): probe hits per
+#                   poll and the BPF programs' own time per run; B's is
+#                   recorded for the kinds of hits (tools/rec_stats.c)
 #   3. daemon       replay of a synthetic recording of BENCH_REPLAY_EVENTS
 #                   events, pinned to one CPU: the decoder and model with the
 #                   text report, then with each output; memory per live task
