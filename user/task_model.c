@@ -651,8 +651,11 @@ static int on_spawn_id(struct task_model *m, const struct aib_ev_spawn_id *e)
 
 static void note_worker(struct task_info *t, __u32 tid)
 {
-	__u32 workers[TASK_MAX_WORKERS], n = task_info__workers(t, workers);
+	__u32 workers[TASK_MAX_WORKERS], n;
 
+	if (t->nworkers && t->worker == tid)
+		return; /* the common case: polled on the same thread again */
+	n = task_info__workers(t, workers);
 	for (__u32 i = 0; i < n; i++)
 		if (workers[i] == tid)
 			return;

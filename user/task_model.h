@@ -79,11 +79,12 @@ struct task_info {
 	struct task_extra *extra; /* NULL until needed */
 	__u32 poll_tid; /* the thread of the current poll */
 	__u32 worker;	/* the first thread it was polled on (nworkers > 0) */
-	enum aib_runtime runtime : 4;
-	enum task_kind kind : 4;
-	enum task_state state : 4;
-	unsigned nworkers : 4; /* tids the task was polled on */
-	unsigned nsched : 2;   /* 0, 1 (sched.one), 2: sched.many */
+	/* whole bytes where they fit the padding: cheaper to read and write */
+	enum aib_runtime runtime : 8;
+	enum task_kind kind : 8;
+	enum task_state state : 8;
+	__u8 nworkers;	       /* tids the task was polled on */
+	__u8 nsched;	       /* 0, 1 (sched.one), 2: sched.many */
 	bool spawn_seen : 1; /* false: first seen after its spawn (before the session) */
 	bool cancelled : 1;
 	bool panicked : 1;   /* a panic unwound out of its poll */
