@@ -52,14 +52,14 @@ static void add_join(const struct task_model *m, const struct task_info *t, stru
 {
 	const struct task_info *joined;
 
-	if (!t->joining_header)
+	if (!task_info__joining_header(t))
 		return;
 	if (d->kind == AIB_WAIT_UNKNOWN)
 		d->kind = AIB_WAIT_JOIN;
 	if (d->kind != AIB_WAIT_JOIN)
 		return;
-	d->joined_id = t->joining_id;
-	joined = task_model__find(m, t->joining_header, t->joining_id);
+	d->joined_id = task_info__joining_id(t);
+	joined = task_model__find(m, task_info__joining_header(t), task_info__joining_id(t));
 	if (joined && joined->kind == TASK_BLOCKING) {
 		d->kind = AIB_WAIT_BLOCKING;
 		snprintf(d->detail, sizeof(d->detail), "spawn_blocking closure still running");

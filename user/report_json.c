@@ -27,7 +27,7 @@ void report_json__task_fields(struct json_writer *w, const struct task_info *t, 
 	json__key(w, "id");
 	json__u64(w, t->id);
 	json__key(w, "name");
-	json__string(w, t->name ? t->name : name);
+	json__string(w, task_info__name(t) ? task_info__name(t) : name);
 	json__key(w, "runtime");
 	json__string(w, aib_runtime_name(t->runtime));
 	json__key(w, "state");
@@ -74,7 +74,7 @@ static void await_fields(struct json_writer *w, const struct task_model *m,
 			 const struct task_info *t, const struct report_opts *o, struct await_desc *d)
 {
 	const struct model_summary *s = task_model__summary(m);
-	bool at_least, known = t->await && !await_desc__from_record(t->await, d);
+	bool at_least, known = task_info__await(t) && !await_desc__from_record(task_info__await(t), d);
 	__u64 blocked = task_model__blocked_ns(m, t, &at_least);
 	const struct await_frame *site = known ? await_desc__site(d) : NULL;
 	char where[200];
@@ -130,6 +130,8 @@ static void task(struct json_writer *w, const struct task_model *m, struct task_
 		 const struct report_opts *o, struct await_desc *d)
 {
 	__u64 start = task_model__summary(m)->start_ts, end = task_model__summary(m)->end_ts;
+	struct samples one, *sched = task_info__sched(t, &one);
+	__u32 workers[TASK_MAX_WORKERS], nworkers = task_info__workers(t, workers);
 
 	json__object_begin(w);
 	report_json__task_fields(w, t, start, end);
@@ -144,17 +146,17 @@ static void task(struct json_writer *w, const struct task_model *m, struct task_
 	json__key(w, "sched_delay_us");
 	json__object_begin(w);
 	json__key(w, "count");
-	json__u64(w, t->sched.count);
+	json__u64(w, sched->count);
 	json__key(w, "min");
-	json__double(w, t->sched.count ? t->sched.min / 1e3 : 0, 3);
+	json__double(w, sched->count ? sched->min / 1e3 : 0, 3);
 	json__key(w, "p50");
-	json__double(w, samples__quantile(&t->sched, 0.5) / 1e3, 3);
+	json__double(w, samples__quantile(sched, 0.5) / 1e3, 3);
 	json__key(w, "p99");
-	json__double(w, samples__quantile(&t->sched, 0.99) / 1e3, 3);
+	json__double(w, samples__quantile(sched, 0.99) / 1e3, 3);
 	json__key(w, "max");
-	json__double(w, t->sched.max / 1e3, 3);
+	json__double(w, sched->max / 1e3, 3);
 	json__key(w, "exact");
-	json__bool(w, samples__exact(&t->sched));
+	json__bool(w, samples__exact(sched));
 	json__object_end(w);
 	json__key(w, "wakes");
 	json__object_begin(w);
@@ -168,17 +170,17 @@ static void task(struct json_writer *w, const struct task_model *m, struct task_
 	json__u64(w, t->wakes[WAKE_BY_THREAD]);
 	json__object_end(w);
 	json__key(w, "blocked_in_syscalls_ms");
-	json__double(w, ms(t->blocked_ns), 3);
+	json__double(w, ms(task_info__blocked_ns(t)), 3);
 	json__key(w, "blocked_syscalls");
-	json__u64(w, t->blocked_calls);
+	json__u64(w, task_info__blocked_calls(t));
 	json__key(w, "worker_threads");
 	json__array_begin(w);
-	for (__u32 i = 0; i < t->nworkers; i++) {
+	for (__u32 i = 0; i < nworkers; i++) {
 		json__object_begin(w);
 		json__key(w, "tid");
-		json__u64(w, t->workers[i]);
+		json__u64(w, workers[i]);
 		json__key(w, "name");
-		json__string(w, task_model__thread_name(m, t->workers[i]));
+		json__string(w, task_model__thread_name(m, workers[i]));
 		json__object_end(w);
 	}
 	json__array_end(w);

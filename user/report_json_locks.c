@@ -50,8 +50,8 @@ static void await_site(struct json_writer *w, const struct task_model *m, __u64 
 	for (size_t i = 0, n = task_model__task_count(m); id && i < n && !site; i++) {
 		const struct task_info *t = task_model__task(m, i);
 
-		if (t->id == id && t->state != TASK_COMPLETED && t->await &&
-		    !await_desc__from_record(t->await, d))
+		if (t->id == id && t->state != TASK_COMPLETED && task_info__await(t) &&
+		    !await_desc__from_record(task_info__await(t), d))
 			site = await_desc__site(d);
 	}
 	if (site && site->file[0]) {

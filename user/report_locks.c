@@ -34,7 +34,7 @@ static const struct task_info *task_by_id(const struct task_model *m, __u64 id)
 const char *report__task_label(const struct task_model *m, __u64 id, char *buf, size_t len)
 {
 	const struct task_info *t = task_by_id(m, id);
-	struct await_desc *d = t && t->await ? malloc(sizeof(*d)) : NULL;
+	struct await_desc *d = t && task_info__await(t) ? malloc(sizeof(*d)) : NULL;
 	const struct await_frame *site = NULL, *root = NULL;
 	char name[96];
 
@@ -43,18 +43,18 @@ const char *report__task_label(const struct task_model *m, __u64 id, char *buf, 
 		free(d);
 		return buf;
 	}
-	if (d && !await_desc__from_record(t->await, d)) {
+	if (d && !await_desc__from_record(task_info__await(t), d)) {
 		site = await_desc__site(d);
 		for (int i = 0; i < d->nframes && !root; i++)
 			root = d->frames[i].library ? NULL : &d->frames[i];
 	}
 	if (site && site->file[0])
 		snprintf(buf, len, "task %llu (%s, %s:%u)", (unsigned long long)id,
-			 t->name ? t->name : await_site__short_name(root->function, name, sizeof(name)),
+			 task_info__name(t) ? task_info__name(t) : await_site__short_name(root->function, name, sizeof(name)),
 			 site->file, site->line);
-	else if (t && (t->name || t->location))
-		snprintf(buf, len, "task %llu (%s%s%s)", (unsigned long long)id, t->name ? t->name : "",
-			 t->name && t->location ? ", spawned at " : t->location ? "spawned at " : "",
+	else if (t && (task_info__name(t) || t->location))
+		snprintf(buf, len, "task %llu (%s%s%s)", (unsigned long long)id, task_info__name(t) ? task_info__name(t) : "",
+			 task_info__name(t) && t->location ? ", spawned at " : t->location ? "spawned at " : "",
 			 t->location ? t->location : "");
 	else
 		snprintf(buf, len, "task %llu", (unsigned long long)id);

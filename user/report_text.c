@@ -145,7 +145,7 @@ static void stuck_task(const struct stuck_row *r, const struct report_opts *o,
 		       struct await_desc *d, __u64 end, FILE *f)
 {
 	const struct task_info *t = r->t;
-	bool known = t->await && !await_desc__from_record(t->await, d);
+	bool known = task_info__await(t) && !await_desc__from_record(task_info__await(t), d);
 	const struct await_frame *site = known ? await_desc__site(d) : NULL;
 	char id[24], name[96], dur[32], blocked[64];
 	int depth = 1, root = -1;
@@ -157,7 +157,7 @@ static void stuck_task(const struct stuck_row *r, const struct report_opts *o,
 		if (!d->frames[i].library)
 			root = i;
 	fprintf(f, "Task %s %s", t->id ? id : "?",
-		t->name	   ? t->name
+		task_info__name(t)	   ? task_info__name(t)
 		: root >= 0 ? await_site__short_name(d->frames[root].function, name, sizeof(name))
 			    : "");
 	if (t->location)
@@ -261,19 +261,20 @@ int report_text__write(const struct task_model *m, const struct report_opts *o, 
 		"Total", "Busy", "Sched p99", "Idle", "Polls");
 	for (size_t i = 0; i < shown; i++) {
 		struct task_info *t = rows[i].t;
+		struct samples one, *sched = task_info__sched(t, &one);
 		char id[24], named[LOC_WIDTH + AIB_TASK_NAME_MAX + 4];
 
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)t->id);
 		/* a named task (async-std Builder::name) shows its name first */
-		if (t->name)
-			snprintf(named, sizeof(named), "\"%s\" %s", t->name,
+		if (task_info__name(t))
+			snprintf(named, sizeof(named), "\"%s\" %s", task_info__name(t),
 				 t->location ? t->location : "");
 		fprintf(f, "%-8s %-9s %-*s %9s %9s %10s %9s %7llu\n", t->id ? id : "?",
 			t->panicked ? "panicked" : task_state_name(t->state), LOC_WIDTH,
-			fit(t->name ? named : t->location, lb, LOC_WIDTH),
+			fit(task_info__name(t) ? named : t->location, lb, LOC_WIDTH),
 			report__duration(total_ns(t, s->end_ts), b1, sizeof(b1)),
 			report__duration(t->busy_ns, b2, sizeof(b2)),
-			t->sched.count ? report__duration(samples__quantile(&t->sched, 0.99), b3, sizeof(b3)) : "-",
+			sched->count ? report__duration(samples__quantile(sched, 0.99), b3, sizeof(b3)) : "-",
 			report__duration(t->idle_ns, b4, sizeof(b4)), (unsigned long long)t->polls);
 	}
 	if (shown < nrows)

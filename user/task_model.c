@@ -96,6 +96,62 @@ const char *task_kind_name(enum task_kind k)
 	return (unsigned)k < 4 ? names[k] : "unknown";
 }
 
+/* ---- per-task storage ---- */
+
+static void task_release(struct task_info *t)
+{
+	if (t->nsched > 1) {
+		samples__release(t->sched.many);
+		free(t->sched.many);
+	}
+	if (t->extra) {
+		free(t->extra->name);
+		free(t->extra->await);
+		free(t->extra);
+	}
+}
+
+/* The task's side record, allocated on first use; NULL when out of memory. */
+static struct task_extra *extra_of(struct task_info *t)
+{
+	if (!t->extra)
+		t->extra = calloc(1, sizeof(*t->extra));
+	return t->extra;
+}
+
+/* One scheduling delay: the first is kept in the task itself, a second
+ * moves both to a struct samples (the same values, added in order). */
+static int sched_add(struct task_info *t, __u64 d)
+{
+	struct samples *s;
+
+	if (t->nsched == 0) {
+		t->sched.one = d;
+		t->nsched = 1;
+		return 0;
+	}
+	if (t->nsched == 1) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		samples__add(s, t->sched.one);
+		t->sched.many = s;
+		t->nsched = 2;
+	}
+	return samples__add(t->sched.many, d);
+}
+
+struct samples *task_info__sched(struct task_info *t, struct samples *one)
+{
+	if (t->nsched > 1)
+		return t->sched.many;
+	*one = (struct samples){0};
+	if (t->nsched == 1)
+		*one = (struct samples){.v = &t->sched.one, .n = 1, .cap = 1, .count = 1,
+					.sum = t->sched.one, .min = t->sched.one, .max = t->sched.one};
+	return one;
+}
+
 struct task_model *task_model__new(void)
 {
 	struct task_model *m = calloc(1, sizeof(*m));
@@ -125,11 +181,8 @@ void task_model__free(struct task_model *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->ntasks; i++) {
-		samples__release(&m->tasks[i].sched);
-		free(m->tasks[i].name);
-		free(m->tasks[i].await);
-	}
+	for (size_t i = 0; i < m->ntasks; i++)
+		task_release(&m->tasks[i]);
 	free(m->tasks);
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->file_names[i]);
@@ -295,9 +348,7 @@ static int retire_completed(struct task_model *m)
 			r->polls += t->polls;
 			r->busy_ns += t->busy_ns;
 			m->sum.tasks_retired++;
-			samples__release(&t->sched);
-			free(t->name);
-			free(t->await);
+			task_release(t);
 			remap[i] = NO_TASK;
 			drop--;
 			continue;
@@ -357,7 +408,7 @@ static void leave_state(struct task_info *t, __u64 ts, bool polled)
 	} else if (t->state == TASK_RUNNABLE) {
 		t->runnable_ns += d;
 		if (polled)
-			samples__add(&t->sched, d);
+			sched_add(t, d); /* on -ENOMEM the delay stays in runnable_ns */
 	}
 	t->since = ts;
 }
@@ -416,7 +467,7 @@ static __u32 task_new(struct task_model *m, __u64 header, __u64 id, enum aib_run
 	/* async-task numbers no tasks: ours, in order of first sight */
 	t->id = id || runtime != AIB_RUNTIME_ASYNC_TASK ? id : ++m->next_own_id;
 	t->header = header;
-	t->runtime = runtime;
+	t->runtime = runtime < AIB_RUNTIME_MAX ? runtime : AIB_RUNTIME_MAX; /* "unknown" either way */
 	return idx;
 }
 
@@ -509,7 +560,8 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	t->kind = kind_of(e->flags);
 	t->state = TASK_RUNNABLE;
 	if (th->next_task_name[0]) {
-		t->name = strdup(th->next_task_name);
+		if (extra_of(t))
+			t->extra->name = strdup(th->next_task_name);
 		th->next_task_name[0] = 0;
 	}
 	return 0;
@@ -599,11 +651,21 @@ static int on_spawn_id(struct task_model *m, const struct aib_ev_spawn_id *e)
 
 static void note_worker(struct task_info *t, __u32 tid)
 {
-	for (__u32 i = 0; i < t->nworkers; i++)
-		if (t->workers[i] == tid)
+	__u32 workers[TASK_MAX_WORKERS], n;
+
+	if (t->nworkers && t->worker == tid)
+		return; /* the common case: polled on the same thread again */
+	n = task_info__workers(t, workers);
+	for (__u32 i = 0; i < n; i++)
+		if (workers[i] == tid)
 			return;
-	if (t->nworkers < TASK_MAX_WORKERS)
-		t->workers[t->nworkers++] = tid;
+	if (n == 0)
+		t->worker = tid;
+	else if (n < TASK_MAX_WORKERS && extra_of(t))
+		t->extra->workers[n - 1] = tid;
+	else
+		return;
+	t->nworkers = n + 1;
 }
 
 static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
@@ -642,7 +704,8 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 	t->state = TASK_RUNNING;
 	t->poll_start = e->hdr.ts;
 	t->poll_tid = e->hdr.tid;
-	t->joining_id = t->joining_header = 0; /* this poll says again */
+	if (t->extra)
+		t->extra->joining_id = t->extra->joining_header = 0; /* this poll says again */
 	t->polls++;
 	m->sum.polls++;
 	note_worker(t, e->hdr.tid);
@@ -748,8 +811,10 @@ static int on_join(struct task_model *m, const struct aib_ev_join *e)
 
 	if (!w)
 		return 0;
-	w->joining_header = e->task;
-	w->joining_id = joined ? joined->id : e->task_id;
+	if (!extra_of(w))
+		return -ENOMEM;
+	w->extra->joining_header = e->task;
+	w->extra->joining_id = joined ? joined->id : e->task_id;
 	return 0;
 }
 
@@ -793,11 +858,13 @@ static int on_await(struct task_model *m, const struct aib_rec_await *r)
 	if (!t)
 		return 0;
 	copy = malloc(r->hdr.size);
-	if (!copy)
+	if (!copy || !extra_of(t)) {
+		free(copy);
 		return -ENOMEM;
+	}
 	memcpy(copy, r, r->hdr.size);
-	free(t->await);
-	t->await = copy;
+	free(t->extra->await);
+	t->extra->await = copy;
 	return 0;
 }
 
@@ -815,8 +882,10 @@ static int on_blocked(struct task_model *m, const struct aib_rec_blocked *r)
 	__u64 d = r->hdr.ts > r->start_ts ? r->hdr.ts - r->start_ts : 0;
 
 	if (t) {
-		t->blocked_calls++;
-		t->blocked_ns += d;
+		if (!extra_of(t))
+			return -ENOMEM;
+		t->extra->blocked_calls++;
+		t->extra->blocked_ns += d;
 	}
 	return blocking_calls__add(m->blocking, r, t ? t->id : 0);
 }
@@ -1049,9 +1118,9 @@ size_t task_model__join_waits(const struct task_model *m, struct join_wait *out,
 	for (size_t i = 0; i < m->ntasks; i++) {
 		const struct task_info *t = &m->tasks[i], *joined;
 
-		if (t->state != TASK_IDLE || !t->joining_id)
+		if (t->state != TASK_IDLE || !task_info__joining_id(t))
 			continue;
-		joined = live_task((struct task_model *)m, t->joining_header, t->joining_id);
+		joined = live_task((struct task_model *)m, t->extra->joining_header, t->extra->joining_id);
 		if (!joined || joined->state == TASK_COMPLETED)
 			continue;
 		if (n < max)

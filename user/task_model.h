@@ -41,18 +41,25 @@ enum wake_kind {
 
 #define TASK_MAX_WORKERS 8 /* distinct worker threads remembered per task */
 
+/* What few tasks need, allocated on first use: a name, an await record, a
+ * JoinHandle polled, blocking syscalls, more than one worker thread. */
+struct task_extra {
+	char *name;		     /* the runtime's task name (async-std Builder::name), or NULL */
+	struct aib_rec_await *await; /* the last AIB_REC_AWAIT about it (owned), or NULL */
+	__u64 joining_id;	     /* the task whose JoinHandle its last poll polled; 0 = none */
+	__u64 joining_header;
+	__u64 blocked_calls; /* syscalls that blocked its polls (blocking in async code) */
+	__u64 blocked_ns;
+	__u32 workers[TASK_MAX_WORKERS - 1]; /* after task_info.worker */
+};
+
+/* Kept per task, live or completed: small, since a million live tasks is a
+ * workload; read the rarer fields through the task_info__ accessors below. */
 struct task_info {
 	__u64 id;	     /* the runtime's task id; 0 if unknown */
 	__u64 header;	     /* task header address (reused after free) */
 	__u64 parent_id;     /* task that spawned it; 0 = none or unknown */
 	const char *location; /* "src/main.rs:25:24", or NULL if unknown */
-	char *name;	      /* the runtime's task name (async-std Builder::name), or NULL */
-	enum aib_runtime runtime;
-	enum task_kind kind;
-	enum task_state state;
-	bool spawn_seen; /* false: first seen after its spawn (before the session) */
-	bool cancelled;
-	bool panicked;	 /* a panic unwound out of its poll */
 	__u64 spawn_ts;	 /* spawn call, or first sight */
 	__u64 end_ts;	 /* completion; 0 while alive */
 	__u64 last_poll_end_ts;
@@ -60,23 +67,73 @@ struct task_info {
 	__u64 busy_ns;
 	__u64 idle_ns;
 	__u64 runnable_ns; /* sum of scheduling delays */
-	struct samples sched;
 	__u64 wakes[WAKE_KIND_MAX];
-	__u32 workers[TASK_MAX_WORKERS]; /* tids the task was polled on */
-	__u32 nworkers;
-
-	/* where it is parked: the last AIB_REC_AWAIT about it (owned), or NULL */
-	struct aib_rec_await *await;
-	__u64 joining_id;     /* the task whose JoinHandle its last poll polled; 0 = none */
-	__u64 joining_header;
-	bool found_in_memory; /* found by the attach-time memory scan, state read there */
-	__u64 blocked_calls;  /* syscalls that blocked its polls (blocking in async code) */
-	__u64 blocked_ns;
 	/* bookkeeping for open intervals */
 	__u64 since;	 /* when the current state began */
 	__u64 poll_start;
-	__u32 poll_tid;	 /* the thread of the current poll */
+	/* scheduling delay samples: none, the one sample itself, or more */
+	union {
+		__u64 one;
+		struct samples *many;
+	} sched;
+	struct task_extra *extra; /* NULL until needed */
+	__u32 poll_tid; /* the thread of the current poll */
+	__u32 worker;	/* the first thread it was polled on (nworkers > 0) */
+	/* whole bytes where they fit the padding: cheaper to read and write */
+	enum aib_runtime runtime : 8;
+	enum task_kind kind : 8;
+	enum task_state state : 8;
+	__u8 nworkers;	       /* tids the task was polled on */
+	__u8 nsched;	       /* 0, 1 (sched.one), 2: sched.many */
+	bool spawn_seen : 1; /* false: first seen after its spawn (before the session) */
+	bool cancelled : 1;
+	bool panicked : 1;   /* a panic unwound out of its poll */
+	bool found_in_memory : 1; /* found by the attach-time memory scan, state read there */
 };
+
+static inline const char *task_info__name(const struct task_info *t)
+{
+	return t->extra ? t->extra->name : NULL;
+}
+
+static inline const struct aib_rec_await *task_info__await(const struct task_info *t)
+{
+	return t->extra ? t->extra->await : NULL;
+}
+
+static inline __u64 task_info__joining_id(const struct task_info *t)
+{
+	return t->extra ? t->extra->joining_id : 0;
+}
+
+static inline __u64 task_info__joining_header(const struct task_info *t)
+{
+	return t->extra ? t->extra->joining_header : 0;
+}
+
+static inline __u64 task_info__blocked_calls(const struct task_info *t)
+{
+	return t->extra ? t->extra->blocked_calls : 0;
+}
+
+static inline __u64 task_info__blocked_ns(const struct task_info *t)
+{
+	return t->extra ? t->extra->blocked_ns : 0;
+}
+
+/* The tids the task was polled on, in order: returns how many (at most
+ * TASK_MAX_WORKERS). */
+static inline __u32 task_info__workers(const struct task_info *t, __u32 out[TASK_MAX_WORKERS])
+{
+	for (__u32 i = 0; i < t->nworkers; i++)
+		out[i] = i ? t->extra->workers[i - 1] : t->worker;
+	return t->nworkers;
+}
+
+/* Its scheduling delay samples, to read (quantiles sort them in place). A
+ * single sample lives in the task itself: then `one` (the caller's) holds
+ * them, valid as long as t is. */
+struct samples *task_info__sched(struct task_info *t, struct samples *one);
 
 struct model_summary {
 	__u32 pid;

@@ -6,6 +6,8 @@
 #include "task_tracker.h"
 #include "u64_map.h"
 
+#define NO_SLOT ((__u32)~0U)
+
 /* What the model keeps per thread to spot carrier tasks: the poll stack. */
 struct tracked_thread {
 	__u32 depth;
@@ -19,9 +21,12 @@ struct task_tracker {
 
 	struct tracked_task *slots;
 	size_t nslots, slots_cap;
-	__u32 *free_slots;
-	size_t nfree, free_cap;
-	struct u64_map *by_header; /* header -> slot index */
+	__u32 free_head; /* slots not in use, last freed first, linked by header */
+	/* header -> slot: open addressing over slot index + 1 (0: empty), the
+	 * key read from the slot, so an entry is 4 bytes (a u64_map's is 16) */
+	__u32 *index;
+	size_t index_cap; /* power of two */
+	size_t index_count;
 	size_t live;
 	__u64 serial;
 
@@ -41,9 +46,9 @@ struct task_tracker *task_tracker__new(change_fn fn, void *ctx)
 		goto nomem;
 	t->fn = fn;
 	t->ctx = ctx;
-	t->by_header = u64_map__new();
+	t->free_head = NO_SLOT;
 	t->thread_by_tid = u64_map__new();
-	if (!t->by_header || !t->thread_by_tid) {
+	if (!t->thread_by_tid) {
 		task_tracker__free(t);
 		goto nomem;
 	}
@@ -58,9 +63,8 @@ void task_tracker__free(struct task_tracker *t)
 	if (!t)
 		return;
 	free(t->slots);
-	free(t->free_slots);
+	free(t->index);
 	free(t->threads);
-	u64_map__free(t->by_header);
 	u64_map__free(t->thread_by_tid);
 	free(t);
 }
@@ -72,11 +76,93 @@ size_t task_tracker__live(const struct task_tracker *t)
 
 /* ---- slots ---- */
 
+static size_t hash(__u64 k)
+{
+	/* splitmix64 finalizer: header addresses share low and high bits */
+	k ^= k >> 30;
+	k *= 0xbf58476d1ce4e5b9ULL;
+	k ^= k >> 27;
+	k *= 0x94d049bb133111ebULL;
+	k ^= k >> 31;
+	return (size_t)k;
+}
+
+/* The index entry for header: its slot's, or the empty one to fill. */
+static __u32 *index_find(const struct task_tracker *t, __u64 header)
+{
+	size_t mask = t->index_cap - 1, i = hash(header) & mask;
+
+	for (;; i = (i + 1) & mask)
+		if (!t->index[i] || t->slots[t->index[i] - 1].header == header)
+			return &t->index[i];
+}
+
+/* Grows by doubling at 3/4 full: the old table, a quarter of the new
+ * one's size, is the only slack at the peak. */
+static int index_add(struct task_tracker *t, __u32 idx)
+{
+	__u32 *e;
+
+	if ((t->index_count + 1) * 4 > t->index_cap * 3) {
+		__u32 *old = t->index;
+		size_t old_cap = t->index_cap, cap = old_cap ? old_cap * 2 : 64;
+
+		t->index = calloc(cap, sizeof(*t->index));
+		if (!t->index) {
+			t->index = old;
+			return -ENOMEM;
+		}
+		t->index_cap = cap;
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i])
+				*index_find(t, t->slots[old[i] - 1].header) = old[i];
+		free(old);
+	}
+	e = index_find(t, t->slots[idx].header);
+	if (!*e)
+		t->index_count++;
+	*e = idx + 1;
+	return 0;
+}
+
+static void index_del(struct task_tracker *t, __u64 header)
+{
+	size_t mask = t->index_cap - 1, i, j;
+	__u32 *e = index_find(t, header);
+
+	if (!*e)
+		return;
+	i = (size_t)(e - t->index);
+	/* Backward shift: pull later entries of the probe run into the hole. */
+	for (j = (i + 1) & mask; t->index[j]; j = (j + 1) & mask) {
+		size_t home = hash(t->slots[t->index[j] - 1].header) & mask;
+		/* j may fill the hole at i unless its home lies cyclically in (i, j] */
+		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+
+		if (!stays) {
+			t->index[i] = t->index[j];
+			i = j;
+		}
+	}
+	t->index[i] = 0;
+	t->index_count--;
+}
+
 static struct tracked_task *slot_of(struct task_tracker *t, __u64 header)
 {
-	__u32 idx;
+	__u32 e;
 
-	return u64_map__get(t->by_header, header, &idx) ? &t->slots[idx] : NULL;
+	if (!t->index_cap)
+		return NULL;
+	e = *index_find(t, header);
+	return e ? &t->slots[e - 1] : NULL;
+}
+
+static void slot_free(struct task_tracker *t, __u32 idx)
+{
+	t->slots[idx].serial = 0; /* not in use */
+	t->slots[idx].header = t->free_head;
+	t->free_head = idx;
 }
 
 /* May move every slot: take other slot pointers after this. */
@@ -84,22 +170,20 @@ static struct tracked_task *slot_new(struct task_tracker *t, __u64 header)
 {
 	__u32 idx;
 
-	if (t->nfree) {
-		idx = t->free_slots[--t->nfree];
+	if (t->free_head != NO_SLOT) {
+		idx = t->free_head;
+		t->free_head = (__u32)t->slots[idx].header;
 	} else {
-		/* the free list must be able to take every slot back */
-		if (array__grow((void **)&t->slots, &t->slots_cap, t->nslots + 1, sizeof(*t->slots)) ||
-		    array__grow((void **)&t->free_slots, &t->free_cap, t->nslots + 1, sizeof(__u32)))
+		if (array__grow((void **)&t->slots, &t->slots_cap, t->nslots + 1, sizeof(*t->slots)))
 			return NULL;
 		idx = (__u32)t->nslots++;
 	}
-	if (u64_map__set(t->by_header, header, idx)) {
-		t->slots[idx].serial = 0; /* not in use */
-		t->free_slots[t->nfree++] = idx;
-		return NULL;
-	}
 	memset(&t->slots[idx], 0, sizeof(t->slots[idx]));
 	t->slots[idx].header = header;
+	if (index_add(t, idx)) {
+		slot_free(t, idx);
+		return NULL;
+	}
 	t->slots[idx].serial = ++t->serial;
 	t->live++;
 	return &t->slots[idx];
@@ -107,11 +191,8 @@ static struct tracked_task *slot_new(struct task_tracker *t, __u64 header)
 
 static void slot_release(struct task_tracker *t, struct tracked_task *s)
 {
-	__u32 idx = (__u32)(s - t->slots);
-
-	u64_map__del(t->by_header, s->header);
-	s->serial = 0;
-	t->free_slots[t->nfree++] = idx;
+	index_del(t, s->header);
+	slot_free(t, (__u32)(s - t->slots));
 	t->live--;
 }
 

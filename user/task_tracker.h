@@ -7,8 +7,9 @@
  * runnable, it completes), a wake, a spawn call, and at the end the tasks
  * still alive. Exporters so share one reading of the model's rules.
  *
- * Memory: one slot per live task (freed when the task completes) and a poll
- * stack per thread; nothing is kept for finished tasks.
+ * Memory: one slot per live task (freed when the task completes, its index
+ * entry 4 bytes) and a poll stack per thread; nothing is kept for finished
+ * tasks.
  */
 #ifndef TASK_TRACKER_H
 #define TASK_TRACKER_H
@@ -20,11 +21,11 @@
 struct tracked_task {
 	__u64 header, id;
 	__u64 serial;		/* 1, 2, ... in order of first sight: the same on replay */
-	enum task_state state;	/* as last reported */
 	__u64 polls;		/* polls reported */
-	__u32 poll_tid;		/* thread of the current poll (state RUNNING) */
-	bool runtime;		/* reported as the runtime's own carrier task */
 	__u64 user[4];		/* the exporter's own fields; zero at first sight */
+	__u32 poll_tid;		/* thread of the current poll (state RUNNING) */
+	enum task_state state : 8; /* as last reported */
+	bool runtime;		/* reported as the runtime's own carrier task */
 };
 
 enum change_kind {

@@ -209,6 +209,21 @@ static struct task_info *task(struct ctx *c, size_t i)
 	return t;
 }
 
+/* Its scheduling delays (a single one lives in the task: one task at a time) */
+static struct samples *sched_of(struct task_info *t)
+{
+	static struct samples one;
+
+	return task_info__sched(t, &one);
+}
+
+static __u32 worker_of(const struct task_info *t, __u32 i)
+{
+	__u32 w[TASK_MAX_WORKERS];
+
+	return i < task_info__workers(t, w) ? w[i] : 0;
+}
+
 static const struct model_summary *sum(struct ctx *c)
 {
 	return task_model__summary(c->m);
@@ -223,14 +238,14 @@ static void assert_wakes(const struct task_info *t, __u64 by_task, __u64 by_self
 
 static void assert_sched(struct task_info *t, __u64 count, __u64 min, __u64 p50, __u64 p99, __u64 max)
 {
-	assert_int_equal(t->sched.count, count);
+	assert_int_equal(sched_of(t)->count, count);
 	if (!count)
 		return;
-	assert_int_equal(t->sched.min, min);
-	assert_int_equal(samples__quantile(&t->sched, 0.5), p50);
-	assert_int_equal(samples__quantile(&t->sched, 0.99), p99);
-	assert_int_equal(t->sched.max, max);
-	assert_true(samples__exact(&t->sched));
+	assert_int_equal(sched_of(t)->min, min);
+	assert_int_equal(samples__quantile(sched_of(t), 0.5), p50);
+	assert_int_equal(samples__quantile(sched_of(t), 0.99), p99);
+	assert_int_equal(sched_of(t)->max, max);
+	assert_true(samples__exact(sched_of(t)));
 }
 
 #define H1 0x7f0000001000ULL
@@ -290,11 +305,11 @@ static void test_full_lifecycle(void **state)
 	assert_int_equal(t->idle_ns, 1000);
 	assert_int_equal(t->runnable_ns, 600);
 	assert_sched(t, 2, 100, 100, 500, 500);
-	assert_int_equal(t->sched.sum, 600);
+	assert_int_equal(sched_of(t)->sum, 600);
 	assert_wakes(t, 0, 0, 1);
 	assert_int_equal(t->nworkers, 2);
-	assert_int_equal(t->workers[0], 101);
-	assert_int_equal(t->workers[1], 102);
+	assert_int_equal(worker_of(t, 0), 101);
+	assert_int_equal(worker_of(t, 1), 102);
 
 	assert_int_equal(sum(c)->tasks_spawned, 1);
 	assert_int_equal(sum(c)->tasks_completed, 1);
@@ -355,8 +370,8 @@ static void test_locations_and_kinds(void **state)
 		assert_int_equal(task(c, i)->state, TASK_RUNNING);
 		/* still inside the first poll at the end: busy up to the last event */
 		assert_int_equal(task(c, i)->busy_ns, 240 - (200 + 10 * i));
-		assert_int_equal(task(c, i)->sched.count, 1);
-		assert_int_equal(task(c, i)->sched.min, (200 + 10 * i) - (100 + i));
+		assert_int_equal(sched_of(task(c, i))->count, 1);
+		assert_int_equal(sched_of(task(c, i))->min, (200 + 10 * i) - (100 + i));
 	}
 	assert_int_equal(sum(c)->tasks_alive, 5);
 }
@@ -948,7 +963,7 @@ static void test_duplicate_spawn_and_unpolled(void **state)
 	assert_int_equal(u->parent_id, 9);
 	assert_string_equal(u->location, "src/main.rs:30:2");
 	assert_int_equal(u->runnable_ns, 700);
-	assert_int_equal(u->sched.count, 0);
+	assert_int_equal(sched_of(u)->count, 0);
 	assert_int_equal(u->end_ts, 0);
 
 	assert_int_equal(sum(c)->tasks_spawned, 2);
@@ -986,7 +1001,7 @@ static void test_shutdown_before_first_poll(void **state)
 	assert_int_equal(t->end_ts, 300);
 	assert_int_equal(t->polls, 0);
 	assert_int_equal(t->runnable_ns, 200);
-	assert_int_equal(t->sched.count, 0);
+	assert_int_equal(sched_of(t)->count, 0);
 	t = task(c, 1);
 	assert_int_equal(t->id, 2);
 	assert_int_equal(t->state, TASK_COMPLETED);
@@ -1274,7 +1289,7 @@ static void test_worker_cap(void **state)
 	t = task(c, 0);
 	assert_int_equal(t->nworkers, TASK_MAX_WORKERS);
 	for (__u32 i = 0; i < TASK_MAX_WORKERS; i++)
-		assert_int_equal(t->workers[i], 1000 + i);
+		assert_int_equal(worker_of(t, i), 1000 + i);
 	assert_int_equal(t->polls, TASK_MAX_WORKERS + 4);
 	assert_int_equal(t->busy_ns, 5 * (TASK_MAX_WORKERS + 4));
 	/* NOTIFIED each time: every poll after the first is a 5ns delay */
@@ -1308,7 +1323,7 @@ static void test_many_tasks(void **state)
 		assert_int_equal(t->id, i + 1);
 		assert_true(t->spawn_seen);
 		assert_int_equal(t->busy_ns, 20);
-		assert_int_equal(t->sched.min, 10);
+		assert_int_equal(sched_of(t)->min, 10);
 		assert_int_equal(t->idle_ns, (i + 1) % 5 ? 0 : 20);
 	}
 }
@@ -1462,9 +1477,9 @@ static void test_async_task_panic_cancel_name(void **state)
 	pend(c, 140, 2, H2, 0, 0, AIB_POLL_CANCELLED);
 	task_model__finish(c->m, 200);
 
-	assert_null(task(c, 0)->name);
-	assert_string_equal(task(c, 1)->name, "worker-7");
-	assert_null(task(c, 2)->name);
+	assert_null(task_info__name(task(c, 0)));
+	assert_string_equal(task_info__name(task(c, 1)), "worker-7");
+	assert_null(task_info__name(task(c, 2)));
 	assert_true(task(c, 1)->panicked);
 	assert_false(task(c, 1)->cancelled);
 	assert_int_equal(task(c, 1)->state, TASK_COMPLETED);
@@ -1530,17 +1545,17 @@ static void test_join_and_await(void **state)
 	join_ev(c, 45, 1, 0xa0, 1, 0xb0, 2);
 	join_ev(c, 46, 1, 0xa0, 1, 0xdead, 9); /* a waiter we do not know: ignored */
 	pend(c, 50, 1, 0xb0, 2, 0, AIB_POLL_PENDING);
-	assert_int_equal(task(c, 1)->joining_id, 1);
-	assert_int_equal(task(c, 1)->joining_header, 0xa0);
+	assert_int_equal(task_info__joining_id(task(c, 1)), 1);
+	assert_int_equal(task_info__joining_header(task(c, 1)), 0xa0);
 	await_rec(c, 60, 0xb0, 2, AIB_WAIT_JOIN, "JoinHandle");
 	await_rec(c, 61, 0xb0, 3, AIB_WAIT_LOCK, "wrong id"); /* not this task */
-	assert_non_null(task(c, 1)->await);
-	assert_int_equal(task(c, 1)->await->kind, AIB_WAIT_JOIN);
-	assert_string_equal(task(c, 1)->await->text, "JoinHandle");
-	assert_null(task(c, 0)->await);
+	assert_non_null(task_info__await(task(c, 1)));
+	assert_int_equal(task_info__await(task(c, 1))->kind, AIB_WAIT_JOIN);
+	assert_string_equal(task_info__await(task(c, 1))->text, "JoinHandle");
+	assert_null(task_info__await(task(c, 0)));
 	/* its next poll says nothing about the join until it polls it again */
 	pbegin(c, 70, 1, 0xb0, 2, 0);
-	assert_int_equal(task(c, 1)->joining_id, 0);
+	assert_int_equal(task_info__joining_id(task(c, 1)), 0);
 	pend(c, 80, 1, 0xb0, 2, 0, AIB_POLL_PENDING);
 	end(c, 100, AIB_END_DURATION);
 	task_model__finish(c->m, 0);
