@@ -44,47 +44,68 @@ struct chrome {
 	const struct task_model *m;
 	bool started;
 	__u32 pid;
+	char pid_field[32]; /* "\",\"pid\":PID,\"tid\":" */
+	size_t pid_len;
 	__u64 flows;
 	struct id_table threads; /* tid -> struct chrome_thread */
+	struct chrome_thread *last_thread; /* the last one looked up */
 	int err;
 };
 
-static void ts_us(struct json_writer *w, __u64 ns)
+/*
+ * Events are formatted here rather than key by key through the writer: there
+ * are several per record. The writer still places them (the commas between).
+ */
+
+#define FIELD(o, lit) outbuf__put(o, lit, sizeof(lit) - 1)
+
+/*
+ * ns / 1e3 as "%.3f" prints it: below 2^43 us half an ulp of the double is
+ * under 0.0005, so the double rounds back to the exact ns / 1000 (and ns
+ * itself converts exactly). Above that, as printf would.
+ */
+static void ts_us(struct outbuf *o, __u64 ns)
 {
-	json__key(w, "ts");
-	json__double(w, ns / 1e3, 3);
+	if (ns < (1ULL << 43) * 1000)
+		outbuf__frac(o, ns, 3);
+	else
+		outbuf__fixed(o, ns / 1e3, 3);
 }
 
 /* {"ph":PH,"pid":P,"tid":T,"ts":TS ... : the caller adds fields and ends it. */
-static void event_begin(struct chrome *x, const char *ph, __u32 tid, __u64 ts)
+static struct outbuf *event_begin(struct chrome *x, char ph, __u32 tid, __u64 ts)
 {
-	json__object_begin(&x->w);
-	json__key(&x->w, "ph");
-	json__string(&x->w, ph);
-	json__key(&x->w, "pid");
-	json__u64(&x->w, x->pid);
-	json__key(&x->w, "tid");
-	json__u64(&x->w, tid);
-	ts_us(&x->w, ts);
+	struct outbuf *o = json__raw_value(&x->w);
+	char *p = outbuf__room(o, 16 + sizeof(x->pid_field) + OUTBUF_U64_MAX), *at = p;
+
+	memcpy(p, "{\"ph\":\"", 7);
+	p += 7;
+	*p++ = ph;
+	memcpy(p, x->pid_field, x->pid_len);
+	p += x->pid_len;
+	p += fmt__u64(p, tid);
+	memcpy(p, ",\"ts\":", 6);
+	p += 6;
+	outbuf__commit(o, p - at);
+	ts_us(o, ts);
+	return o;
 }
 
-static void event_end(struct chrome *x)
+static void event_end(struct outbuf *o)
 {
-	json__object_end(&x->w);
-	fputc('\n', x->f);
+	FIELD(o, "}\n");
 }
 
 static void name_meta(struct chrome *x, const char *what, __u32 tid, const char *name)
 {
-	event_begin(x, "M", tid, 0);
-	json__key(&x->w, "name");
-	json__string(&x->w, what);
-	json__key(&x->w, "args");
-	json__object_begin(&x->w);
-	json__key(&x->w, "name");
-	json__string(&x->w, name);
-	json__object_end(&x->w);
-	event_end(x);
+	struct outbuf *o = event_begin(x, 'M', tid, 0);
+
+	FIELD(o, ",\"name\":");
+	json__put_string(o, what);
+	FIELD(o, ",\"args\":{\"name\":");
+	json__put_string(o, name);
+	outbuf__putc(o, '}');
+	event_end(o);
 }
 
 static void start(struct chrome *x, const struct aib_hdr *first)
@@ -98,12 +119,13 @@ static void start(struct chrome *x, const struct aib_hdr *first)
 		x->pid = p->pid;
 		memcpy(exe, p->exe, AIB_NAME_MAX);
 	}
+	x->pid_len = snprintf(x->pid_field, sizeof(x->pid_field), "\",\"pid\":%u,\"tid\":", x->pid);
 	json__object_begin(&x->w);
 	json__key(&x->w, "displayTimeUnit");
 	json__string(&x->w, "ns");
 	json__key(&x->w, "traceEvents");
 	json__array_begin(&x->w);
-	fputc('\n', x->f);
+	json__newline(&x->w);
 	name_meta(x, "process_name", x->pid, exe[0] ? exe : "async-inspect-bpf target");
 }
 
@@ -113,11 +135,14 @@ static struct chrome_thread *thread_get(struct chrome *x, __u32 tid)
 	const char *name;
 	bool added;
 
+	if (x->last_thread && x->last_thread->tid == tid)
+		return x->last_thread;
 	th = id_table__get(&x->threads, tid, &added);
 	if (!th) {
 		x->err = -ENOMEM;
 		return NULL;
 	}
+	x->last_thread = th; /* valid until the table grows: only here */
 	if (!added)
 		return th;
 	th->tid = tid;
@@ -127,59 +152,59 @@ static struct chrome_thread *thread_get(struct chrome *x, __u32 tid)
 	return th;
 }
 
+/* "task ID LOCATION", as snprintf() into 1024 bytes made it (a location
+ * that long is cut), escaped. */
+static void task_name(struct outbuf *o, __u64 id, const char *location)
+{
+	char buf[8 + OUTBUF_U64_MAX];
+	size_t n, max;
+
+	memcpy(buf, "task ", 5);
+	n = 5 + fmt__u64(buf + 5, id);
+	if (location)
+		buf[n++] = ' ';
+	outbuf__put(o, buf, n);
+	if (location) {
+		max = 1023 - n;
+		json__escape(o, location, strnlen(location, max));
+	}
+}
+
 static void poll_begin(struct chrome *x, const struct change *c)
 {
 	struct tracked_task *s = c->task;
 	struct chrome_thread *th = thread_get(x, c->tid);
-	char name[1024];
+	struct outbuf *o;
 
 	if (!th)
 		return;
 	if (th->depth == THREAD_STACK) /* ends were lost: close what is open */
-		for (; th->depth; th->depth--) {
-			event_begin(x, "E", th->tid, c->ts);
-			event_end(x);
-		}
+		for (; th->depth; th->depth--)
+			event_end(event_begin(x, 'E', th->tid, c->ts));
 	th->stack[th->depth++] = s->serial;
-	if (c->info && c->info->location)
-		snprintf(name, sizeof(name), "task %llu %s", (unsigned long long)s->id, c->info->location);
-	else
-		snprintf(name, sizeof(name), "task %llu", (unsigned long long)s->id);
-	event_begin(x, "B", c->tid, c->ts);
-	json__key(&x->w, "name");
-	json__string(&x->w, name);
-	json__key(&x->w, "cat");
-	json__string(&x->w, "poll");
-	json__key(&x->w, "args");
-	json__object_begin(&x->w);
-	json__key(&x->w, "task_id");
-	json__u64(&x->w, s->id);
-	json__key(&x->w, "poll");
-	json__u64(&x->w, s->polls);
-	json__object_end(&x->w);
-	event_end(x);
+	o = event_begin(x, 'B', c->tid, c->ts);
+	FIELD(o, ",\"name\":\"");
+	task_name(o, s->id, c->info ? c->info->location : NULL);
+	FIELD(o, "\",\"cat\":\"poll\",\"args\":{\"task_id\":");
+	outbuf__u64(o, s->id);
+	FIELD(o, ",\"poll\":");
+	outbuf__u64(o, s->polls);
+	outbuf__putc(o, '}');
+	event_end(o);
 
 	/* the wake that caused this poll, if it can be drawn */
 	if (s->user[U_WAKE_TID] && s->user[U_WAKE_TS] <= c->ts) {
-		const char *ph[2] = {"s", "f"};
-		__u32 tid[2] = {(__u32)(s->user[U_WAKE_TID] - 1), c->tid};
-		__u64 ts[2] = {s->user[U_WAKE_TS], c->ts};
 		__u64 id = ++x->flows;
 
-		for (int i = 0; i < 2; i++) {
-			event_begin(x, ph[i], tid[i], ts[i]);
-			json__key(&x->w, "name");
-			json__string(&x->w, "wake");
-			json__key(&x->w, "cat");
-			json__string(&x->w, "wake");
-			json__key(&x->w, "id");
-			json__u64(&x->w, id);
-			if (i) {
-				json__key(&x->w, "bp");
-				json__string(&x->w, "e");
-			}
-			event_end(x);
-		}
+		o = event_begin(x, 's', (__u32)(s->user[U_WAKE_TID] - 1), s->user[U_WAKE_TS]);
+		FIELD(o, ",\"name\":\"wake\",\"cat\":\"wake\",\"id\":");
+		outbuf__u64(o, id);
+		event_end(o);
+		o = event_begin(x, 'f', c->tid, c->ts);
+		FIELD(o, ",\"name\":\"wake\",\"cat\":\"wake\",\"id\":");
+		outbuf__u64(o, id);
+		FIELD(o, ",\"bp\":\"e\"");
+		event_end(o);
 	}
 	s->user[U_WAKE_TID] = 0;
 }
@@ -189,6 +214,7 @@ static void poll_end(struct chrome *x, const struct tracked_task *s, __u64 ts, i
 {
 	static const char *const results[] = {"pending", "ready", "notified"};
 	struct chrome_thread *th = thread_get(x, s->poll_tid);
+	struct outbuf *o;
 	__u32 d;
 
 	if (!th)
@@ -198,15 +224,13 @@ static void poll_end(struct chrome *x, const struct tracked_task *s, __u64 ts, i
 	if (!d)
 		return;
 	for (; th->depth >= d; th->depth--) {
-		event_begin(x, "E", th->tid, ts);
+		o = event_begin(x, 'E', th->tid, ts);
 		if (th->depth == d && result >= 0 && result <= AIB_POLL_NOTIFIED) {
-			json__key(&x->w, "args");
-			json__object_begin(&x->w);
-			json__key(&x->w, "result");
-			json__string(&x->w, results[result]);
-			json__object_end(&x->w);
+			FIELD(o, ",\"args\":{\"result\":\"");
+			outbuf__puts(o, results[result]);
+			FIELD(o, "\"}");
 		}
-		event_end(x);
+		event_end(o);
 	}
 }
 
@@ -276,7 +300,7 @@ static void tasks(struct chrome *x, const struct task_model *m)
 		json__key(w, "idle_ms");
 		json__double(w, ms(t->idle_ns), 3);
 		json__object_end(w);
-		fputc('\n', x->f);
+		json__newline(&x->w);
 	}
 	json__array_end(w);
 }
@@ -294,10 +318,8 @@ static int chrome_finish(void *self, const struct task_model *m)
 	if (!x->err)
 		x->err = err;
 	for (size_t i = 0; i < x->threads.n; i++) /* none expected: polls end with their tasks */
-		for (struct chrome_thread *th = id_table__at(&x->threads, i); th->depth; th->depth--) {
-			event_begin(x, "E", th->tid, s->end_ts);
-			event_end(x);
-		}
+		for (struct chrome_thread *th = id_table__at(&x->threads, i); th->depth; th->depth--)
+			event_end(event_begin(x, 'E', th->tid, s->end_ts));
 	json__array_end(&x->w);
 	json__key(&x->w, "metadata");
 	json__object_begin(&x->w);
@@ -321,7 +343,7 @@ static int chrome_finish(void *self, const struct task_model *m)
 	tasks(x, m);
 	json__object_end(&x->w);
 	json__object_end(&x->w);
-	fputc('\n', x->f);
+	json__newline(&x->w);
 	err = json__finish(&x->w);
 	if (!x->err)
 		x->err = err;
@@ -337,8 +359,10 @@ static void chrome_free(void *self)
 
 	if (!x)
 		return;
-	if (x->f)
+	if (x->f) {
+		outbuf__drain(&x->w.out); /* what a finished export would hold so far */
 		fclose(x->f);
+	}
 	task_tracker__free(x->tracker);
 	id_table__release(&x->threads);
 	free(x);
@@ -368,7 +392,7 @@ int export_chrome__open(const char *path, struct exporter *out)
 		chrome_free(x);
 		return err;
 	}
-	setvbuf(x->f, NULL, _IOFBF, 1 << 18);
+	setvbuf(x->f, NULL, _IONBF, 0); /* buffered already, 64 KiB at a time: no second copy */
 	json__init(&x->w, x->f, false);
 	*out = (struct exporter){.ops = &chrome_ops, .self = x};
 	return 0;

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "exporter.h"
+#include "outbuf.h"
 #include "task_model.h"
 #include "task_tracker.h"
 
@@ -34,42 +35,62 @@ struct csv {
 	bool started;
 	__u64 start_ts;
 	__u64 rows;
+	struct outbuf out; /* events.csv, then tasks.csv once events.csv is done */
 };
 
+#define PUT(o, lit) outbuf__put(o, lit, sizeof(lit) - 1)
+
 /* A field quoted when it needs to be (RFC 4180). */
-static void field(FILE *f, const char *s)
+static void field(struct outbuf *o, const char *s)
 {
+	const char *q;
+
 	if (!s)
 		return;
 	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
+		outbuf__puts(o, s);
 		return;
 	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
+	outbuf__putc(o, '"');
+	while ((q = strchr(s, '"'))) { /* each quote doubled */
+		outbuf__put(o, s, q + 1 - s);
+		outbuf__putc(o, '"');
+		s = q + 1;
 	}
-	fputc('"', f);
+	outbuf__puts(o, s);
+	outbuf__putc(o, '"');
 }
 
-static void row(struct csv *x, const char *task_id, __u64 ts, const char *kind, const char *details)
+/*
+ * An events.csv row up to its details, which the caller writes, then ends
+ * with row_end(). Details are key=value pairs of names and numbers: never a
+ * character that needs quoting.
+ */
+static struct outbuf *row(struct csv *x, bool has_id, __u64 task_id, __u64 ts, const char *kind)
 {
+	struct outbuf *o = &x->out;
 	__u64 rel = ts > x->start_ts ? ts - x->start_ts : 0;
 
-	fprintf(x->events, "%llu,%s,%llu.%06llu,%s,", (unsigned long long)++x->rows, task_id,
-		(unsigned long long)(rel / 1000000), (unsigned long long)(rel % 1000000), kind);
-	field(x->events, details);
-	fputc('\n', x->events);
+	outbuf__u64(o, ++x->rows);
+	outbuf__putc(o, ',');
+	if (has_id)
+		outbuf__u64(o, task_id);
+	outbuf__putc(o, ',');
+	outbuf__frac(o, rel, 6); /* ms */
+	outbuf__putc(o, ',');
+	outbuf__puts(o, kind);
+	outbuf__putc(o, ',');
+	return o;
 }
 
-static void task_row(struct csv *x, __u64 id, __u64 ts, const char *kind, const char *details)
+static void row_end(struct outbuf *o)
 {
-	char idbuf[24];
+	outbuf__putc(o, '\n');
+}
 
-	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)id);
-	row(x, idbuf, ts, kind, details);
+static struct outbuf *task_row(struct csv *x, __u64 id, __u64 ts, const char *kind)
+{
+	return row(x, true, id, ts, kind);
 }
 
 static int on_change(void *ctx, const struct change *c)
@@ -77,60 +98,77 @@ static int on_change(void *ctx, const struct change *c)
 	static const char *const results[] = {"pending", "ready", "notified"};
 	struct csv *x = ctx;
 	struct tracked_task *s = c->task;
-	char d[96] = "";
+	struct outbuf *o;
 
 	switch (c->kind) {
 	case CHANGE_SPAWN: {
 		const struct aib_ev_spawn *e = c->spawn;
 
-		snprintf(d, sizeof(d), "kind=%s",
-			 e->flags & AIB_SPAWN_BLOCKING ? "blocking"
-			 : e->flags & AIB_SPAWN_LOCAL  ? "local"
-						       : "async");
-		if (e->parent_task_id)
-			snprintf(d + strlen(d), sizeof(d) - strlen(d), ";parent_id=%llu",
-				 (unsigned long long)e->parent_task_id);
 		/* the id the runtime hands out next: the model matches the task by it */
-		task_row(x, e->predicted_id, c->ts, "spawn", d);
+		o = task_row(x, e->predicted_id, c->ts, "spawn");
+		PUT(o, "kind=");
+		outbuf__puts(o, e->flags & AIB_SPAWN_BLOCKING ? "blocking"
+				: e->flags & AIB_SPAWN_LOCAL  ? "local"
+							      : "async");
+		if (e->parent_task_id) {
+			PUT(o, ";parent_id=");
+			outbuf__u64(o, e->parent_task_id);
+		}
+		row_end(o);
 		break;
 	}
 	case CHANGE_APPEAR:
 		if (!c->info->spawn_seen)
-			task_row(x, s->id, c->ts, "first_seen", "");
+			row_end(task_row(x, s->id, c->ts, "first_seen"));
 		break;
 	case CHANGE_STATE:
 		if (c->from == TASK_RUNNING) {
 			__u64 busy = c->ts > s->user[U_POLL_TS] ? c->ts - s->user[U_POLL_TS] : 0;
 
-			snprintf(d, sizeof(d), "tid=%u;result=%s;busy_us=%llu.%03llu", s->poll_tid,
-				 c->result >= 0 && c->result <= AIB_POLL_NOTIFIED ? results[c->result] : "none",
-				 (unsigned long long)(busy / 1000), (unsigned long long)(busy % 1000));
-			task_row(x, s->id, c->ts, "poll_end", d);
+			o = task_row(x, s->id, c->ts, "poll_end");
+			PUT(o, "tid=");
+			outbuf__u64(o, s->poll_tid);
+			PUT(o, ";result=");
+			outbuf__puts(o, c->result >= 0 && c->result <= AIB_POLL_NOTIFIED ? results[c->result]
+										  : "none");
+			PUT(o, ";busy_us=");
+			outbuf__frac(o, busy, 3);
+			row_end(o);
 		}
 		if (s->state == TASK_RUNNING) {
 			s->user[U_POLL_TS] = c->ts;
-			snprintf(d, sizeof(d), "tid=%u;poll=%llu", c->tid, (unsigned long long)s->polls);
-			task_row(x, s->id, c->ts, "poll_begin", d);
+			o = task_row(x, s->id, c->ts, "poll_begin");
+			PUT(o, "tid=");
+			outbuf__u64(o, c->tid);
+			PUT(o, ";poll=");
+			outbuf__u64(o, s->polls);
+			row_end(o);
 		} else if (s->state == TASK_COMPLETED) {
-			task_row(x, s->id, c->ts,
-				 c->freed ? "freed" : c->cancelled ? "cancelled" : "completed", "");
+			row_end(task_row(x, s->id, c->ts,
+					 c->freed ? "freed" : c->cancelled ? "cancelled" : "completed"));
 		}
 		break;
 	case CHANGE_WAKE:
-		if (c->by == WAKE_BY_SELF)
-			snprintf(d, sizeof(d), "by=self");
-		else if (c->by == WAKE_BY_TASK)
-			snprintf(d, sizeof(d), "by=task %llu", (unsigned long long)c->waker_id);
-		else
-			snprintf(d, sizeof(d), "by=thread %u", c->tid);
-		task_row(x, c->woken_id, c->ts, "wake", d);
+		o = task_row(x, c->woken_id, c->ts, "wake");
+		if (c->by == WAKE_BY_SELF) {
+			PUT(o, "by=self");
+		} else if (c->by == WAKE_BY_TASK) {
+			PUT(o, "by=task ");
+			outbuf__u64(o, c->waker_id);
+		} else {
+			PUT(o, "by=thread ");
+			outbuf__u64(o, c->tid);
+		}
+		row_end(o);
 		break;
 	case CHANGE_RUNTIME:
-		task_row(x, s->id, c->ts, "runtime_task", "");
+		row_end(task_row(x, s->id, c->ts, "runtime_task"));
 		break;
 	case CHANGE_ALIVE_AT_END:
-		snprintf(d, sizeof(d), "state=%s", task_state_name(s->state));
-		task_row(x, s->id, c->ts, "alive_at_end", d);
+		o = task_row(x, s->id, c->ts, "alive_at_end");
+		PUT(o, "state=");
+		outbuf__puts(o, task_state_name(s->state));
+		row_end(o);
 		break;
 	}
 	return 0;
@@ -139,23 +177,30 @@ static int on_change(void *ctx, const struct change *c)
 static int csv_record(void *self, const struct aib_hdr *rec, const struct task_model *m)
 {
 	struct csv *x = self;
-	char d[64];
+	struct outbuf *o;
 
 	if (!x->started) {
 		x->started = true;
 		x->start_ts = rec->ts;
 	}
 	if (rec->kind == AIB_EV_WORKER_START) {
-		snprintf(d, sizeof(d), "tid=%u;index=%u", rec->tid,
-			 ((const struct aib_ev_worker *)rec)->index);
-		row(x, "", rec->ts, "worker_start", d);
+		o = row(x, false, 0, rec->ts, "worker_start");
+		PUT(o, "tid=");
+		outbuf__u64(o, rec->tid);
+		PUT(o, ";index=");
+		outbuf__u64(o, ((const struct aib_ev_worker *)rec)->index);
+		row_end(o);
 	} else if (rec->kind == AIB_REC_LOST) {
 		const struct aib_rec_lost *l = (const void *)rec;
 
-		snprintf(d, sizeof(d), "lost=%llu;dropped=%llu", (unsigned long long)l->lost,
-			 (unsigned long long)l->dropped);
-		if (l->lost || l->dropped)
-			row(x, "", rec->ts, "lost", d);
+		if (l->lost || l->dropped) {
+			o = row(x, false, 0, rec->ts, "lost");
+			PUT(o, "lost=");
+			outbuf__u64(o, l->lost);
+			PUT(o, ";dropped=");
+			outbuf__u64(o, l->dropped);
+			row_end(o);
+		}
 	}
 	return task_tracker__record(x->tracker, rec, m);
 }
@@ -164,9 +209,10 @@ static void tasks(struct csv *x, const struct task_model *m)
 {
 	const struct model_summary *sum = task_model__summary(m);
 	size_t n = task_model__task_count(m);
+	struct outbuf *o = &x->out;
 
-	fputs("id,name,state,created_at_ms,duration_ms,poll_count,run_time_ms,parent_id,"
-	      "spawn_location,idle_ms\n", x->tasks);
+	PUT(o, "id,name,state,created_at_ms,duration_ms,poll_count,run_time_ms,parent_id,"
+	       "spawn_location,idle_ms\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct task_info *t = task_model__task(m, i);
 		__u64 until = t->end_ts ? t->end_ts : sum->end_ts;
@@ -175,14 +221,27 @@ static void tasks(struct csv *x, const struct task_model *m)
 
 		if (t->kind == TASK_RUNTIME)
 			continue;
-		fprintf(x->tasks, "%llu,task %llu,%s,%.3f,%.3f,%llu,%.3f,", (unsigned long long)t->id,
-			(unsigned long long)t->id, task_state_name(t->state), created / 1e6,
-			duration / 1e6, (unsigned long long)t->polls, t->busy_ns / 1e6);
+		outbuf__u64(o, t->id);
+		PUT(o, ",task ");
+		outbuf__u64(o, t->id);
+		outbuf__putc(o, ',');
+		outbuf__puts(o, task_state_name(t->state));
+		outbuf__putc(o, ',');
+		outbuf__fixed(o, created / 1e6, 3);
+		outbuf__putc(o, ',');
+		outbuf__fixed(o, duration / 1e6, 3);
+		outbuf__putc(o, ',');
+		outbuf__u64(o, t->polls);
+		outbuf__putc(o, ',');
+		outbuf__fixed(o, t->busy_ns / 1e6, 3);
+		outbuf__putc(o, ',');
 		if (t->parent_id)
-			fprintf(x->tasks, "%llu", (unsigned long long)t->parent_id);
-		fputc(',', x->tasks);
-		field(x->tasks, t->location);
-		fprintf(x->tasks, ",%.3f\n", t->idle_ns / 1e6);
+			outbuf__u64(o, t->parent_id);
+		outbuf__putc(o, ',');
+		field(o, t->location);
+		outbuf__putc(o, ',');
+		outbuf__fixed(o, t->idle_ns / 1e6, 3);
+		outbuf__putc(o, '\n');
 	}
 }
 
@@ -201,7 +260,10 @@ static int csv_finish(void *self, const struct task_model *m)
 	struct csv *x = self;
 	int err = task_tracker__finish(x->tracker, m);
 
+	outbuf__drain(&x->out); /* write errors stay with the FILE, for close_file() */
+	outbuf__init(&x->out, x->tasks);
 	tasks(x, m);
+	outbuf__drain(&x->out);
 	err = close_file(&x->events, err);
 	return close_file(&x->tasks, err);
 }
@@ -212,6 +274,8 @@ static void csv_free(void *self)
 
 	if (!x)
 		return;
+	if (x->events && x->out.f == x->events)
+		outbuf__drain(&x->out); /* what a finished export would hold so far */
 	if (x->tasks)
 		fclose(x->tasks);
 	if (x->events)
@@ -233,6 +297,8 @@ static FILE *open_in(int dirfd, const char *name)
 
 	if (fd >= 0 && !f)
 		close(fd);
+	if (f) /* buffered already, 64 KiB at a time: no second copy */
+		setvbuf(f, NULL, _IONBF, 0);
 	return f;
 }
 
@@ -261,8 +327,8 @@ int export_csv__open(const char *dir, struct exporter *out)
 		errno = err;
 		goto fail;
 	}
-	setvbuf(x->events, NULL, _IOFBF, 1 << 18);
-	fputs("event_id,task_id,timestamp_ms,kind,details\n", x->events);
+	outbuf__init(&x->out, x->events);
+	PUT(&x->out, "event_id,task_id,timestamp_ms,kind,details\n");
 	*out = (struct exporter){.ops = &csv_ops, .self = x};
 	return 0;
 fail:

@@ -27,6 +27,7 @@
 #include <string.h>
 #include "exporter.h"
 #include "id_table.h"
+#include "outbuf.h" /* fmt__u64() */
 #include "perfetto_writer.h"
 #include "task_model.h"
 #include "task_tracker.h"
@@ -91,6 +92,7 @@ struct perfetto {
 	__s64 counter[NCOUNTERS];
 	__u64 counter_ts[NCOUNTERS];
 	struct id_table threads; /* tid -> struct thread_track */
+	struct thread_track *last_thread; /* the last one looked up */
 	int err; /* ours; the writer keeps its own */
 };
 
@@ -106,10 +108,7 @@ static __u64 on_track(__u64 *last, __u64 ts)
 
 static void counter_value(struct perfetto *x, int i, __u64 ts)
 {
-	ts = on_track(&x->counter_ts[i], ts);
-	perfetto__event_begin(x->w, ts, PERFETTO_COUNTER, UUID_COUNTER(i));
-	perfetto__event_counter(x->w, x->counter[i]);
-	perfetto__event_end(x->w, 0, NULL);
+	perfetto__counter(x->w, on_track(&x->counter_ts[i], ts), UUID_COUNTER(i), x->counter[i]);
 }
 
 static void counters_add(struct perfetto *x, __u64 ts, __s64 dlive, __s64 drunnable)
@@ -162,11 +161,14 @@ static struct thread_track *thread_track(struct perfetto *x, __u32 tid)
 	struct thread_track *th;
 	bool added;
 
+	if (x->last_thread && x->last_thread->tid == tid)
+		return x->last_thread;
 	th = id_table__get(&x->threads, tid, &added);
 	if (!th) {
 		x->err = -ENOMEM;
 		return NULL;
 	}
+	x->last_thread = th; /* valid until the table grows: only here */
 	if (!added)
 		return th;
 	th->tid = tid;
@@ -188,11 +190,9 @@ static void thread_poll_begin(struct perfetto *x, const struct tracked_task *s, 
 			perfetto__event(x->w, on_track(&th->last_ts, ts), PERFETTO_SLICE_END,
 					UUID_THREAD(tid), 0);
 	th->stack[th->depth++] = s->serial;
-	perfetto__event_begin(x->w, on_track(&th->last_ts, ts), PERFETTO_SLICE_BEGIN, UUID_THREAD(tid));
-	perfetto__event_name(x->w, NAME_TASK(s->serial));
-	perfetto__event_arg_uint(x->w, A_TASK_ID, s->id);
-	perfetto__event_arg_uint(x->w, A_POLL, s->polls);
-	perfetto__event_end(x->w, 0, NULL);
+	perfetto__event_uints(x->w, on_track(&th->last_ts, ts), PERFETTO_SLICE_BEGIN, UUID_THREAD(tid),
+			      NAME_TASK(s->serial),
+			      (struct perfetto_arg[]){{A_TASK_ID, s->id}, {A_POLL, s->polls}}, 2, 0, 0);
 }
 
 /* Ends the task's poll slice on its thread, and any left open above it. */
@@ -317,14 +317,10 @@ static void task_state(struct perfetto *x, const struct change *c)
 	leave_state(x, s, c->from, ts, c->result);
 	switch (s->state) {
 	case TASK_RUNNING:
-		perfetto__event_begin(x->w, ts, PERFETTO_SLICE_BEGIN, uuid);
-		perfetto__event_name(x->w, N_POLL);
-		perfetto__event_arg_uint(x->w, A_TASK_ID, s->id);
-		perfetto__event_arg_uint(x->w, A_WORKER_TID, c->tid);
-		perfetto__event_arg_uint(x->w, A_POLL, s->polls);
-		if (s->user[U_FLOW])
-			perfetto__event_flow_end(x->w, s->user[U_FLOW]);
-		perfetto__event_end(x->w, 0, NULL);
+		perfetto__event_uints(x->w, ts, PERFETTO_SLICE_BEGIN, uuid, N_POLL,
+				      (struct perfetto_arg[]){{A_TASK_ID, s->id}, {A_WORKER_TID, c->tid},
+							      {A_POLL, s->polls}},
+				      3, 0, s->user[U_FLOW]);
 		s->user[U_FLOW] = 0;
 		thread_poll_begin(x, s, c->tid, c->ts);
 		break;
@@ -363,12 +359,8 @@ static void task_wake(struct perfetto *x, const struct change *c)
 	}
 	if (s && !s->user[U_FLOW])
 		flow = ++x->flows;
-	perfetto__event_begin(x->w, ts, PERFETTO_INSTANT, track);
-	perfetto__event_name(x->w, N_WAKE);
-	perfetto__event_arg_uint(x->w, A_WOKEN_TASK, c->woken_id);
-	if (flow)
-		perfetto__event_flow(x->w, flow);
-	perfetto__event_end(x->w, 0, NULL);
+	perfetto__event_uints(x->w, ts, PERFETTO_INSTANT, track, N_WAKE,
+			      &(struct perfetto_arg){A_WOKEN_TASK, c->woken_id}, 1, flow, 0);
 	if (!s)
 		return;
 	if (flow) {
@@ -376,11 +368,11 @@ static void task_wake(struct perfetto *x, const struct change *c)
 		s->user[U_FLOW_TS] = ts;
 	}
 	if (c->by == WAKE_BY_SELF)
-		snprintf(by, sizeof(by), "self");
+		strcpy(by, "self");
 	else if (c->by == WAKE_BY_TASK)
-		snprintf(by, sizeof(by), "task %llu", (unsigned long long)c->waker_id);
+		by[5 + fmt__u64(strcpy(by, "task ") + 5, c->waker_id)] = 0;
 	else
-		snprintf(by, sizeof(by), "thread %u", c->tid);
+		by[7 + fmt__u64(strcpy(by, "thread ") + 7, c->tid)] = 0;
 	ts = on_track(&s->user[U_LAST_TS], c->ts);
 	perfetto__event_begin(x->w, ts, PERFETTO_INSTANT, UUID_TASK(s->serial));
 	perfetto__event_name(x->w, N_WOKEN);
@@ -470,8 +462,9 @@ static int perfetto_finish(void *self, const struct task_model *m)
 					UUID_THREAD(th->tid), 0);
 	for (int i = 0; i < NCOUNTERS; i++) /* the counters' last values reach the end */
 		counter_value(x, i, end);
+	err = perfetto__flush(x->w);
 	if (!x->err)
-		x->err = perfetto__error(x->w);
+		x->err = err;
 	if (fclose(x->f) && !x->err)
 		x->err = -errno;
 	x->f = NULL;
@@ -484,8 +477,11 @@ static void perfetto_free(void *self)
 
 	if (!x)
 		return;
-	if (x->f)
+	if (x->f) {
+		if (x->w)
+			perfetto__flush(x->w); /* what a finished export would hold so far */
 		fclose(x->f);
+	}
 	perfetto__free(x->w);
 	task_tracker__free(x->tracker);
 	id_table__release(&x->threads);
@@ -516,7 +512,7 @@ int export_perfetto__open(const char *path, struct exporter *out)
 		perfetto_free(x);
 		return err;
 	}
-	setvbuf(x->f, NULL, _IOFBF, 1 << 18);
+	setvbuf(x->f, NULL, _IONBF, 0); /* buffered already, 64 KiB at a time: no second copy */
 	x->w = perfetto__new(x->f);
 	if (!x->w) {
 		perfetto_free(x);

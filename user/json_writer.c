@@ -1,20 +1,27 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 #include "json_writer.h"
 
 void json__init(struct json_writer *w, FILE *f, bool pretty)
 {
-	*w = (struct json_writer){.f = f, .pretty = pretty};
+	w->depth = 0;
+	w->need_comma[0] = false;
+	w->after_key = false;
+	w->pretty = pretty;
+	w->err = 0;
+	outbuf__init(&w->out, f); /* not zeroed: 64 KiB */
 }
 
 static void indent(struct json_writer *w)
 {
+	static const char spaces[2 * JSON_MAX_DEPTH] = {[0 ... 2 * JSON_MAX_DEPTH - 1] = ' '};
+
 	if (!w->pretty)
 		return;
-	fputc('\n', w->f);
-	for (int i = 0; i < w->depth; i++)
-		fputs("  ", w->f);
+	outbuf__putc(&w->out, '\n');
+	outbuf__put(&w->out, spaces, 2 * (size_t)w->depth);
 }
 
 /* Separator and indentation before any value or key. */
@@ -26,7 +33,7 @@ static void before_value(struct json_writer *w)
 	}
 	if (w->depth > 0) {
 		if (w->need_comma[w->depth])
-			fputc(',', w->f);
+			outbuf__putc(&w->out, ',');
 		w->need_comma[w->depth] = true;
 		indent(w);
 	}
@@ -35,7 +42,7 @@ static void before_value(struct json_writer *w)
 static void open(struct json_writer *w, char c)
 {
 	before_value(w);
-	fputc(c, w->f);
+	outbuf__putc(&w->out, c);
 	if (w->depth + 1 >= JSON_MAX_DEPTH) {
 		w->err = -EINVAL;
 		return;
@@ -53,7 +60,7 @@ static void close_(struct json_writer *w, char c)
 
 	if (had)
 		indent(w);
-	fputc(c, w->f);
+	outbuf__putc(&w->out, c);
 }
 
 void json__object_begin(struct json_writer *w)
@@ -76,41 +83,62 @@ void json__array_end(struct json_writer *w)
 	close_(w, ']');
 }
 
-static void put_string(FILE *f, const char *s)
+/* Bytes that stand for themselves in a JSON string. */
+static const bool plain[256] = {
+	[' '] = 1, ['!'] = 1, ['#' ... '['] = 1, [']' ... 0xff] = 1,
+};
+
+void json__escape(struct outbuf *o, const char *s, size_t n)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
+
+	while (p < end) {
+		for (run = p; p < end && plain[*p]; p++)
+			;
+		outbuf__put(o, run, p - run);
+		if (p == end)
+			return;
 		switch (*p) {
 		case '"':
-			fputs("\\\"", f);
+			outbuf__put(o, "\\\"", 2);
 			break;
 		case '\\':
-			fputs("\\\\", f);
+			outbuf__put(o, "\\\\", 2);
 			break;
 		case '\n':
-			fputs("\\n", f);
+			outbuf__put(o, "\\n", 2);
 			break;
 		case '\r':
-			fputs("\\r", f);
+			outbuf__put(o, "\\r", 2);
 			break;
 		case '\t':
-			fputs("\\t", f);
+			outbuf__put(o, "\\t", 2);
 			break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
+		default: /* below 0x20 */
+			outbuf__put(o, "\\u00", 4);
+			outbuf__putc(o, hex[*p >> 4]);
+			outbuf__putc(o, hex[*p & 15]);
 		}
+		p++;
 	}
-	fputc('"', f);
+}
+
+void json__put_string(struct outbuf *o, const char *s)
+{
+	outbuf__putc(o, '"');
+	json__escape(o, s, strlen(s));
+	outbuf__putc(o, '"');
 }
 
 void json__key(struct json_writer *w, const char *key)
 {
 	before_value(w);
-	put_string(w->f, key);
-	fputs(w->pretty ? ": " : ":", w->f);
+	json__put_string(&w->out, key);
+	if (w->pretty)
+		outbuf__put(&w->out, ": ", 2);
+	else
+		outbuf__putc(&w->out, ':');
 	w->after_key = true;
 }
 
@@ -121,34 +149,48 @@ void json__string(struct json_writer *w, const char *s)
 		return;
 	}
 	before_value(w);
-	put_string(w->f, s);
+	json__put_string(&w->out, s);
 }
 
 void json__u64(struct json_writer *w, __u64 v)
 {
 	before_value(w);
-	fprintf(w->f, "%llu", (unsigned long long)v);
+	outbuf__u64(&w->out, v);
 }
 
 void json__double(struct json_writer *w, double v, int decimals)
 {
 	before_value(w);
 	if (!isfinite(v))
-		fputs("null", w->f); /* JSON has no NaN or infinity */
+		outbuf__put(&w->out, "null", 4); /* JSON has no NaN or infinity */
 	else
-		fprintf(w->f, "%.*f", decimals, v);
+		outbuf__fixed(&w->out, v, decimals);
 }
 
 void json__bool(struct json_writer *w, bool v)
 {
 	before_value(w);
-	fputs(v ? "true" : "false", w->f);
+	if (v)
+		outbuf__put(&w->out, "true", 4);
+	else
+		outbuf__put(&w->out, "false", 5);
 }
 
 void json__null(struct json_writer *w)
 {
 	before_value(w);
-	fputs("null", w->f);
+	outbuf__put(&w->out, "null", 4);
+}
+
+struct outbuf *json__raw_value(struct json_writer *w)
+{
+	before_value(w);
+	return &w->out;
+}
+
+void json__newline(struct json_writer *w)
+{
+	outbuf__putc(&w->out, '\n');
 }
 
 int json__finish(struct json_writer *w)
@@ -156,8 +198,8 @@ int json__finish(struct json_writer *w)
 	if (!w->err && w->depth != 0)
 		w->err = -EINVAL;
 	if (w->pretty)
-		fputc('\n', w->f);
-	if (fflush(w->f) || ferror(w->f))
+		outbuf__putc(&w->out, '\n');
+	if (outbuf__flush(&w->out))
 		return w->err ? w->err : -EIO;
 	return w->err;
 }

@@ -7,11 +7,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "outbuf.h"
 
 #define JSON_MAX_DEPTH 32
 
 struct json_writer {
-	FILE *f;
+	struct outbuf out; /* reaches the FILE at json__finish() (or when full) */
 	int depth;
 	bool need_comma[JSON_MAX_DEPTH];
 	bool after_key;
@@ -30,6 +31,15 @@ void json__u64(struct json_writer *w, __u64 v);
 void json__double(struct json_writer *w, double v, int decimals);
 void json__bool(struct json_writer *w, bool v);
 void json__null(struct json_writer *w);
+/* For a hot loop that formats a whole value itself: writes what goes
+ * before a value, and returns where the value's text goes. */
+struct outbuf *json__raw_value(struct json_writer *w);
+/* s as a JSON string (quoted, escaped) into o. */
+void json__put_string(struct outbuf *o, const char *s);
+/* The n bytes at s escaped for inside a JSON string, without quotes. */
+void json__escape(struct outbuf *o, const char *s, size_t n);
+/* A line break outside the writer's own layout (one value per line). */
+void json__newline(struct json_writer *w);
 /* 0, or -EIO / -EINVAL (unbalanced) */
 int json__finish(struct json_writer *w);
 

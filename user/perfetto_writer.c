@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "perfetto_writer.h"
 #include "protobuf.h"
 
@@ -25,9 +26,14 @@ enum { CLOCK_REALTIME = 1, CLOCK_MONOTONIC = 3, CLOCK_BOOTTIME = 6 };
 enum { UNIT_COUNT = 2, CHRONOLOGICAL = 2, MERGE_NONE = 2 };
 #define SEQUENCE 1
 
+/* Packets are encoded back to back in one buffer (a Trace message is just
+ * its packet fields) and handed to the FILE when it holds this much. */
+#define FLUSH_AT (64 * 1024)
+
 struct perfetto_writer {
 	FILE *f;
-	struct pb *pb;
+	struct pb *pb; /* the packets not written yet */
+	size_t pkt;    /* where the open packet starts in it */
 	int err;
 };
 
@@ -57,26 +63,67 @@ int perfetto__error(const struct perfetto_writer *w)
 	return w->err;
 }
 
+/* The first len bytes of the buffer to the FILE; the buffer is emptied. */
+static void write_out(struct perfetto_writer *w, size_t len)
+{
+	const __u8 *data = pb__data(w->pb, &(size_t){0});
+
+	errno = 0;
+	if (len && fwrite(data, 1, len, w->f) != len && !w->err)
+		w->err = errno ? -errno : -EIO;
+	pb__reset(w->pb);
+}
+
+int perfetto__flush(struct perfetto_writer *w)
+{
+	size_t len;
+
+	if (!w->err) {
+		pb__data(w->pb, &len);
+		write_out(w, len);
+	}
+	return w->err;
+}
+
 static void packet_begin(struct perfetto_writer *w)
 {
-	pb__reset(w->pb);
+	if (w->err) /* nothing goes out any more: keep the buffer small */
+		pb__reset(w->pb);
+	pb__data(w->pb, &w->pkt);
 	pb__begin(w->pb, TRACE_PACKET);
 	pb__varint(w->pb, PKT_SEQ_ID, SEQUENCE);
 }
 
+/* The packets before the open one go out, not this one, and no more. */
+static void packet_failed(struct perfetto_writer *w, int err)
+{
+	write_out(w, w->pkt);
+	if (!w->err)
+		w->err = err;
+}
+
+/* A packet is complete: out with the buffer if it is full enough. */
+static void packet_done(struct perfetto_writer *w)
+{
+	size_t len;
+
+	pb__data(w->pb, &len);
+	if (len >= FLUSH_AT)
+		write_out(w, len);
+}
+
 static void packet_end(struct perfetto_writer *w)
 {
-	const __u8 *data;
-	size_t len;
+	int err;
 
 	pb__end(w->pb);
 	if (w->err)
 		return;
-	w->err = pb__error(w->pb);
-	data = pb__data(w->pb, &len);
-	errno = 0;
-	if (!w->err && fwrite(data, 1, len, w->f) != len)
-		w->err = errno ? -errno : -EIO;
+	err = pb__error(w->pb);
+	if (err)
+		packet_failed(w, err);
+	else
+		packet_done(w);
 }
 
 static void clock(struct perfetto_writer *w, int id, __u64 ts)
@@ -183,32 +230,71 @@ void perfetto__track_end(struct perfetto_writer *w)
 
 /* ---- track events ---- */
 
+/*
+ * Track events are most of a trace, several per record: their fields are
+ * put in runs (one check of room for each call) rather than one by one.
+ */
+
 void perfetto__event_begin(struct perfetto_writer *w, __u64 ts, enum perfetto_event type, __u64 track)
 {
-	packet_begin(w);
-	pb__varint(w->pb, PKT_TIMESTAMP, ts);
-	pb__varint(w->pb, PKT_CLOCK_ID, CLOCK_MONOTONIC);
-	pb__varint(w->pb, PKT_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE);
-	pb__begin(w->pb, PKT_TRACK_EVENT);
-	pb__varint(w->pb, TE_TYPE, type);
-	pb__varint(w->pb, TE_TRACK, track);
+	__u8 *b;
+
+	if (w->err) /* as packet_begin() */
+		pb__reset(w->pb);
+	pb__data(w->pb, &w->pkt);
+	b = pb__room(w->pb, 2 + 2 + 11 + 3 + 2 + 2 + 11 + 11);
+	if (!b)
+		return;
+	b = pb__put_begin(w->pb, b, TRACE_PACKET);
+	b = pb__put_uint(b, PKT_SEQ_ID, SEQUENCE);
+	b = pb__put_uint(b, PKT_TIMESTAMP, ts);
+	b = pb__put_uint(b, PKT_CLOCK_ID, CLOCK_MONOTONIC);
+	b = pb__put_uint(b, PKT_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE);
+	b = pb__put_begin(w->pb, b, PKT_TRACK_EVENT);
+	b = pb__put_uint(b, TE_TYPE, type);
+	b = pb__put_uint(b, TE_TRACK, track);
+	pb__commit(w->pb, b);
 }
 
 void perfetto__event_name(struct perfetto_writer *w, __u64 iid)
 {
-	pb__varint(w->pb, TE_NAME_IID, iid);
+	__u8 *b = pb__room(w->pb, 11);
+
+	if (b)
+		pb__commit(w->pb, pb__put_uint(b, TE_NAME_IID, iid));
 }
 
 void perfetto__event_arg_uint(struct perfetto_writer *w, __u64 name_iid, __u64 v)
 {
-	pb__begin(w->pb, TE_DEBUG);
-	pb__varint(w->pb, DA_NAME_IID, name_iid);
-	pb__varint(w->pb, DA_UINT, v);
-	pb__end(w->pb);
+	__u8 *b = pb__room(w->pb, 2 + 11 + 11), *body;
+
+	if (!b)
+		return;
+	body = pb__put_tag(b, TE_DEBUG, PB_LEN) + 1;
+	b = pb__put_uint(body, DA_NAME_IID, name_iid);
+	b = pb__put_uint(b, DA_UINT, v);
+	body[-1] = (__u8)(b - body); /* at most 22: one byte */
+	pb__commit(w->pb, b);
 }
 
 void perfetto__event_arg_string(struct perfetto_writer *w, __u64 name_iid, const char *s)
 {
+	size_t len = strlen(s);
+	__u8 *b, *body;
+
+	if (len < 64) { /* the common case, short enough that both lengths take a byte */
+		b = pb__room(w->pb, 2 + 11 + 2 + len);
+		if (!b)
+			return;
+		body = pb__put_tag(b, TE_DEBUG, PB_LEN) + 1;
+		b = pb__put_uint(body, DA_NAME_IID, name_iid);
+		b = pb__put_varint(pb__put_tag(b, DA_STRING, PB_LEN), len);
+		memcpy(b, s, len);
+		b += len;
+		body[-1] = (__u8)(b - body); /* at most 76 */
+		pb__commit(w->pb, b);
+		return;
+	}
 	pb__begin(w->pb, TE_DEBUG);
 	pb__varint(w->pb, DA_NAME_IID, name_iid);
 	pb__string(w->pb, DA_STRING, s);
@@ -217,17 +303,26 @@ void perfetto__event_arg_string(struct perfetto_writer *w, __u64 name_iid, const
 
 void perfetto__event_flow(struct perfetto_writer *w, __u64 id)
 {
-	pb__fixed64(w->pb, TE_FLOW, id);
+	__u8 *b = pb__room(w->pb, 11);
+
+	if (b)
+		pb__commit(w->pb, pb__put_fixed64(b, TE_FLOW, id));
 }
 
 void perfetto__event_flow_end(struct perfetto_writer *w, __u64 id)
 {
-	pb__fixed64(w->pb, TE_FLOW_END, id);
+	__u8 *b = pb__room(w->pb, 11);
+
+	if (b)
+		pb__commit(w->pb, pb__put_fixed64(b, TE_FLOW_END, id));
 }
 
 void perfetto__event_counter(struct perfetto_writer *w, __s64 value)
 {
-	pb__varint(w->pb, TE_COUNTER_VALUE, (__u64)value); /* int64: two's complement */
+	__u8 *b = pb__room(w->pb, 2 + 10);
+
+	if (b) /* int64: two's complement */
+		pb__commit(w->pb, pb__put_uint(b, TE_COUNTER_VALUE, (__u64)value));
 }
 
 void perfetto__event_end(struct perfetto_writer *w, __u64 iid, const char *name)
@@ -241,11 +336,93 @@ void perfetto__event_end(struct perfetto_writer *w, __u64 iid, const char *name)
 	packet_end(w);
 }
 
+/* A whole event packet with one field besides type and track (0: none),
+ * in one run: it is short, so both lengths take a byte. */
+static void event_short(struct perfetto_writer *w, __u64 ts, enum perfetto_event type, __u64 track,
+			__u32 field, __u64 v)
+{
+	__u8 *b, *pkt, *te;
+
+	if (w->err)
+		return;
+	pb__data(w->pb, &w->pkt);
+	b = pb__room(w->pb, 2 + 2 + 11 + 3 + 2 + 2 + 11 + 11 + 11);
+	if (!b) {
+		packet_failed(w, pb__error(w->pb));
+		return;
+	}
+	pkt = pb__put_tag(b, TRACE_PACKET, PB_LEN) + 1;
+	b = pb__put_uint(pkt, PKT_SEQ_ID, SEQUENCE);
+	b = pb__put_uint(b, PKT_TIMESTAMP, ts);
+	b = pb__put_uint(b, PKT_CLOCK_ID, CLOCK_MONOTONIC);
+	b = pb__put_uint(b, PKT_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE);
+	te = pb__put_tag(b, PKT_TRACK_EVENT, PB_LEN) + 1;
+	b = pb__put_uint(te, TE_TYPE, type);
+	b = pb__put_uint(b, TE_TRACK, track);
+	if (field)
+		b = pb__put_uint(b, field, v);
+	te[-1] = (__u8)(b - te);	/* at most 35 */
+	pkt[-1] = (__u8)(b - pkt); /* at most 59 */
+	pb__commit(w->pb, b);
+	packet_done(w);
+}
+
+void perfetto__event_uints(struct perfetto_writer *w, __u64 ts, enum perfetto_event type,
+			   __u64 track, __u64 name_iid, const struct perfetto_arg *args, int nargs,
+			   __u64 flow, __u64 flow_end)
+{
+	__u8 *b, *pkt, *te, *body;
+
+	if (w->err)
+		return;
+	if (nargs > PERFETTO_MAX_ARGS) {
+		packet_failed(w, -EINVAL);
+		return;
+	}
+	pb__data(w->pb, &w->pkt);
+	b = pb__room(w->pb, 2 + 1 + 2 + 11 + 3 + 2 + 2 + 11 + 11 + 11 + PERFETTO_MAX_ARGS * 24 + 10 + 10);
+	if (!b) {
+		packet_failed(w, pb__error(w->pb));
+		return;
+	}
+	pkt = pb__put_tag(b, TRACE_PACKET, PB_LEN) + 1;
+	b = pb__put_uint(pkt, PKT_SEQ_ID, SEQUENCE);
+	b = pb__put_uint(b, PKT_TIMESTAMP, ts);
+	b = pb__put_uint(b, PKT_CLOCK_ID, CLOCK_MONOTONIC);
+	b = pb__put_uint(b, PKT_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE);
+	te = pb__put_tag(b, PKT_TRACK_EVENT, PB_LEN) + 1;
+	b = pb__put_uint(te, TE_TYPE, type);
+	b = pb__put_uint(b, TE_TRACK, track);
+	b = pb__put_uint(b, TE_NAME_IID, name_iid);
+	for (int i = 0; i < nargs; i++) {
+		body = pb__put_tag(b, TE_DEBUG, PB_LEN) + 1;
+		b = pb__put_uint(body, DA_NAME_IID, args[i].name_iid);
+		b = pb__put_uint(b, DA_UINT, args[i].value);
+		body[-1] = (__u8)(b - body); /* at most 22 */
+	}
+	if (flow)
+		b = pb__put_fixed64(b, TE_FLOW, flow);
+	if (flow_end)
+		b = pb__put_fixed64(b, TE_FLOW_END, flow_end);
+	te[-1] = (__u8)(b - te); /* at most 116 */
+	if (b - pkt >= 0x80) { /* values near 2^64: the packet's length takes two bytes */
+		memmove(pkt + 1, pkt, b - pkt);
+		b++;
+		pb__put_varint(pkt - 1, b - pkt - 1);
+	} else {
+		pkt[-1] = (__u8)(b - pkt);
+	}
+	pb__commit(w->pb, b);
+	packet_done(w);
+}
+
 void perfetto__event(struct perfetto_writer *w, __u64 ts, enum perfetto_event type, __u64 track,
 		     __u64 name_iid)
 {
-	perfetto__event_begin(w, ts, type, track);
-	if (name_iid)
-		perfetto__event_name(w, name_iid);
-	perfetto__event_end(w, 0, NULL);
+	event_short(w, ts, type, track, name_iid ? TE_NAME_IID : 0, name_iid);
+}
+
+void perfetto__counter(struct perfetto_writer *w, __u64 ts, __u64 track, __s64 value)
+{
+	event_short(w, ts, PERFETTO_COUNTER, track, TE_COUNTER_VALUE, (__u64)value); /* int64: two's complement */
 }

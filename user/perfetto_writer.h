@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Perfetto trace packets written one at a time to a FILE: the part of
+ * Perfetto trace packets written one at a time to a FILE (buffered: see perfetto__flush): the part of
  * perfetto_trace.proto the exporter needs (clock snapshot, interned names,
  * track descriptors, track events), each packet encoded in one buffer and
  * appended as a Trace.packet field, so a trace is a stream. Every packet is
@@ -28,6 +28,10 @@ struct perfetto_writer;
 struct perfetto_writer *perfetto__new(FILE *f); /* does not own f; NULL + errno */
 void perfetto__free(struct perfetto_writer *w);
 int perfetto__error(const struct perfetto_writer *w); /* the first error, or 0 */
+/* Hands the packets buffered so far to the FILE (before it is closed): perfetto__error(). */
+int perfetto__flush(struct perfetto_writer *w);
+/* Hands the packets buffered so far to the FILE (before it is closed): perfetto__error(). */
+int perfetto__flush(struct perfetto_writer *w);
 
 /* A clock snapshot: BOOTTIME (the importer's trace clock) and MONOTONIC at
  * the same instant, and REALTIME unless 0. */
@@ -60,5 +64,18 @@ void perfetto__event_end(struct perfetto_writer *w, __u64 iid, const char *name)
 /* An event with at most a name (0: none). */
 void perfetto__event(struct perfetto_writer *w, __u64 ts, enum perfetto_event type, __u64 track,
 		     __u64 name_iid);
+/* An event with a name, unsigned debug annotations, and the start and the
+ * end of a flow (0: none) at once: what perfetto__event_begin(), _name(),
+ * _arg_uint() for each arg, _flow(), _flow_end() and _end() write, faster
+ * (polls and wakes). */
+#define PERFETTO_MAX_ARGS 3
+struct perfetto_arg {
+	__u64 name_iid, value;
+};
+void perfetto__event_uints(struct perfetto_writer *w, __u64 ts, enum perfetto_event type,
+			   __u64 track, __u64 name_iid, const struct perfetto_arg *args, int nargs,
+			   __u64 flow, __u64 flow_end);
+/* A counter's value, as an event with only perfetto__event_counter(). */
+void perfetto__counter(struct perfetto_writer *w, __u64 ts, __u64 track, __s64 value);
 
 #endif

@@ -5,16 +5,6 @@
 #include <string.h>
 #include "protobuf.h"
 
-enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LEN = 2 };
-
-struct pb {
-	__u8 *buf;
-	size_t len, cap;
-	size_t open[PB_MAX_NESTING]; /* offset of each open message's length byte */
-	int depth;
-	int err;
-};
-
 struct pb *pb__new(void)
 {
 	struct pb *p = calloc(1, sizeof(*p));
@@ -30,13 +20,6 @@ void pb__free(struct pb *p)
 		return;
 	free(p->buf);
 	free(p);
-}
-
-void pb__reset(struct pb *p)
-{
-	p->len = 0;
-	p->depth = 0;
-	p->err = 0;
 }
 
 static bool reserve(struct pb *p, size_t more)
@@ -94,15 +77,15 @@ static bool tag(struct pb *p, __u32 field, unsigned wire, size_t body)
 	return true;
 }
 
-void pb__varint(struct pb *p, __u32 field, __u64 v)
+void pb__varint_slow(struct pb *p, __u32 field, __u64 v)
 {
-	if (tag(p, field, WIRE_VARINT, 10))
+	if (tag(p, field, PB_VARINT, 10))
 		put_varint(p, v);
 }
 
-void pb__fixed64(struct pb *p, __u32 field, __u64 v)
+void pb__fixed64_slow(struct pb *p, __u32 field, __u64 v)
 {
-	if (!tag(p, field, WIRE_FIXED64, 8))
+	if (!tag(p, field, PB_FIXED64, 8))
 		return;
 	for (int i = 0; i < 8; i++)
 		p->buf[p->len++] = (__u8)(v >> (8 * i)); /* little-endian */
@@ -110,7 +93,7 @@ void pb__fixed64(struct pb *p, __u32 field, __u64 v)
 
 void pb__bytes(struct pb *p, __u32 field, const void *data, size_t len)
 {
-	if (!tag(p, field, WIRE_LEN, 10 + len))
+	if (!tag(p, field, PB_LEN, 10 + len))
 		return;
 	put_varint(p, len);
 	if (len)
@@ -123,21 +106,21 @@ void pb__string(struct pb *p, __u32 field, const char *s)
 	pb__bytes(p, field, s, strlen(s));
 }
 
-void pb__begin(struct pb *p, __u32 field)
+void pb__begin_slow(struct pb *p, __u32 field)
 {
 	if (p->depth >= PB_MAX_NESTING) {
 		if (!p->err)
 			p->err = -EINVAL;
 		return;
 	}
-	if (!tag(p, field, WIRE_LEN, 1))
+	if (!tag(p, field, PB_LEN, 1))
 		return;
 	/* One byte for the length, the common case; pb__end() makes room for more. */
 	p->open[p->depth++] = p->len;
 	p->buf[p->len++] = 0;
 }
 
-void pb__end(struct pb *p)
+void pb__end_slow(struct pb *p)
 {
 	size_t at, body, n;
 
@@ -160,15 +143,7 @@ void pb__end(struct pb *p)
 	p->len += body;
 }
 
-int pb__error(const struct pb *p)
+__u8 *pb__room_slow(struct pb *p, size_t n)
 {
-	if (p->err)
-		return p->err;
-	return p->depth ? -EINVAL : 0;
-}
-
-const __u8 *pb__data(const struct pb *p, size_t *len)
-{
-	*len = p->len;
-	return p->buf;
+	return reserve(p, n) ? p->buf + p->len : NULL;
 }

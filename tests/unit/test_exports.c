@@ -1,4 +1,4 @@
-// links: exporter export_perfetto perfetto_writer export_chrome export_folded export_csv task_tracker protobuf json_writer task_model lock_table blocking_calls report_json_locks deadlock samples u64_map id_table report_json location_stats await_site
+// links: exporter export_perfetto perfetto_writer export_chrome export_folded export_csv task_tracker protobuf json_writer task_model lock_table blocking_calls report_json_locks deadlock samples u64_map id_table report_json location_stats await_site outbuf
 /* Every export of one small synthetic session, compared with what it must
  * hold: CSV and folded stacks exactly, the Perfetto file's first packets
  * byte by byte, the Chrome trace's events by count. */

@@ -1,4 +1,4 @@
-// links: json_writer
+// links: json_writer outbuf
 // SPDX-License-Identifier: MIT
 /* The streaming JSON writer: exact bytes for nesting, separators, escaping,
  * numbers, and the sticky errors json__finish reports. */

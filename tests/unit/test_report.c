@@ -1,4 +1,4 @@
-// links: report_json report_text json_writer location_stats task_model lock_table blocking_calls report_locks report_json_locks deadlock samples u64_map id_table await_site
+// links: report_json report_text json_writer location_stats task_model lock_table blocking_calls report_locks report_json_locks deadlock samples u64_map id_table await_site outbuf
 // SPDX-License-Identifier: MIT
 /*
  * The text report and the JSON export of a small model built from synthetic
