@@ -30,7 +30,6 @@ enum { U_POLL_TS };
 
 struct csv {
 	FILE *tasks, *events;
-	struct task_tracker *tracker;
 	bool started;
 	__u64 start_ts;
 	__u64 rows;
@@ -157,7 +156,7 @@ static int csv_record(void *self, const struct aib_hdr *rec, const struct task_m
 		if (l->lost || l->dropped)
 			row(x, "", rec->ts, "lost", d);
 	}
-	return task_tracker__record(x->tracker, rec, m);
+	return 0;
 }
 
 static void tasks(struct csv *x, const struct task_model *m)
@@ -199,11 +198,9 @@ static int close_file(FILE **f, int err)
 static int csv_finish(void *self, const struct task_model *m)
 {
 	struct csv *x = self;
-	int err = task_tracker__finish(x->tracker, m);
 
 	tasks(x, m);
-	err = close_file(&x->events, err);
-	return close_file(&x->tasks, err);
+	return close_file(&x->tasks, close_file(&x->events, 0));
 }
 
 static void csv_free(void *self)
@@ -216,12 +213,13 @@ static void csv_free(void *self)
 		fclose(x->tasks);
 	if (x->events)
 		fclose(x->events);
-	task_tracker__free(x->tracker);
 	free(x);
 }
 
 static const struct exporter_ops csv_ops = {
 	.record = csv_record,
+	.change = on_change,
+	.nuser = 1, /* U_POLL_TS */
 	.finish = csv_finish,
 	.free = csv_free,
 };
@@ -243,11 +241,6 @@ int export_csv__open(const char *dir, struct exporter *out)
 
 	if (!x)
 		return -ENOMEM;
-	x->tracker = task_tracker__new(on_change, x);
-	if (!x->tracker) {
-		csv_free(x);
-		return -ENOMEM;
-	}
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		goto fail;
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
