@@ -40,7 +40,6 @@ struct chrome_thread {
 struct chrome {
 	FILE *f;
 	struct json_writer w;
-	struct task_tracker *tracker;
 	const struct task_model *m;
 	bool started;
 	__u32 pid;
@@ -268,13 +267,11 @@ static int on_change(void *ctx, const struct change *c)
 static int chrome_record(void *self, const struct aib_hdr *rec, const struct task_model *m)
 {
 	struct chrome *x = self;
-	int err;
 
 	x->m = m;
 	if (!x->started)
 		start(x, rec);
-	err = task_tracker__record(x->tracker, rec, m);
-	return x->err ? x->err : err;
+	return x->err;
 }
 
 static double ms(__u64 ns)
@@ -314,9 +311,6 @@ static int chrome_finish(void *self, const struct task_model *m)
 	x->m = m;
 	if (!x->started)
 		start(x, NULL);
-	err = task_tracker__finish(x->tracker, m);
-	if (!x->err)
-		x->err = err;
 	for (size_t i = 0; i < x->threads.n; i++) /* none expected: polls end with their tasks */
 		for (struct chrome_thread *th = id_table__at(&x->threads, i); th->depth; th->depth--)
 			event_end(event_begin(x, 'E', th->tid, s->end_ts));
@@ -363,13 +357,14 @@ static void chrome_free(void *self)
 		outbuf__drain(&x->w.out); /* what a finished export would hold so far */
 		fclose(x->f);
 	}
-	task_tracker__free(x->tracker);
 	id_table__release(&x->threads);
 	free(x);
 }
 
 static const struct exporter_ops chrome_ops = {
 	.record = chrome_record,
+	.change = on_change,
+	.nuser = 2, /* U_WAKE_TS, U_WAKE_TID */
 	.finish = chrome_finish,
 	.free = chrome_free,
 };
@@ -381,8 +376,7 @@ int export_chrome__open(const char *path, struct exporter *out)
 
 	if (!x)
 		return -ENOMEM;
-	x->tracker = task_tracker__new(on_change, x);
-	if (!x->tracker || id_table__init(&x->threads, sizeof(struct chrome_thread))) {
+	if (id_table__init(&x->threads, sizeof(struct chrome_thread))) {
 		chrome_free(x);
 		return -ENOMEM;
 	}

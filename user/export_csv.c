@@ -31,7 +31,6 @@ enum { U_POLL_TS };
 
 struct csv {
 	FILE *tasks, *events;
-	struct task_tracker *tracker;
 	bool started;
 	__u64 start_ts;
 	__u64 rows;
@@ -202,7 +201,7 @@ static int csv_record(void *self, const struct aib_hdr *rec, const struct task_m
 			row_end(o);
 		}
 	}
-	return task_tracker__record(x->tracker, rec, m);
+	return 0;
 }
 
 static void tasks(struct csv *x, const struct task_model *m)
@@ -258,14 +257,12 @@ static int close_file(FILE **f, int err)
 static int csv_finish(void *self, const struct task_model *m)
 {
 	struct csv *x = self;
-	int err = task_tracker__finish(x->tracker, m);
 
 	outbuf__drain(&x->out); /* write errors stay with the FILE, for close_file() */
 	outbuf__init(&x->out, x->tasks);
 	tasks(x, m);
 	outbuf__drain(&x->out);
-	err = close_file(&x->events, err);
-	return close_file(&x->tasks, err);
+	return close_file(&x->tasks, close_file(&x->events, 0));
 }
 
 static void csv_free(void *self)
@@ -280,12 +277,13 @@ static void csv_free(void *self)
 		fclose(x->tasks);
 	if (x->events)
 		fclose(x->events);
-	task_tracker__free(x->tracker);
 	free(x);
 }
 
 static const struct exporter_ops csv_ops = {
 	.record = csv_record,
+	.change = on_change,
+	.nuser = 1, /* U_POLL_TS */
 	.finish = csv_finish,
 	.free = csv_free,
 };
@@ -309,11 +307,6 @@ int export_csv__open(const char *dir, struct exporter *out)
 
 	if (!x)
 		return -ENOMEM;
-	x->tracker = task_tracker__new(on_change, x);
-	if (!x->tracker) {
-		csv_free(x);
-		return -ENOMEM;
-	}
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		goto fail;
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

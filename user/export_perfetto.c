@@ -84,7 +84,6 @@ struct thread_track {
 struct perfetto {
 	FILE *f;
 	struct perfetto_writer *w;
-	struct task_tracker *tracker;
 	const struct task_model *m; /* during a call */
 	bool started;
 	__u32 pid;
@@ -430,14 +429,12 @@ static int on_change(void *ctx, const struct change *c)
 static int perfetto_record(void *self, const struct aib_hdr *rec, const struct task_model *m)
 {
 	struct perfetto *x = self;
-	int err;
 
 	x->m = m;
 	if (!x->started)
 		start(x, rec);
-	err = task_tracker__record(x->tracker, rec, m);
 	if (!x->err)
-		x->err = err ? err : perfetto__error(x->w);
+		x->err = perfetto__error(x->w);
 	return x->err;
 }
 
@@ -453,9 +450,6 @@ static int perfetto_finish(void *self, const struct task_model *m)
 
 		start(x, &none);
 	}
-	err = task_tracker__finish(x->tracker, m);
-	if (!x->err)
-		x->err = err;
 	for (size_t i = 0; i < x->threads.n; i++) /* none expected: polls end with their tasks */
 		for (struct thread_track *th = id_table__at(&x->threads, i); th->depth; th->depth--)
 			perfetto__event(x->w, on_track(&th->last_ts, end), PERFETTO_SLICE_END,
@@ -483,13 +477,14 @@ static void perfetto_free(void *self)
 		fclose(x->f);
 	}
 	perfetto__free(x->w);
-	task_tracker__free(x->tracker);
 	id_table__release(&x->threads);
 	free(x);
 }
 
 static const struct exporter_ops perfetto_ops = {
 	.record = perfetto_record,
+	.change = on_change,
+	.nuser = 3, /* U_LAST_TS, U_FLOW, U_FLOW_TS */
 	.finish = perfetto_finish,
 	.free = perfetto_free,
 };
@@ -501,8 +496,7 @@ int export_perfetto__open(const char *path, struct exporter *out)
 
 	if (!x)
 		return -ENOMEM;
-	x->tracker = task_tracker__new(on_change, x);
-	if (!x->tracker || id_table__init(&x->threads, sizeof(struct thread_track))) {
+	if (id_table__init(&x->threads, sizeof(struct thread_track))) {
 		perfetto_free(x);
 		return -ENOMEM;
 	}

@@ -8,16 +8,22 @@
  * already knows the task it is about; finish() comes once, after
  * task_model__finish(). Exporters only read the model. They never print:
  * errors are -errno, and an exporter that failed gets no more records.
+ *
+ * Exporters that follow tasks give a change callback: the set feeds one
+ * task tracker for all of them, after each record() and before finish().
  */
 #ifndef EXPORTER_H
 #define EXPORTER_H
 
 #include "aib_events.h"
+#include "task_tracker.h"
 
 struct task_model;
 
 struct exporter_ops {
 	int (*record)(void *self, const struct aib_hdr *rec, const struct task_model *m);
+	change_fn change; /* NULL: follows no task */
+	unsigned nuser;	  /* tracked_task.user[] values it keeps */
 	int (*finish)(void *self, const struct task_model *m); /* flushes and closes */
 	void (*free)(void *self);
 };

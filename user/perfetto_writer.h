@@ -30,8 +30,6 @@ void perfetto__free(struct perfetto_writer *w);
 int perfetto__error(const struct perfetto_writer *w); /* the first error, or 0 */
 /* Hands the packets buffered so far to the FILE (before it is closed): perfetto__error(). */
 int perfetto__flush(struct perfetto_writer *w);
-/* Hands the packets buffered so far to the FILE (before it is closed): perfetto__error(). */
-int perfetto__flush(struct perfetto_writer *w);
 
 /* A clock snapshot: BOOTTIME (the importer's trace clock) and MONOTONIC at
  * the same instant, and REALTIME unless 0. */

@@ -8,6 +8,25 @@
 
 #define NO_SLOT ((__u32)~0U)
 
+/* A live task as kept, in 32 bytes: what every follower's view is made of.
+ * Its followers' values are the slot's row of task_tracker.user; the thread
+ * of its poll, which few tasks have at a time, is kept aside. */
+struct slot {
+	__u64 header, id, serial;
+	__u64 polls : 60;    /* never reached */
+	__u64 state : 2;     /* enum task_state */
+	__u64 runtime : 1;
+	__u64 on_thread : 1; /* in task_tracker.poll_tid */
+};
+_Static_assert(TASK_COMPLETED < 4, "task_state fits slot.state");
+
+struct follower {
+	change_fn fn;
+	void *ctx;
+	unsigned user; /* its first value in a row */
+	int err;
+};
+
 /* What the model keeps per thread to spot carrier tasks: the poll stack. */
 struct tracked_thread {
 	__u32 depth;
@@ -16,11 +35,19 @@ struct tracked_thread {
 };
 
 struct task_tracker {
-	change_fn fn;
-	void *ctx;
+	struct follower followers[TRACKER_MAX_FOLLOWERS];
+	int nfollowers;
+	int failed; /* the first follower error of this record */
 
-	struct tracked_task *slots;
+	struct slot *slots;
 	size_t nslots, slots_cap;
+	__u64 *user; /* nuser values per slot */
+	size_t user_cap;
+	unsigned nuser;
+	struct u64_map *poll_tid; /* slot index -> thread of its poll (state RUNNING) */
+	/* a task reported whole without taking a slot */
+	struct slot scratch;
+	__u64 scratch_user[TRACKER_MAX_USER];
 	__u32 free_head; /* slots not in use, last freed first, linked by header */
 	/* header -> slot: open addressing over slot index + 1 (0: empty), the
 	 * key read from the slot, so an entry is 4 bytes (a u64_map's is 16) */
@@ -38,17 +65,16 @@ struct task_tracker {
 	size_t seen_tasks; /* the model's task count after the last record */
 };
 
-struct task_tracker *task_tracker__new(change_fn fn, void *ctx)
+struct task_tracker *task_tracker__new(void)
 {
 	struct task_tracker *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		goto nomem;
-	t->fn = fn;
-	t->ctx = ctx;
 	t->free_head = NO_SLOT;
 	t->thread_by_tid = u64_map__new();
-	if (!t->thread_by_tid) {
+	t->poll_tid = u64_map__new();
+	if (!t->thread_by_tid || !t->poll_tid) {
 		task_tracker__free(t);
 		goto nomem;
 	}
@@ -63,15 +89,111 @@ void task_tracker__free(struct task_tracker *t)
 	if (!t)
 		return;
 	free(t->slots);
+	free(t->user);
 	free(t->index);
 	free(t->threads);
 	u64_map__free(t->thread_by_tid);
+	u64_map__free(t->poll_tid);
 	free(t);
 }
 
 size_t task_tracker__live(const struct task_tracker *t)
 {
 	return t->live;
+}
+
+int task_tracker__follow(struct task_tracker *t, change_fn fn, void *ctx, unsigned nuser)
+{
+	if (t->nfollowers == TRACKER_MAX_FOLLOWERS || nuser > TRACKER_MAX_USER - t->nuser)
+		return -E2BIG;
+	if (t->serial) /* the rows are laid out */
+		return -EBUSY;
+	t->followers[t->nfollowers] = (struct follower){.fn = fn, .ctx = ctx, .user = t->nuser};
+	t->nuser += nuser;
+	return t->nfollowers++;
+}
+
+int task_tracker__error(const struct task_tracker *t, int follower)
+{
+	return t->followers[follower].err;
+}
+
+void task_tracker__stop(struct task_tracker *t, int follower, int err)
+{
+	if (!t->followers[follower].err)
+		t->followers[follower].err = err;
+}
+
+/* The tracker itself failed: every follower has lost track. */
+static void fail_all(struct task_tracker *t, int err)
+{
+	for (int i = 0; i < t->nfollowers; i++)
+		task_tracker__stop(t, i, err);
+	if (!t->failed)
+		t->failed = err;
+}
+
+static __u64 *user_row(struct task_tracker *t, const struct slot *s)
+{
+	if (s == &t->scratch)
+		return t->scratch_user;
+	return t->user ? t->user + (size_t)(s - t->slots) * t->nuser : NULL;
+}
+
+static __u32 poll_tid(const struct task_tracker *t, const struct slot *s)
+{
+	__u32 tid = 0;
+
+	if (s->on_thread)
+		u64_map__get(t->poll_tid, (__u64)(s - t->slots), &tid);
+	return tid;
+}
+
+static int set_poll_tid(struct task_tracker *t, struct slot *s, __u32 tid)
+{
+	if (u64_map__set(t->poll_tid, (__u64)(s - t->slots), tid))
+		return -ENOMEM;
+	s->on_thread = 1;
+	return 0;
+}
+
+static void drop_poll_tid(struct task_tracker *t, struct slot *s)
+{
+	if (s->on_thread)
+		u64_map__del(t->poll_tid, (__u64)(s - t->slots));
+	s->on_thread = 0;
+}
+
+static struct tracked_task *view(struct task_tracker *t, const struct slot *s, __u32 tid,
+				 const struct follower *f, struct tracked_task *v)
+{
+	__u64 *row = user_row(t, s);
+
+	*v = (struct tracked_task){.header = s->header, .id = s->id, .serial = s->serial,
+				   .polls = s->polls, .user = row ? row + f->user : NULL,
+				   .poll_tid = tid, .state = s->state, .runtime = s->runtime};
+	return v;
+}
+
+/* Each follower still following sees the change, with its own view of the
+ * task (and waker). A follower's error stops only that follower. */
+static void emit(struct task_tracker *t, struct change *c, const struct slot *task,
+		 const struct slot *waker)
+{
+	__u32 task_tid = task ? poll_tid(t, task) : 0, waker_tid = waker ? poll_tid(t, waker) : 0;
+	struct tracked_task tv, wv;
+
+	for (int i = 0; i < t->nfollowers; i++) {
+		struct follower *f = &t->followers[i];
+
+		if (f->err)
+			continue;
+		c->task = task ? view(t, task, task_tid, f, &tv) : NULL;
+		c->waker = waker ? view(t, waker, waker_tid, f, &wv) : NULL;
+		f->err = f->fn(f->ctx, c);
+		if (f->err && !t->failed)
+			t->failed = f->err;
+	}
 }
 
 /* ---- slots ---- */
@@ -148,7 +270,7 @@ static void index_del(struct task_tracker *t, __u64 header)
 	t->index_count--;
 }
 
-static struct tracked_task *slot_of(struct task_tracker *t, __u64 header)
+static struct slot *slot_of(struct task_tracker *t, __u64 header)
 {
 	__u32 e;
 
@@ -166,7 +288,7 @@ static void slot_free(struct task_tracker *t, __u32 idx)
 }
 
 /* May move every slot: take other slot pointers after this. */
-static struct tracked_task *slot_new(struct task_tracker *t, __u64 header)
+static struct slot *slot_new(struct task_tracker *t, __u64 header)
 {
 	__u32 idx;
 
@@ -174,11 +296,15 @@ static struct tracked_task *slot_new(struct task_tracker *t, __u64 header)
 		idx = t->free_head;
 		t->free_head = (__u32)t->slots[idx].header;
 	} else {
-		if (array__grow((void **)&t->slots, &t->slots_cap, t->nslots + 1, sizeof(*t->slots)))
+		if (array__grow((void **)&t->slots, &t->slots_cap, t->nslots + 1, sizeof(*t->slots)) ||
+		    (t->nuser && array__grow((void **)&t->user, &t->user_cap, t->nslots + 1,
+					     t->nuser * sizeof(*t->user))))
 			return NULL;
 		idx = (__u32)t->nslots++;
 	}
 	memset(&t->slots[idx], 0, sizeof(t->slots[idx]));
+	if (t->nuser)
+		memset(user_row(t, &t->slots[idx]), 0, t->nuser * sizeof(*t->user));
 	t->slots[idx].header = header;
 	if (index_add(t, idx)) {
 		slot_free(t, idx);
@@ -189,8 +315,9 @@ static struct tracked_task *slot_new(struct task_tracker *t, __u64 header)
 	return &t->slots[idx];
 }
 
-static void slot_release(struct task_tracker *t, struct tracked_task *s)
+static void slot_release(struct task_tracker *t, struct slot *s)
 {
+	drop_poll_tid(t, s);
 	index_del(t, s->header);
 	slot_free(t, (__u32)(s - t->slots));
 	t->live--;
@@ -198,16 +325,14 @@ static void slot_release(struct task_tracker *t, struct tracked_task *s)
 
 /* ---- changes ---- */
 
-static int end_slot(struct task_tracker *t, struct tracked_task *s, const struct aib_hdr *rec)
+static void end_slot(struct task_tracker *t, struct slot *s, const struct aib_hdr *rec)
 {
-	struct change c = {.kind = CHANGE_STATE, .ts = rec->ts, .tid = rec->tid, .task = s,
+	struct change c = {.kind = CHANGE_STATE, .ts = rec->ts, .tid = rec->tid,
 			   .from = s->state, .result = -1, .freed = true};
-	int err;
 
 	s->state = TASK_COMPLETED;
-	err = t->fn(t->ctx, &c);
+	emit(t, &c, s, NULL);
 	slot_release(t, s);
-	return err;
 }
 
 /*
@@ -217,17 +342,14 @@ static int end_slot(struct task_tracker *t, struct tracked_task *s, const struct
  * follow (the task is unknown or already finished).
  */
 static int subject(struct task_tracker *t, const struct task_model *m, const struct aib_hdr *rec,
-		   __u64 header, __u64 id, struct tracked_task **out)
+		   __u64 header, __u64 id, struct slot **out)
 {
-	struct tracked_task *s = slot_of(t, header);
+	struct slot *s = slot_of(t, header);
 	const struct task_info *info;
-	int err;
 
 	*out = NULL;
 	if (s && !task_model__find(m, header, s->id)) {
-		err = end_slot(t, s, rec);
-		if (err)
-			return err;
+		end_slot(t, s, rec);
 		s = NULL;
 	}
 	info = task_model__find(m, header, id);
@@ -244,23 +366,19 @@ static int subject(struct task_tracker *t, const struct task_model *m, const str
 		s->id = info->id;
 		/* the model's starting point, before this record's effect */
 		s->state = info->spawn_seen ? TASK_RUNNABLE : TASK_IDLE;
-		c.task = s;
-		err = t->fn(t->ctx, &c);
-		if (err)
-			return err;
+		emit(t, &c, s, NULL);
 	}
 	*out = s;
 	return 0;
 }
 
 /* Report how the model's task differs from what was last reported. */
-static int sync(struct task_tracker *t, struct tracked_task *s, const struct task_model *m,
+static int sync(struct task_tracker *t, struct slot *s, const struct task_model *m,
 		const struct aib_hdr *rec, int result)
 {
 	const struct task_info *info = task_model__find(m, s->header, s->id);
-	struct change c = {.kind = CHANGE_STATE, .ts = rec->ts, .tid = rec->tid, .task = s,
-			   .info = info, .result = -1};
-	int err;
+	struct change c = {.kind = CHANGE_STATE, .ts = rec->ts, .tid = rec->tid, .info = info,
+			   .result = -1};
 
 	if (!info)
 		return 0;
@@ -269,9 +387,7 @@ static int sync(struct task_tracker *t, struct tracked_task *s, const struct tas
 	if (info->kind == TASK_RUNTIME && !s->runtime) {
 		c.kind = CHANGE_RUNTIME;
 		s->runtime = true;
-		err = t->fn(t->ctx, &c);
-		if (err)
-			return err;
+		emit(t, &c, s, NULL);
 		c.kind = CHANGE_STATE;
 	}
 	if (info->polls != s->polls) {
@@ -279,10 +395,10 @@ static int sync(struct task_tracker *t, struct tracked_task *s, const struct tas
 		c.new_poll = true;
 		s->state = TASK_RUNNING;
 		s->polls = info->polls;
-		err = t->fn(t->ctx, &c);
-		s->poll_tid = rec->tid; /* after: ending the previous poll needed the old one */
-		if (err)
-			return err;
+		emit(t, &c, s, NULL);
+		/* after: ending the previous poll needed the old one */
+		if (set_poll_tid(t, s, rec->tid))
+			return -ENOMEM;
 		c.new_poll = false;
 	}
 	if (info->state == s->state)
@@ -291,10 +407,12 @@ static int sync(struct task_tracker *t, struct tracked_task *s, const struct tas
 	c.result = s->state == TASK_RUNNING ? result : -1;
 	c.cancelled = info->cancelled;
 	s->state = info->state;
-	err = t->fn(t->ctx, &c);
+	emit(t, &c, s, NULL);
 	if (s->state == TASK_COMPLETED)
 		slot_release(t, s);
-	return err;
+	else if (s->state != TASK_RUNNING)
+		drop_poll_tid(t, s); /* after: ending the poll needed it */
+	return 0;
 }
 
 static struct tracked_thread *thread_get(struct task_tracker *t, __u32 tid)
@@ -312,28 +430,27 @@ static struct tracked_thread *thread_get(struct task_tracker *t, __u32 tid)
 
 /* The model makes the task a thread's poll stack holds at `level` the runtime's
  * carrier when a worker loop starts in it or a poll nests in it: report it. */
-static int check_carrier(struct task_tracker *t, const struct task_model *m,
-			 const struct tracked_thread *th, __u32 level, const struct aib_hdr *rec)
+static void check_carrier(struct task_tracker *t, const struct task_model *m,
+			  const struct tracked_thread *th, __u32 level, const struct aib_hdr *rec)
 {
-	struct tracked_task *s = slot_of(t, th->header[level]);
+	struct slot *s = slot_of(t, th->header[level]);
 	const struct task_info *info;
 	struct change c = {.kind = CHANGE_RUNTIME, .ts = rec->ts, .tid = rec->tid};
 
 	if (!s || s->runtime || (s->id && s->id != th->id[level]))
-		return 0;
+		return;
 	info = task_model__find(m, s->header, s->id);
 	if (!info || info->kind != TASK_RUNTIME)
-		return 0;
+		return;
 	s->runtime = true;
-	c.task = s;
 	c.info = info;
-	return t->fn(t->ctx, &c);
+	emit(t, &c, s, NULL);
 }
 
 static int on_poll_begin(struct task_tracker *t, const struct task_model *m, const struct aib_ev_poll *e)
 {
 	struct tracked_thread *th = thread_get(t, e->hdr.tid);
-	struct tracked_task *s;
+	struct slot *s;
 	__u32 d = e->depth;
 	int err;
 
@@ -342,11 +459,8 @@ static int on_poll_begin(struct task_tracker *t, const struct task_model *m, con
 	err = subject(t, m, &e->hdr, e->task, e->task_id, &s);
 	if (err)
 		return err;
-	if (d > 0 && d <= AIB_MAX_POLL_DEPTH && th->depth >= d) {
-		err = check_carrier(t, m, th, d - 1, &e->hdr);
-		if (err)
-			return err;
-	}
+	if (d > 0 && d <= AIB_MAX_POLL_DEPTH && th->depth >= d)
+		check_carrier(t, m, th, d - 1, &e->hdr);
 	if (d < AIB_MAX_POLL_DEPTH) {
 		th->header[d] = e->task;
 		th->id[d] = e->task_id;
@@ -358,7 +472,7 @@ static int on_poll_begin(struct task_tracker *t, const struct task_model *m, con
 static int on_poll_end(struct task_tracker *t, const struct task_model *m, const struct aib_ev_poll *e)
 {
 	struct tracked_thread *th = thread_get(t, e->hdr.tid);
-	struct tracked_task *s;
+	struct slot *s;
 	int err;
 
 	if (!th)
@@ -376,7 +490,7 @@ static int on_wake(struct task_tracker *t, const struct task_model *m, const str
 	struct change c = {.kind = CHANGE_WAKE, .ts = e->hdr.ts, .tid = e->hdr.tid,
 			   .woken_id = e->task_id, .waker_id = e->waker_task_id};
 	const struct task_info *wi;
-	struct tracked_task *s;
+	struct slot *s, *waker = NULL;
 	int err;
 
 	err = subject(t, m, &e->hdr, e->task, e->task_id, &s);
@@ -391,39 +505,53 @@ static int on_wake(struct task_tracker *t, const struct task_model *m, const str
 	else
 		c.by = WAKE_BY_TASK;
 	if (c.by != WAKE_BY_THREAD && wi) {
-		c.waker = slot_of(t, e->waker_task);
-		if (c.waker && c.waker->id && wi->id && c.waker->id != wi->id)
-			c.waker = NULL;
+		waker = slot_of(t, e->waker_task);
+		if (waker && waker->id && wi->id && waker->id != wi->id)
+			waker = NULL;
 	}
-	c.task = s;
 	c.info = s ? task_model__find(m, s->header, s->id) : NULL;
-	err = t->fn(t->ctx, &c);
-	if (err || !s)
-		return err;
-	return sync(t, s, m, &e->hdr, -1);
+	emit(t, &c, s, waker);
+	return s ? sync(t, s, m, &e->hdr, -1) : 0;
 }
 
-static int brief_life(struct task_tracker *t, const struct task_info *info, const struct aib_hdr *rec)
+/* A task reported whole in one go (it takes no slot): the scratch one. */
+static struct slot *scratch(struct task_tracker *t, const struct task_info *info, enum task_state state)
 {
-	struct tracked_task s = {.header = info->header, .id = info->id, .serial = ++t->serial,
-				 .state = info->spawn_seen ? TASK_RUNNABLE : TASK_IDLE};
-	struct change c = {.kind = CHANGE_APPEAR, .ts = rec->ts, .tid = rec->tid, .task = &s, .info = info};
-	int err = t->fn(t->ctx, &c);
+	t->scratch = (struct slot){.header = info->header, .id = info->id, .serial = ++t->serial,
+				   .state = state};
+	memset(t->scratch_user, 0, sizeof(t->scratch_user));
+	return &t->scratch;
+}
 
-	if (err)
-		return err;
+static void brief_life(struct task_tracker *t, const struct task_info *info, const struct aib_hdr *rec)
+{
+	struct slot *s = scratch(t, info, info->spawn_seen ? TASK_RUNNABLE : TASK_IDLE);
+	struct change c = {.kind = CHANGE_APPEAR, .ts = rec->ts, .tid = rec->tid, .info = info};
+
+	emit(t, &c, s, NULL);
 	c.kind = CHANGE_STATE;
-	c.from = s.state;
+	c.from = s->state;
 	c.result = -1;
 	c.cancelled = info->cancelled;
 	c.freed = rec->kind == AIB_EV_DEALLOC && !info->cancelled;
-	s.state = TASK_COMPLETED;
-	return t->fn(t->ctx, &c);
+	s->state = TASK_COMPLETED;
+	emit(t, &c, s, NULL);
+}
+
+/* The first follower error since `failed` was cleared, after failing all
+ * followers on the tracker's own error. */
+static int outcome(struct task_tracker *t, int err)
+{
+	if (err)
+		fail_all(t, err);
+	err = t->failed;
+	t->failed = 0;
+	return err;
 }
 
 int task_tracker__record(struct task_tracker *t, const struct aib_hdr *rec, const struct task_model *m)
 {
-	struct tracked_task *s;
+	struct slot *s;
 	int err = 0;
 
 	switch (rec->kind) {
@@ -432,7 +560,7 @@ int task_tracker__record(struct task_tracker *t, const struct aib_hdr *rec, cons
 			struct change c = {.kind = CHANGE_SPAWN, .ts = rec->ts, .tid = rec->tid,
 					   .spawn = (const struct aib_ev_spawn *)rec};
 
-			err = t->fn(t->ctx, &c);
+			emit(t, &c, NULL, NULL);
 		}
 		break;
 	case AIB_EV_POLL_BEGIN:
@@ -457,9 +585,9 @@ int task_tracker__record(struct task_tracker *t, const struct aib_hdr *rec, cons
 		struct tracked_thread *th = thread_get(t, rec->tid);
 
 		if (!th)
-			return -ENOMEM;
-		if (th->depth > 0 && th->depth <= AIB_MAX_POLL_DEPTH)
-			err = check_carrier(t, m, th, th->depth - 1, rec);
+			err = -ENOMEM;
+		else if (th->depth > 0 && th->depth <= AIB_MAX_POLL_DEPTH)
+			check_carrier(t, m, th, th->depth - 1, rec);
 		break;
 	}
 	default:
@@ -471,49 +599,42 @@ int task_tracker__record(struct task_tracker *t, const struct aib_hdr *rec, cons
 		const struct task_info *info = task_model__task(m, i);
 
 		if (info->state == TASK_COMPLETED)
-			err = brief_life(t, info, rec);
+			brief_life(t, info, rec);
 	}
 	t->pending = task_model__pending_spawns(m);
 	t->seen_tasks = task_model__task_count(m);
-	return err;
+	return outcome(t, err);
 }
 
 int task_tracker__finish(struct task_tracker *t, const struct task_model *m)
 {
 	__u64 end = task_model__summary(m)->end_ts;
 	size_t n = task_model__task_count(m);
-	int err;
 
 	for (size_t i = 0; i < t->nslots; i++) {
-		struct tracked_task *s = &t->slots[i];
-		struct change c = {.kind = CHANGE_ALIVE_AT_END, .ts = end, .task = s};
+		struct slot *s = &t->slots[i];
+		struct change c = {.kind = CHANGE_ALIVE_AT_END, .ts = end};
 
 		if (!s->serial)
 			continue;
 		c.info = task_model__find(m, s->header, s->id);
-		err = t->fn(t->ctx, &c);
+		emit(t, &c, s, NULL);
 		slot_release(t, s);
-		if (err)
-			return err;
 	}
 	/* Spawned and never polled: the model adds them when it finishes. */
 	for (size_t i = t->seen_tasks; i < n; i++) {
 		const struct task_info *info = task_model__task(m, i);
-		struct tracked_task s = {.header = info->header, .id = info->id, .serial = ++t->serial,
-					 .state = info->spawn_seen ? TASK_RUNNABLE : info->state};
-		struct change c = {.kind = CHANGE_APPEAR, .ts = info->spawn_ts, .task = &s, .info = info};
+		struct change c = {.kind = CHANGE_APPEAR, .ts = info->spawn_ts, .info = info};
+		struct slot *s;
 
 		if (info->state == TASK_COMPLETED)
 			continue;
-		err = t->fn(t->ctx, &c);
-		if (!err) {
-			c.kind = CHANGE_ALIVE_AT_END;
-			c.ts = end;
-			err = t->fn(t->ctx, &c);
-		}
-		if (err)
-			return err;
+		s = scratch(t, info, info->spawn_seen ? TASK_RUNNABLE : info->state);
+		emit(t, &c, s, NULL);
+		c.kind = CHANGE_ALIVE_AT_END;
+		c.ts = end;
+		emit(t, &c, s, NULL);
 	}
 	t->seen_tasks = n;
-	return 0;
+	return outcome(t, 0);
 }

@@ -7,9 +7,13 @@
  * runnable, it completes), a wake, a spawn call, and at the end the tasks
  * still alive. Exporters so share one reading of the model's rules.
  *
+ * One tracker serves every exporter of a session: each follows it with its
+ * callback and the number of values it keeps per task, so a live task costs
+ * one slot however many exports are written.
+ *
  * Memory: one slot per live task (freed when the task completes, its index
- * entry 4 bytes) and a poll stack per thread; nothing is kept for finished
- * tasks.
+ * entry 4 bytes) with every follower's values, and a poll stack per thread;
+ * nothing is kept for finished tasks.
  */
 #ifndef TASK_TRACKER_H
 #define TASK_TRACKER_H
@@ -18,12 +22,13 @@
 #include "aib_events.h"
 #include "task_model.h"
 
+/* A follower's view of a live task, valid during its callback. */
 struct tracked_task {
 	__u64 header, id;
 	__u64 serial;		/* 1, 2, ... in order of first sight: the same on replay */
 	__u64 polls;		/* polls reported */
-	__u64 user[4];		/* the exporter's own fields; zero at first sight */
-	__u32 poll_tid;		/* thread of the current poll (state RUNNING) */
+	__u64 *user;		/* the follower's own values (nuser); zero at first sight */
+	__u32 poll_tid;		/* thread of the current poll (state RUNNING, or from RUNNING); else 0 */
 	enum task_state state : 8; /* as last reported */
 	bool runtime;		/* reported as the runtime's own carrier task */
 };
@@ -71,18 +76,31 @@ struct change {
 	const struct aib_ev_spawn *spawn;
 };
 
-/* A non-zero return stops the record (or finish) and is returned. */
+/* A non-zero return is the follower's error: it gets no more changes. */
 typedef int (*change_fn)(void *ctx, const struct change *c);
+
+#define TRACKER_MAX_FOLLOWERS 4
+#define TRACKER_MAX_USER 16 /* values per task, all followers together */
 
 struct task_tracker;
 
-struct task_tracker *task_tracker__new(change_fn fn, void *ctx); /* NULL + errno */
+struct task_tracker *task_tracker__new(void); /* NULL + errno */
 void task_tracker__free(struct task_tracker *t);
-/* 0, -ENOMEM, or the callback's error. */
+/* Before the first record: fn is called with every change, each task's
+ * user[] holding nuser values of this follower's own. Its number, or
+ * -E2BIG past the limits above, -EBUSY once tasks are followed. */
+int task_tracker__follow(struct task_tracker *t, change_fn fn, void *ctx, unsigned nuser);
+/* The follower's error (its callback's, or the tracker's own): it gets no
+ * more changes. 0 while it follows. */
+int task_tracker__error(const struct task_tracker *t, int follower);
+/* No more changes for the follower (it failed elsewhere): err < 0. */
+void task_tracker__stop(struct task_tracker *t, int follower, int err);
+/* 0, or the first error a follower got during the record (-ENOMEM: all did;
+ * task_tracker__error() says which). The others keep following. */
 int task_tracker__record(struct task_tracker *t, const struct aib_hdr *rec,
 			 const struct task_model *m);
 /* After task_model__finish(): the tasks alive at the end, including those
- * spawned but never polled (CHANGE_APPEAR first for those). */
+ * spawned but never polled (CHANGE_APPEAR first for those). As record(). */
 int task_tracker__finish(struct task_tracker *t, const struct task_model *m);
 size_t task_tracker__live(const struct task_tracker *t); /* slots in use */
 

@@ -64,8 +64,8 @@ static int setup(void **state_)
 
 	log_[0] = 0;
 	m = task_model__new();
-	tr = task_tracker__new(on_change, NULL);
-	if (!m || !tr)
+	tr = task_tracker__new();
+	if (!m || !tr || task_tracker__follow(tr, on_change, NULL, 0) != 0)
 		return -1;
 	task_model__apply(m, &p.hdr);
 	task_tracker__record(tr, &p.hdr, m);
@@ -84,7 +84,9 @@ static __u64 now = 1000;
 static void feed(const struct aib_hdr *h)
 {
 	assert_int_equal(task_model__apply(m, h), 0);
-	assert_int_equal(task_tracker__record(tr, h, m), 0);
+	int err = task_tracker__record(tr, h, m);
+
+	assert_true(err == 0 || err == -EIO); /* -EIO: a follower of test_followers failing */
 }
 
 static void spawn_flags(__u64 id, __u32 tid, __u32 flags)
@@ -272,6 +274,64 @@ static void test_spawned_never_polled(void **state_)
 			    "alive #2 runnable\n");
 }
 
+/* A follower that marks its own values and checks nobody else touched them. */
+struct marker {
+	unsigned nuser;
+	__u64 mark;
+	int calls, fail_at; /* fail_at: the call that fails (0: none) */
+	bool clean;	    /* its values were zero at first sight and its own after */
+	__u32 end_tid;	    /* poll_tid when a poll last ended */
+};
+
+static int on_mark(void *ctx, const struct change *c)
+{
+	struct marker *k = ctx;
+
+	if (++k->calls == k->fail_at)
+		return -EIO;
+	if (!c->task)
+		return 0;
+	for (unsigned i = 0; i < k->nuser; i++) {
+		if (c->task->user[i] != (c->kind == CHANGE_APPEAR ? 0 : k->mark + i))
+			k->clean = false;
+		c->task->user[i] = k->mark + i;
+	}
+	if (c->kind == CHANGE_STATE && c->from == TASK_RUNNING)
+		k->end_tid = c->task->poll_tid;
+	return 0;
+}
+
+/* Followers share the slots, each with values of its own; one failing stops only itself. */
+static void test_followers(void **state_)
+{
+	struct marker a = {.nuser = 2, .mark = 100, .clean = true},
+		      b = {.nuser = 1, .mark = 200, .clean = true},
+		      z = {.nuser = 3, .mark = 300, .clean = true, .fail_at = 3};
+
+	task_tracker__free(tr);
+	tr = task_tracker__new();
+	assert_non_null(tr);
+	assert_int_equal(task_tracker__follow(tr, on_mark, &a, 2), 0);
+	assert_int_equal(task_tracker__follow(tr, on_mark, &z, 3), 1);
+	assert_int_equal(task_tracker__follow(tr, on_mark, &b, 1), 2);
+	assert_int_equal(task_tracker__follow(tr, on_mark, &b, TRACKER_MAX_USER), -E2BIG);
+	spawn(1, 1);
+	poll(AIB_EV_POLL_BEGIN, 0x100, 1, 2, 0, 0);
+	assert_int_equal(task_tracker__error(tr, 1), -EIO); /* its 3rd call: the new poll */
+	spawn(2, 1);
+	poll(AIB_EV_POLL_BEGIN, 0x200, 2, 3, 1, 0);
+	poll(AIB_EV_POLL_END, 0x200, 2, 3, 1, AIB_POLL_PENDING);
+	assert_int_equal(a.end_tid, 3);
+	poll(AIB_EV_POLL_END, 0x100, 1, 2, 0, AIB_POLL_READY);
+	assert_int_equal(b.end_tid, 2);
+	finish();
+	assert_true(a.clean && b.clean);
+	assert_int_equal(a.calls, b.calls);
+	assert_int_equal(z.calls, 3);
+	assert_int_equal(task_tracker__error(tr, 0), 0);
+	assert_int_equal(task_tracker__follow(tr, on_mark, &b, 1), -EBUSY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ended_before_first_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_freed_reused_cancelled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spawned_never_polled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_followers, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
