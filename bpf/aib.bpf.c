@@ -94,7 +94,7 @@ SEC("uretprobe")
 int uprobe_return(struct pt_regs *ctx)
 {
 	__u32 tid = current_tid();
-	struct thread_state *ts = thread_state_lookup(tid);
+	struct thread_state *ts = thread_state_lookup();
 
 	if (!ts)
 		return 0; /* an entry we never saw (attached mid-poll) */

@@ -166,7 +166,7 @@ static __always_inline void at_note_return_site(struct thread_state *ts, __u64 s
 static __always_inline int at_run_enter(struct pt_regs *ctx, __u64 task, __u64 bias)
 {
 	__u32 tid = current_tid();
-	struct thread_state *ts = thread_state_get(tid);
+	struct thread_state *ts = thread_state_get();
 	__u64 sp = PT_REGS_SP(ctx);
 	struct aib_ev_poll *e;
 	__u32 depth;
@@ -206,7 +206,7 @@ static __always_inline int at_run_enter(struct pt_regs *ctx, __u64 task, __u64 b
 static __always_inline int at_run_return(struct pt_regs *ctx)
 {
 	__u32 tid = current_tid();
-	struct thread_state *ts = thread_state_lookup(tid);
+	struct thread_state *ts = thread_state_lookup();
 
 	if (ts)
 		at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
@@ -218,7 +218,7 @@ static __always_inline int at_run_return(struct pt_regs *ctx)
 static __always_inline int at_panic_caught(struct pt_regs *ctx)
 {
 	__u32 tid = current_tid();
-	struct thread_state *ts = thread_state_lookup(tid);
+	struct thread_state *ts = thread_state_lookup();
 
 	if (ts)
 		at_pop_frames(tid, ts, PT_REGS_SP(ctx), true, true);
@@ -235,7 +235,7 @@ static __always_inline int at_wake(__u64 task, __u32 how)
 	fill_hdr(&e->hdr, AIB_EV_WAKE, sizeof(*e), tid);
 	e->task = task;
 	e->task_id = 0;
-	current_task(tid, &e->waker_task, &e->waker_task_id);
+	current_task(&e->waker_task, &e->waker_task_id);
 	e->how = how;
 	e->runtime = AIB_RUNTIME_ASYNC_TASK;
 	event_submit(e);
@@ -261,7 +261,7 @@ static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bi
 	e = &buf->ev.spawn;
 	fill_hdr(&e->hdr, AIB_EV_SPAWN_STACK, 0, tid);
 	e->predicted_id = 0;
-	current_task(tid, &e->parent_task, &e->parent_task_id);
+	current_task(&e->parent_task, &e->parent_task_id);
 	e->file_addr = 0;
 	e->file_len = e->line = e->col = 0;
 	e->flags = AIB_SPAWN_TASK_KNOWN;

@@ -39,7 +39,7 @@ static __always_inline int capture_await(struct pt_regs *ctx, __u64 task, __u32 
 					 __u64 bias)
 {
 	__u32 tid = current_tid(), zero = 0, top;
-	struct thread_state *ts = thread_state_lookup(tid);
+	struct thread_state *ts = thread_state_lookup();
 	struct aib_await_stack *slot;
 	__u64 sp = PT_REGS_SP(ctx), top_sp, len;
 

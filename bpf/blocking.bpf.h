@@ -37,7 +37,7 @@ static __always_inline struct thread_state *polling_thread(__u32 *top)
 
 	if (!target_tgid || (__u32)(pid_tgid >> 32) != target_tgid)
 		return NULL;
-	ts = thread_state_lookup((__u32)pid_tgid);
+	ts = thread_state_lookup();
 	if (!ts || ts->depth == 0)
 		return NULL;
 	*top = ts->depth - 1;

@@ -37,7 +37,7 @@ static __always_inline void lock_event(__u32 tid, __u64 sem, __u64 acquire, __u6
 		return;
 	fill_hdr(&e->hdr, AIB_EV_LOCK, sizeof(*e), tid);
 	e->sem = sem;
-	current_task(tid, &e->task, &e->task_id);
+	current_task(&e->task, &e->task_id);
 	e->acquire = acquire;
 	e->site = site;
 	e->available = available;
@@ -50,8 +50,8 @@ static __always_inline void lock_event(__u32 tid, __u64 sem, __u64 acquire, __u6
 /* Acquire::poll(self: Pin<&mut Acquire>, cx) entered. */
 static __always_inline int lock_poll(struct pt_regs *ctx, __u64 acquire)
 {
-	__u32 tid = current_tid(), permits = 0;
-	struct thread_state *ts = thread_state_get(tid);
+	__u32 permits = 0;
+	struct thread_state *ts = thread_state_get();
 	__u64 sem = 0, word = 0;
 
 	if (!ts)
@@ -77,7 +77,7 @@ static __always_inline int lock_poll(struct pt_regs *ctx, __u64 acquire)
 static __always_inline int lock_polled(struct pt_regs *ctx, __u64 site)
 {
 	__u32 tid = current_tid();
-	struct thread_state *ts = thread_state_lookup(tid);
+	struct thread_state *ts = thread_state_lookup();
 	__u8 result = (__u8)PT_REGS_RC(ctx);
 
 	/* another caller's return (the site also runs for calls we did not

@@ -61,11 +61,13 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* LRU: threads that exited give their slot back without a probe on exit. */
+/* Per thread, in the kernel's task storage: found from `current` without a
+ * hash lookup on every hit, and freed when the thread exits (a reused tid
+ * starts afresh). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct thread_state);
 } threads SEC(".maps");
 
@@ -134,20 +136,18 @@ static __always_inline void fill_hdr(struct aib_hdr *h, __u16 kind, __u16 size, 
 	h->ts = bpf_ktime_get_ns();
 }
 
-static __always_inline struct thread_state *thread_state_lookup(__u32 tid)
+/* This thread's state, or NULL if it has none yet. */
+static __always_inline struct thread_state *thread_state_lookup()
 {
-	return bpf_map_lookup_elem(&threads, &tid);
+	return bpf_task_storage_get(&threads, bpf_get_current_task_btf(), NULL, 0);
 }
 
-static __always_inline struct thread_state *thread_state_get(__u32 tid)
+/* This thread's state, made (zeroed) on first use. */
+static __always_inline struct thread_state *thread_state_get(void)
 {
-	static const struct thread_state zero;
-	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+	struct thread_state *ts = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), NULL,
+						       BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	if (ts)
-		return ts;
-	bpf_map_update_elem(&threads, &tid, &zero, BPF_NOEXIST);
-	ts = bpf_map_lookup_elem(&threads, &tid);
 	if (!ts)
 		count_drop(AIB_DROP_THREAD);
 	return ts;
@@ -170,9 +170,9 @@ static __always_inline void top_task(const struct thread_state *ts, __u64 *task,
 	*task_id = ts->sp[top] ? 0 : ts->task_id[top];
 }
 
-static __always_inline void current_task(__u32 tid, __u64 *task, __u64 *task_id)
+static __always_inline void current_task(__u64 *task, __u64 *task_id)
 {
-	top_task(bpf_map_lookup_elem(&threads, &tid), task, task_id);
+	top_task(thread_state_lookup(), task, task_id);
 }
 
 #endif

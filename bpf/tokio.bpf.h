@@ -111,7 +111,7 @@ static __always_inline __u64 task_id_of(struct thread_state *ts, __u64 task)
 static __always_inline int poll_enter(__u64 task, __u64 sp, __u64 bias)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_state *ts = thread_state_get(tid);
+	struct thread_state *ts = thread_state_get();
 	struct aib_ev_poll *e;
 	__u64 id, state;
 	__u32 depth;
@@ -201,7 +201,7 @@ static __always_inline int poll_return(__u32 tid, struct thread_state *ts)
 static __always_inline int emit_wake(__u64 task, __u32 how)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_state *ts = thread_state_lookup(tid);
+	struct thread_state *ts = thread_state_lookup();
 	struct aib_ev_wake *e;
 
 	e = event_reserve(sizeof(*e));
@@ -227,7 +227,7 @@ static __always_inline int emit_task_event(__u64 task, __u16 kind)
 		return 0;
 	fill_hdr(&e->hdr, kind, sizeof(*e), tid);
 	e->task = task;
-	e->task_id = task_id_of(thread_state_lookup(tid), task);
+	e->task_id = task_id_of(thread_state_lookup(), task);
 	event_submit(e);
 	return 0;
 }
@@ -304,7 +304,7 @@ static __always_inline int on_spawn_call(struct pt_regs *ctx, __u64 vaddr, __u32
 	e->pad = 0;
 	if (next_id_vaddr)
 		bpf_probe_read_user(&e->predicted_id, sizeof(__u64), (void *)(next_id_vaddr + bias));
-	current_task(tid, &e->parent_task, &e->parent_task_id);
+	current_task(&e->parent_task, &e->parent_task_id);
 	if (!try_location(PT_REGS_PARM1(ctx), bias, e) &&
 	    !try_location(PT_REGS_PARM2(ctx), bias, e) &&
 	    !try_location(PT_REGS_PARM3(ctx), bias, e) &&
@@ -385,7 +385,7 @@ static __always_inline int on_blocking_task(__u64 task)
 static __always_inline int on_join(__u64 joined)
 {
 	__u32 tid = current_tid();
-	struct thread_state *ts = thread_state_lookup(tid);
+	struct thread_state *ts = thread_state_lookup();
 	struct aib_ev_join *e;
 	__u64 waiter, waiter_id;
 
