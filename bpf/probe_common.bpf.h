@@ -49,10 +49,27 @@ struct thread_state {
  * traced, and the polls need not be told apart (thread_state.quiet). */
 const volatile __u64 blocked_min_ns;
 
+/* One ring buffer per CPU, made and put here by user space before any probe
+ * is attached (user/ring_merge.c puts the records back in time order): a
+ * single ring's lock, taken by every record of every CPU, cost the busy
+ * programs more than all the rest they do. */
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); /* resized by user space before load */
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1); /* the CPU count, set by user space */
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_RINGBUF);
+		__uint(max_entries, 1 << 20); /* resized by user space before load */
+	});
 } events SEC(".maps");
+
+/* This CPU's ring (a program does not migrate while it runs), or NULL. */
+static __always_inline void *cpu_ring(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&events, &cpu);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -85,7 +102,8 @@ static __always_inline void count_drop(__u32 why)
 
 static __always_inline void *event_reserve(__u64 size)
 {
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	void *ring = cpu_ring();
+	void *e = ring ? bpf_ringbuf_reserve(ring, size, 0) : NULL;
 
 	if (!e)
 		count_drop(AIB_DROP_RINGBUF);
@@ -109,17 +127,23 @@ static __always_inline __u64 wakeup_flags(__u64 queued, __u64 bytes)
 
 static __always_inline __u64 queued_bytes(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	void *ring = cpu_ring();
+
+	return ring ? bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) : 0;
 }
 
 /* Submit a record event_reserve() gave (so already counted as queued). */
-#define event_submit(e) bpf_ringbuf_submit((e), wakeup_flags(queued_bytes(), RING_BYTES(sizeof(*(e)))))
+#define event_submit(e)                                                                           \
+	bpf_ringbuf_submit((e), wakeup_flags(queued_bytes(), RING_BYTES(sizeof(*(e)))))
 
 /* Copy `size` bytes into the ring as one record. */
 static __always_inline void event_output(void *data, __u64 size)
 {
-	if (bpf_ringbuf_output(&events, data, size,
-			       wakeup_flags(queued_bytes() + RING_BYTES(size), RING_BYTES(size))))
+	void *ring = cpu_ring();
+
+	if (!ring || bpf_ringbuf_output(ring, data, size,
+					wakeup_flags(queued_bytes() + RING_BYTES(size),
+						     RING_BYTES(size))))
 		count_drop(AIB_DROP_RINGBUF);
 }
 

@@ -9,23 +9,41 @@
  * uprobe per site.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tracer.h"
 #include "array.h"
+#include "ring_merge.h"
 #include "uprobe_multi.h"
 #include "aib.skel.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
+/* Each CPU's ring holds at least this much, whatever their number. */
+#define MIN_CPU_RING (2u << 20)
+/* A record is read at most this long after its timestamp was taken (a
+ * program preempted in between for longer comes out of order). */
+#define MERGE_SLACK_NS 5000000ULL
+
+/* The context of one CPU's ring for the reader. */
+struct ring_ctx {
+	struct tracer *t;
+	size_t cpu;
+};
 
 struct tracer {
 	struct aib_bpf *skel;
 	struct ring_buffer *rb;
+	int *ring_fds; /* one ring buffer per CPU, in the `events` map */
+	struct ring_ctx *ring_ctx;
+	size_t nrings;
+	struct ring_merge *merge;
 	const struct probe_plan *plan;
 	struct tracer_opts opts;
 	bool multi;
@@ -41,6 +59,13 @@ struct tracer {
 };
 
 static int sample_cb(void *ctx, void *data, size_t size)
+{
+	struct ring_ctx *r = ctx;
+
+	return ring_merge__push(r->t->merge, r->cpu, data, size);
+}
+
+static int deliver(const void *data, size_t size, void *ctx)
 {
 	struct tracer *t = ctx;
 
@@ -60,6 +85,7 @@ struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_o
 			    char *err, size_t err_len)
 {
 	struct tracer *t;
+	int n;
 
 	if (!plan->runtimes) {
 		snprintf(err, err_len, "no runtime to probe");
@@ -74,12 +100,84 @@ struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_o
 	t->plan = plan;
 	t->opts = *opts;
 	t->multi_fds[0] = t->multi_fds[1] = -1;
+	n = libbpf_num_possible_cpus();
+	if (n <= 0) {
+		snprintf(err, err_len, "cannot count the CPUs: %s", strerror(n ? -n : EINVAL));
+		free(t);
+		errno = n ? -n : EINVAL;
+		return NULL;
+	}
+	t->nrings = (size_t)n;
+	t->ring_fds = malloc(t->nrings * sizeof(*t->ring_fds));
+	for (size_t i = 0; t->ring_fds && i < t->nrings; i++)
+		t->ring_fds[i] = -1;
+	t->ring_ctx = calloc(t->nrings, sizeof(*t->ring_ctx));
+	t->merge = ring_merge__new(t->nrings, deliver, t);
+	if (!t->ring_fds || !t->ring_ctx || !t->merge) {
+		tracer__free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < t->nrings; i++)
+		t->ring_ctx[i] = (struct ring_ctx){t, i};
 	return t;
+}
+
+/* Each CPU's share of the ring-buffer size asked for. */
+static size_t cpu_ring_bytes(const struct tracer *t)
+{
+	size_t total = t->opts.ringbuf_bytes ? t->opts.ringbuf_bytes : DEFAULT_RINGBUF;
+
+	return round_pow2(total / t->nrings > MIN_CPU_RING ? total / t->nrings : MIN_CPU_RING);
+}
+
+static void close_rings(struct tracer *t)
+{
+	for (size_t i = 0; i < t->nrings; i++) {
+		if (t->ring_fds[i] >= 0)
+			close(t->ring_fds[i]);
+		t->ring_fds[i] = -1;
+	}
+}
+
+/* A ring buffer for each CPU; the first is also the `events` map's inner
+ * template (libbpf 1.1 cannot resize the one declared in BPF). */
+static int make_rings(struct tracer *t, char *err, size_t err_len)
+{
+	for (__u32 i = 0; i < t->nrings; i++) {
+		t->ring_fds[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "aib_events", 0, 0,
+						(__u32)cpu_ring_bytes(t), NULL);
+		if (t->ring_fds[i] < 0) {
+			int ret = -errno;
+
+			snprintf(err, err_len, "cannot create the ring buffer of CPU %u: %s", i,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return bpf_map__set_inner_map_fd(t->skel->maps.events, t->ring_fds[0]);
+}
+
+/* The rings go in the `events` map before any probe is attached. */
+static int fill_rings(struct tracer *t, char *err, size_t err_len)
+{
+	int outer = bpf_map__fd(t->skel->maps.events);
+
+	for (__u32 i = 0; i < t->nrings; i++)
+		if (bpf_map_update_elem(outer, &i, &t->ring_fds[i], BPF_ANY)) {
+			int ret = -errno;
+
+			snprintf(err, err_len, "cannot install the ring buffer of CPU %u: %s", i,
+				 strerror(-ret));
+			return ret;
+		}
+	return 0;
 }
 
 static void unload(struct tracer *t)
 {
 	tracer__detach(t);
+	close_rings(t);
 	aib_bpf__destroy(t->skel);
 	t->skel = NULL;
 }
@@ -117,9 +215,13 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 		bpf_program__set_autoload(t->skel->progs.sys_enter, false);
 		bpf_program__set_autoload(t->skel->progs.sys_exit, false);
 	}
-	ret = bpf_map__set_max_entries(t->skel->maps.events,
-				       round_pow2(t->opts.ringbuf_bytes ? t->opts.ringbuf_bytes
-									: DEFAULT_RINGBUF));
+	ret = bpf_map__set_max_entries(t->skel->maps.events, (__u32)t->nrings);
+	ret = ret ?: make_rings(t, err, err_len);
+	if (ret) {
+		if (!*err)
+			snprintf(err, err_len, "cannot set up the ring buffers: %s", strerror(-ret));
+		return ret;
+	}
 	if (!ret && multi) {
 		ret = bpf_program__set_expected_attach_type(t->skel->progs.uprobe_entry,
 							    ATTACH_TRACE_UPROBE_MULTI);
@@ -127,10 +229,12 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 								   ATTACH_TRACE_UPROBE_MULTI);
 	}
 	ret = ret ?: aib_bpf__load(t->skel);
-	if (ret)
+	if (ret) {
 		snprintf(err, err_len, "cannot load BPF programs: %s%s", strerror(-ret),
 			 ret == -EPERM ? " (need root, or CAP_BPF and CAP_PERFMON)" : "");
-	return ret;
+		return ret;
+	}
+	return fill_rings(t, err, err_len);
 }
 
 static int attach_multi_group(struct tracer *t, bool ret_group, int *fd_out)
@@ -250,7 +354,12 @@ int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, s
 			return ret;
 	}
 	attach_syscalls(t);
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), sample_cb, t, NULL);
+	t->rb = ring_buffer__new(t->ring_fds[0], sample_cb, &t->ring_ctx[0], NULL);
+	for (size_t i = 1; t->rb && i < t->nrings; i++)
+		if (ring_buffer__add(t->rb, t->ring_fds[i], sample_cb, &t->ring_ctx[i])) {
+			ring_buffer__free(t->rb);
+			t->rb = NULL;
+		}
 	if (!t->rb) {
 		ret = -errno;
 		snprintf(err, err_len, "cannot create ring buffer reader: %s", strerror(-ret));
@@ -311,21 +420,41 @@ size_t tracer__attach_failures(const struct tracer *t)
 	return t->failures;
 }
 
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
 int tracer__poll(struct tracer *t, int timeout_ms)
 {
-	int n = ring_buffer__poll(t->rb, timeout_ms);
+	int n = ring_buffer__poll(t->rb, timeout_ms), more, err;
+	__u64 start;
 
-	/* The probes wake the reader only once a batch waits (a wakeup per
-	 * event would cost the target), so a quiet spell ends in a timeout
-	 * with records still queued: take them now. */
-	if (n == 0)
-		n = ring_buffer__consume(t->rb);
-	return n;
+	if (n < 0)
+		return n;
+	/* The probes wake the reader only once a batch waits in one ring (a
+	 * wakeup per event would cost the target), and the other rings hold
+	 * records too: read them all. What is not read by now was written
+	 * after `start`, so the held records older than that can go. */
+	start = monotonic_ns();
+	more = ring_buffer__consume(t->rb);
+	if (more < 0)
+		return more;
+	err = ring_merge__release(t->merge, start > MERGE_SLACK_NS ? start - MERGE_SLACK_NS : 0);
+	return err < 0 ? err : n + more;
 }
 
 int tracer__drain(struct tracer *t)
 {
-	return ring_buffer__consume(t->rb);
+	int n = ring_buffer__consume(t->rb), err;
+
+	if (n < 0)
+		return n;
+	err = ring_merge__release(t->merge, UINT64_MAX);
+	return err < 0 ? err : n;
 }
 
 void tracer__detach(struct tracer *t)
@@ -385,7 +514,11 @@ void tracer__free(struct tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
-	unload(t);
+	if (t->ring_fds)
+		unload(t);
+	ring_merge__free(t->merge);
+	free(t->ring_fds);
+	free(t->ring_ctx);
 	free(t->links);
 	free(t->extra_fds);
 	free(t);
