@@ -87,7 +87,8 @@ static const char usage[] =
 	"      --stuck-after DURATION  list tasks parked longer than this first, with the\n"
 	"                        .await they wait on (default 2s; 500ms, 1.5s, 3m)\n"
 	"      --all-frames      await stacks keep the runtime's and std's frames\n"
-	"      --ringbuf-mb N    ring buffer size in MiB, split between the CPUs (default 16)\n"
+	"      --ringbuf-mb N    each CPU's ring buffer, in MiB (default 16; 256 in all\n"
+	"                        shared when there are more than 16 CPUs)\n"
 	"      --fail-on-deadlock  exit with status 3 once a deadlock is found (after the\n"
 	"                        report and the other outputs are written); implies --locks\n"
 

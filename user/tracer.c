@@ -24,9 +24,10 @@
 #include "uprobe_multi.h"
 #include "aib.skel.h"
 
+/* Each CPU's ring by default; on more than 16 CPUs they share 256 MiB. */
 #define DEFAULT_RINGBUF (16u << 20)
-/* Each CPU's ring holds at least this much, whatever their number. */
-#define MIN_CPU_RING (2u << 20)
+#define DEFAULT_RINGS_TOTAL (256u << 20)
+#define MIN_CPU_RING (1u << 20)
 /* A record is read at most this long after its timestamp was taken (a
  * program preempted in between for longer comes out of order). */
 #define MERGE_SLACK_NS 5000000ULL
@@ -123,12 +124,19 @@ struct tracer *tracer__open(const struct probe_plan *plan, const struct tracer_o
 	return t;
 }
 
-/* Each CPU's share of the ring-buffer size asked for. */
+/* Each CPU's ring: the size asked for, else the default or, on many CPUs,
+ * their share of DEFAULT_RINGS_TOTAL (a power of two, not above it). */
 static size_t cpu_ring_bytes(const struct tracer *t)
 {
-	size_t total = t->opts.ringbuf_bytes ? t->opts.ringbuf_bytes : DEFAULT_RINGBUF;
+	size_t share = DEFAULT_RINGS_TOTAL / t->nrings, p = MIN_CPU_RING;
 
-	return round_pow2(total / t->nrings > MIN_CPU_RING ? total / t->nrings : MIN_CPU_RING);
+	if (t->opts.ringbuf_bytes)
+		return round_pow2(t->opts.ringbuf_bytes);
+	if (share >= DEFAULT_RINGBUF)
+		return DEFAULT_RINGBUF;
+	while (p * 2 <= share)
+		p *= 2;
+	return p;
 }
 
 static void close_rings(struct tracer *t)

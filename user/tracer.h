@@ -19,7 +19,7 @@ typedef int (*tracer_sample_fn)(const void *data, size_t size, void *ctx);
 struct tracer_opts {
 	int pid;		  /* only this process triggers the probes */
 	const char *binary;	  /* the file to attach to (a path, or /proc/PID/exe) */
-	size_t ringbuf_bytes;	  /* power of two; 0 = default */
+	size_t ringbuf_bytes;	  /* each CPU's ring (rounded up to a power of two); 0 = default */
 	/* a syscall inside a poll this long is reported (AIB_EV_BLOCKED); 0 = off */
 	__u64 blocked_min_ns;
 	tracer_sample_fn on_sample;

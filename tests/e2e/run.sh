@@ -377,10 +377,31 @@ test_sigint_pid() {
 	expect_jq "$j" "tasks were seen" '.metadata.total_tasks > 0 and .metadata.total_polls > 0'
 }
 
+# A reader that falls behind: the tool is stopped for a while under a busy
+# target with 1 MiB rings. Records are lost, never silently: counted in the
+# JSON, said on stderr and in the report; the session ends normally.
+test_overflow() {
+	local j=of.json toolpid
+	timeout -k 5 "$TOOL_TIMEOUT" "$BIN" run --ringbuf-mb 1 --json "$j" -- "$PROGS/pingpong" 64 10000 \
+		>of.out 2>of.err &
+	toolpid=$!
+	bg "$toolpid"
+	wait_for_line of.err '^async-inspect-bpf: started pid [0-9]+ ' 10 "$toolpid" "the tool"
+	kill -STOP "$(pgrep -P "$toolpid")"
+	sleep 1
+	kill -CONT "$(pgrep -P "$toolpid")"
+	RC=0
+	wait "$toolpid" || RC=$?
+	expect_rc of 0
+	expect_jq "$j" "lost events counted" '.metadata.lost_events > 0'
+	grep -q 'events lost so far (ring buffer full)' of.err || fail "no loss said on stderr"
+	grep -qE 'Lost: [1-9]' of.out || fail "no loss in the report: $(grep -m1 'Lost:' of.out)"
+}
+
 ALL_TESTS=(multi_thread current_thread nested attach_pid attach_alias record_replay
 	replay_truncated replay_bad_magic replay_bad_kind duration sigint_run sigint_pid
 	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
-	err_replay_missing exit_status timings)
+	err_replay_missing exit_status timings overflow)
 # What can be checked without root.
 NONROOT_TESTS=(err_no_args err_not_root err_replay_missing)
 
