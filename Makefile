@@ -119,7 +119,7 @@ demo: all programs
 	bash tools/demo.sh
 
 # Benchmarks: measured and reported, never asserted (tools/bench.sh says what;
-# as root; about 2.5 minutes on 2 CPUs, 4.5 the first time: it builds two more
+# as root; about 7 minutes on 2 CPUs, 9 the first time: it builds two more
 # Rust programs under build/bench).
 bench: all programs
 	@$(call install-missing,$(BENCH_PKGS))
