@@ -336,6 +336,22 @@ void perfetto__event_end(struct perfetto_writer *w, __u64 iid, const char *name)
 	packet_end(w);
 }
 
+/* The start of an event packet written in one run at b, up to its track:
+ * the packet's and the track event's tags, their lengths left for the
+ * caller to patch at (*pkt)[-1] and (*te)[-1] (a byte each is reserved). */
+static __u8 *event_head(__u8 *b, __u64 ts, enum perfetto_event type, __u64 track, __u8 **pkt,
+			__u8 **te)
+{
+	*pkt = pb__put_tag(b, TRACE_PACKET, PB_LEN) + 1;
+	b = pb__put_uint(*pkt, PKT_SEQ_ID, SEQUENCE);
+	b = pb__put_uint(b, PKT_TIMESTAMP, ts);
+	b = pb__put_uint(b, PKT_CLOCK_ID, CLOCK_MONOTONIC);
+	b = pb__put_uint(b, PKT_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE);
+	*te = pb__put_tag(b, PKT_TRACK_EVENT, PB_LEN) + 1;
+	b = pb__put_uint(*te, TE_TYPE, type);
+	return pb__put_uint(b, TE_TRACK, track);
+}
+
 /* A whole event packet with one field besides type and track (0: none),
  * in one run: it is short, so both lengths take a byte. */
 static void event_short(struct perfetto_writer *w, __u64 ts, enum perfetto_event type, __u64 track,
@@ -351,14 +367,7 @@ static void event_short(struct perfetto_writer *w, __u64 ts, enum perfetto_event
 		packet_failed(w, pb__error(w->pb));
 		return;
 	}
-	pkt = pb__put_tag(b, TRACE_PACKET, PB_LEN) + 1;
-	b = pb__put_uint(pkt, PKT_SEQ_ID, SEQUENCE);
-	b = pb__put_uint(b, PKT_TIMESTAMP, ts);
-	b = pb__put_uint(b, PKT_CLOCK_ID, CLOCK_MONOTONIC);
-	b = pb__put_uint(b, PKT_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE);
-	te = pb__put_tag(b, PKT_TRACK_EVENT, PB_LEN) + 1;
-	b = pb__put_uint(te, TE_TYPE, type);
-	b = pb__put_uint(b, TE_TRACK, track);
+	b = event_head(b, ts, type, track, &pkt, &te);
 	if (field)
 		b = pb__put_uint(b, field, v);
 	te[-1] = (__u8)(b - te);	/* at most 35 */
@@ -385,14 +394,7 @@ void perfetto__event_uints(struct perfetto_writer *w, __u64 ts, enum perfetto_ev
 		packet_failed(w, pb__error(w->pb));
 		return;
 	}
-	pkt = pb__put_tag(b, TRACE_PACKET, PB_LEN) + 1;
-	b = pb__put_uint(pkt, PKT_SEQ_ID, SEQUENCE);
-	b = pb__put_uint(b, PKT_TIMESTAMP, ts);
-	b = pb__put_uint(b, PKT_CLOCK_ID, CLOCK_MONOTONIC);
-	b = pb__put_uint(b, PKT_SEQ_FLAGS, SEQ_NEEDS_INCREMENTAL_STATE);
-	te = pb__put_tag(b, PKT_TRACK_EVENT, PB_LEN) + 1;
-	b = pb__put_uint(te, TE_TYPE, type);
-	b = pb__put_uint(b, TE_TRACK, track);
+	b = event_head(b, ts, type, track, &pkt, &te);
 	b = pb__put_uint(b, TE_NAME_IID, name_iid);
 	for (int i = 0; i < nargs; i++) {
 		body = pb__put_tag(b, TE_DEBUG, PB_LEN) + 1;

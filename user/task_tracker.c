@@ -198,21 +198,10 @@ static void emit(struct task_tracker *t, struct change *c, const struct slot *ta
 
 /* ---- slots ---- */
 
-static size_t hash(__u64 k)
-{
-	/* splitmix64 finalizer: header addresses share low and high bits */
-	k ^= k >> 30;
-	k *= 0xbf58476d1ce4e5b9ULL;
-	k ^= k >> 27;
-	k *= 0x94d049bb133111ebULL;
-	k ^= k >> 31;
-	return (size_t)k;
-}
-
 /* The index entry for header: its slot's, or the empty one to fill. */
 static __u32 *index_find(const struct task_tracker *t, __u64 header)
 {
-	size_t mask = t->index_cap - 1, i = hash(header) & mask;
+	size_t mask = t->index_cap - 1, i = u64_hash(header) & mask;
 
 	for (;; i = (i + 1) & mask)
 		if (!t->index[i] || t->slots[t->index[i] - 1].header == header)
@@ -257,7 +246,7 @@ static void index_del(struct task_tracker *t, __u64 header)
 	i = (size_t)(e - t->index);
 	/* Backward shift: pull later entries of the probe run into the hole. */
 	for (j = (i + 1) & mask; t->index[j]; j = (j + 1) & mask) {
-		size_t home = hash(t->slots[t->index[j] - 1].header) & mask;
+		size_t home = u64_hash(t->slots[t->index[j] - 1].header) & mask;
 		/* j may fill the hole at i unless its home lies cyclically in (i, j] */
 		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
 

@@ -15,17 +15,6 @@ struct u64_map {
 	size_t count;
 };
 
-static size_t hash(__u64 k)
-{
-	/* splitmix64 finalizer: header addresses share low and high bits */
-	k ^= k >> 30;
-	k *= 0xbf58476d1ce4e5b9ULL;
-	k ^= k >> 27;
-	k *= 0x94d049bb133111ebULL;
-	k ^= k >> 31;
-	return (size_t)k;
-}
-
 struct u64_map *u64_map__new(void)
 {
 	struct u64_map *m = calloc(1, sizeof(*m));
@@ -51,7 +40,7 @@ void u64_map__free(struct u64_map *m)
 
 static struct slot *find(const struct u64_map *m, __u64 key)
 {
-	size_t mask = m->cap - 1, i = hash(key) & mask;
+	size_t mask = m->cap - 1, i = u64_hash(key) & mask;
 
 	for (;; i = (i + 1) & mask) {
 		struct slot *s = &m->slots[i];
@@ -121,7 +110,7 @@ bool u64_map__del(struct u64_map *m, __u64 key)
 	i = (size_t)(s - m->slots);
 	/* Backward shift: pull later entries of the probe run into the hole. */
 	for (j = (i + 1) & mask; m->slots[j].used; j = (j + 1) & mask) {
-		size_t home = hash(m->slots[j].key) & mask;
+		size_t home = u64_hash(m->slots[j].key) & mask;
 
 		/* j may fill the hole at i unless its home lies cyclically in (i, j] */
 		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);

@@ -11,6 +11,18 @@
 
 struct u64_map;
 
+/* The hash of a key (splitmix64's finalizer: header addresses share their
+ * low and high bits), for the other tables keyed by addresses. */
+static inline size_t u64_hash(__u64 k)
+{
+	k ^= k >> 30;
+	k *= 0xbf58476d1ce4e5b9ULL;
+	k ^= k >> 27;
+	k *= 0x94d049bb133111ebULL;
+	k ^= k >> 31;
+	return (size_t)k;
+}
+
 struct u64_map *u64_map__new(void);
 void u64_map__free(struct u64_map *m);
 /* Insert or overwrite. 0 or -ENOMEM. */

@@ -133,20 +133,9 @@ static void test_map_many_with_deletes(void **state)
 	u64_map__free(m);
 }
 
-/* Same hash as the map uses (splitmix64 finalizer), only to pick keys that
- * collide on purpose: the assertions below hold for any correct map. */
-static size_t splitmix(__u64 k)
-{
-	k ^= k >> 30;
-	k *= 0xbf58476d1ce4e5b9ULL;
-	k ^= k >> 27;
-	k *= 0x94d049bb133111ebULL;
-	k ^= k >> 31;
-	return (size_t)k;
-}
-
-/* Long probe runs that wrap around the end of the table, deleted from the
- * middle in every order: backward shift must keep every survivor reachable. */
+/* Long probe runs that wrap around the end of the table (keys picked with
+ * the map's own hash to collide), deleted from the middle in every order:
+ * backward shift must keep every survivor reachable. */
 static void test_map_colliding_chains(void **state)
 {
 	enum { N = 12 };
@@ -156,7 +145,7 @@ static void test_map_colliding_chains(void **state)
 	/* keys whose home slot is the last slot (63) or slot 0 of the initial
 	 * 64-slot table: their runs wrap around the end */
 	for (__u64 k = 1; n < N; k++) {
-		size_t home = splitmix(k) & 63;
+		size_t home = u64_hash(k) & 63;
 
 		if (home == 63 || (home == 0 && n % 2))
 			keys[n++] = k;
