@@ -22,6 +22,7 @@
 #include "exporter.h"
 #include "id_table.h"
 #include "json_writer.h"
+#include "outbuf.h"
 #include "report.h"
 #include "task_model.h"
 #include "task_tracker.h"
@@ -380,13 +381,12 @@ int export_chrome__open(const char *path, struct exporter *out)
 		chrome_free(x);
 		return -ENOMEM;
 	}
-	x->f = fopen(path, "w");
+	x->f = outbuf__unbuffered(fopen(path, "w"));
 	if (!x->f) {
 		err = -errno;
 		chrome_free(x);
 		return err;
 	}
-	setvbuf(x->f, NULL, _IONBF, 0); /* buffered already, 64 KiB at a time: no second copy */
 	json__init(&x->w, x->f, false);
 	*out = (struct exporter){.ops = &chrome_ops, .self = x};
 	return 0;

@@ -295,9 +295,7 @@ static FILE *open_in(int dirfd, const char *name)
 
 	if (fd >= 0 && !f)
 		close(fd);
-	if (f) /* buffered already, 64 KiB at a time: no second copy */
-		setvbuf(f, NULL, _IONBF, 0);
-	return f;
+	return outbuf__unbuffered(f);
 }
 
 int export_csv__open(const char *dir, struct exporter *out)

@@ -27,7 +27,7 @@
 #include <string.h>
 #include "exporter.h"
 #include "id_table.h"
-#include "outbuf.h" /* fmt__u64() */
+#include "outbuf.h"
 #include "perfetto_writer.h"
 #include "task_model.h"
 #include "task_tracker.h"
@@ -500,13 +500,12 @@ int export_perfetto__open(const char *path, struct exporter *out)
 		perfetto_free(x);
 		return -ENOMEM;
 	}
-	x->f = fopen(path, "wb");
+	x->f = outbuf__unbuffered(fopen(path, "wb"));
 	if (!x->f) {
 		err = -errno;
 		perfetto_free(x);
 		return err;
 	}
-	setvbuf(x->f, NULL, _IONBF, 0); /* buffered already, 64 KiB at a time: no second copy */
 	x->w = perfetto__new(x->f);
 	if (!x->w) {
 		perfetto_free(x);

@@ -11,6 +11,13 @@ void outbuf__init(struct outbuf *o, FILE *f)
 	o->err = 0;
 }
 
+FILE *outbuf__unbuffered(FILE *f)
+{
+	if (f)
+		setvbuf(f, NULL, _IONBF, 0);
+	return f;
+}
+
 static void write_out(struct outbuf *o, const void *p, size_t n)
 {
 	errno = 0;

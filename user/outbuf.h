@@ -23,6 +23,9 @@ struct outbuf {
 };
 
 void outbuf__init(struct outbuf *o, FILE *f);
+/* f (may be NULL) made unbuffered: an outbuf gathers 64 KiB already, and a
+ * second buffer would only copy it again. */
+FILE *outbuf__unbuffered(FILE *f);
 /* Hands what is buffered to the FILE (not fflush): the FILE may be used again. */
 void outbuf__drain(struct outbuf *o);
 /* Drains, then fflush(): 0 or the first error (-errno, or -EIO). */

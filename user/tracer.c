@@ -163,7 +163,14 @@ static int make_rings(struct tracer *t, char *err, size_t err_len)
 			return ret;
 		}
 	}
-	return bpf_map__set_inner_map_fd(t->skel->maps.events, t->ring_fds[0]);
+	if (bpf_map__set_max_entries(t->skel->maps.events, (__u32)t->nrings) ||
+	    bpf_map__set_inner_map_fd(t->skel->maps.events, t->ring_fds[0])) {
+		int ret = -errno;
+
+		snprintf(err, err_len, "cannot set up the ring buffers: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
 }
 
 /* The rings go in the `events` map before any probe is attached. */
@@ -223,14 +230,10 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 		bpf_program__set_autoload(t->skel->progs.sys_enter, false);
 		bpf_program__set_autoload(t->skel->progs.sys_exit, false);
 	}
-	ret = bpf_map__set_max_entries(t->skel->maps.events, (__u32)t->nrings);
-	ret = ret ?: make_rings(t, err, err_len);
-	if (ret) {
-		if (!*err)
-			snprintf(err, err_len, "cannot set up the ring buffers: %s", strerror(-ret));
+	ret = make_rings(t, err, err_len);
+	if (ret)
 		return ret;
-	}
-	if (!ret && multi) {
+	if (multi) {
 		ret = bpf_program__set_expected_attach_type(t->skel->progs.uprobe_entry,
 							    ATTACH_TRACE_UPROBE_MULTI);
 		ret = ret ?: bpf_program__set_expected_attach_type(t->skel->progs.uprobe_return,
