@@ -22,16 +22,21 @@ DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
 # And what `make bench` needs besides: tokio-tracing for its third variant.
 BENCH_PKGS := librust-tracing-subscriber-dev
 
-USER_SRCS := $(wildcard user/*.c)
+# The daemon's layers, bottom to top: a folder includes only its own and
+# those before it (`make layers` checks; docs/how-it-works.md says what each holds).
+LAYERS    := lib binary runtime trace record model inspect analysis report export session cli
+USER_SRCS := $(foreach l,$(LAYERS),$(wildcard user/$(l)/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(USER_SRCS))
-LIB_OBJS  := $(filter-out $(OUT)/obj/main.o,$(USER_OBJS))
+MAIN_OBJ  := $(OUT)/obj/cli/main.o
+# Everything but main(): the tool, the unit tests and the tools link it.
+LIB       := $(OUT)/libaib.a
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 
-# Small C tools: trace checkers, the benchmark's generator (`// links:` as for tests)
+# Small C tools: trace checkers, the benchmark's generator
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(patsubst tools/%.c,$(OUT)/tools/%,$(TOOL_SRCS))
 
@@ -42,11 +47,11 @@ PROGRAMS_BIN := $(PROGRAMS_DIR)/target/release
 AWAIT_DIR      := $(PROGRAMS_DIR)/await
 AWAIT_VARIANTS := nofp-lines nofp-full fp-lines fp-full
 
-.PHONY: all deps programs test unit e2e demo bench clean vmlinux
+.PHONY: all deps programs test unit e2e layers demo bench clean vmlinux
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(OUT)/.deps $(BIN) $(TOOL_BINS)
+all: $(BIN) $(TOOL_BINS)
 
 # $(call install-missing,PACKAGES): install those not installed yet (as root).
 install-missing = missing=""; for p in $(1); do \
@@ -58,25 +63,32 @@ install-missing = missing=""; for p in $(1); do \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 
-deps $(OUT)/.deps:
+# The only target that installs anything; demo, test and bench call it first.
+deps:
 	@$(call install-missing,$(DEB_PKGS))
-	@mkdir -p $(OUT) && touch $(OUT)/.deps
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c include/aib_events.h $(wildcard bpf/*.bpf.h) | $(OUT)/.deps
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h) $(wildcard bpf/*.bpf.h)
+	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(OUT)/obj/%.o: user/%.c $(wildcard user/*.h) include/aib_events.h $(SKELS) | $(OUT)/.deps
+# -MMD -MP: each object depends on the headers it includes; the skeleton
+# must exist before the first build finds out who includes it.
+$(OUT)/obj/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BIN): $(USER_OBJS)
+$(LIB): $(filter-out $(MAIN_OBJ),$(USER_OBJS))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- Rust programs we trace (offline, Debian's crates) ----
-programs: $(OUT)/.deps
+programs:
 	cd $(PROGRAMS_DIR) && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/async-task && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/locks && $(CARGO) build --release --offline -q
@@ -90,16 +102,15 @@ programs: $(OUT)/.deps
 	done
 
 # ---- tests ----
-# Each unit test links only the modules it names in its `// links:` line.
-$(OUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUT)/.deps
+$(OUT)/tests/%: tests/unit/%.c $(LIB) | $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(addprefix $(OUT)/obj/,$(addsuffix .o,$(shell sed -n 's|^// links: ||p' $<))) \
-	  -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(LIB) -o $@ $(LDLIBS) -lcmocka
 
-$(OUT)/tools/%: tools/%.c $(LIB_OBJS) | $(OUT)/.deps
+$(OUT)/tools/%: tools/%.c $(LIB) | $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(addprefix $(OUT)/obj/,$(addsuffix .o,$(shell sed -n 's|^// links: ||p' $<))) \
-	  -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(LIB) -o $@ $(LDLIBS)
+
+-include $(USER_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d)
 
 unit: all programs $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
@@ -113,16 +124,24 @@ e2e: all programs
 	bash tests/e2e/locks.sh
 	bash tests/e2e/exports.sh
 
-test: unit e2e
+# Every include goes down the layers (or stays in its folder).
+layers:
+	@bash tools/check_layers.sh --self-test $(LAYERS)
+	@bash tools/check_layers.sh $(LAYERS)
 
-demo: all programs
+test: deps
+	@$(MAKE) --no-print-directory layers unit e2e
+
+demo: deps
+	@$(MAKE) --no-print-directory all programs
 	bash tools/demo.sh
 
 # Benchmarks: measured and reported, never asserted (tools/bench.sh says what;
 # as root; about 7 minutes on 2 CPUs, 9 the first time: it builds two more
 # Rust programs under build/bench).
-bench: all programs
-	@$(call install-missing,$(BENCH_PKGS))
+bench:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS) $(BENCH_PKGS)"
+	@$(MAKE) --no-print-directory all programs
 	bash tools/bench.sh
 
 vmlinux:

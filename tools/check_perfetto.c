@@ -1,4 +1,3 @@
-// links: u64_map
 // SPDX-License-Identifier: MIT
 /*
  * check_perfetto: assert the Perfetto importer's rules on a trace written by
@@ -28,7 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "u64_map.h"
+#include "lib/u64_map.h"
 
 struct buf {
 	const uint8_t *p, *end;

@@ -1,4 +1,3 @@
-// links: recording decoder
 // SPDX-License-Identifier: MIT
 /*
  * gen_recording: write a synthetic recording shaped like a tokio program's,
@@ -20,8 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "decoder.h"
-#include "recording.h"
+#include "record/decoder.h"
+#include "record/recording.h"
 
 #define MAIN_TID 100
 #define WORKER_TID 101 /* and 102 */

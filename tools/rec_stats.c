@@ -1,4 +1,3 @@
-// links: recording decoder
 // SPDX-License-Identifier: MIT
 /*
  * rec_stats FILE: count a recording's records by kind, for the benchmark's
@@ -18,8 +17,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "decoder.h"
-#include "recording.h"
+#include "record/decoder.h"
+#include "record/recording.h"
 
 int main(int argc, char **argv)
 {

@@ -38,7 +38,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "uprobe_multi.h"
+#include "trace/uprobe_multi.h"
 
 /* Not in Debian 12's UAPI headers (they predate 6.6), as in user/tracer.c. */
 

@@ -1,4 +1,3 @@
-// links: await_site await_stack symbolizer unwinder elf_symbols u64_map decoder
 // SPDX-License-Identifier: MIT
 /*
  * await_site: what a chain of frames waits for (synthetic frames named as
@@ -23,9 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "await_site.h"
-#include "await_stack.h"
-#include "decoder.h"
+#include "record/await_site.h"
+#include "inspect/await_stack.h"
+#include "record/decoder.h"
 
 #ifdef __clang__
 #define NOIPA __attribute__((noinline))

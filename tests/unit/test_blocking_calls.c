@@ -1,4 +1,3 @@
-// links: blocking_calls await_site u64_map
 // SPDX-License-Identifier: MIT
 /*
  * blocking_calls: what a blocked syscall is called in reports, and the
@@ -21,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "await_site.h"
-#include "blocking_calls.h"
+#include "record/await_site.h"
+#include "model/blocking_calls.h"
 
 #define SYS_READ 0
 #define SYS_NANOSLEEP 35

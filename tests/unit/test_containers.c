@@ -1,4 +1,3 @@
-// links: u64_map samples id_table
 // SPDX-License-Identifier: MIT
 /* The two containers under the task model: the u64 -> u32 hash map (linear
  * probing, backward-shift deletion) and the bounded sample set. */
@@ -12,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "samples.h"
-#include "id_table.h"
-#include "u64_map.h"
+#include "lib/samples.h"
+#include "lib/id_table.h"
+#include "lib/u64_map.h"
 
 /* ---- u64_map ---- */
 

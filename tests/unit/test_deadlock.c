@@ -1,4 +1,3 @@
-// links: deadlock lock_table samples u64_map
 // SPDX-License-Identifier: MIT
 /*
  * The deadlock finder on lock tables fed with synthetic AIB_EV_LOCK
@@ -17,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "deadlock.h"
-#include "lock_table.h"
+#include "analysis/deadlock.h"
+#include "model/lock_table.h"
 
 #define CONFIRM 1000
 #define L1 0x5000ULL

@@ -1,4 +1,3 @@
-// links: decoder
 /* Record validation: accepted sizes, corrupt vs cut verdicts, names. */
 #include <errno.h>
 #include <setjmp.h>
@@ -9,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "decoder.h"
+#include "record/decoder.h"
 
 static const unsigned known_kinds[] = {
 	AIB_EV_SPAWN,	  AIB_EV_POLL_BEGIN, AIB_EV_POLL_END,  AIB_EV_WAKE,

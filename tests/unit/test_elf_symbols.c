@@ -1,4 +1,3 @@
-// links: elf_symbols
 // SPDX-License-Identifier: MIT
 /*
  * elf_symbols against a real tokio release binary: $AIB_PROGRAMS/multi_thread
@@ -27,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "elf_symbols.h"
+#include "binary/elf_symbols.h"
 
 #define FALLBACK_FIXTURE "/tmp/tk/target/release/tk"
 #define POLL "tokio::runtime::task::raw::poll"

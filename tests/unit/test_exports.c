@@ -1,4 +1,3 @@
-// links: exporter export_perfetto perfetto_writer export_chrome export_folded export_csv task_tracker protobuf json_writer task_model lock_table blocking_calls report_json_locks deadlock samples u64_map id_table report_json location_stats await_site outbuf
 /* Every export of one small synthetic session, compared with what it must
  * hold: CSV and folded stacks exactly, the Perfetto file's first packets
  * byte by byte, the Chrome trace's events by count. */
@@ -14,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "exporter.h"
-#include "task_model.h"
+#include "export/exporter.h"
+#include "model/task_model.h"
 
 static char dir[] = "/tmp/aib-test-exports-XXXXXX";
 static char path[5][256];

@@ -1,4 +1,3 @@
-// links: future_decoder elf_symbols u64_map task_scan proc_mem
 // SPDX-License-Identifier: MIT
 /*
  * future_decoder on the real DWARF of the await fixture
@@ -39,10 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "elf_symbols.h"
-#include "future_decoder.h"
-#include "proc_mem.h"
-#include "task_scan.h"
+#include "binary/elf_symbols.h"
+#include "inspect/future_decoder.h"
+#include "inspect/proc_mem.h"
+#include "inspect/task_scan.h"
 
 #define MT_SCHED "alloc::sync::Arc<tokio::runtime::scheduler::multi_thread::handle::Handle, alloc::alloc::Global>"
 

@@ -1,4 +1,3 @@
-// links: json_writer outbuf
 // SPDX-License-Identifier: MIT
 /* The streaming JSON writer: exact bytes for nesting, separators, escaping,
  * numbers, and the sticky errors json__finish reports. */
@@ -14,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "json_writer.h"
+#include "lib/json_writer.h"
 
 struct mem {
 	char *buf;

@@ -1,4 +1,3 @@
-// links: lock_table samples u64_map
 // SPDX-License-Identifier: MIT
 /*
  * The lock table on synthetic AIB_EV_LOCK sequences with chosen timestamps:
@@ -17,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "lock_table.h"
+#include "model/lock_table.h"
 
 #define M1 0x55d0c0a0ULL
 #define M2 0x55d0c100ULL

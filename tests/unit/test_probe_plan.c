@@ -1,4 +1,3 @@
-// links: probes_tokio probes_async_task probe_plan elf_symbols x86_code symbolizer u64_map
 // SPDX-License-Identifier: MIT
 /*
  * tokio's probe plan against the real fixture binary $AIB_PROGRAMS/multi_thread
@@ -31,11 +30,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "elf_symbols.h"
-#include "probe_plan.h"
-#include "symbolizer.h"
-#include "u64_map.h"
-#include "x86_code.h"
+#include "binary/elf_symbols.h"
+#include "runtime/probe_plan.h"
+#include "binary/symbolizer.h"
+#include "lib/u64_map.h"
+#include "binary/x86_code.h"
 
 #define POLL "tokio::runtime::task::raw::poll"
 #define WAKE_BY_VAL "tokio::runtime::task::waker::wake_by_val"

@@ -1,4 +1,3 @@
-// links: protobuf
 /* The protobuf encoder against byte sequences worked out by hand from the
  * wire format: tag = field << 3 | wire type, varints 7 bits at a time, low
  * group first, high bit set on all but the last byte. */
@@ -11,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "protobuf.h"
+#include "lib/protobuf.h"
 
 static struct pb *p;
 

@@ -1,4 +1,3 @@
-// links: decoder recording
 /* Recording file: round trip, crash cuts, corruption and header checks. */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "decoder.h"
-#include "recording.h"
+#include "record/decoder.h"
+#include "record/recording.h"
 
 #define HDR RECORDING_HEADER_SIZE
 #define RECORD_BOUND 512 /* largest record make_record() builds, rounded up */

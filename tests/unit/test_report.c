@@ -1,4 +1,3 @@
-// links: report_json report_text json_writer location_stats task_model lock_table blocking_calls report_locks report_json_locks deadlock samples u64_map id_table await_site outbuf
 // SPDX-License-Identifier: MIT
 /*
  * The text report and the JSON export of a small model built from synthetic
@@ -31,9 +30,9 @@
 
 #include <cmocka.h>
 
-#include "location_stats.h"
-#include "report.h"
-#include "task_model.h"
+#include "analysis/location_stats.h"
+#include "report/report.h"
+#include "model/task_model.h"
 
 #define B 1000000000ULL
 #define US(x) (B + (__u64)(x) * 1000)

@@ -1,4 +1,3 @@
-// links: ring_merge
 // SPDX-License-Identifier: MIT
 /*
  * The per-CPU ring merge on records with chosen timestamps: what is released
@@ -18,7 +17,7 @@
 #include <cmocka.h>
 
 #include "aib_events.h"
-#include "ring_merge.h"
+#include "trace/ring_merge.h"
 
 /* A record: the header and a payload saying which ring and which one it was. */
 struct rec {

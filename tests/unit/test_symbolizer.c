@@ -1,4 +1,3 @@
-// links: symbolizer elf_symbols u64_map
 // SPDX-License-Identifier: MIT
 /*
  * symbolizer on real DWARF: this test binary's own functions (built -O2 -g;
@@ -23,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elf_symbols.h"
-#include "symbolizer.h"
+#include "binary/elf_symbols.h"
+#include "binary/symbolizer.h"
 
 /* a real call: neither inlined nor cloned nor specialised away */
 #ifdef __clang__

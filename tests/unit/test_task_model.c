@@ -1,4 +1,3 @@
-// links: task_model samples u64_map id_table lock_table blocking_calls await_site
 // SPDX-License-Identifier: MIT
 /*
  * The task model on synthetic record sequences, built by hand from the ABI
@@ -16,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "task_model.h"
+#include "model/task_model.h"
 
 /* ---- record builders: each applies one record to the model under test ---- */
 

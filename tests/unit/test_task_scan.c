@@ -1,4 +1,3 @@
-// links: task_scan proc_mem elf_symbols u64_map
 // SPDX-License-Identifier: MIT
 /*
  * task_scan and proc_mem. The scan's validation runs on synthetic memory
@@ -31,9 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "elf_symbols.h"
-#include "proc_mem.h"
-#include "task_scan.h"
+#include "binary/elf_symbols.h"
+#include "inspect/proc_mem.h"
+#include "inspect/task_scan.h"
 
 #define MiB (1ULL << 20)
 

@@ -1,4 +1,3 @@
-// links: task_tracker task_model samples u64_map id_table lock_table blocking_calls await_site
 /* The tracker's reading of the model: which changes each record makes,
  * in order, on synthetic record streams; and that it forgets finished tasks. */
 #include <errno.h>
@@ -11,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "task_model.h"
-#include "task_tracker.h"
+#include "model/task_model.h"
+#include "export/task_tracker.h"
 
 static struct task_model *m;
 static struct task_tracker *tr;

@@ -1,4 +1,3 @@
-// links: unwinder elf_symbols
 // SPDX-License-Identifier: MIT
 /*
  * unwinder on this very test binary: a chain of real calls copies its own
@@ -20,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elf_symbols.h"
-#include "unwinder.h"
+#include "binary/elf_symbols.h"
+#include "binary/unwinder.h"
 
 /* a real call: neither inlined nor cloned nor specialised away */
 #ifdef __clang__

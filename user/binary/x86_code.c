@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <capstone/capstone.h>
+#include "binary/elf_symbols.h"
+#include "binary/x86_code.h"
+
+#define SCAN_BYTES 64
+#define SCAN_INSNS 8
+
+bool x86_code__is_emulated(const __u8 *code, __u32 len)
+{
+	__u8 op = code[0];
+
+	if (op == 0x41 && len > 1) /* REX.B: push %r8..%r15 */
+		return code[1] >= 0x50 && code[1] <= 0x57;
+	return (op >= 0x50 && op <= 0x57) || /* push reg */
+	       op == 0xe8 || op == 0xe9 || op == 0xeb || /* call/jmp rel */
+	       (op >= 0x70 && op <= 0x7f) ||		  /* jcc rel8 */
+	       (op == 0x0f && len > 1 && code[1] >= 0x80 && code[1] <= 0x8f) || /* jcc rel32 */
+	       op == 0x90;				  /* nop */
+}
+
+/* A 64-bit decoder with operand details. */
+static int open_decoder(csh *cs)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, cs) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(*cs, CS_OPT_DETAIL, CS_OPT_ON);
+	return 0;
+}
+
+static int read_code(const struct elf_symbols *syms, __u64 vaddr, __u8 *buf, size_t *len)
+{
+	/* near the end of the text a shorter read still holds instructions */
+	for (size_t n = SCAN_BYTES; n >= 16; n /= 2)
+		if (!elf_symbols__read(syms, vaddr, buf, n)) {
+			*len = n;
+			return 0;
+		}
+	return -EFAULT;
+}
+
+/* Ends a straight-line scan: a jump, a call, a write of rsp or of a
+ * register the probe reads (`keep`: X86_KEEP_*). */
+static bool is_control_flow(const cs_insn *insn)
+{
+	for (__u8 i = 0; i < insn->detail->groups_count; i++) {
+		switch (insn->detail->groups[i]) {
+		case CS_GRP_JUMP:
+		case CS_GRP_CALL:
+		case CS_GRP_RET:
+		case CS_GRP_INT:
+		case CS_GRP_IRET:
+		case CS_GRP_BRANCH_RELATIVE:
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool ends_scan(csh cs, const cs_insn *insn, unsigned keep)
+{
+	cs_regs rd, wr;
+	__u8 nrd, nwr;
+
+	if (is_control_flow(insn))
+		return true;
+	if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
+		return true; /* cannot tell: assume the worst */
+	for (__u8 i = 0; i < nwr; i++) {
+		switch (wr[i]) {
+		case X86_REG_RSP:
+		case X86_REG_RIP:
+			return true;
+		case X86_REG_RDI:
+		case X86_REG_EDI:
+		case X86_REG_DI:
+		case X86_REG_DIL:
+			if (keep & X86_KEEP_ARG0)
+				return true;
+			break;
+		case X86_REG_RSI:
+		case X86_REG_ESI:
+		case X86_REG_SI:
+		case X86_REG_SIL:
+			if (keep & X86_KEEP_ARG1)
+				return true;
+			break;
+		case X86_REG_RAX:
+		case X86_REG_EAX:
+		case X86_REG_AX:
+		case X86_REG_AL:
+		case X86_REG_AH:
+			if (keep & X86_KEEP_RET)
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
+int x86_code__cheap_point(const struct elf_symbols *syms, __u64 vaddr, unsigned keep, __u64 *out)
+{
+	__u8 buf[SCAN_BYTES];
+	const __u8 *code = buf;
+	size_t len, size;
+	uint64_t addr = vaddr;
+	cs_insn *insn;
+	csh cs;
+	int err = read_code(syms, vaddr, buf, &len);
+
+	*out = vaddr;
+	err = err ?: open_decoder(&cs);
+	if (err)
+		return err;
+	insn = cs_malloc(cs);
+	if (!insn) {
+		cs_close(&cs);
+		return -ENOMEM;
+	}
+	size = len;
+	for (int i = 0; i < SCAN_INSNS && cs_disasm_iter(cs, &code, &size, &addr, insn); i++) {
+		/* the probe fires before the instruction runs, so an emulated
+		 * jump or push ends the scan as a good site */
+		if (x86_code__is_emulated(insn->bytes, insn->size)) {
+			*out = insn->address;
+			break;
+		}
+		if (ends_scan(cs, insn, keep))
+			break;
+	}
+	cs_free(insn, 1);
+	cs_close(&cs);
+	return 0;
+}
+
+int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out)
+{
+	return x86_code__cheap_point(syms, vaddr, 0, out);
+}
+
+int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out)
+{
+	return x86_code__cheap_point(syms, vaddr, X86_KEEP_ARG0, out);
+}
+
+int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u64 *disp)
+{
+	__u8 buf[SCAN_BYTES];
+	size_t len;
+	cs_insn *insn = NULL;
+	csh cs;
+	int err = read_code(syms, vaddr, buf, &len);
+
+	err = err ?: open_decoder(&cs);
+	if (err)
+		return err;
+	err = -ENOENT;
+	if (cs_disasm(cs, buf, len, vaddr, 1, &insn) == 1 && insn->id == X86_INS_MOV) {
+		const cs_x86 *x = &insn->detail->x86;
+
+		if (x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		    x->operands[1].type == X86_OP_MEM && x->operands[1].mem.base == X86_REG_RDI &&
+		    x->operands[1].mem.index == X86_REG_INVALID && x->operands[1].mem.disp >= 0 &&
+		    x->operands[1].mem.segment == X86_REG_INVALID) {
+			*disp = (__u64)x->operands[1].mem.disp;
+			err = 0;
+		}
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return err;
+}
+
+/* The 64-bit register a write to r lands in (a 32-bit write clears the
+ * upper half, a smaller one changes part): what a copy lives in. */
+static x86_reg full_reg(x86_reg r)
+{
+	static const x86_reg family[][5] = {
+		{X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, X86_REG_AH},
+		{X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, X86_REG_BH},
+		{X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH},
+		{X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, X86_REG_DH},
+		{X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL},
+		{X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL},
+		{X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL},
+		{X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL},
+		{X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B},
+		{X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B},
+		{X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B},
+		{X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B},
+		{X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B},
+		{X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B},
+		{X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B},
+		{X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B},
+	};
+
+	for (size_t i = 0; i < sizeof(family) / sizeof(family[0]); i++)
+		for (size_t j = 0; j < 5; j++)
+			if (family[i][j] == r && r != X86_REG_INVALID)
+				return family[i][0];
+	return r;
+}
+
+/* Registers holding the first argument: rdi, and copies made of it. */
+static bool holds_arg0(const bool *copies, x86_reg r)
+{
+	return r < X86_REG_ENDING && copies[r];
+}
+
+int x86_code__arg0_fields(const struct elf_symbols *syms, __u64 vaddr, struct x86_field *out,
+			  int max)
+{
+	__u8 buf[SCAN_BYTES * 2];
+	const __u8 *code = buf;
+	size_t size = sizeof(buf);
+	uint64_t addr = vaddr;
+	bool copies[X86_REG_ENDING] = {[X86_REG_RDI] = true};
+	cs_insn *insn;
+	csh cs;
+	int n = 0, err = elf_symbols__read(syms, vaddr, buf, sizeof(buf)) ? -EFAULT : 0;
+
+	err = err ?: open_decoder(&cs);
+	if (err)
+		return err;
+	insn = cs_malloc(cs);
+	for (int i = 0; insn && i < 2 * SCAN_INSNS && cs_disasm_iter(cs, &code, &size, &addr, insn); i++) {
+		const cs_x86 *x = &insn->detail->x86;
+		cs_regs rd, wr;
+		__u8 nrd, nwr;
+
+		for (__u8 k = 0; k < x->op_count && n < max; k++) {
+			const cs_x86_op *op = &x->operands[k];
+
+			if (op->type == X86_OP_MEM && holds_arg0(copies, op->mem.base) &&
+			    op->mem.index == X86_REG_INVALID && op->mem.segment == X86_REG_INVALID &&
+			    op->mem.disp >= 0 && insn->id != X86_INS_LEA)
+				out[n++] = (struct x86_field){.disp = (__u64)op->mem.disp, .size = op->size,
+							      .compare = insn->id == X86_INS_CMP};
+		}
+		if (is_control_flow(insn))
+			break;
+		if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
+			break;
+		/* `mov %rdi, %reg` copies the argument; any other write ends a copy */
+		bool copy = insn->id == X86_INS_MOV && x->op_count == 2 &&
+			    x->operands[0].type == X86_OP_REG && x->operands[1].type == X86_OP_REG &&
+			    holds_arg0(copies, x->operands[1].reg);
+		for (__u8 k = 0; k < nwr; k++)
+			if (full_reg(wr[k]) < X86_REG_ENDING)
+				copies[full_reg(wr[k])] = copy && wr[k] == x->operands[0].reg &&
+							  full_reg(wr[k]) == wr[k];
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return n;
+}
+
+static __s32 rel32(const __u8 *p)
+{
+	__s32 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static bool is_slot(__u64 addr, const __u64 *slots, int nslots)
+{
+	for (int i = 0; i < nslots; i++)
+		if (slots[i] == addr)
+			return true;
+	return false;
+}
+
+/* A byte pattern that may be a call of target, or a load of its pointer:
+ * `call rel32`, `call *slot(%rip)`, `mov slot(%rip), %reg`. */
+static bool may_refer(const __u8 *code, size_t size, __u64 base, __u64 target, const __u64 *slots,
+		      int nslots)
+{
+	for (size_t i = 0; i + 5 <= size; i++) {
+		if (code[i] == 0xe8 && base + i + 5 + rel32(code + i + 1) == target)
+			return true;
+		if (i + 7 <= size && (code[i] & 0xf0) == 0x40 && code[i + 1] == 0x8b &&
+		    (code[i + 2] & 0xc7) == 0x05 && is_slot(base + i + 7 + rel32(code + i + 3), slots, nslots))
+			return true;
+		if (i + 6 <= size && code[i] == 0xff && code[i + 1] == 0x15 &&
+		    is_slot(base + i + 6 + rel32(code + i + 2), slots, nslots))
+			return true;
+	}
+	return false;
+}
+
+static bool rip_slot(const cs_insn *insn, const cs_x86_op *op, const __u64 *slots, int nslots)
+{
+	return op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
+	       is_slot(insn->address + insn->size + op->mem.disp, slots, nslots);
+}
+
+/* Disassemble one function: the return address of each call of target,
+ * direct, through a slot, or through a register a slot was loaded into
+ * (a loop may hoist the load). A register reused for something else only
+ * adds a site where nothing needs ending: harmless. */
+static int sweep(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 base, __u64 target,
+		 const __u64 *slots, int nslots, __u64 *rets, int n, int max)
+{
+	const __u8 *p = code;
+	uint64_t addr = base;
+	bool loaded[X86_REG_ENDING] = {false};
+
+	while (cs_disasm_iter(cs, &p, &size, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+		bool hit = false;
+
+		if (insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		    rip_slot(insn, &x->operands[1], slots, nslots))
+			loaded[x->operands[0].reg] = true;
+		if (insn->id != X86_INS_CALL || x->op_count != 1)
+			continue;
+		if (x->operands[0].type == X86_OP_IMM)
+			hit = (__u64)x->operands[0].imm == target;
+		else if (x->operands[0].type == X86_OP_REG)
+			hit = loaded[x->operands[0].reg];
+		else
+			hit = rip_slot(insn, &x->operands[0], slots, nslots);
+		if (!hit)
+			continue;
+		/* aliases of one function list the same site twice */
+		bool seen = false;
+
+		for (int j = 0; j < n && j < max; j++)
+			seen |= rets[j] == insn->address + insn->size;
+		if (!seen && n++ < max)
+			rets[n - 1] = insn->address + insn->size;
+	}
+	return n;
+}
+
+int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
+			 int nslots, __u64 *rets, int max)
+{
+	size_t nsyms = elf_symbols__count(syms), cap = 0;
+	__u8 *code = NULL;
+	cs_insn *insn;
+	csh cs;
+	int n = 0;
+
+	if (open_decoder(&cs))
+		return -ENOMEM;
+	insn = cs_malloc(cs);
+	for (size_t k = 0; insn && k < nsyms; k++) {
+		const struct elf_symbol *sym = elf_symbols__get(syms, k);
+		__u64 base = sym->vaddr;
+
+		if (!sym->is_func || sym->size < 5 || sym->size > (1 << 20))
+			continue;
+		if (sym->size > cap) {
+			__u8 *bigger = realloc(code, sym->size);
+
+			if (!bigger)
+				break;
+			code = bigger;
+			cap = sym->size;
+		}
+		if (elf_symbols__read(syms, base, code, sym->size))
+			continue;
+		if (may_refer(code, sym->size, base, target, slots, nslots))
+			n = sweep(cs, insn, code, sym->size, base, target, slots, nslots, rets, n, max);
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	free(code);
+	return n;
+}

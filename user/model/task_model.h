@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runtime-neutral task model: rebuilt from the decoded record stream (live or
+ * replayed) into per-task lifecycles and timings exact to event timestamps.
+ * It never prints; outputs read it through the accessors below.
+ *
+ * States: running (inside a poll), runnable (woken or spawned, waiting for
+ * its next poll), idle (returned Pending, waiting for a wake), completed.
+ * busy = time inside polls; sched delay = runnable -> next poll start;
+ * idle = time spent idle. For tasks alive at the end, open intervals are
+ * counted up to the end of the session.
+ */
+#ifndef TASK_MODEL_H
+#define TASK_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "aib_events.h"
+#include "lib/samples.h"
+
+enum task_state {
+	TASK_RUNNING,
+	TASK_RUNNABLE,
+	TASK_IDLE,
+	TASK_COMPLETED,
+};
+
+enum task_kind {
+	TASK_ASYNC,    /* spawn */
+	TASK_BLOCKING, /* spawn_blocking */
+	TASK_LOCAL,    /* spawn_local */
+	TASK_RUNTIME,  /* the runtime's own carrier (a worker thread's task) */
+};
+
+enum wake_kind {
+	WAKE_BY_TASK,	/* another task */
+	WAKE_BY_SELF,	/* the task woke itself (yield) */
+	WAKE_BY_THREAD, /* a thread outside any task: timer, I/O driver, blocking code */
+	WAKE_KIND_MAX
+};
+
+#define TASK_MAX_WORKERS 8 /* distinct worker threads remembered per task */
+
+/* What few tasks need, allocated on first use: a name, an await record, a
+ * JoinHandle polled, blocking syscalls, more than one worker thread. */
+struct task_extra {
+	char *name;		     /* the runtime's task name (async-std Builder::name), or NULL */
+	struct aib_rec_await *await; /* the last AIB_REC_AWAIT about it (owned), or NULL */
+	__u64 joining_id;	     /* the task whose JoinHandle its last poll polled; 0 = none */
+	__u64 joining_header;
+	__u64 blocked_calls; /* syscalls that blocked its polls (blocking in async code) */
+	__u64 blocked_ns;
+	__u32 workers[TASK_MAX_WORKERS - 1]; /* after task_info.worker */
+};
+
+/* Kept per task, live or completed: small, since a million live tasks is a
+ * workload; read the rarer fields through the task_info__ accessors below. */
+struct task_info {
+	__u64 id;	     /* the runtime's task id; 0 if unknown */
+	__u64 header;	     /* task header address (reused after free) */
+	__u64 parent_id;     /* task that spawned it; 0 = none or unknown */
+	const char *location; /* "src/main.rs:25:24", or NULL if unknown */
+	__u64 spawn_ts;	 /* spawn call, or first sight */
+	__u64 end_ts;	 /* completion; 0 while alive */
+	__u64 last_poll_end_ts;
+	__u64 polls;
+	__u64 busy_ns;
+	__u64 idle_ns;
+	__u64 runnable_ns; /* sum of scheduling delays */
+	__u64 wakes[WAKE_KIND_MAX];
+	/* bookkeeping for open intervals */
+	__u64 since;	 /* when the current state began */
+	__u64 poll_start;
+	/* scheduling delay samples: none, the one sample itself, or more */
+	union {
+		__u64 one;
+		struct samples *many;
+	} sched;
+	struct task_extra *extra; /* NULL until needed */
+	__u32 poll_tid; /* the thread of the current poll */
+	__u32 worker;	/* the first thread it was polled on (nworkers > 0) */
+	/* whole bytes where they fit the padding: cheaper to read and write */
+	enum aib_runtime runtime : 8;
+	enum task_kind kind : 8;
+	enum task_state state : 8;
+	__u8 nworkers;	       /* tids the task was polled on */
+	__u8 nsched;	       /* 0, 1 (sched.one), 2: sched.many */
+	bool spawn_seen : 1; /* false: first seen after its spawn (before the session) */
+	bool cancelled : 1;
+	bool panicked : 1;   /* a panic unwound out of its poll */
+	bool found_in_memory : 1; /* found by the attach-time memory scan, state read there */
+};
+
+static inline const char *task_info__name(const struct task_info *t)
+{
+	return t->extra ? t->extra->name : NULL;
+}
+
+static inline const struct aib_rec_await *task_info__await(const struct task_info *t)
+{
+	return t->extra ? t->extra->await : NULL;
+}
+
+static inline __u64 task_info__joining_id(const struct task_info *t)
+{
+	return t->extra ? t->extra->joining_id : 0;
+}
+
+static inline __u64 task_info__joining_header(const struct task_info *t)
+{
+	return t->extra ? t->extra->joining_header : 0;
+}
+
+static inline __u64 task_info__blocked_calls(const struct task_info *t)
+{
+	return t->extra ? t->extra->blocked_calls : 0;
+}
+
+static inline __u64 task_info__blocked_ns(const struct task_info *t)
+{
+	return t->extra ? t->extra->blocked_ns : 0;
+}
+
+/* The tids the task was polled on, in order: returns how many (at most
+ * TASK_MAX_WORKERS). */
+static inline __u32 task_info__workers(const struct task_info *t, __u32 out[TASK_MAX_WORKERS])
+{
+	for (__u32 i = 0; i < t->nworkers; i++)
+		out[i] = i ? t->extra->workers[i - 1] : t->worker;
+	return t->nworkers;
+}
+
+/* Its scheduling delay samples, to read (quantiles sort them in place). A
+ * single sample lives in the task itself: then `one` (the caller's) holds
+ * them, valid as long as t is. */
+struct samples *task_info__sched(struct task_info *t, struct samples *one);
+
+struct model_summary {
+	__u32 pid;
+	__u32 runtimes;	      /* AIB_RUNTIME_BIT()s */
+	const char *runtime_desc; /* "tokio", "async-std (async-task)", ... */
+	const char *exe;
+	__u32 poll_sites;
+	bool spawn_locations; /* spawn probes were attached */
+	bool late_attach;     /* attached to a running process */
+	bool ended_cleanly;   /* an END record was seen */
+	__u32 end_reason;     /* enum aib_end_reason, 0 if no END record */
+	__u64 start_ts, end_ts;
+	__u64 realtime_start_ns;
+	__u64 tasks_spawned;   /* user tasks seen (spawned, or first seen) */
+	__u64 tasks_completed;
+	__u64 tasks_alive;
+	__u64 runtime_tasks;   /* TASK_RUNTIME, not counted above */
+	__u64 polls;	       /* of user tasks (final after finish) */
+	__u64 wakes;
+	__u64 events;	       /* records applied */
+	__u64 lost;	       /* ring buffer full */
+	__u64 dropped;	       /* dropped in BPF for other reasons */
+	__u64 anomalies;       /* records that did not fit the model (e.g. an end without a begin) */
+	__u64 tasks_retired;   /* completed tasks folded into per-location counts (memory bound) */
+};
+
+/* Completed tasks kept one by one (between this and twice this: compaction
+ * is amortized); older ones are counted per location. */
+#define TASK_MODEL_KEEP_COMPLETED 100000
+
+struct retired_location {
+	const char *location; /* NULL: unknown */
+	__u64 spawned, completed, polls, busy_ns;
+};
+
+struct task_model;
+
+struct task_model *task_model__new(void);
+void task_model__free(struct task_model *m);
+/* How many completed tasks to keep individually (default above). */
+void task_model__set_keep_completed(struct task_model *m, size_t keep);
+/* Per-location counts of the completed tasks no longer kept one by one. */
+size_t task_model__retired_count(const struct task_model *m);
+const struct retired_location *task_model__retired(const struct task_model *m, size_t i);
+/* Apply one validated record. 0, or -ENOMEM. Records that contradict the
+ * model are counted as anomalies, never fatal. */
+int task_model__apply(struct task_model *m, const struct aib_hdr *rec);
+/* Close the session at end_ts (0: the END record's time, else the last
+ * event's): account open intervals of live tasks. Call once, before reading. */
+void task_model__finish(struct task_model *m, __u64 end_ts);
+
+const struct model_summary *task_model__summary(const struct task_model *m);
+size_t task_model__task_count(const struct task_model *m);
+/* i in [0, count): tasks in order of first appearance, runtime tasks included */
+struct task_info *task_model__task(const struct task_model *m, size_t i);
+/* The task now at `header` with runtime id `id` (0 = any), or NULL: lets a
+ * consumer of the record stream name the task a record is about. */
+const struct task_info *task_model__find(const struct task_model *m, __u64 header, __u64 id);
+/* Spawn calls not yet matched to a task: a consumer of the record stream
+ * compares it before and after a spawn record to tell whether it counted. */
+size_t task_model__pending_spawns(const struct task_model *m);
+const char *task_model__thread_name(const struct task_model *m, __u32 tid); /* NULL if unknown */
+/* How long since its last poll ended (or, never polled in the session,
+ * since the session began: then *at_least is set); 0 for a running or
+ * completed task. After finish. */
+__u64 task_model__blocked_ns(const struct task_model *m, const struct task_info *t, bool *at_least);
+struct lock_table;
+struct blocking_calls;
+/* A task parked on another's JoinHandle since `since` (its last poll end). */
+struct join_wait {
+	__u64 waiter_id;
+	__u64 joined_id;
+	__u64 since;
+};
+
+/* tokio's locks and the blocking syscalls inside polls, as the records said */
+const struct lock_table *task_model__locks(const struct task_model *m);
+const struct blocking_calls *task_model__blocking(const struct task_model *m);
+/* Tasks parked on a JoinHandle of a live task, for the wait-for graph:
+ * up to max into out; returns how many there are. */
+size_t task_model__join_waits(const struct task_model *m, struct join_wait *out, size_t max);
+const char *task_state_name(enum task_state s);
+const char *task_kind_name(enum task_kind k);
+const char *aib_runtime_name(enum aib_runtime r); /* "tokio", "async-task" */
+
+#endif

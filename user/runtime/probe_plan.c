@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/array.h"
+#include "binary/elf_symbols.h"
+#include "runtime/probe_plan.h"
+#include "binary/x86_code.h"
+
+void probe_plan__release(struct probe_plan *plan)
+{
+	free(plan->sites);
+	memset(plan, 0, sizeof(*plan));
+}
+
+int probe_plan__add(struct probe_plan *plan, const struct probe_site *site)
+{
+	int err = array__grow((void **)&plan->sites, &plan->cap, plan->nsites + 1,
+			      sizeof(*plan->sites));
+
+	if (err)
+		return err;
+	plan->sites[plan->nsites++] = *site;
+	return 0;
+}
+
+struct add_ctx {
+	const struct elf_symbols *syms;
+	struct probe_plan *plan;
+	enum aib_probe probe;
+	bool retprobe;
+	bool required;
+	unsigned keep; /* cheap: at the first emulated instruction with these
+			  registers (enum x86_keep) intact; 0 = at the entry */
+	int err;
+};
+
+static int add_site(const struct elf_symbol *sym, void *arg)
+{
+	struct add_ctx *c = arg;
+	struct probe_site site = {
+		.probe = c->probe,
+		.retprobe = c->retprobe,
+		.required = c->required,
+		.vaddr = sym->vaddr,
+		.what = sym->path,
+	};
+	int err;
+
+	if (!sym->is_func)
+		return 0;
+	if (c->keep && x86_code__cheap_point(c->syms, sym->vaddr, c->keep, &site.vaddr))
+		return 0;
+	err = elf_symbols__vaddr_to_offset(c->syms, site.vaddr, &site.offset);
+	if (err)
+		return 0; /* not in a loaded segment: nothing to probe */
+	err = probe_plan__add(c->plan, &site);
+	if (err)
+		c->err = err;
+	return err;
+}
+
+static int add_matching(const struct elf_symbols *syms, struct probe_plan *plan, const char *path,
+			enum aib_probe probe, bool retprobe, bool required, unsigned keep)
+{
+	struct add_ctx c = {syms, plan, probe, retprobe, required, keep, 0};
+	size_t before = plan->nsites;
+	int n = elf_symbols__match(syms, path, add_site, &c);
+
+	if (n < 0)
+		return n;
+	if (c.err)
+		return c.err;
+	return (int)(plan->nsites - before);
+}
+
+int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
+			     const char *path, enum aib_probe probe, bool retprobe, bool required)
+{
+	return add_matching(syms, plan, path, probe, retprobe, required, 0);
+}
+
+int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_plan *plan,
+				   const char *path, enum aib_probe probe, unsigned keep)
+{
+	return add_matching(syms, plan, path, probe, false, false, keep);
+}
+
+static int first_func(const struct elf_symbol *sym, void *arg)
+{
+	__u64 *vaddr = arg;
+
+	if (sym->is_func && !*vaddr)
+		*vaddr = sym->vaddr;
+	return 0;
+}
+
+__u64 probe_plan__function(const struct elf_symbols *syms, const char *path)
+{
+	__u64 vaddr = 0;
+
+	elf_symbols__match(syms, path, first_func, &vaddr);
+	return vaddr;
+}
+
+int probe_plan__add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan,
+				 __u64 target, enum aib_probe probe, unsigned keep, const char *what,
+				 int max)
+{
+	__u64 slots[8], *rets = calloc(max > 0 ? (size_t)max : 1, sizeof(*rets));
+	int nslots = elf_symbols__pointer_slots(syms, target, slots, 8), n, added = 0, err = 0;
+
+	if (!rets)
+		return -ENOMEM;
+	n = nslots < 0 ? nslots
+		       : x86_code__call_sites(syms, target, slots, nslots < 8 ? nslots : 8, rets, max);
+	for (int i = 0; i < n && i < max && !err; i++) {
+		struct probe_site site = {.probe = probe, .origin = rets[i], .what = what};
+
+		if (x86_code__cheap_point(syms, rets[i], keep, &site.vaddr) ||
+		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
+			continue;
+		err = probe_plan__add(plan, &site);
+		added += !err;
+	}
+	free(rets);
+	return err ? err : n < 0 ? n : added;
+}
+
+void probe_plan__note_missing(struct probe_plan *plan, const char *what)
+{
+	size_t len = strlen(plan->missing);
+
+	if (len + strlen(what) + 3 >= sizeof(plan->missing))
+		return;
+	if (len)
+		strcat(plan->missing, ", ");
+	strcat(plan->missing, what);
+}
+
+void probe_plan__describe(struct probe_plan *plan, const char *what)
+{
+	size_t len = strlen(plan->runtime_desc);
+
+	snprintf(plan->runtime_desc + len, sizeof(plan->runtime_desc) - len, "%s%s",
+		 len ? " + " : "", what);
+}
+
+int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan,
+			   unsigned captures, char *why, size_t why_len)
+{
+	char why_tokio[256], why_at[256];
+	int err;
+
+	memset(plan, 0, sizeof(*plan));
+	err = tokio_probes__add(syms, plan, captures, why_tokio, sizeof(why_tokio));
+	if (err && err != -ENOENT)
+		goto fail;
+	err = async_task_probes__add(syms, plan, why_at, sizeof(why_at));
+	if (err && err != -ENOENT)
+		goto fail;
+	if (plan->runtimes)
+		return 0;
+	snprintf(why, why_len, "no supported async runtime: %s; %s", why_tokio, why_at);
+	err = -ENOENT;
+fail:
+	probe_plan__release(plan);
+	return err;
+}

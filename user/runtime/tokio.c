@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tokio's probe sites. The raw::* task vtable functions and the waker
+ * functions survive every build (default, thin and fat LTO); the spawn entry
+ * points are #[track_caller] generics that fat LTO may inline away, so they
+ * are optional: without them tasks are found on first sight, with no spawn
+ * location. No uretprobe except on raw::poll, which tokio's catch_unwind sits
+ * below: a uretprobe frame that a panic unwinds through aborts the target.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "binary/elf_symbols.h"
+#include "runtime/probe_plan.h"
+#include "binary/symbolizer.h"
+#include "lib/u64_map.h"
+#include "binary/x86_code.h"
+
+struct site_spec {
+	const char *path;
+	enum aib_probe probe;
+	bool required;
+};
+
+static const struct site_spec tokio_sites[] = {
+	{"tokio::runtime::task::waker::wake_by_val", AIB_PROBE_WAKE_BY_VAL, true},
+	{"tokio::runtime::task::waker::wake_by_ref", AIB_PROBE_WAKE_BY_REF, true},
+	{"tokio::runtime::task::raw::shutdown", AIB_PROBE_SHUTDOWN, false},
+	{"tokio::runtime::task::raw::dealloc", AIB_PROBE_DEALLOC, false},
+	{"tokio::runtime::scheduler::multi_thread::worker::run", AIB_PROBE_WORKER_RUN, false},
+	/* #[track_caller] spawn entry points: outer wrappers and the inner
+	 * functions they call both fire; the model keeps the first per call */
+	{"tokio::task::spawn::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::task::spawn::spawn_inner", AIB_PROBE_SPAWN, false},
+	{"tokio::runtime::handle::Handle::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::runtime::handle::Handle::spawn_named", AIB_PROBE_SPAWN, false},
+	{"tokio::runtime::runtime::Runtime::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::task::builder::Builder::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::task::builder::Builder::spawn_on", AIB_PROBE_SPAWN, false},
+	{"tokio::task::join_set::JoinSet<T>::spawn", AIB_PROBE_SPAWN, false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_on", AIB_PROBE_SPAWN, false},
+	{"tokio::task::blocking::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::blocking::pool::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::blocking::pool::Spawner::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::blocking::pool::Spawner::spawn_blocking_inner", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::handle::Handle::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::runtime::runtime::Runtime::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::task::builder::Builder::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_blocking", AIB_PROBE_SPAWN_BLOCKING, false},
+	{"tokio::task::local::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
+	{"tokio::task::local::spawn_local_inner", AIB_PROBE_SPAWN_LOCAL, false},
+	{"tokio::task::local::LocalSet::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
+	{"tokio::task::builder::Builder::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
+	{"tokio::task::join_set::JoinSet<T>::spawn_local", AIB_PROBE_SPAWN_LOCAL, false},
+	/* where a spawned task's id is handed on: the spawn calls' predicted
+	 * ids are checked there (any one of them may be inlined) */
+	{"tokio::runtime::scheduler::Handle::spawn", AIB_PROBE_BIND, false},
+	{"tokio::runtime::scheduler::multi_thread::handle::Handle::bind_new_task", AIB_PROBE_BIND, false},
+	{"tokio::runtime::scheduler::current_thread::Handle::spawn", AIB_PROBE_BIND, false},
+	{"tokio::runtime::task::list::OwnedTasks<S>::bind", AIB_PROBE_BIND, false},
+	{"tokio::runtime::task::list::LocalOwnedTasks<S>::bind", AIB_PROBE_BIND, false},
+	{"tokio::runtime::blocking::pool::Spawner::spawn_task", AIB_PROBE_BLOCKING_TASK, false},
+};
+
+#define TOKIO_POLL "tokio::runtime::task::raw::poll"
+#define TOKIO_CLONE_WAKER "tokio::runtime::task::waker::clone_waker"
+#define TOKIO_TRY_READ_OUTPUT "tokio::runtime::task::raw::try_read_output"
+#define TOKIO_NEXT_ID "tokio::runtime::task::id::Id::next::NEXT_ID"
+#define ACQUIRE_POLL "<tokio::sync::batch_semaphore::Acquire as core::future::future::Future>::poll"
+#define ACQUIRE_DROP "<tokio::sync::batch_semaphore::Acquire as core::ops::drop::Drop>::drop"
+#define SEM_RELEASE "tokio::sync::batch_semaphore::Semaphore::release"
+#define LOCKS_MISSING "tokio locks"
+#define MAX_LOCK_CALLS 1024
+
+static void location_ranges(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	__u64 ro_lo, ro_hi, rel_lo, rel_hi;
+	bool ro = !elf_symbols__section_bounds(syms, ".rodata", &ro_lo, &ro_hi);
+	bool rel = !elf_symbols__section_bounds(syms, ".data.rel.ro", &rel_lo, &rel_hi);
+
+	if (!ro)
+		return; /* no file names to read: spawn locations stay unknown */
+	plan->str_lo = ro_lo;
+	plan->str_hi = ro_hi;
+	/* a Location holds a pointer, so a PIE keeps it in .data.rel.ro */
+	plan->loc_lo = rel && rel_lo < ro_lo ? rel_lo : ro_lo;
+	plan->loc_hi = rel && rel_hi > ro_hi ? rel_hi : ro_hi;
+}
+
+static int find_object(const struct elf_symbol *sym, void *arg)
+{
+	__u64 *vaddr = arg;
+
+	if (sym->is_func || sym->size != 8 || *vaddr)
+		return 0; /* keep the first */
+	*vaddr = sym->vaddr;
+	return 0;
+}
+
+/* The Acquire layout locks.bpf.h reads, checked against the code: poll
+ * loads the &Semaphore (8 bytes) and num_permits (4) through self before
+ * its first branch; drop first compares `queued` (1). */
+static bool lock_layout(const struct elf_symbols *syms, __u64 poll, __u64 drop,
+			struct probe_plan *plan)
+{
+	struct x86_field f[8];
+	int n = x86_code__arg0_fields(syms, poll, f, 8);
+	bool sem = false, permits = false, queued = false;
+
+	for (int i = 0; i < n; i++) {
+		if (!f[i].compare && f[i].size == 8 && !sem) {
+			plan->acq_sem_off = f[i].disp;
+			sem = true;
+		} else if (!f[i].compare && f[i].size == 4 && !permits) {
+			plan->acq_permits_off = f[i].disp;
+			permits = true;
+		}
+	}
+	n = x86_code__arg0_fields(syms, drop, f, 8);
+	for (int i = 0; i < n && !queued; i++) {
+		if (f[i].compare && f[i].size == 1) {
+			plan->acq_queued_off = f[i].disp;
+			queued = true;
+		}
+	}
+	return sem && permits && queued;
+}
+
+/* tokio's locks (locks.bpf.h): Acquire::poll's entry and the return site
+ * of each call of it, Semaphore::release, Acquire::drop. Optional: fat LTO
+ * inlines Acquire::poll, thin LTO Semaphore::release. */
+static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	__u64 poll = probe_plan__function(syms, ACQUIRE_POLL);
+	__u64 drop = probe_plan__function(syms, ACQUIRE_DROP);
+	int n;
+
+	if (!poll || !drop) {
+		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire::poll inlined)");
+		return 0;
+	}
+	if (!lock_layout(syms, poll, drop, plan)) {
+		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire layout not recognized)");
+		return 0;
+	}
+	/* the result is in al, the call's return told by sp */
+	n = probe_plan__add_return_sites(syms, plan, poll, AIB_PROBE_LOCK_POLLED, X86_KEEP_RET,
+					 "a return site of Acquire::poll", MAX_LOCK_CALLS);
+	if (n < 0)
+		return n;
+	plan->lock_sites = (__u32)n;
+	if (!plan->lock_sites) {
+		probe_plan__note_missing(plan, LOCKS_MISSING " (no calls of Acquire::poll found)");
+		return 0;
+	}
+	n = probe_plan__add_matching_cheap(syms, plan, ACQUIRE_POLL, AIB_PROBE_LOCK_POLL,
+					   X86_KEEP_ARG0);
+	n = n < 0 ? n : probe_plan__add_matching_cheap(syms, plan, ACQUIRE_DROP, AIB_PROBE_LOCK_DROP,
+						      X86_KEEP_ARG0);
+	n = n < 0 ? n : probe_plan__add_matching_cheap(syms, plan, SEM_RELEASE, AIB_PROBE_LOCK_RELEASE,
+						      X86_KEEP_ARG0 | X86_KEEP_ARG1);
+	if (n == 0)
+		probe_plan__note_missing(plan, SEM_RELEASE " (inlined: lock holders not seen)");
+	return n < 0 ? n : 0;
+}
+
+enum aib_lock_kind tokio_lock_kind(const char *function)
+{
+	static const struct {
+		const char *module;
+		enum aib_lock_kind kind;
+	} rules[] = {
+		{"tokio::sync::mutex::", AIB_LOCK_KIND_MUTEX},
+		{"tokio::sync::rwlock::", AIB_LOCK_KIND_RWLOCK_READ},
+		{"tokio::sync::semaphore::", AIB_LOCK_KIND_SEMAPHORE},
+		{"tokio::sync::mpsc::", AIB_LOCK_KIND_CHANNEL},
+	};
+	const char *path = function && *function == '<' ? function + 1 : function;
+
+	for (size_t i = 0; path && i < sizeof(rules) / sizeof(rules[0]); i++) {
+		if (strncmp(path, rules[i].module, strlen(rules[i].module)))
+			continue;
+		if (rules[i].kind == AIB_LOCK_KIND_RWLOCK_READ && strstr(path, "write"))
+			return AIB_LOCK_KIND_RWLOCK_WRITE; /* write, write_owned, blocking_write */
+		return rules[i].kind;
+	}
+	return AIB_LOCK_KIND_UNKNOWN;
+}
+
+struct u64_map *tokio_lock_kinds(const struct probe_plan *plan, struct symbolizer *sym)
+{
+	struct u64_map *kinds = u64_map__new();
+
+	for (size_t i = 0; kinds && i < plan->nsites; i++) {
+		const struct probe_site *site = &plan->sites[i];
+		enum aib_lock_kind kind = AIB_LOCK_KIND_UNKNOWN;
+		struct sym_frame f[16];
+		int n;
+
+		if (site->probe != AIB_PROBE_LOCK_POLLED)
+			continue;
+		/* the call's frames, innermost first: the lock API it is under */
+		n = sym ? symbolizer__frames(sym, site->origin, true, f, 16) : 0;
+		for (int j = 0; j < n && kind == AIB_LOCK_KIND_UNKNOWN; j++)
+			kind = tokio_lock_kind(f[j].function);
+		if (u64_map__set(kinds, site->vaddr, kind)) {
+			u64_map__free(kinds);
+			return NULL;
+		}
+	}
+	return kinds;
+}
+
+int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, unsigned captures,
+		      char *why, size_t why_len)
+{
+	size_t first = plan->nsites;
+	int n, err;
+
+	n = probe_plan__add_matching(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, false, true);
+	if (n > 0)
+		n = probe_plan__add_matching(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, true, true);
+	if (n <= 0) {
+		snprintf(why, why_len, "no tokio runtime (looked for %s, %s and %s)", TOKIO_POLL,
+			 tokio_sites[0].path, tokio_sites[1].path);
+		plan->nsites = first;
+		return n < 0 ? n : -ENOENT;
+	}
+	plan->poll_sites += (__u32)n;
+
+	for (size_t i = 0; i < sizeof(tokio_sites) / sizeof(tokio_sites[0]); i++) {
+		const struct site_spec *s = &tokio_sites[i];
+
+		n = probe_plan__add_matching(syms, plan, s->path, s->probe, false, s->required);
+		if (n < 0) {
+			err = n;
+			goto fail;
+		}
+		if (n == 0 && s->required) {
+			snprintf(why, why_len, "no tokio runtime (%s not found: tokio version not supported?)",
+				 s->path);
+			err = -ENOENT;
+			goto fail;
+		}
+		if (s->probe == AIB_PROBE_BIND)
+			plan->check_spawn_ids |= n > 0;
+		else if (s->probe == AIB_PROBE_BLOCKING_TASK)
+			plan->check_blocking_ids = n > 0;
+		else if (s->probe >= AIB_PROBE_SPAWN)
+			plan->spawn_sites += (__u32)n;
+		else if (n == 0)
+			probe_plan__note_missing(plan, s->path);
+	}
+
+	/* await sites: the stack where a leaf future clones the waker */
+	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_CLONE_WAKER, AIB_PROBE_AWAIT,
+					   X86_KEEP_ARG0);
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	plan->await_sites += (__u32)n;
+	if (n == 0)
+		probe_plan__note_missing(plan, TOKIO_CLONE_WAKER " (no await sites)");
+	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_TRY_READ_OUTPUT, AIB_PROBE_JOIN,
+					   X86_KEEP_ARG0);
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	if (n == 0)
+		probe_plan__note_missing(plan, TOKIO_TRY_READ_OUTPUT " (joins not seen)");
+
+	if (captures & PROBE_CAPTURE_LOCKS) {
+		err = add_lock_sites(syms, plan);
+		if (err)
+			goto fail;
+	}
+	plan->blocking = captures & PROBE_CAPTURE_BLOCKING;
+
+	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
+	probe_plan__describe(plan, "tokio");
+	elf_symbols__match(syms, TOKIO_NEXT_ID, find_object, &plan->next_id_vaddr);
+	if (!plan->next_id_vaddr) /* nothing predicted, nothing to check */
+		plan->check_spawn_ids = plan->check_blocking_ids = false;
+	location_ranges(syms, plan);
+	if (!plan->spawn_sites)
+		probe_plan__note_missing(plan, "tokio::spawn (inlined: no spawn locations)");
+	else if (!plan->next_id_vaddr)
+		probe_plan__note_missing(plan, TOKIO_NEXT_ID " (spawn calls cannot be matched to tasks)");
+	return 0;
+fail:
+	plan->nsites = first;
+	return err;
+}

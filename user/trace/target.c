@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "trace/target.h"
+
+/* Resolve argv[0] as execvp would, so a missing command is reported before
+ * anything is forked and probes attach to the file that will really run. */
+static int resolve(const char *cmd, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	if (strchr(cmd, '/')) {
+		if (access(cmd, X_OK))
+			return -errno;
+		return realpath(cmd, out) ? 0 : -errno;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *end = strchrnul(path, ':');
+		int n = snprintf(buf, sizeof(buf), "%.*s/%s", (int)(end - path), path, cmd);
+		struct stat st;
+
+		if (n > 0 && (size_t)n < sizeof(buf) && !stat(buf, &st) && S_ISREG(st.st_mode) &&
+		    !access(buf, X_OK))
+			return realpath(buf, out) && strlen(out) < len ? 0 : -ENAMETOOLONG;
+		path = *end ? end + 1 : end;
+	}
+	return -ENOENT;
+}
+
+int target__launch(struct target *t, char *const argv[])
+{
+	int fds[2], err;
+	pid_t pid;
+
+	memset(t, 0, sizeof(*t));
+	t->release_fd = -1;
+	err = resolve(argv[0], t->exe, sizeof(t->exe));
+	if (err)
+		return err;
+	snprintf(t->name, sizeof(t->name), "%s", argv[0]);
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return err;
+	}
+	if (pid == 0) {
+		char go;
+
+		close(fds[1]);
+		/* Wait for the probes; EOF without a byte means the tracer gave up. */
+		if (read(fds[0], &go, 1) != 1)
+			_exit(127);
+		execv(t->exe, argv);
+		fprintf(stderr, "async-inspect-bpf: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[0]);
+	t->pid = pid;
+	t->ours = true;
+	t->release_fd = fds[1];
+	return 0;
+}
+
+int target__release(struct target *t)
+{
+	int err = 0;
+
+	if (t->release_fd < 0)
+		return 0;
+	if (write(t->release_fd, "g", 1) != 1)
+		err = -errno;
+	close(t->release_fd);
+	t->release_fd = -1;
+	return err;
+}
+
+int target__attach(struct target *t, int pid)
+{
+	char link[64];
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	t->release_fd = -1;
+	if (pid <= 0)
+		return -ESRCH;
+	if (kill(pid, 0) && errno == ESRCH)
+		return -ESRCH;
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, t->name, sizeof(t->name) - 1);
+	if (n < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	t->name[n] = 0;
+	/* Attach through /proc: works even if the file was replaced or deleted. */
+	snprintf(t->exe, sizeof(t->exe), "%s", link);
+	t->pid = pid;
+	return 0;
+}
+
+/* Not our child: a zombie waiting for its parent to reap it has exited. */
+static bool is_zombie(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+bool target__gone(struct target *t)
+{
+	if (t->exited)
+		return true;
+	if (t->ours) {
+		pid_t r = waitpid(t->pid, &t->status, WNOHANG);
+
+		if (r == t->pid || (r < 0 && errno == ECHILD))
+			t->exited = true;
+	} else if ((kill(t->pid, 0) && errno == ESRCH) || is_zombie(t->pid)) {
+		t->exited = true;
+	}
+	return t->exited;
+}
+
+void target__pause(struct target *t)
+{
+	if (t->ours && t->release_fd < 0 && !target__gone(t))
+		kill(t->pid, SIGSTOP);
+}
+
+void target__terminate(struct target *t, int grace_ms)
+{
+	if (!t->ours || target__gone(t))
+		return;
+	kill(t->pid, SIGTERM);
+	kill(t->pid, SIGCONT); /* in case it was paused */
+	for (int waited = 0; waited < grace_ms; waited += 10) {
+		if (target__gone(t))
+			return;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	kill(t->pid, SIGKILL);
+	if (waitpid(t->pid, &t->status, 0) == t->pid)
+		t->exited = true;
+}
+
+int target__exit_code(const struct target *t)
+{
+	if (!t->ours || !t->exited)
+		return 0;
+	if (WIFEXITED(t->status))
+		return WEXITSTATUS(t->status);
+	if (WIFSIGNALED(t->status))
+		return 128 + WTERMSIG(t->status);
+	return 1;
+}
