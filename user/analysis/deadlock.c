@@ -450,3 +450,17 @@ bool deadlock_finder__involves(const struct deadlock_finder *f, __u64 task_id)
 	}
 	return false;
 }
+
+int deadlock_finder__check_model(struct deadlock_finder *f, const struct task_model *m, __u64 now)
+{
+	size_t n = task_model__join_waits(m, NULL, 0);
+	struct join_wait *joins = calloc(n ? n : 1, sizeof(*joins));
+	int found;
+
+	if (!joins)
+		return -ENOMEM;
+	task_model__join_waits(m, joins, n);
+	found = deadlock_finder__check(f, task_model__locks(m), joins, n, now);
+	free(joins);
+	return found;
+}

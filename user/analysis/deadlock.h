@@ -28,6 +28,9 @@
 struct lock_table;
 
 #define DEADLOCK_MAX_LINKS 16
+/* The wait-for graph is checked this often (record time); a deadlock then
+ * shows within DEADLOCK_CONFIRM_NS + this of forming. */
+#define DEADLOCK_CHECK_NS 250000000ULL
 
 /* links[i].task_id waits for links[(i + 1) % n].task_id: through the lock
  * at links[i].lock, or (lock 0) by awaiting its JoinHandle. Rotated so the
@@ -57,6 +60,10 @@ void deadlock_finder__free(struct deadlock_finder *f);
  * first time by this check (each cycle is reported once), or -ENOMEM. */
 int deadlock_finder__check(struct deadlock_finder *f, const struct lock_table *lt,
 			   const struct join_wait *joins, size_t njoins, __u64 now);
+/* The same on the model as it is at `now`: its locks and its JoinHandle
+ * waits (both live and replayed sessions check this way, every
+ * DEADLOCK_CHECK_NS of record time). */
+int deadlock_finder__check_model(struct deadlock_finder *f, const struct task_model *m, __u64 now);
 /* Every deadlock confirmed so far, in the order found. */
 size_t deadlock_finder__count(const struct deadlock_finder *f);
 const struct deadlock *deadlock_finder__get(const struct deadlock_finder *f, size_t i);

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "trace/tracer.h"
+#include "lib/clock.h"
 #include "lib/array.h"
 #include "trace/ring_merge.h"
 #include "trace/uprobe_multi.h"
@@ -431,14 +432,6 @@ size_t tracer__attach_failures(const struct tracer *t)
 	return t->failures;
 }
 
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 int tracer__poll(struct tracer *t, int timeout_ms)
 {
 	int n = ring_buffer__poll(t->rb, timeout_ms), more, err;
@@ -450,7 +443,7 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 	 * wakeup per event would cost the target), and the other rings hold
 	 * records too: read them all. What is not read by now was written
 	 * after `start`, so the held records older than that can go. */
-	start = monotonic_ns();
+	start = clock__ns(CLOCK_MONOTONIC);
 	more = ring_buffer__consume(t->rb);
 	if (more < 0)
 		return more;

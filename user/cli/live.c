@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The live commands, `--pid PID` (attach) and `run -- CMD`: open the target,
+ * plan and attach the probes, trace until Ctrl-C, --duration or the target's
+ * exit, detach, then write the outputs. Never leaves a process stopped or
+ * held.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <bpf/libbpf.h>
+#include "cli/commands.h"
+#include "cli/outputs.h"
+#include "lib/clock.h"
+#include "lib/u64_map.h"
+#include "binary/elf_symbols.h"
+#include "binary/x86_code.h"
+#include "runtime/probe_plan.h"
+#include "trace/target.h"
+#include "trace/tracer.h"
+#include "record/recording.h"
+#include "model/task_model.h"
+#include "inspect/await_stack.h"
+#include "inspect/future_decoder.h"
+#include "inspect/parked.h"
+#include "inspect/proc_mem.h"
+#include "analysis/deadlock.h"
+#include "report/report.h"
+#include "session/late_attach.h"
+#include "session/session.h"
+
+/* Set by the signal handler, read by the trace loop. */
+static volatile sig_atomic_t stop_requested;
+/* A child of ours stopped while probes detach: never leave it stopped. */
+static volatile sig_atomic_t paused_child;
+
+static void on_signal(int sig)
+{
+	static struct timespec first;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe */
+	if (stop_requested) {
+		long ms = (now.tv_sec - first.tv_sec) * 1000 + (now.tv_nsec - first.tv_nsec) / 1000000;
+
+		/* One Ctrl-C can arrive twice (to us, and to our process group);
+		 * a second press by a person comes later: quit now. */
+		if (ms < 300)
+			return;
+		if (paused_child > 0) {
+			kill(paused_child, SIGTERM);
+			kill(paused_child, SIGCONT);
+		}
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	first = now;
+	stop_requested = 1;
+}
+
+/* Uprobes and BPF programs need root, or CAP_BPF with CAP_PERFMON. */
+static bool may_trace(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {0};
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return (data[1].effective & (1u << (CAP_BPF - 32))) &&
+	       (data[1].effective & (1u << (CAP_PERFMON - 32)));
+}
+
+struct live {
+	const struct options *o;
+	struct target target;
+	struct elf_symbols *syms;
+	struct probe_plan plan;
+	struct task_model *model;
+	struct recording_writer *recording;
+	struct session *session;
+	struct export_set *exports;
+	struct tracer *tracer;
+	struct u64_map *return_sites; /* return addresses probed (AT_RUN_RETURN) */
+	struct await_sites *await_sites; /* opened while the target runs */
+	int await_sites_err;
+	struct future_decoder *decoder;	 /* NULL without DWARF types */
+	struct proc_mem *mem;		 /* the target's memory, for the decoder and the scan */
+	struct u64_map *lock_kinds;	 /* lock return site -> enum aib_lock_kind */
+	struct deadlock_finder *deadlocks;
+	__u64 bias;
+	__u64 last_lost, last_dropped;
+};
+
+static void emit_losses(struct live *l, bool force)
+{
+	struct aib_rec_lost rec = {.hdr = {.kind = AIB_REC_LOST, .size = sizeof(rec)}};
+
+	if (tracer__losses(l->tracer, &rec.lost, &rec.dropped))
+		return;
+	if (!force && rec.lost == l->last_lost && rec.dropped == l->last_dropped)
+		return;
+	if (rec.lost > l->last_lost)
+		fprintf(stderr, "async-inspect-bpf: %llu events lost so far (ring buffer full)\n",
+			(unsigned long long)rec.lost);
+	l->last_lost = rec.lost;
+	l->last_dropped = rec.dropped;
+	rec.hdr.ts = clock__ns(CLOCK_MONOTONIC);
+	session__emit(l->session, &rec.hdr);
+}
+
+static void emit_process(struct live *l)
+{
+	struct aib_rec_process rec = {.hdr = {.kind = AIB_REC_PROCESS, .size = sizeof(rec)}};
+
+	rec.hdr.ts = clock__ns(CLOCK_MONOTONIC);
+	rec.realtime_ns = clock__ns(CLOCK_REALTIME);
+	rec.pid = (__u32)l->target.pid;
+	rec.runtimes = l->plan.runtimes;
+	snprintf(rec.runtime_desc, sizeof(rec.runtime_desc), "%s", l->plan.runtime_desc);
+	rec.poll_sites = l->plan.poll_sites;
+	rec.flags = (l->plan.spawn_sites ? AIB_PROC_SPAWN_LOCATIONS : 0) |
+		    (l->target.ours ? 0 : AIB_PROC_LATE_ATTACH);
+	/* the tail of a long path names the program best */
+	size_t n = strlen(l->target.name);
+	const char *name = n >= sizeof(rec.exe) ? l->target.name + n - (sizeof(rec.exe) - 1) : l->target.name;
+
+	memcpy(rec.exe, name, strlen(name));
+	session__emit(l->session, &rec.hdr);
+}
+
+/* A return site the BPF side found: probe it, at the first instruction
+ * there the kernel emulates (a single-stepped one costs ~20x per poll). */
+static int add_return_site(__u64 vaddr, enum aib_probe probe, void *ctx)
+{
+	struct live *l = ctx;
+	struct probe_site site = {.probe = probe, .what = "a return site of RawTask::run"};
+	char why[256] = "";
+	int err;
+
+	if (probe != AIB_PROBE_AT_RUN_RETURN)
+		return -EINVAL;
+	if (u64_map__get(l->return_sites, vaddr, NULL))
+		return 0; /* found in the file already */
+	if (u64_map__set(l->return_sites, vaddr, 0))
+		return -ENOMEM;
+	err = x86_code__cheap_probe_point(l->syms, vaddr, &site.vaddr);
+	err = err ?: elf_symbols__vaddr_to_offset(l->syms, site.vaddr, &site.offset);
+	err = err ?: tracer__attach_site(l->tracer, &site, why, sizeof(why));
+	if (err)
+		cli__warn("no probe at return site 0x%llx (%s): polls from there end late",
+			  (unsigned long long)vaddr, why[0] ? why : strerror(-err));
+	else if (l->o->verbose)
+		fprintf(stderr, "  probe %d at 0x%llx: return site 0x%llx of RawTask::run\n", probe,
+			(unsigned long long)site.offset, (unsigned long long)vaddr);
+	return err;
+}
+
+static int await_stack(__u64 task, struct aib_await_stack *out, void *ctx)
+{
+	return tracer__await_stack(((struct live *)ctx)->tracer, task, out);
+}
+
+static int emit_rec(const struct aib_hdr *rec, void *ctx)
+{
+	return session__emit(((struct live *)ctx)->session, rec);
+}
+
+/* The target's memory, once it runs its own program (a `run` child is
+ * held before its exec until released); NULL when it cannot be read. */
+static struct proc_mem *target_memory(struct live *l)
+{
+	if (l->mem || l->target.exited)
+		return l->mem;
+	l->mem = proc_mem__open(l->target.pid);
+	if (l->mem && proc_mem__load_bias(l->mem, &l->bias)) {
+		proc_mem__close(l->mem);
+		l->mem = NULL;
+	}
+	return l->mem;
+}
+
+/* Where every task still parked waits, into the record stream. */
+static void resolve_parked(struct live *l)
+{
+	target_memory(l);
+	struct parked_opts po = {
+		.model = l->model, .sites = l->await_sites, .sites_err = l->await_sites_err,
+		.await_stack = await_stack, .emit = emit_rec, .ctx = l, .now = clock__ns(CLOCK_MONOTONIC),
+		.decoder = l->mem ? l->decoder : NULL, .read_mem = proc_mem__read_cb,
+		.read_ctx = l->mem, .bias = l->bias, .pid = l->target.pid,
+	};
+	struct parked_stats st;
+	int err;
+
+	if (!l->plan.await_sites)
+		return;
+	err = parked__resolve(&po, &st);
+	if (err)
+		cli__fail("cannot resolve await sites: %s", strerror(-err));
+	else if (l->o->verbose)
+		fprintf(stderr, "async-inspect-bpf: %u parked tasks: %u await sites from stacks, "
+			"%u from memory, %u unknown\n", st.parked, st.from_stack, st.from_memory,
+			st.unknown);
+}
+
+
+/* Attached to a running process: the tasks it has now, from its memory. */
+static void find_tasks(struct live *l)
+{
+	struct proc_mem *mem = target_memory(l); /* kept for decoding futures at the end */
+	struct late_attach la = {
+		.pid = l->target.pid, .syms = l->syms, .decoder = l->decoder, .mem = mem,
+		.bias = l->bias, .locks = l->plan.lock_sites, .session = l->session,
+	};
+	struct late_attach_stats st;
+	__u64 t0 = clock__ns(CLOCK_MONOTONIC);
+	int err = late_attach__find_tasks(&la, &st);
+
+	if (err) {
+		cli__warn("cannot search the target's memory for its tasks (%s): tasks spawned "
+			  "before the attach are found on first sight only", strerror(-err));
+		return;
+	}
+	fprintf(stderr, "async-inspect-bpf: %d tasks found in memory, and %d running ones taken "
+		"for tokio's worker carriers (%.1f MiB searched in %.0f ms%s)\n",
+		st.tasks, st.carriers, st.scan.bytes / 1048576.0,
+		(clock__ns(CLOCK_MONOTONIC) - t0) / 1e6,
+		st.scan.truncated ? "; memory above the bound not searched" : "");
+}
+
+static const char *spawn_locations(const struct probe_plan *plan)
+{
+	bool tokio = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
+	bool at = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK);
+
+	if (at && plan->spawn_sites)
+		return tokio ? "yes (async-task: unwound from the spawn's stack)"
+			     : "unwound from the spawn's stack";
+	return plan->spawn_sites && plan->next_id_vaddr ? "yes" : "no";
+}
+
+static int prepare(struct live *l)
+{
+	const struct options *o = l->o;
+	char why[512] = "", captures_buf[96];
+	int err;
+
+	l->syms = elf_symbols__open(l->target.exe);
+	if (!l->syms) {
+		if (errno == ENOEXEC)
+			return cli__fail("%s: not an x86_64 ELF executable", l->target.name);
+		return cli__fail("cannot read %s: %s", l->target.name, strerror(errno));
+	}
+	if (!elf_symbols__has_symtab(l->syms))
+		return cli__fail("%s is stripped (no symbol table): rebuild it without stripping "
+			    "(Cargo: [profile.release] strip = false), or inspect an unstripped copy",
+			    l->target.name);
+	err = probe_plan__for_binary(l->syms, &l->plan,
+				     (o->locks ? PROBE_CAPTURE_LOCKS : 0) |
+					     (o->blocking_min_ns ? PROBE_CAPTURE_BLOCKING : 0),
+				     why, sizeof(why));
+	if (err == -ENOENT)
+		return cli__fail("%s: %s", l->target.name, why);
+	if (err)
+		return cli__fail("%s: cannot plan probes: %s", l->target.name, strerror(-err));
+
+	if (l->plan.await_sites) {
+		l->await_sites = await_sites__new(l->target.exe);
+		l->await_sites_err = l->await_sites ? 0 : errno;
+	}
+	/* Futures decoded from memory need full debug info (the file is read
+	 * now: an attached target's /proc/PID/exe goes when it exits). */
+	if (l->plan.runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO))
+		l->decoder = future_decoder__new(l->target.exe);
+	if (l->plan.lock_sites) {
+		l->lock_kinds = tokio_lock_kinds(&l->plan, l->await_sites
+							     ? await_sites__symbolizer(l->await_sites)
+							     : NULL);
+		if (!l->lock_kinds)
+			return cli__fail("out of memory");
+	}
+	l->model = task_model__new();
+	l->return_sites = u64_map__new();
+	l->deadlocks = deadlock_finder__new(DEADLOCK_CONFIRM_NS);
+	if (!l->model || !l->return_sites || !l->deadlocks)
+		return cli__fail("out of memory");
+	for (size_t i = 0; i < l->plan.nsites; i++)
+		if (l->plan.sites[i].probe == AIB_PROBE_AT_RUN_RETURN &&
+		    u64_map__set(l->return_sites, l->plan.sites[i].origin, 0))
+			return cli__fail("out of memory");
+	if (o->record) {
+		l->recording = recording_writer__open(o->record);
+		if (!l->recording)
+			return cli__fail("cannot write %s: %s", o->record, strerror(errno));
+	}
+	l->exports = outputs__open_exports(o);
+	if (!l->exports)
+		return 1;
+	l->session = session__new(&(struct session_opts){
+		.model = l->model, .recording = l->recording, .syms = l->syms, .pid = l->target.pid,
+		.exports = l->exports, .binary = l->target.exe, .lock_kinds = l->lock_kinds,
+		.stacks = l->await_sites, .add_return_site = add_return_site, .ctx = l});
+	if (!l->session)
+		return cli__fail("out of memory");
+	l->tracer = tracer__open(&l->plan,
+				 &(struct tracer_opts){.pid = l->target.pid,
+						       .binary = l->target.exe,
+						       .ringbuf_bytes = o->ringbuf_mb << 20,
+						       .blocked_min_ns = o->blocking_min_ns,
+						       .on_sample = session__on_sample,
+						       .ctx = l->session},
+				 why, sizeof(why));
+	if (!l->tracer)
+		return cli__fail("%s", why);
+	err = tracer__attach(l->tracer, &l->plan, why, sizeof(why));
+	if (err)
+		return cli__fail("%s", why);
+	if (o->verbose)
+		for (size_t i = 0; i < l->plan.nsites; i++)
+			fprintf(stderr, "  probe %d%s at 0x%llx: %s\n", l->plan.sites[i].probe,
+				l->plan.sites[i].retprobe ? " (return)" : "",
+				(unsigned long long)l->plan.sites[i].offset, l->plan.sites[i].what);
+	fprintf(stderr,
+		"async-inspect-bpf: %s pid %d (%s): %s runtime, %u poll sites, %zu probes attached; "
+		"spawn locations: %s; %s%s%s\n",
+		l->target.ours ? "started" : "attached to", l->target.pid, l->target.name,
+		l->plan.runtime_desc, l->plan.poll_sites, tracer__attached(l->tracer),
+		spawn_locations(&l->plan), options__captures(o, captures_buf, sizeof(captures_buf)),
+		l->plan.missing[0] ? "; not found: " : "", l->plan.missing);
+	if (o->blocking_min_ns && tracer__blocking_error(l->tracer) &&
+	    tracer__blocking_error(l->tracer) != -ENOTSUP)
+		cli__warn("blocking syscalls inside polls are not traced (syscall tracepoints: %s)",
+			  strerror(-tracer__blocking_error(l->tracer)));
+	return 0;
+}
+
+/* Deadlocks found while the session runs, told at once on stderr, with
+ * the await sites of the tasks involved. */
+static void announce_deadlocks(struct live *l, size_t from)
+{
+	resolve_parked(l);
+	for (size_t i = from; i < deadlock_finder__count(l->deadlocks); i++) {
+		fputs("async-inspect-bpf: ", stderr);
+		report_text__deadlock(l->model, deadlock_finder__get(l->deadlocks, i), stderr);
+	}
+}
+
+static __u32 trace_loop(struct live *l)
+{
+	__u64 start = clock__ns(CLOCK_MONOTONIC), last_tick = start, last_check = start;
+	__u64 deadline = l->o->duration > 0 ? start + (__u64)(l->o->duration * 1e9) : 0;
+
+	for (;;) {
+		int err = tracer__poll(l->tracer, 100);
+		__u64 now = clock__ns(CLOCK_MONOTONIC);
+
+		if (err < 0 && err != -EINTR) {
+			cli__fail("reading events failed: %s", strerror(-err));
+			return AIB_END_INTERRUPTED;
+		}
+		if (stop_requested)
+			return AIB_END_INTERRUPTED;
+		if (deadline && now >= deadline)
+			return AIB_END_DURATION;
+		if (target__gone(&l->target))
+			return AIB_END_TARGET_EXITED;
+		if (now - last_check >= DEADLOCK_CHECK_NS) {
+			size_t before = deadlock_finder__count(l->deadlocks);
+
+			last_check = now;
+			if (deadlock_finder__check_model(l->deadlocks, l->model, now) > 0) {
+				announce_deadlocks(l, before);
+				if (l->o->fail_on_deadlock)
+					return AIB_END_DEADLOCK;
+			}
+		}
+		if (now - last_tick >= 1000000000ULL) {
+			last_tick = now;
+			emit_losses(l, false);
+			if (l->recording)
+				recording_writer__flush(l->recording);
+		}
+	}
+}
+
+int command__live(const struct options *o)
+{
+	struct live l = {.o = o};
+	struct aib_rec_end end = {.hdr = {.kind = AIB_REC_END, .size = sizeof(end)}};
+	struct sigaction sa = {.sa_handler = on_signal};
+	int ret = 1, err;
+
+	if (!may_trace())
+		return cli__fail("permission denied: attaching uprobes needs root (or CAP_BPF and "
+			    "CAP_PERFMON); try: sudo async-inspect-bpf ...");
+	if (o->cmd == CMD_RUN) {
+		err = target__launch(&l.target, o->argv);
+		if (err)
+			return cli__fail("cannot run %s: %s", o->argv[0], strerror(-err));
+	} else {
+		err = target__attach(&l.target, o->pid);
+		if (err == -ESRCH)
+			return cli__fail("no process with pid %d", o->pid);
+		if (err)
+			return cli__fail("cannot inspect pid %d: %s", o->pid, strerror(-err));
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (prepare(&l))
+		goto out; /* run: closing the release pipe makes the held child exit */
+	emit_process(&l);
+	if (!l.target.ours)
+		find_tasks(&l);
+	if (target__release(&l.target)) {
+		cli__fail("cannot start %s", o->argv[0]);
+		goto out;
+	}
+
+	end.reason = trace_loop(&l);
+	if (end.reason == AIB_END_TARGET_EXITED)
+		fprintf(stderr, "async-inspect-bpf: target exited, finishing the report\n");
+	/* The session ends now, however long the detach takes. */
+	end.hdr.ts = clock__ns(CLOCK_MONOTONIC);
+	/* A child we started is terminated after the report anyway: stop it
+	 * first, because the kernel finishes unregistering uprobes only once no
+	 * thread keeps hitting them (a worker's outer poll holds its uretprobe
+	 * lease for as long as the worker keeps polling). */
+	if (l.target.ours)
+		paused_child = l.target.pid;
+	target__pause(&l.target);
+	/* Detach first so nothing new arrives, then take what is still queued. */
+	__u64 t0 = clock__ns(CLOCK_MONOTONIC);
+	tracer__detach(l.tracer);
+	__u64 t1 = clock__ns(CLOCK_MONOTONIC);
+	tracer__drain(l.tracer);
+	if (o->verbose)
+		fprintf(stderr, "async-inspect-bpf: detached in %.1f ms, drained in %.1f ms\n",
+			(t1 - t0) / 1e6, (clock__ns(CLOCK_MONOTONIC) - t1) / 1e6);
+	emit_losses(&l, true);
+	resolve_parked(&l);
+	end.events = task_model__summary(l.model)->events;
+	session__emit(l.session, &end.hdr);
+	if (l.recording) {
+		err = session__recording_error(l.session);
+		if (recording_writer__close(l.recording) && !err)
+			err = -EIO;
+		l.recording = NULL;
+		if (err)
+			cli__fail("recording to %s failed: %s (the report below is complete)", o->record,
+			     strerror(-err));
+	}
+	if (session__invalid_samples(l.session))
+		fprintf(stderr, "async-inspect-bpf: %llu malformed samples ignored\n",
+			(unsigned long long)session__invalid_samples(l.session));
+	/* Our child goes before the report so its output does not mix in. */
+	target__terminate(&l.target, 2000);
+	paused_child = 0;
+	task_model__finish(l.model, end.hdr.ts);
+	deadlock_finder__check_model(l.deadlocks, l.model, end.hdr.ts);
+	err = outputs__finish_exports(l.exports, l.model);
+	ret = outputs__write(l.model, l.deadlocks, o, false) || err ? EXIT_ERROR : 0;
+	if (!ret && o->fail_on_deadlock && deadlock_finder__count(l.deadlocks))
+		ret = EXIT_DEADLOCK;
+	else if (!ret && l.target.ours && end.reason == AIB_END_TARGET_EXITED)
+		ret = target__exit_code(&l.target);
+out:
+	if (l.target.release_fd >= 0) {
+		target__release(&l.target); /* never leave a held child behind */
+		target__terminate(&l.target, 0);
+	}
+	tracer__free(l.tracer);
+	if (l.recording)
+		recording_writer__abort(l.recording);
+	session__free(l.session);
+	export_set__free(l.exports);
+	task_model__free(l.model);
+	probe_plan__release(&l.plan);
+	u64_map__free(l.return_sites);
+	u64_map__free(l.lock_kinds);
+	deadlock_finder__free(l.deadlocks);
+	await_sites__free(l.await_sites);
+	future_decoder__free(l.decoder);
+	proc_mem__close(l.mem);
+	elf_symbols__free(l.syms);
+	return ret;
+}
+

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/options.h"
+#include "report/report.h"
+
+/* --blocking: a syscall this long inside a poll stalls the worker's other tasks */
+#define DEFAULT_BLOCKING_NS 1000000ULL
+/* The kernel's ring-buffer size is a power of two in a 32-bit field. */
+#define MAX_RINGBUF_MB 4096
+
+static const char usage[] =
+	"Usage: async-inspect-bpf --pid PID [OPTIONS]           attach to a running process\n"
+	"       async-inspect-bpf attach --pid PID [OPTIONS]    the same\n"
+	"       async-inspect-bpf run [OPTIONS] -- CMD [ARGS...] start CMD under inspection\n"
+	"       async-inspect-bpf replay FILE [--json FILE] [EXPORTS] report on a recording (no root)\n"
+	"\n"
+	"Shows every task of a tokio program: where it was spawned, its state, polls, busy,\n"
+	"idle and scheduling-delay times, and who woke it. Runs until Ctrl-C, --duration,\n"
+	"or the target exits, then prints the report. A second Ctrl-C quits at once.\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID         process to attach to\n"
+	"  -d, --duration SECS   stop after SECS seconds (fractions allowed)\n"
+	"  -j, --json FILE       also write the report as JSON ('-' for stdout)\n"
+	"  -r, --record FILE     write the raw event stream, for `replay`\n"
+	"  -t, --tasks N         rows in the task table (default 40, 0 = all)\n"
+	"      --stuck-after DURATION  list tasks parked longer than this first, with the\n"
+	"                        .await they wait on (default 2s; 500ms, 1.5s, 3m)\n"
+	"      --all-frames      await stacks keep the runtime's and std's frames\n"
+	"      --ringbuf-mb N    each CPU's ring buffer, in MiB (default 16; 256 in all\n"
+	"                        shared when there are more than 16 CPUs)\n"
+	"      --fail-on-deadlock  exit with status 3 once a deadlock is found (after the\n"
+	"                        report and the other outputs are written); implies --locks\n"
+
+	"  -v, --verbose         show libbpf's messages and every probe attached\n"
+	"  -h, --help            this text\n"
+	"  -V, --version         print the version\n"	"\n"
+	"Optional captures (each costs the target more per event: README, Performance):\n"
+	"      --locks           trace tokio's Mutex, RwLock, Semaphore and channel capacity:\n"
+	"                        contention, holders, waiters, deadlocks on locks\n"
+	"      --blocking        report syscalls that block a worker inside a poll for 1ms\n"
+	"                        or more (std Mutex, sleep, blocking I/O in async code)\n"
+	"      --blocking-threshold DURATION  the same, for this long (0 = off)\n"
+	"\n"
+	"Exports (written as the session goes; from `replay` too):\n"
+	"      --perfetto FILE   Perfetto trace (native protobuf): open it in ui.perfetto.dev\n"
+	"      --chrome-trace FILE  Chrome JSON trace (chrome://tracing, ui.perfetto.dev)\n"
+	"      --flamegraph FILE folded stacks: busy (LOCATION;poll) and idle (LOCATION;idle) ns\n"
+	"      --flamegraph-kind both|busy|idle  which of the two to write (default both)\n"
+	"      --csv DIR         DIR/tasks.csv and DIR/events.csv\n"
+	"\n"
+	"Exit status: 0 on success (run: the command's own exit status if it exited by\n"
+	"itself), 1 on an error, 2 on a usage error, 3 when --fail-on-deadlock found one.\n";
+
+const char *options__usage(void)
+{
+	return usage;
+}
+
+enum {
+	OPT_PERFETTO = 256,
+	OPT_CHROME,
+	OPT_FLAMEGRAPH,
+	OPT_FLAMEGRAPH_KIND,
+	OPT_CSV,
+	OPT_STUCK_AFTER,
+	OPT_ALL_FRAMES,
+	OPT_FAIL_ON_DEADLOCK,
+	OPT_BLOCKING_THRESHOLD,
+	OPT_BLOCKING,
+	OPT_LOCKS,
+	OPT_RINGBUF_MB,
+};
+
+static const struct option longopts[] = {
+	{"pid", required_argument, 0, 'p'},
+	{"duration", required_argument, 0, 'd'},
+	{"json", required_argument, 0, 'j'},
+	{"record", required_argument, 0, 'r'},
+	{"tasks", required_argument, 0, 't'},
+	{"ringbuf-mb", required_argument, 0, OPT_RINGBUF_MB},
+	{"verbose", no_argument, 0, 'v'},
+	{"help", no_argument, 0, 'h'},
+	{"version", no_argument, 0, 'V'},
+	{"perfetto", required_argument, 0, OPT_PERFETTO},
+	{"chrome-trace", required_argument, 0, OPT_CHROME},
+	{"flamegraph", required_argument, 0, OPT_FLAMEGRAPH},
+	{"flamegraph-kind", required_argument, 0, OPT_FLAMEGRAPH_KIND},
+	{"csv", required_argument, 0, OPT_CSV},
+	{"stuck-after", required_argument, 0, OPT_STUCK_AFTER},
+	{"all-frames", no_argument, 0, OPT_ALL_FRAMES},
+	{"fail-on-deadlock", no_argument, 0, OPT_FAIL_ON_DEADLOCK},
+	{"blocking-threshold", required_argument, 0, OPT_BLOCKING_THRESHOLD},
+	{"blocking", no_argument, 0, OPT_BLOCKING},
+	{"locks", no_argument, 0, OPT_LOCKS},
+	{0, 0, 0, 0},
+};
+
+int options__parse_duration(const char *s, __u64 *ns)
+{
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {{"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"m", 60e9}, {"h", 3600e9}};
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || !(v >= 0) || v > 1e6)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			*ns = (__u64)(v * units[i].scale);
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* The one way a parse fails: the message into err, -EINVAL. */
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* One option and its value into *o: 0, or -EINVAL with err said. */
+static int take_option(int c, const char *arg, struct options *o, char *err, size_t errlen)
+{
+	char *end;
+	long long n;
+
+	switch (c) {
+	case 'p':
+		errno = 0;
+		n = strtoll(arg, &end, 10);
+		if (errno || *end || end == arg || n <= 0 || n > 0x7fffffff)
+			return bad(err, errlen, "--pid needs a process id, not '%s'", arg);
+		o->pid = (int)n;
+		return 0;
+	case 'd':
+		o->duration = strtod(arg, &end);
+		if (*end || end == arg || !(o->duration > 0))
+			return bad(err, errlen, "--duration needs a positive number of seconds, not '%s'",
+				   arg);
+		return 0;
+	case 'j':
+		o->json = arg;
+		return 0;
+	case 'r':
+		o->record = arg;
+		return 0;
+	case 't':
+		o->max_tasks = strtoul(arg, &end, 10);
+		if (*end || end == arg)
+			return bad(err, errlen, "--tasks needs a number, not '%s'", arg);
+		return 0;
+	case OPT_RINGBUF_MB:
+		o->ringbuf_mb = strtoul(arg, &end, 10);
+		if (*end || o->ringbuf_mb == 0 || o->ringbuf_mb > MAX_RINGBUF_MB)
+			return bad(err, errlen, "--ringbuf-mb needs a size from 1 to %d", MAX_RINGBUF_MB);
+		return 0;
+	case 'v':
+		o->verbose = true;
+		return 0;
+	case OPT_STUCK_AFTER:
+		if (options__parse_duration(arg, &o->stuck_after_ns))
+			return bad(err, errlen,
+				   "--stuck-after needs a duration such as 2s, 500ms or 3m, not '%s'", arg);
+		return 0;
+	case OPT_ALL_FRAMES:
+		o->all_frames = true;
+		return 0;
+	case OPT_FAIL_ON_DEADLOCK:
+		o->fail_on_deadlock = true;
+		o->locks = true; /* the waits on locks are most cycles' edges */
+		return 0;
+	case OPT_LOCKS:
+		o->locks = true;
+		return 0;
+	case OPT_BLOCKING:
+		if (!o->blocking_min_ns)
+			o->blocking_min_ns = DEFAULT_BLOCKING_NS;
+		return 0;
+	case OPT_BLOCKING_THRESHOLD:
+		if (!strcmp(arg, "0"))
+			o->blocking_min_ns = 0;
+		else if (options__parse_duration(arg, &o->blocking_min_ns))
+			return bad(err, errlen,
+				   "--blocking-threshold needs a duration such as 1ms or 500us, not '%s'",
+				   arg);
+		return 0;
+	case OPT_PERFETTO:
+		o->exports.perfetto = arg;
+		return 0;
+	case OPT_CHROME:
+		o->exports.chrome = arg;
+		return 0;
+	case OPT_FLAMEGRAPH:
+		o->exports.folded = arg;
+		return 0;
+	case OPT_CSV:
+		o->exports.csv_dir = arg;
+		return 0;
+	case OPT_FLAMEGRAPH_KIND:
+		if (!strcmp(arg, "both"))
+			o->exports.folded_kind = FOLDED_BOTH;
+		else if (!strcmp(arg, "busy"))
+			o->exports.folded_kind = FOLDED_BUSY;
+		else if (!strcmp(arg, "idle"))
+			o->exports.folded_kind = FOLDED_IDLE;
+		else
+			return bad(err, errlen, "--flamegraph-kind needs both, busy or idle, not '%s'", arg);
+		return 0;
+	}
+	return bad(err, errlen, "unknown option (try --help)");
+}
+
+/* getopt's '?': an option we do not have, or a value given to one that
+ * takes none (`--locks=1`). */
+static int unknown_option(const char *word, char *err, size_t errlen)
+{
+	size_t name_len = strcspn(word, "=");
+
+	if (!strncmp(word, "--", 2) && word[name_len])
+		for (const struct option *l = longopts; l->name; l++)
+			if (strlen(l->name) == name_len - 2 && !strncmp(l->name, word + 2, name_len - 2))
+				return bad(err, errlen, "--%s takes no value (try --help)", l->name);
+	if (!strncmp(word, "--", 2) || !optopt)
+		return bad(err, errlen, "unknown option '%s' (try --help)", word);
+	return bad(err, errlen, "unknown option '-%c' (try --help)", optopt);
+}
+
+/* What the command needs once every option is read. */
+static int check_command(struct options *o, int argc, char **argv, char *err, size_t errlen)
+{
+	switch (o->cmd) {
+	case CMD_RUN:
+		if (optind >= argc)
+			return bad(err, errlen, "run needs a command: run [OPTIONS] -- CMD [ARGS...]");
+		o->argv = &argv[optind];
+		return 0;
+	case CMD_REPLAY:
+		if (!o->replay)
+			return bad(err, errlen, "replay needs a recording: replay FILE");
+		break;
+	case CMD_ATTACH:
+		if (!o->pid)
+			return bad(err, errlen,
+				   "which process? give --pid PID, or use `run -- CMD` (try --help)");
+		break;
+	}
+	if (optind < argc)
+		return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+int options__parse(struct options *o, int argc, char **argv, char *err, size_t errlen)
+{
+	bool have_cmd = false;
+	int c, ret;
+
+	*o = (struct options){
+		.cmd = CMD_ATTACH, .max_tasks = 40, .ringbuf_mb = 16, .stuck_after_ns = 2000000000ULL};
+	optind = 0; /* 0, not 1: getopt starts afresh, as a test parses many lines */
+	opterr = 0; /* its errors are ours to word */
+	/* '+': stop at the first non-option, so `run CMD -x` keeps -x for CMD.
+	 * ':': a missing value is told apart from an unknown option.
+	 * Options may stand before the command word and after replay's FILE. */
+	for (;;) {
+		c = getopt_long(argc, argv, "+:p:d:j:r:t:vhV", longopts, NULL);
+		if (c == -1) {
+			const char *word = optind < argc ? argv[optind] : NULL;
+
+			if (!word || !strcmp(argv[optind - 1], "--"))
+				break;
+			if (!have_cmd) {
+				if (!strcmp(word, "run"))
+					o->cmd = CMD_RUN;
+				else if (!strcmp(word, "attach"))
+					o->cmd = CMD_ATTACH;
+				else if (!strcmp(word, "replay"))
+					o->cmd = CMD_REPLAY;
+				else
+					return bad(err, errlen, "unknown command '%s' (try --help)", word);
+				have_cmd = true;
+				optind++;
+				continue;
+			}
+			if (o->cmd == CMD_REPLAY && !o->replay) {
+				o->replay = word;
+				optind++;
+				continue;
+			}
+			break;
+		}
+		switch (c) {
+		case 'h':
+			return OPTIONS_HELP;
+		case 'V':
+			return OPTIONS_VERSION;
+		case ':':
+			return bad(err, errlen, "%s needs a value (try --help)", argv[optind - 1]);
+		case '?':
+			return unknown_option(argv[optind - 1], err, errlen);
+		}
+		ret = take_option(c, optarg, o, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return check_command(o, argc, argv, err, errlen);
+}
+
+const char *options__captures(const struct options *o, char *buf, size_t len)
+{
+	char d[16];
+
+	if (!o->locks && !o->blocking_min_ns)
+		return "optional captures: none (--locks, --blocking)";
+	snprintf(buf, len, "optional captures: %s%s%s%s", o->locks ? "locks" : "",
+		 o->locks && o->blocking_min_ns ? ", " : "",
+		 o->blocking_min_ns ? "blocking syscalls >= " : "",
+		 o->blocking_min_ns ? report__duration(o->blocking_min_ns, d, sizeof(d)) : "");
+	return buf;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Attached to a running process: the tasks it has now, parked ones
+ * included, found in its memory (inspect/task_scan.h) and told to the
+ * session as AIB_REC_TASK_FOUND records, with the tokio locks each parked
+ * one holds or waits for when its future can be decoded (full debug info).
+ * The probes are in place first, so nothing that happens next is missed; a
+ * task also seen by a probe keeps what the probe said.
+ */
+#ifndef LATE_ATTACH_H
+#define LATE_ATTACH_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "inspect/task_scan.h"
+
+struct elf_symbols;
+struct future_decoder;
+struct proc_mem;
+struct session;
+
+struct late_attach {
+	int pid;
+	const struct elf_symbols *syms;	 /* the target's executable */
+	struct future_decoder *decoder;	 /* NULL without DWARF types */
+	struct proc_mem *mem;		 /* NULL when its memory cannot be read */
+	__u64 bias;			 /* load bias of the executable */
+	bool locks;			 /* the lock probes are attached: guards are followed */
+	struct session *session;
+};
+
+struct late_attach_stats {
+	int tasks;	/* told to the session */
+	int carriers;	/* running tasks taken for tokio's worker carriers, left out */
+	struct task_scan_stats scan;
+};
+
+/* 0 and *st, or -errno when the memory cannot be searched (then tasks
+ * spawned before the attach are found on first sight only). */
+int late_attach__find_tasks(const struct late_attach *la, struct late_attach_stats *st);
+
+#endif
