@@ -7,21 +7,30 @@
 #
 # Every export is checked against the model's own counts (the --json export
 # of the same session): the Perfetto trace decodes with protoc against
-# ../shared/perfetto/perfetto_trace.proto (beside the repository) with no
-# unknown field, and passes build/tools/check_perfetto (the importer's
-# rules); the Chrome trace parses and balances; folded stacks and CSV add up.
-# A replay of the session's recording must write identical exports.
+# tests/perfetto/aib_trace.proto (the subset of Perfetto's schema that we
+# write) with no unknown field, and passes build/tools/check_perfetto (the
+# importer's rules); the Chrome trace parses and balances; folded stacks and
+# CSV add up. A replay of the session's recording must write identical
+# exports.
 #
 # Output: `PASS name` or `FAIL name: why` per test, then `N passed, M failed`.
 # Exit status 0 only if every test passed (and ran as root).
 # AIB_E2E_KEEP=1 keeps the scratch directory.
+# PERFETTO_PROTO=FILE (Perfetto's full perfetto_trace.proto) decodes each
+# trace against it as well: no unknown field there either, and the same text
+# as with our subset (so our names, numbers and types are Perfetto's).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CHECK=$ROOT/build/tools/check_perfetto
 GEN=$ROOT/build/tools/gen_recording
 PROGS=$ROOT/tests/programs/target/release
-PROTO=$ROOT/../shared/perfetto/perfetto_trace.proto
+SCHEMA=$ROOT/tests/perfetto/aib_trace.proto
+FULL_SCHEMA=${PERFETTO_PROTO:-}
+case $FULL_SCHEMA in # absolute: the checks run in scratch directories
+"" | /*) ;;
+*) FULL_SCHEMA=$PWD/$FULL_SCHEMA ;;
+esac
 TIMEOUT=${AIB_E2E_TIMEOUT:-60}
 EXPORTS=(--perfetto t.pftrace --chrome-trace c.json --flamegraph f.folded --csv csv)
 FIXTURES=(multi_thread current_thread nested many_tasks demo)
@@ -64,15 +73,33 @@ synthetic_session() { # DIR GEN-ARGS...
 # ---------------------------------------------------------------------------
 # Checks, run in a session's directory
 
+# t.pftrace decoded against SCHEMA into OUT, every field known; WHAT names
+# the schema in a failure.
+decode_perfetto() { # SCHEMA OUT WHAT
+	local schema=$1 txt=$2 what=$3 n
+	[ -f "$schema" ] || fail "$what: no such file"
+	protoc -I "$(dirname "$schema")" --decode=perfetto.protos.Trace "$(basename "$schema")" \
+		<t.pftrace >"$txt" 2>protoc.err || fail "protoc cannot decode t.pftrace against $what: $(head -n 1 protoc.err)"
+	n=$(grep -cE '^\s*[0-9]+:' "$txt" || true)
+	[ "$n" = 0 ] || fail "against $what, $n fields protoc does not know, e.g. '$(grep -m 1 -E '^\s*[0-9]+:' "$txt")'"
+}
+
 check_perfetto_export() {
-	local out n
-	[ -f "$PROTO" ] || fail "no $PROTO: the Perfetto schema is expected in ../shared/perfetto beside the repository"
+	local out line
 	command -v protoc >/dev/null || fail "protoc missing (make deps installs protobuf-compiler)"
 	[ -s t.pftrace ] || fail "t.pftrace missing or empty"
-	protoc -I "$(dirname "$PROTO")" --decode=perfetto.protos.Trace perfetto_trace.proto \
-		<t.pftrace >t.txt 2>protoc.err || fail "protoc cannot decode t.pftrace: $(head -n 1 protoc.err)"
-	n=$(grep -cE '^\s*[0-9]+:' t.txt || true)
-	[ "$n" = 0 ] || fail "$n fields protoc does not know, e.g. '$(grep -m 1 -E '^\s*[0-9]+:' t.txt)'"
+	decode_perfetto "$SCHEMA" t.txt "tests/perfetto/aib_trace.proto"
+	if [ -n "$FULL_SCHEMA" ]; then
+		decode_perfetto "$FULL_SCHEMA" t.full.txt "PERFETTO_PROTO=$FULL_SCHEMA"
+		# same text: our names, numbers and types are Perfetto's
+		if ! cmp -s t.txt t.full.txt; then
+			line=$(cmp t.txt t.full.txt 2>&1 | sed -n 's/.* line \([0-9]*\).*/\1/p') || true # cmp's status 1
+			line=${line:-1}
+			fail "t.pftrace decodes differently against tests/perfetto/aib_trace.proto and" \
+				"PERFETTO_PROTO=$FULL_SCHEMA from line $line:" \
+				"'$(sed -n "${line}p" t.txt)' and '$(sed -n "${line}p" t.full.txt)'"
+		fi
+	fi
 	out=$("$CHECK" t.pftrace --tasks "$(model total_tasks)" --runtime-tasks "$(model runtime_tasks)" \
 		--polls "$(model total_polls)" --wakes "$(model total_wakes)" 2>&1) ||
 		fail "check_perfetto: $(echo "$out" | head -n 1)"
