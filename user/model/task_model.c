@@ -8,6 +8,7 @@
 #include "lib/id_table.h"
 #include "model/task_model.h"
 #include "model/blocking_calls.h"
+#include "model/location_table.h"
 #include "model/lock_table.h"
 #include "lib/u64_map.h"
 
@@ -31,13 +32,6 @@ struct thread_rec {
 	__u32 stack[AIB_MAX_POLL_DEPTH]; /* task indices being polled */
 };
 
-/* An interned "file:line:col" */
-struct location {
-	__u64 file_addr;
-	__u32 line, col;
-	char *text;
-};
-
 struct task_model {
 	struct task_info *tasks;
 	size_t ntasks, tasks_cap;
@@ -49,13 +43,7 @@ struct task_model {
 	size_t npending_free, pending_free_cap;
 	struct u64_map *pending_by_id;
 
-	struct u64_map *files; /* file_addr -> index in file_names */
-	char **file_names;
-	size_t nfiles, files_cap;
-
-	struct location *locs;
-	size_t nlocs, locs_cap;
-	struct u64_map *loc_by_key; /* mixed key -> first index with that key */
+	struct location_table *locations; /* spawn locations, interned */
 
 	struct id_table threads; /* tid -> struct thread_rec */
 
@@ -159,13 +147,12 @@ struct task_model *task_model__new(void)
 		return NULL;
 	m->live = u64_map__new();
 	m->pending_by_id = u64_map__new();
-	m->files = u64_map__new();
-	m->loc_by_key = u64_map__new();
+	m->locations = location_table__new();
 	m->locks = lock_table__new();
 	m->blocking = blocking_calls__new();
 	m->keep_completed = TASK_MODEL_KEEP_COMPLETED;
 	m->compact_at = TASK_MODEL_KEEP_COMPLETED;
-	if (!m->live || !m->pending_by_id || !m->files || !m->loc_by_key || !m->locks ||
+	if (!m->live || !m->pending_by_id || !m->locations || !m->locks ||
 	    !m->blocking ||
 	    id_table__init(&m->threads, sizeof(struct thread_rec)) ||
 	    id_table__init(&m->retired, sizeof(struct retired_location))) {
@@ -183,12 +170,6 @@ void task_model__free(struct task_model *m)
 	for (size_t i = 0; i < m->ntasks; i++)
 		task_release(&m->tasks[i]);
 	free(m->tasks);
-	for (size_t i = 0; i < m->nfiles; i++)
-		free(m->file_names[i]);
-	free(m->file_names);
-	for (size_t i = 0; i < m->nlocs; i++)
-		free(m->locs[i].text);
-	free(m->locs);
 	free(m->pending);
 	free(m->pending_free);
 	id_table__release(&m->threads);
@@ -197,8 +178,7 @@ void task_model__free(struct task_model *m)
 	free((char *)m->sum.runtime_desc);
 	u64_map__free(m->live);
 	u64_map__free(m->pending_by_id);
-	u64_map__free(m->files);
-	u64_map__free(m->loc_by_key);
+	location_table__free(m->locations);
 	lock_table__free(m->locks);
 	blocking_calls__free(m->blocking);
 	free(m);
@@ -224,68 +204,6 @@ const char *task_model__thread_name(const struct task_model *m, __u32 tid)
 	const struct thread_rec *th = id_table__find(&m->threads, tid);
 
 	return th && th->name[0] ? th->name : NULL;
-}
-
-/* ---- locations ---- */
-
-static const char *location_intern(struct task_model *m, __u64 file_addr, __u32 line, __u32 col)
-{
-	__u64 key = file_addr * 0x100000001b3ULL ^ ((__u64)line << 20) ^ col;
-	__u32 idx, fidx;
-	char buf[64];
-	const char *file;
-	struct location *l;
-
-	if (u64_map__get(m->loc_by_key, key, &idx)) {
-		l = &m->locs[idx];
-		if (l->file_addr == file_addr && l->line == line && l->col == col)
-			return l->text;
-		/* a key collision: fall back to a scan */
-		for (size_t i = 0; i < m->nlocs; i++) {
-			l = &m->locs[i];
-			if (l->file_addr == file_addr && l->line == line && l->col == col)
-				return l->text;
-		}
-	}
-	if (u64_map__get(m->files, file_addr, &fidx)) {
-		file = m->file_names[fidx];
-	} else {
-		snprintf(buf, sizeof(buf), "<file@0x%llx>", (unsigned long long)file_addr);
-		file = buf;
-	}
-	if (array__grow((void **)&m->locs, &m->locs_cap, m->nlocs + 1, sizeof(*m->locs)))
-		return NULL;
-	l = &m->locs[m->nlocs];
-	*l = (struct location){.file_addr = file_addr, .line = line, .col = col};
-	/* DWARF-resolved locations may lack a column, symbol-only ones a line */
-	if ((!line ? asprintf(&l->text, "%s", file)
-	     : !col ? asprintf(&l->text, "%s:%u", file, line)
-		    : asprintf(&l->text, "%s:%u:%u", file, line, col)) < 0)
-		return NULL;
-	if (!u64_map__get(m->loc_by_key, key, NULL))
-		u64_map__set(m->loc_by_key, key, (__u32)m->nlocs);
-	m->nlocs++;
-	return l->text;
-}
-
-static int file_define(struct task_model *m, const struct aib_rec_location *r)
-{
-	char *text;
-
-	if (u64_map__get(m->files, r->file_addr, NULL))
-		return 0;
-	if (array__grow((void **)&m->file_names, &m->files_cap, m->nfiles + 1, sizeof(*m->file_names)))
-		return -ENOMEM;
-	text = strndup(r->text, r->len);
-	if (!text)
-		return -ENOMEM;
-	m->file_names[m->nfiles] = text;
-	if (u64_map__set(m->files, r->file_addr, (__u32)m->nfiles)) {
-		free(text);
-		return -ENOMEM;
-	}
-	m->nfiles++;
-	return 0;
 }
 
 /* ---- bounded memory ---- */
@@ -554,7 +472,7 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	t->spawn_ts = t->since = e->hdr.ts;
 	t->parent_id = parent ? parent->id : 0;
 	t->location = e->flags & AIB_SPAWN_HAS_LOCATION
-			      ? location_intern(m, e->file_addr, e->line, e->col)
+			      ? location_table__intern(m->locations, e->file_addr, e->line, e->col)
 			      : NULL;
 	t->kind = kind_of(e->flags);
 	t->state = TASK_RUNNABLE;
@@ -613,7 +531,7 @@ static int on_spawn(struct task_model *m, const struct aib_ev_spawn *e)
 	p->flags = e->flags;
 	p->parent_id = e->parent_task_id;
 	p->location = e->flags & AIB_SPAWN_HAS_LOCATION
-			      ? location_intern(m, e->file_addr, e->line, e->col)
+			      ? location_table__intern(m->locations, e->file_addr, e->line, e->col)
 			      : NULL;
 	return u64_map__set(m->pending_by_id, id, idx);
 }
@@ -954,7 +872,7 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 		on_process(m, (const struct aib_rec_process *)rec);
 		return 0;
 	case AIB_REC_LOCATION:
-		return file_define(m, (const struct aib_rec_location *)rec);
+		return location_table__define_file(m->locations, (const struct aib_rec_location *)rec);
 	case AIB_REC_THREAD: {
 		const struct aib_rec_thread *r = (const void *)rec;
 		struct thread_rec *th = thread_get(m, r->hdr.tid);
