@@ -20,6 +20,7 @@
 #include "binary/elf_symbols.h"
 #include "export/exporter.h"
 #include "runtime/probe_plan.h"
+#include "runtime/runtime.h"
 #include "lib/u64_map.h"
 #include "binary/x86_code.h"
 #include "inspect/await_stack.h"
@@ -681,7 +682,7 @@ static void resolve_parked(struct live *l)
  * user's task in a poll shows up at the poll's end anyway. */
 static bool is_carrier(struct live *l, const struct found_task *f, struct future_await *fa)
 {
-	if (f->runtime != AIB_RUNTIME_TOKIO || !(f->state & 0x1))
+	if (!runtime__maybe_carrier(f->runtime, f->state))
 		return false;
 	if (!l->decoder || !l->mem ||
 	    future_decoder__tokio_task(l->decoder, f->header, l->bias, proc_mem__read_cb, l->mem, fa))
@@ -697,7 +698,8 @@ static void found_locks(struct live *l, const struct found_task *f, __u64 ts)
 	struct aib_ev_lock e = {.hdr = {.kind = AIB_EV_LOCK, .size = sizeof(e), .ts = ts}};
 	int n;
 
-	if (!l->decoder || !l->mem || f->runtime != AIB_RUNTIME_TOKIO || (f->state & 0x1))
+	if (!l->decoder || !l->mem || f->runtime != AIB_RUNTIME_TOKIO ||
+	    runtime__running(f->runtime, f->state))
 		return;
 	n = future_decoder__tokio_locks(l->decoder, f->header, l->bias, proc_mem__read_cb, l->mem,
 					locks, FUTURE_MAX_LOCKS);
@@ -820,9 +822,9 @@ static int prepare(struct live *l)
 	if (l->plan.runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO))
 		l->decoder = future_decoder__new(l->target.exe);
 	if (l->plan.lock_sites) {
-		l->lock_kinds = tokio_lock_kinds(&l->plan, l->await_sites
-							     ? await_sites__symbolizer(l->await_sites)
-							     : NULL);
+		l->lock_kinds = runtime__lock_kinds(&l->plan, l->await_sites
+							       ? await_sites__symbolizer(l->await_sites)
+							       : NULL);
 		if (!l->lock_kinds)
 			return fail("out of memory");
 	}
