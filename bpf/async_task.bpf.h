@@ -16,26 +16,19 @@
  *   the stack copied there holds the caller's frames, from which user space
  *   takes the spawn location.
  *
- * Header layout (async-task 4.x, rustc 1.95; not repr(C), set by user space):
- * vtable pointer at +0, state word at +8.
+ * Layout (include/async_task_layout.h): the header is not repr(C), so user
+ * space reads where it keeps the vtable pointer and the state word off the
+ * binary's code and sets them before load.
  */
 #ifndef ASYNC_TASK_BPF_H
 #define ASYNC_TASK_BPF_H
 
+#include "async_task_layout.h"
 #include "probe_common.bpf.h"
 #include "await.bpf.h"
 
-const volatile __u64 at_vtable_off = 0;
-const volatile __u64 at_state_off = 8;
-
-#define AT_SCHEDULED 0x1ULL
-#define AT_RUNNING 0x2ULL
-#define AT_COMPLETED 0x4ULL
-#define AT_CLOSED 0x8ULL
-#define AT_REFERENCE 0x100ULL
-/* A live task has a handful of references; a freed header holds allocator
- * free-list words, which read as an absurd count. */
-#define AT_MAX_SANE_REFS (1ULL << 24)
+const volatile __u64 at_vtable_off = ASYNC_TASK_HDR_VTABLE;
+const volatile __u64 at_state_off = ASYNC_TASK_HDR_STATE;
 
 /* Return addresses already reported (runtime addresses). */
 struct {
@@ -77,13 +70,13 @@ static __always_inline __u64 at_vtable(__u64 task)
 static __always_inline __u32 at_result(__u64 task, __u64 vtable, __u64 *state)
 {
 	*state = at_state(task);
-	if (at_vtable(task) != vtable || (*state / AT_REFERENCE) > AT_MAX_SANE_REFS)
+	if (at_vtable(task) != vtable || (*state >> ASYNC_TASK_REF_SHIFT) > MAX_SANE_REFS)
 		return AIB_POLL_READY; /* freed: it completed or was dropped */
-	if (*state & AT_COMPLETED)
+	if (*state & ASYNC_TASK_STATE_COMPLETED)
 		return AIB_POLL_READY;
-	if (*state & AT_CLOSED)
+	if (*state & ASYNC_TASK_STATE_CLOSED)
 		return AIB_POLL_CANCELLED;
-	if (*state & AT_SCHEDULED)
+	if (*state & ASYNC_TASK_STATE_SCHEDULED)
 		return AIB_POLL_NOTIFIED;
 	return AIB_POLL_PENDING;
 }
@@ -253,7 +246,8 @@ static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bi
 	struct aib_ev_spawn *e;
 	__u32 len;
 
-	if (state & (AT_RUNNING | AT_COMPLETED | AT_CLOSED))
+	if (state & (ASYNC_TASK_STATE_RUNNING | ASYNC_TASK_STATE_COMPLETED |
+		     ASYNC_TASK_STATE_CLOSED))
 		return 0;
 	buf = bpf_map_lookup_elem(&at_scratch, &zero);
 	if (!buf)

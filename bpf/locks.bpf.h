@@ -13,20 +13,19 @@
  * - <Acquire as Drop>::drop of a still queued Acquire: the wait ends
  *   without the lock (a timeout, a cancelled task).
  *
- * Layout (tokio 1.24 .. 1.53, measured; user space checks it against the
- * code of Acquire::poll and Acquire::drop before load): Acquire holds the
- * &Semaphore at +0, num_permits (u32) at +0x30, queued (bool) at +0x34;
- * the semaphore's permit word (free permits << 1 | closed) is at +0x20.
+ * Layout (include/tokio_layout.h): user space reads the Acquire's fields
+ * off the code of Acquire::poll and Acquire::drop and sets them before
+ * load; the semaphore's permit word is tokio's (TOKIO_SEM_PERMITS).
  */
 #ifndef LOCKS_BPF_H
 #define LOCKS_BPF_H
 
+#include "tokio_layout.h"
 #include "probe_common.bpf.h"
 
-const volatile __u64 acq_sem_off = 0;
-const volatile __u64 acq_permits_off = 0x30;
-const volatile __u64 acq_queued_off = 0x34;
-const volatile __u64 sem_permits_off = 0x20;
+const volatile __u64 acq_sem_off = TOKIO_ACQ_SEMAPHORE;
+const volatile __u64 acq_permits_off = TOKIO_ACQ_NUM_PERMITS;
+const volatile __u64 acq_queued_off = TOKIO_ACQ_QUEUED;
 
 static __always_inline void lock_event(__u32 tid, __u64 sem, __u64 acquire, __u64 site,
 				       __u64 available, __u32 permits, __u16 op)
@@ -67,9 +66,9 @@ static __always_inline int lock_poll(struct pt_regs *ctx, __u64 acquire)
 	ts->acq = acquire;
 	ts->acq_sem = sem;
 	ts->acq_permits = permits;
-	ts->acq_avail = bpf_probe_read_user(&word, sizeof(word), (void *)(sem + sem_permits_off))
+	ts->acq_avail = bpf_probe_read_user(&word, sizeof(word), (void *)(sem + TOKIO_SEM_PERMITS))
 				? ~0ULL
-				: word >> 1;
+				: word >> TOKIO_SEM_PERMIT_SHIFT;
 	return 0;
 }
 

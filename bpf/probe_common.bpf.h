@@ -10,6 +10,9 @@
 #include "aib_events.h"
 
 #define ID_OFF_CACHE 8
+/* A live task has a handful of references; a freed header holds allocator
+ * free-list words where its state was, which read as an absurd count. */
+#define MAX_SANE_REFS (1ULL << 24)
 
 struct thread_state {
 	__u32 depth;

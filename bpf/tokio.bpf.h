@@ -6,20 +6,19 @@
  * one map lookup and a few user reads per hit, no loops beyond the unrolled
  * argument scan at spawn.
  *
- * Layout facts (tokio 1.24 .. 1.53, see runtime-internals notes): the task
- * header is repr(C) with the state word at +0 and the vtable pointer at +16;
- * the task id lives at header + *(vtable + id_offset_slot).
+ * Layout (include/tokio_layout.h): the task header is repr(C), the state
+ * word at +0 and the vtable pointer at +16; the task id lives at
+ * header + *(vtable + TOKIO_VT_ID_OFFSET).
  */
 #ifndef TOKIO_BPF_H
 #define TOKIO_BPF_H
 
+#include "tokio_layout.h"
 #include "probe_common.bpf.h"
 #include "await.bpf.h"
 
 /* Set by user space before load. */
-const volatile __u64 vtable_off = 16;	     /* header -> vtable pointer */
-const volatile __u64 id_offset_slot = 0x48; /* vtable -> offset of the task id */
-const volatile __u64 next_id_vaddr;	     /* ELF vaddr of tokio's NEXT_ID, 0 = none */
+const volatile __u64 next_id_vaddr; /* ELF vaddr of tokio's NEXT_ID, 0 = none */
 /* ELF vaddr ranges where a &'static Location and its file name may live */
 const volatile __u64 loc_lo, loc_hi, str_lo, str_hi;
 /* Probe sites exist where the new task's id is handed on: for async/local
@@ -44,14 +43,6 @@ struct {
 	__type(value, __u8);
 } blocking_tasks SEC(".maps");
 
-#define STATE_COMPLETE 0x2ULL
-#define STATE_NOTIFIED 0x4ULL
-#define STATE_RUNNING 0x1ULL
-#define REF_ONE 64ULL
-/* A live task has a handful of references; a freed header's first word holds
- * an allocator free-list pointer, which reads as an absurd reference count. */
-#define MAX_SANE_REFS (1ULL << 24)
-
 /* The offset of the task id of tasks with this vtable: 0 when unreadable. */
 static __always_inline __u64 id_offset(struct thread_state *ts, __u64 vtable)
 {
@@ -60,7 +51,7 @@ static __always_inline __u64 id_offset(struct thread_state *ts, __u64 vtable)
 
 	if (ts && ts->id_offs[slot].vtable == vtable)
 		return ts->id_offs[slot].id_off;
-	if (bpf_probe_read_user(&id_off, sizeof(id_off), (void *)(vtable + id_offset_slot)) ||
+	if (bpf_probe_read_user(&id_off, sizeof(id_off), (void *)(vtable + TOKIO_VT_ID_OFFSET)) ||
 	    id_off == 0 || id_off > 4096)
 		return 0;
 	if (ts) {
@@ -74,6 +65,7 @@ static __always_inline __u64 id_offset(struct thread_state *ts, __u64 vtable)
  * every layout seen, the id lie in its first TASK_HEAD bytes: one user read
  * instead of four on every hit (each is a fault-safe copy, ~50 ns). */
 #define TASK_HEAD 64
+_Static_assert(TOKIO_HDR_SIZE <= TASK_HEAD, "the header is read in one block");
 static __always_inline __u64 task_head(struct thread_state *ts, __u64 task, __u64 *state)
 {
 	__u64 head[TASK_HEAD / 8], id_off, id = 0;
@@ -83,16 +75,16 @@ static __always_inline __u64 task_head(struct thread_state *ts, __u64 task, __u6
 		/* the block crosses into an unmapped page: word by word */
 		__u64 vtable = 0;
 
-		bpf_probe_read_user(state, sizeof(*state), (void *)task);
-		if (bpf_probe_read_user(&vtable, sizeof(vtable), (void *)(task + vtable_off)))
+		bpf_probe_read_user(state, sizeof(*state), (void *)(task + TOKIO_HDR_STATE));
+		if (bpf_probe_read_user(&vtable, sizeof(vtable), (void *)(task + TOKIO_HDR_VTABLE)))
 			return 0;
 		id_off = id_offset(ts, vtable);
 		if (id_off)
 			bpf_probe_read_user(&id, sizeof(id), (void *)(task + id_off));
 		return id;
 	}
-	*state = head[0];
-	id_off = id_offset(ts, head[(vtable_off / 8) & (TASK_HEAD / 8 - 1)]);
+	*state = head[TOKIO_HDR_STATE / 8];
+	id_off = id_offset(ts, head[TOKIO_HDR_VTABLE / 8]);
 	if (!id_off)
 		return 0;
 	if (id_off <= TASK_HEAD - 8 && !(id_off & 7))
@@ -172,12 +164,12 @@ static __always_inline int poll_return(__u32 tid, struct thread_state *ts)
 	task = ts->task[depth];
 	id = ts->task_id[depth];
 
-	if (task_head(ts, task, &state) != id || (state >> 6) > MAX_SANE_REFS ||
-	    (state & STATE_RUNNING))
+	if (task_head(ts, task, &state) != id || (state >> TOKIO_REF_SHIFT) > MAX_SANE_REFS ||
+	    (state & TOKIO_STATE_RUNNING))
 		result = AIB_POLL_READY; /* freed during the poll: it completed */
-	else if (state & STATE_COMPLETE)
+	else if (state & TOKIO_STATE_COMPLETE)
 		result = AIB_POLL_READY;
-	else if (state & STATE_NOTIFIED)
+	else if (state & TOKIO_STATE_NOTIFIED)
 		result = AIB_POLL_NOTIFIED;
 	else
 		result = AIB_POLL_PENDING;
@@ -232,14 +224,14 @@ static __always_inline int emit_task_event(__u64 task, __u16 kind)
 	return 0;
 }
 
-/* worker::run(worker: Arc<Worker>): ArcInner {strong, weak, Worker {handle, index, ..}} */
+/* worker::run(worker: Arc<Worker>): the worker's index in it */
 static __always_inline int worker_run(__u64 worker)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct aib_ev_worker *e;
 	__u64 index = ~0ULL;
 
-	bpf_probe_read_user(&index, sizeof(index), (void *)(worker + 0x18));
+	bpf_probe_read_user(&index, sizeof(index), (void *)(worker + TOKIO_WORKER_INDEX));
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return 0;

@@ -31,7 +31,9 @@
 #include <unistd.h>
 
 #include "binary/elf_symbols.h"
+#include "async_task_layout.h"
 #include "runtime/probe_plan.h"
+#include "runtime/runtime.h"
 #include "binary/symbolizer.h"
 #include "lib/u64_map.h"
 #include "binary/x86_code.h"
@@ -374,25 +376,32 @@ static void test_self_is_not_tokio(void **state)
 	elf_symbols__free(self);
 }
 
-/* Compiles C source to a temporary executable; false if no compiler. */
-static bool compile(const char *src, char *exe, size_t exe_len)
+/* The symbols of C source compiled to a temporary executable (gone once
+ * read); the test is skipped when there is no compiler. */
+static struct elf_symbols *compiled(const char *src)
 {
 	char cpath[] = "/tmp/aib_plan_src_XXXXXX";
-	char cmd[PATH_MAX * 2 + 64];
+	char exe[PATH_MAX], cmd[PATH_MAX * 2 + 64];
+	struct elf_symbols *syms;
 	int fd, rc;
 
-	if (system("command -v cc >/dev/null 2>&1") != 0)
-		return false;
+	if (system("command -v cc >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "no C compiler: test skipped\n");
+		skip();
+	}
 	fd = mkstemp(cpath);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, src, strlen(src)), (ssize_t)strlen(src));
 	close(fd);
-	snprintf(exe, exe_len, "%s.bin", cpath);
+	snprintf(exe, sizeof(exe), "%s.bin", cpath);
 	snprintf(cmd, sizeof(cmd), "cc -x c -O0 -o %s %s", exe, cpath);
 	rc = system(cmd);
 	unlink(cpath);
 	assert_int_equal(rc, 0);
-	return true;
+	syms = elf_symbols__open(exe);
+	unlink(exe);
+	assert_non_null(syms);
+	return syms;
 }
 
 /* legacy-mangled Rust names: _ZN <len><ident>... 17h<16 hex>E */
@@ -423,18 +432,11 @@ static const char SRC_MINIMAL_TOKIO[] =
 
 static void test_poll_without_wakers(void **state)
 {
-	char exe[PATH_MAX];
 	struct elf_symbols *syms;
 	struct probe_plan plan;
 	char why[256] = "";
 
-	if (!compile(SRC_POLL_ONLY, exe, sizeof(exe))) {
-		fprintf(stderr, "no C compiler: test skipped\n");
-		skip();
-	}
-	syms = elf_symbols__open(exe);
-	unlink(exe);
-	assert_non_null(syms);
+	syms = compiled(SRC_POLL_ONLY);
 	/* the planted symbol is found as tokio's poll */
 	{
 		static struct addrs a;
@@ -453,19 +455,12 @@ static void test_poll_without_wakers(void **state)
 
 static void test_minimal_tokio(void **state)
 {
-	char exe[PATH_MAX];
 	struct elf_symbols *syms;
 	struct probe_plan plan;
 	char why[256] = "";
 	static struct addrs a;
 
-	if (!compile(SRC_MINIMAL_TOKIO, exe, sizeof(exe))) {
-		fprintf(stderr, "no C compiler: test skipped\n");
-		skip();
-	}
-	syms = elf_symbols__open(exe);
-	unlink(exe);
-	assert_non_null(syms);
+	syms = compiled(SRC_MINIMAL_TOKIO);
 	assert_int_equal(probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)), 0);
 	assert_int_equal(plan.poll_sites, 1);
 	assert_int_equal(plan.spawn_sites, 1);
@@ -526,17 +521,15 @@ static const char SRC_ASYNC_TASK[] =
 				"\\n mov %eax,%ebx\\n add $1,%ebx\\n cmp $2,%ebx\\n jl 1f\\n1: pop %rbx\\n ret")
 	/* rsp moves before any emulated instruction: the site stays put */
 	ASM_FN("sp_moves", "mov %rdi,%rax\\n sub $8,%rsp\\n jmp 1f\\n1: add $8,%rsp\\n ret")
-	/* not a load through the first argument */
-	ASM_FN("no_load", "mov %rsi,%rax\\n ret")
 	/* clone_waker as rustc builds it: the js is the first emulated
 	 * instruction, with rdi and rsp as at entry */
 	ASM_FN(SYM_AT_CLONE_WAKER, "mov $0x40,%eax\\n lock xadd %rax,(%rdi)\\n test %rax,%rax\\n"
 				   " js 1f\\n mov %rdi,%rdx\\n ret\\n1: ud2")
 	/* rdi is overwritten before the jcc: an entry probe stays at entry */
 	ASM_FN("arg_clobbered", "mov $1,%eax\\n mov (%rdi),%rdi\\n test %rdi,%rdi\\n js 1f\\n1: ret")
-	"int executor_tick(void *); int sp_moves(void); int no_load(void); int arg_clobbered(void *);\n"
+	"int executor_tick(void *); int sp_moves(void); int arg_clobbered(void *);\n"
 	"int clone_waker(void *) __asm__(\"" SYM_AT_CLONE_WAKER "\");\n"
-	"int main(int c, char **v) { return c > 5 ? executor_tick(v) + sp_moves() + no_load() +\n"
+	"int main(int c, char **v) { return c > 5 ? executor_tick(v) + sp_moves() +\n"
 	"  arg_clobbered(v) + clone_waker(v) +\n"
 	"  (int)(at_run(c) + at_wake(c) + at_schedule(c)) : 0; }\n";
 
@@ -551,18 +544,12 @@ static __u64 sym_addr(const struct elf_symbols *syms, const char *raw)
 
 static void test_async_task_plan(void **state)
 {
-	char exe[PATH_MAX], why[256] = "";
+	char why[256] = "";
 	struct elf_symbols *syms;
 	struct probe_plan plan;
-	__u64 tick, ret_site = 0, probe_at = 0, disp = 99;
+	__u64 tick, ret_site = 0, probe_at = 0;
 
-	if (!compile(SRC_ASYNC_TASK, exe, sizeof(exe))) {
-		fprintf(stderr, "no C compiler: test skipped\n");
-		skip();
-	}
-	syms = elf_symbols__open(exe);
-	unlink(exe);
-	assert_non_null(syms);
+	syms = compiled(SRC_ASYNC_TASK);
 	tick = sym_addr(syms, "executor_tick");
 
 	/* the return address of the call in executor_tick (push 1 + call 5) */
@@ -578,9 +565,6 @@ static void test_async_task_plan(void **state)
 	assert_int_equal(probe_at, tick);
 	assert_int_equal(x86_code__cheap_probe_point(syms, sym_addr(syms, "sp_moves"), &probe_at), 0);
 	assert_int_equal(probe_at, sym_addr(syms, "sp_moves"));
-	assert_int_equal(x86_code__first_load_offset(syms, sym_addr(syms, SYM_RUNNABLE_RUN), &disp), 0);
-	assert_int_equal(disp, 0);
-	assert_int_equal(x86_code__first_load_offset(syms, sym_addr(syms, "no_load"), &disp), -ENOENT);
 	/* entry probes that read the argument: mov 5 + lock xadd 5 + test 3 */
 	assert_int_equal(x86_code__cheap_entry_point(syms, sym_addr(syms, SYM_AT_CLONE_WAKER), &probe_at), 0);
 	assert_int_equal(probe_at, sym_addr(syms, SYM_AT_CLONE_WAKER) + 13);
@@ -613,6 +597,49 @@ static void test_async_task_plan(void **state)
 	assert_int_equal(sites_of(&plan, AIB_PROBE_POLL, false), 0);
 	probe_plan__release(&plan);
 	elf_symbols__free(syms);
+}
+
+/* async-task's header layout as Runnable::run reads it (a frame-pointer
+ * build's prologue skipped, any register, a jmp or a call), into the plan
+ * and the memory scan alike; rustc 1.95's when the code is anything else. */
+static void test_async_task_layout(void **state)
+{
+	static const struct {
+		const char *run; /* Runnable::run's instructions */
+		struct runtime_layout want;
+	} cases[] = {
+		{"mov 0x0(%rdi),%rax\\n jmp *0x28(%rax)", {0, 8, 0x28}},
+		{"push %rbp\\n mov %rsp,%rbp\\n mov 0x10(%rdi),%rcx\\n pop %rbp\\n jmp *0x30(%rcx)",
+		 {16, 0, 0x30}},
+		{"push %rbp\\n mov %rsp,%rbp\\n mov 0x8(%rdi),%rax\\n call *0x28(%rax)\\n pop %rbp\\n ret",
+		 {8, 0, 0x28}},
+		/* not a load through the first argument; past the 32-byte
+		 * header; past the 7 functions: the defaults */
+		{"mov %rsi,%rax\\n ret", {ASYNC_TASK_HDR_VTABLE, ASYNC_TASK_HDR_STATE, ASYNC_TASK_VT_RUN}},
+		{"mov 0x20(%rdi),%rax\\n jmp *0x28(%rax)",
+		 {ASYNC_TASK_HDR_VTABLE, ASYNC_TASK_HDR_STATE, ASYNC_TASK_VT_RUN}},
+		{"mov 0x8(%rdi),%rax\\n jmp *0x38(%rax)",
+		 {ASYNC_TASK_HDR_VTABLE, ASYNC_TASK_HDR_STATE, ASYNC_TASK_VT_RUN}},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char src[1024];
+		struct elf_symbols *syms;
+		struct runtime_layout l;
+
+		snprintf(src, sizeof(src),
+			 "__asm__(\".text\\n.globl %s\\n.type %s,@function\\n%s:\\n%s\\n.size %s, .-%s\");\n"
+			 "int main(void) { return 0; }\n",
+			 SYM_RUNNABLE_RUN, SYM_RUNNABLE_RUN, SYM_RUNNABLE_RUN, cases[i].run,
+			 SYM_RUNNABLE_RUN, SYM_RUNNABLE_RUN);
+		syms = compiled(src);
+		async_task_runtime.layout(syms, &l);
+		if (l.vtable_off != cases[i].want.vtable_off || l.state_off != cases[i].want.state_off ||
+		    l.poll_slot != cases[i].want.poll_slot)
+			fail_msg("\"%s\": vtable +%u, state +%u, run slot +%u", cases[i].run, l.vtable_off,
+				 l.state_off, l.poll_slot);
+		elf_symbols__free(syms);
+	}
 }
 
 static void test_emulated_instructions(void **state)
@@ -769,7 +796,7 @@ static void test_lock_sites(void **state)
 	check_lock_sites(f->syms, &f->plan);
 	/* no debug info for the kinds: all unknown, one per return site */
 	{
-		struct u64_map *kinds = tokio_lock_kinds(&f->plan, NULL);
+		struct u64_map *kinds = runtime__lock_kinds(&f->plan, NULL);
 
 		assert_non_null(kinds);
 		assert_int_equal(u64_map__count(kinds), sites_of(&f->plan, AIB_PROBE_LOCK_POLLED, -1));
@@ -791,7 +818,7 @@ static void test_lock_sites(void **state)
 		size_t channel = 0;
 
 		assert_non_null(sym);
-		kinds = tokio_lock_kinds(&f->plan, sym);
+		kinds = runtime__lock_kinds(&f->plan, sym);
 		assert_non_null(kinds);
 		for (size_t i = 0; i < f->plan.nsites; i++) {
 			__u32 kind = 99;
@@ -868,7 +895,7 @@ static void test_locks_fixture(void **state)
 	/* each return site's kind, from the functions around its call */
 	sym = symbolizer__new(path);
 	assert_non_null(sym);
-	kinds = tokio_lock_kinds(&plan, sym);
+	kinds = runtime__lock_kinds(&plan, sym);
 	assert_non_null(kinds);
 	assert_int_equal(u64_map__count(kinds), sites_of(&plan, AIB_PROBE_LOCK_POLLED, -1));
 	for (size_t i = 0; i < plan.nsites; i++) {
@@ -926,10 +953,11 @@ static void test_tokio_lock_kind(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (tokio_lock_kind(cases[i].function) != cases[i].kind)
-			fail_msg("tokio_lock_kind(\"%s\") = %d, expected %d", cases[i].function,
-				 tokio_lock_kind(cases[i].function), cases[i].kind);
-	assert_int_equal(tokio_lock_kind(NULL), AIB_LOCK_KIND_UNKNOWN);
+		if (tokio_runtime.lock_kind(cases[i].function) != cases[i].kind)
+			fail_msg("tokio lock_kind(\"%s\") = %d, expected %d", cases[i].function,
+				 tokio_runtime.lock_kind(cases[i].function), cases[i].kind);
+	assert_int_equal(tokio_runtime.lock_kind(NULL), AIB_LOCK_KIND_UNKNOWN);
+	assert_null(async_task_runtime.lock_kind); /* no lock probes */
 }
 
 /* ---- the machine-code reader on code of this binary ---- */
@@ -1034,6 +1062,7 @@ int main(void)
 		T(test_poll_without_wakers),
 		T(test_minimal_tokio),
 		T(test_async_task_plan),
+		T(test_async_task_layout),
 		T(test_emulated_instructions),
 		T(test_tokio_lock_kind),
 		T(test_self_code),

@@ -1585,6 +1585,7 @@ static void test_task_found(void **state)
 	found(c, 110, 0xc0, 7, 0xcc0 | 0x1, AIB_RUNTIME_TOKIO);	 /* already seen running */
 	found(c, 110, 0xe0, 0, 0x111, AIB_RUNTIME_ASYNC_TASK);	 /* async-task, SCHEDULED */
 	found(c, 110, 0xf0, 0, 0x110, AIB_RUNTIME_ASYNC_TASK);	 /* async-task, idle */
+	found(c, 110, 0x100, 9, 0xcc0, AIB_RUNTIME_UNKNOWN);	 /* no runtime known: left out */
 	assert_int_equal(task_model__task_count(c->m), 5);
 	assert_int_equal(task(c, 0)->state, TASK_RUNNING);
 	assert_false(task(c, 0)->found_in_memory);

@@ -30,24 +30,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "async_task_layout.h"
+#include "tokio_layout.h"
 #include "binary/elf_symbols.h"
 #include "inspect/proc_mem.h"
 #include "inspect/task_scan.h"
 
 #define MiB (1ULL << 20)
 
-/* tokio state bits */
-#define RUNNING 0x1ULL
-#define COMPLETE 0x2ULL
-#define NOTIFIED 0x4ULL
-#define JOIN_INTEREST 0x8ULL
-#define REF(n) ((__u64)(n) << 6)
-/* async-task's */
-#define AT_SCHEDULED 0x1ULL
-#define AT_COMPLETED 0x4ULL
-#define AT_CLOSED 0x8ULL
-#define AT_TASK 0x10ULL
-#define AT_REF(n) ((__u64)(n) << 8)
+/* state words */
+#define RUNNING TOKIO_STATE_RUNNING
+#define COMPLETE TOKIO_STATE_COMPLETE
+#define NOTIFIED TOKIO_STATE_NOTIFIED
+#define JOIN_INTEREST TOKIO_STATE_JOIN_INTEREST
+#define REF(n) ((__u64)(n) << TOKIO_REF_SHIFT)
+#define AT_SCHEDULED ASYNC_TASK_STATE_SCHEDULED
+#define AT_COMPLETED ASYNC_TASK_STATE_COMPLETED
+#define AT_CLOSED ASYNC_TASK_STATE_CLOSED
+#define AT_TASK ASYNC_TASK_STATE_TASK
+#define AT_REF(n) ((__u64)(n) << ASYNC_TASK_REF_SHIFT)
 
 /* ---- synthetic memory ---- */
 

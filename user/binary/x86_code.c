@@ -147,35 +147,6 @@ int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u
 	return x86_code__cheap_point(syms, vaddr, X86_KEEP_ARG0, out);
 }
 
-int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u64 *disp)
-{
-	__u8 buf[SCAN_BYTES];
-	size_t len;
-	cs_insn *insn = NULL;
-	csh cs;
-	int err = read_code(syms, vaddr, buf, &len);
-
-	err = err ?: open_decoder(&cs);
-	if (err)
-		return err;
-	err = -ENOENT;
-	if (cs_disasm(cs, buf, len, vaddr, 1, &insn) == 1 && insn->id == X86_INS_MOV) {
-		const cs_x86 *x = &insn->detail->x86;
-
-		if (x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
-		    x->operands[1].type == X86_OP_MEM && x->operands[1].mem.base == X86_REG_RDI &&
-		    x->operands[1].mem.index == X86_REG_INVALID && x->operands[1].mem.disp >= 0 &&
-		    x->operands[1].mem.segment == X86_REG_INVALID) {
-			*disp = (__u64)x->operands[1].mem.disp;
-			err = 0;
-		}
-	}
-	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
-	return err;
-}
-
 /* The 64-bit register a write to r lands in (a 32-bit write clears the
  * upper half, a smaller one changes part): what a copy lives in. */
 static x86_reg full_reg(x86_reg r)

@@ -38,11 +38,6 @@ int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u
  * sp: nothing before the chosen instruction may write rdi either. */
 int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out);
 
-/* The displacement of the first instruction at vaddr when it is a load
- * `mov disp(%rdi), %reg` (a field read through the first argument);
- * -ENOENT when it is not such a load. */
-int x86_code__first_load_offset(const struct elf_symbols *syms, __u64 vaddr, __u64 *disp);
-
 /* A memory operand read through the first argument (rdi, or a register
  * copied from it) in a function's straight-line start. */
 struct x86_field {

@@ -21,6 +21,7 @@
 #include "binary/elf_symbols.h"
 #include "binary/x86_code.h"
 #include "runtime/probe_plan.h"
+#include "runtime/runtime.h"
 #include "trace/target.h"
 #include "trace/tracer.h"
 #include "record/recording.h"
@@ -280,9 +281,9 @@ static int prepare(struct live *l)
 	if (l->plan.runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO))
 		l->decoder = future_decoder__new(l->target.exe);
 	if (l->plan.lock_sites) {
-		l->lock_kinds = tokio_lock_kinds(&l->plan, l->await_sites
-							     ? await_sites__symbolizer(l->await_sites)
-							     : NULL);
+		l->lock_kinds = runtime__lock_kinds(&l->plan, l->await_sites
+							       ? await_sites__symbolizer(l->await_sites)
+							       : NULL);
 		if (!l->lock_kinds)
 			return cli__fail("out of memory");
 	}

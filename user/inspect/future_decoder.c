@@ -48,11 +48,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tokio_layout.h"
 #include "lib/array.h"
 #include "binary/elf_symbols.h"
 #include "lib/u64_map.h"
 
-#define HEADER_VTABLE 16 /* tokio Header { state, queue_next, vtable, .. } */
 #define MAX_CHAIN 64	 /* futures walked through per task, async or not */
 #define MAX_DEPTH 20	 /* struct nesting explored in an awaitee */
 #define MAX_HOPS 2	 /* pointers followed from an awaitee */
@@ -1019,7 +1019,6 @@ static bool vtable_type(struct walk *w, __u64 vtable, Dwarf_Die *out)
 #define MAX_LOCK_NODES 2048
 #define BATCH_SEM "tokio::sync::batch_semaphore::Semaphore"
 #define BATCH_ACQUIRE "tokio::sync::batch_semaphore::Acquire"
-#define PERMIT_SHIFT 1 /* batch Semaphore.permits: available << 1 | CLOSED */
 
 struct lock_walk {
 	struct future_lock *out;
@@ -1172,7 +1171,7 @@ static bool sem_free(struct walk *w, Dwarf_Die *st, __u64 sem)
 	__s64 permits;
 
 	return child_member(st, "permits", &off, &pt) && read_scalar(w, &pt, sem + off, &permits) &&
-	       (__u64)permits >> PERMIT_SHIFT > 0;
+	       (__u64)permits >> TOKIO_SEM_PERMIT_SHIFT > 0;
 }
 
 static void lock_add(struct lock_walk *lk, const struct future_lock *l)
@@ -1576,7 +1575,8 @@ static int decode_task(struct walk *w, __u64 header, struct future_await *out,
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
-	if (read_uint(w, header + HEADER_VTABLE, 8, &vtable) || read_uint(w, vtable, 8, &poll))
+	if (read_uint(w, header + TOKIO_HDR_VTABLE, 8, &vtable) ||
+	    read_uint(w, vtable + TOKIO_VT_POLL, 8, &poll))
 		return -EFAULT;
 	if (!(tl = task_of(d, poll - w->bias)))
 		return -ENOMEM;

@@ -14,39 +14,10 @@
 #include <string.h>
 #include "binary/elf_symbols.h"
 #include "lib/u64_map.h"
-
-#define TOKIO_POLL "tokio::runtime::task::raw::poll"
-#define TOKIO_NEXT_ID "tokio::runtime::task::id::Id::next::NEXT_ID"
-#define AT_RUN "async_task::raw::RawTask<F,T,S>::run"
-#define AT_RUNNABLE_RUN "async_task::runnable::Runnable::run"
+#include "runtime/runtime.h"
 
 #define CHUNK (1u << 20)
 #define PAGE 4096u
-
-/* tokio's state word: flags below bit 6, the reference count above */
-#define TK_RUNNING 0x1ULL
-#define TK_COMPLETE 0x2ULL
-#define TK_REF_SHIFT 6
-#define TK_VTABLE_OFF 16
-#define TK_VTABLE_FUNCS 7 /* poll .. shutdown, then three offsets */
-#define TK_VTABLE_WORDS 10
-
-/* async-task's: flags below bit 8 */
-#define AT_SCHEDULED 0x1ULL
-#define AT_RUNNING 0x2ULL
-#define AT_COMPLETED 0x4ULL
-#define AT_TASK 0x10ULL
-#define AT_REF_SHIFT 8
-#define AT_VTABLE_FUNCS 7 /* schedule .. clone_waker (4.3 adds layout_info) */
-#define AT_RUN_SLOT 5	  /* TaskVTable::run, where Runnable::run jumps through */
-
-/* A live task has at least one reference (one per waker clone too), never
- * a million: a freed chunk's first word is a free-list pointer, mangled
- * (glibc >= 2.32: (chunk >> 12) ^ next) or not, far above this unless it is
- * a mangled NULL in a brk heap below 4 GiB (non-PIE): then the tcache key
- * where queue_next was gives it away. */
-#define REF_MAX (1ULL << 20)
-#define USER_ADDR_END (1ULL << 47)
 
 struct task_scan {
 	struct task_vtable *vt; /* sorted by addr before a scan */
@@ -106,7 +77,8 @@ struct elf_view {
 	const struct elf_symbols *syms;
 	__u64 bias;
 	__u64 text_lo, text_hi; /* runtime */
-	__u64 at_vt_off, at_run_off; /* async-task: header's vtable field, run slot */
+	const struct runtime_ops *rt;
+	struct runtime_layout layout;
 	task_scan_read_fn read;
 	void *ctx;
 };
@@ -142,11 +114,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool in_text(const struct elf_view *v, __u64 addr)
-{
-	return addr >= v->text_lo && addr < v->text_hi;
-}
-
 static int add_found(struct task_scan *ts, const struct task_vtable *vt)
 {
 	int err = task_scan__add_vtable(ts, vt);
@@ -154,19 +121,29 @@ static int add_found(struct task_scan *ts, const struct task_vtable *vt)
 	return err == -EEXIST ? 0 : err ? err : 1;
 }
 
-/* Checks a pointer to a function of fns at ELF vaddr `slot`: 1 if it is in
- * a vtable, now added; 0 if not; -errno. */
-typedef int (*slot_check_fn)(struct task_scan *ts, const struct elf_view *v, __u64 fn,
-			     __u64 slot);
+/* A pointer to the poll function fn at ELF vaddr `slot`: 1 if it is in a
+ * vtable, now added; 0 if not; -errno. */
+static int check_vtable(struct task_scan *ts, const struct elf_view *v, __u64 fn, __u64 slot)
+{
+	struct task_vtable vt = {.addr = slot - v->layout.poll_slot + v->bias, .poll_fn = fn,
+				 .vtable_off = (__u8)v->layout.vtable_off,
+				 .state_off = (__u8)v->layout.state_off, .runtime = (__u8)v->rt->id};
+	__u64 w[RUNTIME_VTABLE_WORDS_MAX];
 
-/* Calls check for each pointer to one of fns in the target's vtable
- * sections, read after relocation: .data.rel.ro (a PIE's file holds zeros
- * there, the loader writes the pointers), and .rodata in a non-PIE file.
- * One pass over the sections, whatever the number of functions (asking the
- * relocations function by function costs functions x relocations). Returns
- * the number of vtables added, or -errno. */
-static int for_each_slot(struct task_scan *ts, const struct elf_view *v, struct funcs *fns,
-			 slot_check_fn check)
+	if (v->rt->vtable_words > RUNTIME_VTABLE_WORDS_MAX ||
+	    v->read(vt.addr, w, v->rt->vtable_words * sizeof(w[0]), v->ctx) ||
+	    !v->rt->vtable_ok(w, v->text_lo, v->text_hi, &vt.id_offset))
+		return 0;
+	return add_found(ts, &vt);
+}
+
+/* Adds the vtable of each pointer to one of fns (its runtime's poll_fn) in
+ * the target's vtable sections, read after relocation: .data.rel.ro (a
+ * PIE's file holds zeros there, the loader writes the pointers), and
+ * .rodata in a non-PIE file. One pass over the sections, whatever the
+ * number of functions (asking the relocations function by function costs
+ * functions x relocations). Returns the number of vtables added, or -errno. */
+static int for_each_slot(struct task_scan *ts, const struct elf_view *v, struct funcs *fns)
 {
 	static const char *const secs[] = {".data.rel.ro", ".rodata"};
 	size_t nsecs = elf_symbols__is_pie(v->syms) ? 1 : 2;
@@ -197,7 +174,7 @@ static int for_each_slot(struct task_scan *ts, const struct elf_view *v, struct 
 					if (buf[i] - lo > span ||
 					    !bsearch(&fn, fns->vaddr, fns->n, sizeof(fn), cmp_u64))
 						continue;
-					r = check(ts, v, fn, a + i * 8);
+					r = check_vtable(ts, v, fn, a + i * 8);
 					if (r < 0) {
 						free(buf);
 						return r;
@@ -212,117 +189,33 @@ static int for_each_slot(struct task_scan *ts, const struct elf_view *v, struct 
 	return added;
 }
 
-/* tokio: a vtable is { poll, schedule, dealloc, try_read_output,
- * drop_join_handle_slow, drop_abort_handle, shutdown, trailer_offset,
- * scheduler_offset, id_offset }, poll first. */
-static int tokio_check(struct task_scan *ts, const struct elf_view *v, __u64 fn, __u64 slot)
+/* The vtables of one runtime: how many were added, or -errno. */
+static int find_runtime(struct task_scan *ts, struct elf_view *v)
 {
-	struct task_vtable vt = {.addr = slot + v->bias, .poll_fn = fn, .vtable_off = TK_VTABLE_OFF,
-				 .state_off = 0, .runtime = AIB_RUNTIME_TOKIO};
-	__u64 w[TK_VTABLE_WORDS], trailer, sched, id;
+	struct funcs polls = {0};
+	int n = elf_symbols__match(v->syms, v->rt->poll_fn, collect_func, &polls);
 
-	if (v->read(vt.addr, w, sizeof(w), v->ctx))
-		return 0;
-	for (int f = 1; f < TK_VTABLE_FUNCS; f++)
-		if (!in_text(v, w[f]))
-			return 0;
-	trailer = w[7];
-	sched = w[8];
-	id = w[9];
-	/* Core is repr(C) { scheduler, task_id, stage } after the 32-byte
-	 * header (more with tokio_unstable), the trailer after the future */
-	if (sched < 32 || id < sched || id % 8 || id >= 4096 || trailer <= id ||
-	    trailer >= (1ULL << 32))
-		return 0;
-	vt.id_offset = (__u32)id;
-	return add_found(ts, &vt);
-}
+	if (n > 0)
+		v->rt->layout(v->syms, &v->layout);
+	if (n >= 0)
+		n = for_each_slot(ts, v, &polls);
+	free(polls.vaddr);
+	if (n > 0 && v->rt->next_id_vaddr) {
+		__u64 next_id = v->rt->next_id_vaddr(v->syms);
 
-/* async-task 4.x: TaskVTable { schedule, drop_future, get_output, drop_ref,
- * destroy, run, clone_waker[, layout_info] }, every function checked. */
-static int async_task_check(struct task_scan *ts, const struct elf_view *v, __u64 fn, __u64 slot)
-{
-	struct task_vtable vt = {.addr = slot - v->at_run_off + v->bias, .poll_fn = fn,
-				 .vtable_off = (__u8)v->at_vt_off, .state_off = v->at_vt_off ? 0 : 8,
-				 .runtime = AIB_RUNTIME_ASYNC_TASK};
-	__u64 w[AT_VTABLE_FUNCS];
-
-	if (v->read(vt.addr, w, sizeof(w), v->ctx))
-		return 0;
-	for (int f = 0; f < AT_VTABLE_FUNCS; f++)
-		if (!in_text(v, w[f]))
-			return 0;
-	return add_found(ts, &vt);
-}
-
-static __u64 disp(const __u8 *c, int mod)
-{
-	__u32 d32;
-
-	if (mod == 0)
-		return 0;
-	if (mod == 1)
-		return c[0];
-	memcpy(&d32, c, 4);
-	return d32;
-}
-
-/* Runnable::run is `mov vt_off(%rdi), %reg; jmp *run_off(%reg)` (or a call,
- * in a frame-pointer build): the header's vtable field and the vtable's run
- * slot, read off the machine code. false when the code is anything else. */
-static bool at_layout_from_code(const struct elf_symbols *syms, __u64 *vt_off, __u64 *run_off)
-{
-	struct funcs f = {0};
-	__u64 run = 0;
-	__u8 c[32];
-	size_t i = 0;
-	int reg, mod;
-
-	elf_symbols__match(syms, AT_RUNNABLE_RUN, collect_func, &f);
-	if (f.n)
-		run = f.vaddr[0];
-	free(f.vaddr);
-	if (!run || elf_symbols__read(syms, run, c, sizeof(c)))
-		return false;
-	if (c[i] == 0x55) /* push %rbp; mov %rsp, %rbp */
-		i += c[i + 1] == 0x48 && c[i + 2] == 0x89 && c[i + 3] == 0xe5 ? 4 : 1;
-	/* REX.W 8b /r with rm = rdi: mov disp(%rdi), r64 */
-	mod = c[i + 2] >> 6;
-	reg = (c[i + 2] >> 3) & 7;
-	if (c[i] != 0x48 || c[i + 1] != 0x8b || (c[i + 2] & 7) != 7 || mod == 3)
-		return false;
-	*vt_off = disp(&c[i + 3], mod);
-	i += 3 + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
-	if (c[i] == 0x5d) /* pop %rbp */
-		i++;
-	/* ff /4 (jmp) or ff /2 (call) through disp(%reg); rsp, rbp encode
-	 * differently */
-	mod = c[i + 1] >> 6;
-	if (c[i] != 0xff || (c[i + 1] & 7) != reg || reg == 4 || reg == 5 || mod == 3 ||
-	    (((c[i + 1] >> 3) & 7) != 4 && ((c[i + 1] >> 3) & 7) != 2))
-		return false;
-	*run_off = disp(&c[i + 2], mod);
-	return *vt_off <= 24 && *vt_off % 8 == 0 && *run_off % 8 == 0 &&
-	       *run_off < AT_VTABLE_FUNCS * 8;
-}
-
-static int find_next_id(const struct elf_symbol *sym, void *arg)
-{
-	__u64 *vaddr = arg;
-
-	if (!sym->is_func && sym->size == 8 && !*vaddr)
-		*vaddr = sym->vaddr;
-	return 0;
+		if (next_id)
+			ts->next_id_addr = next_id + v->bias;
+	}
+	return n;
 }
 
 int task_scan__find_vtables(struct task_scan *ts, const struct elf_symbols *syms, __u64 bias,
 			    task_scan_read_fn read, void *ctx)
 {
-	struct elf_view v = {.syms = syms, .bias = bias, .read = read, .ctx = ctx,
-			     .at_vt_off = 0, .at_run_off = AT_RUN_SLOT * 8};
-	struct funcs polls = {0}, runs = {0};
-	__u64 next_id = 0;
-	int tk, at;
+	struct elf_view v = {.syms = syms, .bias = bias, .read = read, .ctx = ctx};
+	size_t nrt;
+	const struct runtime_ops *const *rt = runtime__all(&nrt);
+	int added = 0;
 
 	if (!ts || !syms || !read)
 		return -EINVAL;
@@ -330,29 +223,16 @@ int task_scan__find_vtables(struct task_scan *ts, const struct elf_symbols *syms
 		return 0;
 	v.text_lo += bias;
 	v.text_hi += bias;
+	for (size_t i = 0; i < nrt; i++) {
+		int n;
 
-	tk = elf_symbols__match(syms, TOKIO_POLL, collect_func, &polls);
-	if (tk >= 0)
-		tk = for_each_slot(ts, &v, &polls, tokio_check);
-	free(polls.vaddr);
-	if (tk < 0)
-		return tk;
-
-	at = elf_symbols__match(syms, AT_RUN, collect_func, &runs);
-	if (at > 0 && !at_layout_from_code(syms, &v.at_vt_off, &v.at_run_off)) {
-		v.at_vt_off = 0; /* as async-task 4.3 builds today */
-		v.at_run_off = AT_RUN_SLOT * 8;
+		v.rt = rt[i];
+		n = find_runtime(ts, &v);
+		if (n < 0)
+			return n;
+		added += n;
 	}
-	if (at >= 0)
-		at = for_each_slot(ts, &v, &runs, async_task_check);
-	free(runs.vaddr);
-	if (at < 0)
-		return at;
-
-	elf_symbols__match(syms, TOKIO_NEXT_ID, find_next_id, &next_id);
-	if (tk > 0 && next_id)
-		ts->next_id_addr = next_id + bias;
-	return tk + at;
+	return added;
 }
 
 /* ---- the scan ---- */
@@ -399,7 +279,7 @@ static bool id_issued(struct scan *sc, __u64 id)
 {
 	__u64 next;
 
-	if (!id || id >= USER_ADDR_END)
+	if (!id || id >= RUNTIME_USER_ADDR_END)
 		return false;
 	if (!sc->ts->next_id_addr || id < sc->st->next_id)
 		return true;
@@ -409,56 +289,33 @@ static bool id_issued(struct scan *sc, __u64 id)
 	return id < next;
 }
 
-/* tokio: is the header at h a live task? */
-static bool tokio_live(struct scan *sc, const struct task_vtable *vt, __u64 h, struct found_task *t)
+/* Is the header at h a live task of vt's runtime? */
+static bool live(struct scan *sc, const struct task_vtable *vt, __u64 h, struct found_task *t)
 {
-	__u64 w[4], id;
+	const struct runtime_ops *rt = runtime__get((enum aib_runtime)vt->runtime);
+	__u64 w[RUNTIME_HEADER_WORDS], id = 0;
 
-	/* state, queue_next, vtable, owner_id */
-	if (sc->read(h, w, sizeof(w), sc->ctx) || w[2] != vt->addr) {
+	if (!rt || sc->read(h, w, sizeof(w), sc->ctx) || w[vt->vtable_off / 8] != vt->addr) {
 		sc->st->rejected_header++;
 		return false;
 	}
-	/* RUNNING|COMPLETE together is no lifecycle state */
-	if (w[0] >> TK_REF_SHIFT == 0 || w[0] >> TK_REF_SHIFT > REF_MAX ||
-	    (w[0] & (TK_RUNNING | TK_COMPLETE)) == (TK_RUNNING | TK_COMPLETE)) {
+	t->state = w[vt->state_off / 8];
+	switch (rt->check_header(w, t->state)) {
+	case RUNTIME_HEADER_LIVE:
+		break;
+	case RUNTIME_HEADER_BAD_STATE:
 		sc->st->rejected_state++;
 		return false;
-	}
-	/* queue_next: none or another header; owner ids count up from 1 */
-	if ((w[1] && (w[1] % 8 || w[1] >= USER_ADDR_END)) || w[3] >= (1ULL << 32)) {
+	default:
 		sc->st->rejected_header++;
 		return false;
 	}
-	if (sc->read(h + vt->id_offset, &id, sizeof(id), sc->ctx) || !id_issued(sc, id)) {
+	if (vt->id_offset &&
+	    (sc->read(h + vt->id_offset, &id, sizeof(id), sc->ctx) || !id_issued(sc, id))) {
 		sc->st->rejected_id++;
 		return false;
 	}
-	t->state = w[0];
 	t->id = id;
-	return true;
-}
-
-static bool async_task_live(struct scan *sc, const struct task_vtable *vt, __u64 h,
-			    struct found_task *t)
-{
-	__u64 w[4], state, refs; /* the 32-byte header: vtable, state, awaiter */
-
-	if (sc->read(h, w, sizeof(w), sc->ctx) || w[vt->vtable_off / 8] != vt->addr) {
-		sc->st->rejected_header++;
-		return false;
-	}
-	state = w[vt->state_off / 8];
-	refs = state >> AT_REF_SHIFT;
-	/* destroyed once no reference and no Task handle is left; a completed
-	 * task is never scheduled or running again */
-	if (refs > REF_MAX || (!refs && !(state & AT_TASK)) ||
-	    ((state & AT_COMPLETED) && (state & (AT_SCHEDULED | AT_RUNNING)))) {
-		sc->st->rejected_state++;
-		return false;
-	}
-	t->state = state;
-	t->id = 0;
 	return true;
 }
 
@@ -467,7 +324,6 @@ static int candidate(struct scan *sc, const struct task_vtable *vt, __u64 at)
 {
 	struct found_task t = {.vtable = vt->addr, .poll_fn = vt->poll_fn,
 			       .runtime = (enum aib_runtime)vt->runtime};
-	bool live;
 	__u32 dummy;
 
 	sc->st->candidates++;
@@ -477,9 +333,7 @@ static int candidate(struct scan *sc, const struct task_vtable *vt, __u64 at)
 		return 0;
 	}
 	t.header = at - vt->vtable_off;
-	live = vt->runtime == AIB_RUNTIME_TOKIO ? tokio_live(sc, vt, t.header, &t)
-						 : async_task_live(sc, vt, t.header, &t);
-	if (!live) {
+	if (!live(sc, vt, t.header, &t)) {
 		sc->st->rejected++;
 		return 0;
 	}

@@ -12,10 +12,8 @@
  * reference count is zero, and the allocator reuses a freed chunk's first
  * words for its lists).
  *
- * Layouts: tokio 1.24.. (Header is repr(C)): state +0, queue_next +8, vtable
- * +16, owner_id +24; the task id at the vtable's id_offset. async-task 4.x:
- * vtable and state in the header's first two words (order read off
- * Runnable::run), no id.
+ * What a runtime's vtables and headers look like is its runtime_ops
+ * (runtime/runtime.h): the scan itself knows no runtime.
  */
 #ifndef TASK_SCAN_H
 #define TASK_SCAN_H
@@ -76,12 +74,12 @@ struct task_scan_stats {
 struct task_scan *task_scan__new(void);
 void task_scan__free(struct task_scan *ts);
 
-/* Finds the tokio and async-task vtables of the executable `syms` (the main
- * executable, loaded at `bias`) in the target's memory, read through
- * `read`: every function slot must point into the file's .text at that
- * bias, tokio's offsets must make sense. Remembers where tokio's NEXT_ID
- * is, if the symbol exists. Returns the number of vtables added (0: no
- * runtime found, or stripped), or -errno. */
+/* Finds every supported runtime's vtables of the executable `syms` (the
+ * main executable, loaded at `bias`) in the target's memory, read through
+ * `read`, each as its runtime checks it (function slots into the file's
+ * .text at that bias; tokio: offsets that make sense). Remembers where
+ * tokio's NEXT_ID is, if the symbol exists. Returns the number of vtables
+ * added (0: no runtime found, or stripped), or -errno. */
 int task_scan__find_vtables(struct task_scan *ts, const struct elf_symbols *syms, __u64 bias,
 			    task_scan_read_fn read, void *ctx);
 

@@ -11,6 +11,7 @@
 #include "model/location_table.h"
 #include "model/lock_table.h"
 #include "lib/u64_map.h"
+#include "runtime/runtime.h"
 
 #define NO_TASK ((__u32)~0U)
 
@@ -739,22 +740,17 @@ static int on_join(struct task_model *m, const struct aib_ev_join *e)
  * its state word says; a task already seen by a probe keeps what it has. */
 static int on_task_found(struct task_model *m, const struct aib_rec_task_found *r)
 {
+	const struct runtime_ops *rt = runtime__get((enum aib_runtime)r->runtime);
 	enum task_state state;
 	struct task_info *t;
 	__u32 idx;
 
-	if (live_task(m, r->task, 0))
-		return 0;
-	if (r->runtime == AIB_RUNTIME_TOKIO)
-		state = r->state & 0x2	 ? TASK_COMPLETED
-			: r->state & 0x1 ? TASK_RUNNING
-			: r->state & 0x4 ? TASK_RUNNABLE
-					 : TASK_IDLE;
-	else
-		state = r->state & 0xc	 ? TASK_COMPLETED
-			: r->state & 0x2 ? TASK_RUNNING
-			: r->state & 0x1 ? TASK_RUNNABLE
-					 : TASK_IDLE;
+	if (!rt || live_task(m, r->task, 0))
+		return 0; /* a runtime unknown here: its state word says nothing */
+	state = r->state & rt->state_done	 ? TASK_COMPLETED
+		: r->state & rt->state_running	 ? TASK_RUNNING
+		: r->state & rt->state_scheduled ? TASK_RUNNABLE
+						 : TASK_IDLE;
 	if (state == TASK_COMPLETED)
 		return 0; /* its output waits for a JoinHandle: nothing runs */
 	idx = task_new(m, r->task, r->task_id, r->runtime);

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * async-task's probe sites (async-std, smol and the blocking pool run their
- * tasks on it). Only entry probes: RawTask::run has no catch_unwind, so a
- * uretprobe there would turn a task's panic into an abort. Poll ends are
- * probed where each run call returns in its caller, a site the BPF side
- * reports at the first poll from it (bpf/async_task.bpf.h).
+ * async-task (async_task_runtime: async-std, smol and the blocking pool run
+ * their tasks on it): its probe sites and its tasks in memory; its layout is
+ * include/async_task_layout.h. Only entry probes: RawTask::run has no
+ * catch_unwind, so a uretprobe there would turn a task's panic into an
+ * abort. Poll ends are probed where each run call returns in its caller, a
+ * site the BPF side reports at the first poll from it (bpf/async_task.bpf.h).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "async_task_layout.h"
 #include "binary/elf_symbols.h"
 #include "runtime/probe_plan.h"
+#include "runtime/runtime.h"
 #include "binary/x86_code.h"
 
 #define AT_RUN "async_task::raw::RawTask<F,T,S>::run"
@@ -54,18 +57,67 @@ static int add_panic_cleanup(const struct elf_symbols *syms, struct probe_plan *
 	return 0;
 }
 
-/* Runnable::run is `mov vtable_off(%rdi), %rax; jmp *run(%rax)`: it says
- * where the header keeps its vtable pointer. The state word is the other
- * end of the header's first two words (async-task 4.x layouts). */
-static void header_layout(const struct elf_symbols *syms, struct probe_plan *plan)
+static __u64 disp(const __u8 *c, int mod)
 {
-	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN), off;
+	__u32 d32;
 
-	plan->at_vtable_off = 0;
-	plan->at_state_off = 8;
-	if (run && !x86_code__first_load_offset(syms, run, &off) && off <= 24) {
-		plan->at_vtable_off = off;
-		plan->at_state_off = off == 0 ? 8 : 0;
+	if (mod == 0)
+		return 0;
+	if (mod == 1)
+		return c[0];
+	memcpy(&d32, c, 4);
+	return d32;
+}
+
+/* Runnable::run is `mov vt_off(%rdi), %reg; jmp *run_off(%reg)` (or a
+ * call, in a frame-pointer build): the header's vtable field and the
+ * vtable's run slot, read off the machine code. false when the code is
+ * anything else. */
+static bool layout_from_code(const struct elf_symbols *syms, __u64 *vt_off, __u64 *run_off)
+{
+	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN);
+	__u8 c[32];
+	size_t i = 0;
+	int reg, mod;
+
+	if (!run || elf_symbols__read(syms, run, c, sizeof(c)))
+		return false;
+	if (c[i] == 0x55) /* push %rbp; mov %rsp, %rbp */
+		i += c[i + 1] == 0x48 && c[i + 2] == 0x89 && c[i + 3] == 0xe5 ? 4 : 1;
+	/* REX.W 8b /r with rm = rdi: mov disp(%rdi), r64 */
+	mod = c[i + 2] >> 6;
+	reg = (c[i + 2] >> 3) & 7;
+	if (c[i] != 0x48 || c[i + 1] != 0x8b || (c[i + 2] & 7) != 7 || mod == 3)
+		return false;
+	*vt_off = disp(&c[i + 3], mod);
+	i += 3 + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
+	if (c[i] == 0x5d) /* pop %rbp */
+		i++;
+	/* ff /4 (jmp) or ff /2 (call) through disp(%reg); rsp, rbp encode
+	 * differently */
+	mod = c[i + 1] >> 6;
+	if (c[i] != 0xff || (c[i + 1] & 7) != reg || reg == 4 || reg == 5 || mod == 3 ||
+	    (((c[i + 1] >> 3) & 7) != 4 && ((c[i + 1] >> 3) & 7) != 2))
+		return false;
+	*run_off = disp(&c[i + 2], mod);
+	return *vt_off <= ASYNC_TASK_HDR_SIZE - 8 && *vt_off % 8 == 0 && *run_off % 8 == 0 &&
+	       *run_off < ASYNC_TASK_VT_FUNCS * 8;
+}
+
+/* The header's layout as Runnable::run reads it, else rustc 1.95's. The
+ * state word is the other end of the header's first two words (async-task
+ * 4.x layouts). */
+static void layout(const struct elf_symbols *syms, struct runtime_layout *out)
+{
+	__u64 vt_off, run_off;
+
+	*out = (struct runtime_layout){.vtable_off = ASYNC_TASK_HDR_VTABLE,
+				       .state_off = ASYNC_TASK_HDR_STATE,
+				       .poll_slot = ASYNC_TASK_VT_RUN};
+	if (layout_from_code(syms, &vt_off, &run_off)) {
+		out->vtable_off = (__u32)vt_off;
+		out->state_off = vt_off == 0 ? 8 : 0;
+		out->poll_slot = (__u32)run_off;
 	}
 }
 
@@ -82,9 +134,10 @@ static int add_return_sites(const struct elf_symbols *syms, struct probe_plan *p
 	return n < 0 ? n : 0;
 }
 
-int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
-			   size_t why_len)
+static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, unsigned captures,
+		      char *why, size_t why_len)
 {
+	struct runtime_layout l;
 	size_t first = plan->nsites;
 	int n, err;
 
@@ -128,7 +181,9 @@ int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *pl
 	plan->await_sites += (__u32)n;
 	if (n == 0)
 		probe_plan__note_missing(plan, AT_CLONE_WAKER " (no await sites)");
-	header_layout(syms, plan);
+	layout(syms, &l);
+	plan->at_vtable_off = l.vtable_off;
+	plan->at_state_off = l.state_off;
 	err = add_return_sites(syms, plan);
 	if (err)
 		goto fail;
@@ -139,10 +194,49 @@ int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *pl
 	if (probe_plan__function(syms, "smol::*"))
 		probe_plan__describe(plan, "smol (async-task)");
 	if (!probe_plan__function(syms, "async_std::*") && !probe_plan__function(syms, "smol::*"))
-		probe_plan__describe(plan, "async-task");
+		probe_plan__describe(plan, async_task_runtime.name);
 	probe_plan__note_missing(plan, "async-lock contention (not traced yet)");
 	return 0;
 fail:
 	plan->nsites = first;
 	return err;
 }
+
+/* ---- tasks in memory ---- */
+
+/* Every function slot points into .text. */
+static bool vtable_ok(const __u64 *w, __u64 text_lo, __u64 text_hi, __u32 *id_offset)
+{
+	for (int f = 0; f < ASYNC_TASK_VT_FUNCS; f++)
+		if (w[f] < text_lo || w[f] >= text_hi)
+			return false;
+	*id_offset = 0; /* async-task numbers no tasks */
+	return true;
+}
+
+/* Destroyed once no reference and no Task handle is left; a completed
+ * task is never scheduled or running again. */
+static enum runtime_header check_header(const __u64 w[RUNTIME_HEADER_WORDS], __u64 state)
+{
+	__u64 refs = state >> ASYNC_TASK_REF_SHIFT;
+
+	if (refs > RUNTIME_REFS_MAX || (!refs && !(state & ASYNC_TASK_STATE_TASK)) ||
+	    ((state & ASYNC_TASK_STATE_COMPLETED) &&
+	     (state & (ASYNC_TASK_STATE_SCHEDULED | ASYNC_TASK_STATE_RUNNING))))
+		return RUNTIME_HEADER_BAD_STATE;
+	return RUNTIME_HEADER_LIVE;
+}
+
+const struct runtime_ops async_task_runtime = {
+	.id = AIB_RUNTIME_ASYNC_TASK,
+	.name = "async-task",
+	.add_probes = add_probes,
+	.state_done = ASYNC_TASK_STATE_COMPLETED | ASYNC_TASK_STATE_CLOSED,
+	.state_running = ASYNC_TASK_STATE_RUNNING,
+	.state_scheduled = ASYNC_TASK_STATE_SCHEDULED,
+	.poll_fn = AT_RUN,
+	.vtable_words = ASYNC_TASK_VT_FUNCS,
+	.layout = layout,
+	.vtable_ok = vtable_ok,
+	.check_header = check_header,
+};

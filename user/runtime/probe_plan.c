@@ -6,6 +6,7 @@
 #include "lib/array.h"
 #include "binary/elf_symbols.h"
 #include "runtime/probe_plan.h"
+#include "runtime/runtime.h"
 #include "binary/x86_code.h"
 
 void probe_plan__release(struct probe_plan *plan)
@@ -150,19 +151,23 @@ void probe_plan__describe(struct probe_plan *plan, const char *what)
 int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan,
 			   unsigned captures, char *why, size_t why_len)
 {
-	char why_tokio[256], why_at[256];
-	int err;
+	size_t n, len = 0;
+	const struct runtime_ops *const *rt = runtime__all(&n);
+	char why_not[256], tried[1024] = "";
+	int err = 0;
 
 	memset(plan, 0, sizeof(*plan));
-	err = tokio_probes__add(syms, plan, captures, why_tokio, sizeof(why_tokio));
-	if (err && err != -ENOENT)
-		goto fail;
-	err = async_task_probes__add(syms, plan, why_at, sizeof(why_at));
-	if (err && err != -ENOENT)
-		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		err = rt[i]->add_probes(syms, plan, captures, why_not, sizeof(why_not));
+		if (err && err != -ENOENT)
+			goto fail;
+		if (err && len < sizeof(tried))
+			len += (size_t)snprintf(tried + len, sizeof(tried) - len, "%s%s",
+						len ? "; " : "", why_not);
+	}
 	if (plan->runtimes)
 		return 0;
-	snprintf(why, why_len, "no supported async runtime: %s; %s", why_tokio, why_at);
+	snprintf(why, why_len, "no supported async runtime: %s", tried);
 	err = -ENOENT;
 fail:
 	probe_plan__release(plan);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What to attach where: the runtime-specific layer (probes_<runtime>.c)
- * turns a target's symbols into a plan of sites, each naming the BPF program
- * to attach; the tracer attaches a plan without knowing the runtime.
+ * What to attach where: each runtime (runtime/runtime.h) turns a target's
+ * symbols into sites of one plan, each naming the BPF program to attach;
+ * the tracer attaches a plan without knowing the runtime.
  */
 #ifndef PROBE_PLAN_H
 #define PROBE_PLAN_H
@@ -91,25 +91,5 @@ enum probe_capture {
  */
 int probe_plan__for_binary(const struct elf_symbols *syms, struct probe_plan *plan,
 			   unsigned captures, char *why, size_t why_len);
-
-/*
- * The runtimes' own planners: add their sites to `plan` and return 0, or
- * -ENOENT when the binary has no such runtime (`why` says what was missing;
- * the plan is left as it was), or another -errno.
- */
-int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, unsigned captures,
-		      char *why, size_t why_len);
-/* What a tokio lock acquire is for, from a function on the path to the
- * Acquire::poll call ("tokio::sync::rwlock::RwLock<T>::write::{{closure}}"
- * is a RwLock write); AIB_LOCK_KIND_UNKNOWN for any other function. */
-enum aib_lock_kind tokio_lock_kind(const char *function);
-struct symbolizer;
-struct u64_map;
-/* The kind of every lock return site of the plan (probe vaddr -> enum
- * aib_lock_kind), from the functions around each call (`sym` may be NULL:
- * then all unknown). NULL + errno. */
-struct u64_map *tokio_lock_kinds(const struct probe_plan *plan, struct symbolizer *sym);
-int async_task_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, char *why,
-			   size_t why_len);
 
 #endif

@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * tokio's probe sites. The raw::* task vtable functions and the waker
- * functions survive every build (default, thin and fat LTO); the spawn entry
- * points are #[track_caller] generics that fat LTO may inline away, so they
- * are optional: without them tasks are found on first sight, with no spawn
- * location. No uretprobe except on raw::poll, which tokio's catch_unwind sits
- * below: a uretprobe frame that a panic unwinds through aborts the target.
+ * tokio (tokio_runtime): its probe sites, its tasks in memory, its locks;
+ * its layout is include/tokio_layout.h. The raw::* task vtable functions
+ * and the waker functions survive every build (default, thin and fat LTO);
+ * the spawn entry points are #[track_caller] generics that fat LTO may
+ * inline away, so they are optional: without them tasks are found on first
+ * sight, with no spawn location. No uretprobe except on raw::poll, which
+ * tokio's catch_unwind sits below: a uretprobe frame that a panic unwinds
+ * through aborts the target.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "tokio_layout.h"
 #include "binary/elf_symbols.h"
 #include "runtime/probe_plan.h"
-#include "binary/symbolizer.h"
-#include "lib/u64_map.h"
+#include "runtime/runtime.h"
 #include "binary/x86_code.h"
 
 struct site_spec {
@@ -97,6 +99,14 @@ static int find_object(const struct elf_symbol *sym, void *arg)
 	return 0;
 }
 
+static __u64 next_id_vaddr(const struct elf_symbols *syms)
+{
+	__u64 vaddr = 0;
+
+	elf_symbols__match(syms, TOKIO_NEXT_ID, find_object, &vaddr);
+	return vaddr;
+}
+
 /* The Acquire layout locks.bpf.h reads, checked against the code: poll
  * loads the &Semaphore (8 bytes) and num_permits (4) through self before
  * its first branch; drop first compares `queued` (1). */
@@ -164,7 +174,10 @@ static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *pla
 	return n < 0 ? n : 0;
 }
 
-enum aib_lock_kind tokio_lock_kind(const char *function)
+/* What a lock acquire is for, from a function on the path to the
+ * Acquire::poll call ("tokio::sync::rwlock::RwLock<T>::write::{{closure}}"
+ * is a RwLock write). */
+static enum aib_lock_kind lock_kind(const char *function)
 {
 	static const struct {
 		const char *module;
@@ -187,31 +200,7 @@ enum aib_lock_kind tokio_lock_kind(const char *function)
 	return AIB_LOCK_KIND_UNKNOWN;
 }
 
-struct u64_map *tokio_lock_kinds(const struct probe_plan *plan, struct symbolizer *sym)
-{
-	struct u64_map *kinds = u64_map__new();
-
-	for (size_t i = 0; kinds && i < plan->nsites; i++) {
-		const struct probe_site *site = &plan->sites[i];
-		enum aib_lock_kind kind = AIB_LOCK_KIND_UNKNOWN;
-		struct sym_frame f[16];
-		int n;
-
-		if (site->probe != AIB_PROBE_LOCK_POLLED)
-			continue;
-		/* the call's frames, innermost first: the lock API it is under */
-		n = sym ? symbolizer__frames(sym, site->origin, true, f, 16) : 0;
-		for (int j = 0; j < n && kind == AIB_LOCK_KIND_UNKNOWN; j++)
-			kind = tokio_lock_kind(f[j].function);
-		if (u64_map__set(kinds, site->vaddr, kind)) {
-			u64_map__free(kinds);
-			return NULL;
-		}
-	}
-	return kinds;
-}
-
-int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, unsigned captures,
+static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, unsigned captures,
 		      char *why, size_t why_len)
 {
 	size_t first = plan->nsites;
@@ -279,8 +268,8 @@ int tokio_probes__add(const struct elf_symbols *syms, struct probe_plan *plan, u
 	plan->blocking = captures & PROBE_CAPTURE_BLOCKING;
 
 	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
-	probe_plan__describe(plan, "tokio");
-	elf_symbols__match(syms, TOKIO_NEXT_ID, find_object, &plan->next_id_vaddr);
+	probe_plan__describe(plan, tokio_runtime.name);
+	plan->next_id_vaddr = next_id_vaddr(syms);
 	if (!plan->next_id_vaddr) /* nothing predicted, nothing to check */
 		plan->check_spawn_ids = plan->check_blocking_ids = false;
 	location_ranges(syms, plan);
@@ -293,3 +282,62 @@ fail:
 	plan->nsites = first;
 	return err;
 }
+
+/* ---- tasks in memory ---- */
+
+static void layout(const struct elf_symbols *syms, struct runtime_layout *out)
+{
+	*out = (struct runtime_layout){.vtable_off = TOKIO_HDR_VTABLE, .state_off = TOKIO_HDR_STATE,
+				       .poll_slot = TOKIO_VT_POLL};
+}
+
+/* The functions, then the offsets: Core is repr(C) { scheduler, task_id,
+ * stage } after the header (more with tokio_unstable), the trailer after
+ * the future. */
+static bool vtable_ok(const __u64 *w, __u64 text_lo, __u64 text_hi, __u32 *id_offset)
+{
+	__u64 trailer = w[TOKIO_VT_TRAILER_OFFSET / 8], sched = w[TOKIO_VT_SCHEDULER_OFFSET / 8];
+	__u64 id = w[TOKIO_VT_ID_OFFSET / 8];
+
+	for (int f = 1; f < TOKIO_VT_FUNCS; f++)
+		if (w[f] < text_lo || w[f] >= text_hi)
+			return false;
+	if (sched < TOKIO_HDR_SIZE || id < sched || id % 8 || id >= 4096 || trailer <= id ||
+	    trailer >= (1ULL << 32))
+		return false;
+	*id_offset = (__u32)id;
+	return true;
+}
+
+static enum runtime_header check_header(const __u64 w[RUNTIME_HEADER_WORDS], __u64 state)
+{
+	__u64 refs = state >> TOKIO_REF_SHIFT, next = w[TOKIO_HDR_QUEUE_NEXT / 8];
+
+	/* RUNNING|COMPLETE together is no lifecycle state */
+	if (refs == 0 || refs > RUNTIME_REFS_MAX ||
+	    (state & (TOKIO_STATE_RUNNING | TOKIO_STATE_COMPLETE)) ==
+		    (TOKIO_STATE_RUNNING | TOKIO_STATE_COMPLETE))
+		return RUNTIME_HEADER_BAD_STATE;
+	/* queue_next: none or another header; owner ids count up from 1 */
+	if ((next && (next % 8 || next >= RUNTIME_USER_ADDR_END)) ||
+	    w[TOKIO_HDR_OWNER_ID / 8] >= (1ULL << 32))
+		return RUNTIME_HEADER_BAD_FIELDS;
+	return RUNTIME_HEADER_LIVE;
+}
+
+const struct runtime_ops tokio_runtime = {
+	.id = AIB_RUNTIME_TOKIO,
+	.name = "tokio",
+	.add_probes = add_probes,
+	.state_done = TOKIO_STATE_COMPLETE,
+	.state_running = TOKIO_STATE_RUNNING,
+	.state_scheduled = TOKIO_STATE_NOTIFIED,
+	.worker_carriers = true,
+	.poll_fn = TOKIO_POLL,
+	.vtable_words = TOKIO_VT_WORDS,
+	.layout = layout,
+	.vtable_ok = vtable_ok,
+	.check_header = check_header,
+	.next_id_vaddr = next_id_vaddr,
+	.lock_kind = lock_kind,
+};

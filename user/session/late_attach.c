@@ -5,6 +5,7 @@
 #include "session/late_attach.h"
 #include "lib/clock.h"
 #include "inspect/future_decoder.h"
+#include "runtime/runtime.h"
 #include "inspect/proc_mem.h"
 #include "session/session.h"
 
@@ -15,7 +16,7 @@
 static bool is_carrier(const struct late_attach *la, const struct found_task *f,
 		       struct future_await *fa)
 {
-	if (f->runtime != AIB_RUNTIME_TOKIO || !(f->state & 0x1))
+	if (!runtime__maybe_carrier(f->runtime, f->state))
 		return false;
 	if (!la->decoder || !la->mem ||
 	    future_decoder__tokio_task(la->decoder, f->header, la->bias, proc_mem__read_cb, la->mem,
@@ -32,7 +33,8 @@ static void found_locks(const struct late_attach *la, const struct found_task *f
 	struct aib_ev_lock e = {.hdr = {.kind = AIB_EV_LOCK, .size = sizeof(e), .ts = ts}};
 	int n;
 
-	if (!la->decoder || !la->mem || f->runtime != AIB_RUNTIME_TOKIO || (f->state & 0x1))
+	if (!la->decoder || !la->mem || f->runtime != AIB_RUNTIME_TOKIO ||
+	    runtime__running(f->runtime, f->state))
 		return;
 	n = future_decoder__tokio_locks(la->decoder, f->header, la->bias, proc_mem__read_cb, la->mem,
 					locks, FUTURE_MAX_LOCKS);

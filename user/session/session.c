@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "tokio_layout.h"
 #include "record/decoder.h"
 #include "binary/elf_symbols.h"
 #include "export/exporter.h"
@@ -207,9 +208,9 @@ static int on_lock(struct session *s, const struct aib_ev_lock *e)
 
 	if (s->o.lock_kinds && lock.site && u64_map__get(s->o.lock_kinds, lock.site, &kind))
 		lock.kind = (__u16)kind;
-	/* tokio's RwLock writers ask for all MAX_READS (u32::MAX >> 3) permits */
+	/* tokio's RwLock writers ask for all its permits */
 	if (lock.kind == AIB_LOCK_KIND_UNKNOWN && lock.op != AIB_LOCK_RELEASED &&
-	    lock.permits == (~0U >> 3))
+	    lock.permits == TOKIO_RWLOCK_MAX_READS)
 		lock.kind = AIB_LOCK_KIND_RWLOCK_WRITE;
 	return session__emit(s, &lock.hdr);
 }

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tokio's memory layout, as the BPF probes and user space read it: one
+ * place for each fact. tokio 1.24 .. 1.53 share all of it (measured on
+ * --release builds with rustc 1.95 against 1.24.2 and 1.53.1); the source
+ * files named are tokio's (src/...). Macros only, so that it compiles
+ * under clang -target bpf (vmlinux.h) and in user space alike.
+ *
+ * What rustc may lay out otherwise is read off the binary's code at attach
+ * and only defaults here (TOKIO_ACQ_*); the rest is repr(C), or a constant
+ * of tokio's.
+ */
+#ifndef TOKIO_LAYOUT_H
+#define TOKIO_LAYOUT_H
+
+/* The task state word (runtime/task/state.rs): flags below bit 6, the
+ * reference count above (REF_COUNT_SHIFT). */
+#define TOKIO_STATE_RUNNING 0x1ULL
+#define TOKIO_STATE_COMPLETE 0x2ULL
+#define TOKIO_STATE_NOTIFIED 0x4ULL
+#define TOKIO_STATE_JOIN_INTEREST 0x8ULL
+#define TOKIO_STATE_JOIN_WAKER 0x10ULL
+#define TOKIO_STATE_CANCELLED 0x20ULL
+#define TOKIO_REF_SHIFT 6
+#define TOKIO_REF_ONE (1ULL << TOKIO_REF_SHIFT)
+/* A spawned task: three references, JOIN_INTEREST | NOTIFIED (0xcc) */
+#define TOKIO_STATE_INITIAL (3 * TOKIO_REF_ONE | TOKIO_STATE_JOIN_INTEREST | TOKIO_STATE_NOTIFIED)
+
+/* The task header, repr(C) (runtime/task/core.rs Header): the scheduler,
+ * task id and future follow it in Core, also repr(C). */
+#define TOKIO_HDR_STATE 0
+#define TOKIO_HDR_QUEUE_NEXT 8
+#define TOKIO_HDR_VTABLE 16
+#define TOKIO_HDR_OWNER_ID 24
+#define TOKIO_HDR_SIZE 32
+
+/* The task vtable, one static per future type (runtime/task/raw.rs
+ * Vtable): 7 function pointers, poll first, then 3 offsets from the
+ * header; with --cfg tokio_unstable 1.53 adds a 4th (spawn location). The
+ * id's offset differs per future type (32, 40, 48, 136 seen): always read
+ * it through the vtable. */
+#define TOKIO_VT_POLL 0x00
+#define TOKIO_VT_FUNCS 7
+#define TOKIO_VT_TRAILER_OFFSET 0x38
+#define TOKIO_VT_SCHEDULER_OFFSET 0x40
+#define TOKIO_VT_ID_OFFSET 0x48
+#define TOKIO_VT_WORDS 10
+
+/* worker::run(Arc<Worker>): ArcInner { strong, weak, Worker { handle,
+ * index, .. } } (runtime/scheduler/multi_thread/worker.rs, measured) */
+#define TOKIO_WORKER_INDEX 0x18
+
+/* The batch semaphore under Mutex, RwLock, Semaphore and bounded mpsc
+ * (sync/batch_semaphore.rs): `permits` holds the free permits shifted by
+ * PERMIT_SHIFT over the CLOSED bit (measured at +0x20). */
+#define TOKIO_SEM_PERMITS 0x20
+#define TOKIO_SEM_PERMIT_SHIFT 1
+/* Acquire { node, semaphore, num_permits: u32, queued: bool } is not
+ * repr(C): rustc 1.95's offsets, the defaults of what user space reads
+ * off the code of Acquire::poll and Acquire::drop before load. */
+#define TOKIO_ACQ_SEMAPHORE 0x00
+#define TOKIO_ACQ_NUM_PERMITS 0x30
+#define TOKIO_ACQ_QUEUED 0x34
+/* A RwLock writer acquires all of MAX_READS (sync/rwlock.rs: u32::MAX >> 3). */
+#define TOKIO_RWLOCK_MAX_READS (~0U >> 3)
+
+#endif /* TOKIO_LAYOUT_H */
