@@ -22,8 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "binary/binary.h"
 #include "record/await_site.h"
-#include "inspect/await_stack.h"
+#include "inspect/stack_namer.h"
 #include "record/decoder.h"
 
 #ifdef __clang__
@@ -245,15 +246,18 @@ static void test_from_stack(void **state)
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	static struct await_desc d;
-	struct await_sites *as;
+	struct stack_namer *sn;
+	struct binary *b;
 	int user = -1;
 
 	assert_true(n > 0);
 	exe[n] = '\0';
-	as = await_sites__new(exe);
-	assert_non_null(as);
+	b = binary__open(exe);
+	assert_non_null(b);
+	sn = stack_namer__new(b);
+	assert_non_null(sn);
 	runtime_poll();
-	assert_int_equal(await_sites__from_stack(as, &snap, &d), 0);
+	assert_int_equal(stack_namer__await(sn, &snap, &d), 0);
 	assert_int_equal(d.method, AIB_AWAIT_STACK);
 	assert_int_equal(d.captured_ts, 7);
 	/* the innermost frame is capture() itself, at its copy's line */
@@ -274,7 +278,8 @@ static void test_from_stack(void **state)
 	/* the walk ends in libcmocka: the outermost frame is the test's own */
 	assert_string_equal(d.frames[0].function, "test_from_stack");
 	assert_ptr_equal(await_desc__site(&d), &d.frames[d.nframes - 1]);
-	await_sites__free(as);
+	stack_namer__free(sn);
+	binary__free(b);
 }
 
 /* ---- AIB_REC_BLOCKED ---- */

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 
 #define FALLBACK_FIXTURE "/tmp/tk/target/release/tk"
@@ -34,7 +35,8 @@
 
 struct fixture {
 	char path[PATH_MAX];
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	unsigned char *img; /* the whole file, for independent parsing */
 	size_t size;
 };
@@ -64,11 +66,12 @@ static int setup(void **state)
 		return -1;
 	close(fd);
 
-	f->syms = elf_symbols__open(f->path);
-	if (!f->syms) {
-		fprintf(stderr, "elf_symbols__open(%s): %s\n", f->path, strerror(errno));
+	f->bin = binary__open(f->path);
+	if (!f->bin) {
+		fprintf(stderr, "binary__open(%s): %s\n", f->path, strerror(errno));
 		return -1;
 	}
+	f->syms = binary__symbols(f->bin);
 	*state = f;
 	return 0;
 }
@@ -78,7 +81,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	if (f) {
-		elf_symbols__free(f->syms);
+		binary__free(f->bin);
 		free(f->img);
 		free(f);
 	}
@@ -475,7 +478,7 @@ static void test_section_bounds(void **state)
 static void test_open_missing_file(void **state)
 {
 	errno = 0;
-	assert_null(elf_symbols__open("/nonexistent/dir/binary"));
+	assert_null(binary__open("/nonexistent/dir/binary"));
 	assert_int_equal(errno, ENOENT);
 }
 
@@ -488,12 +491,12 @@ static void test_open_not_elf(void **state)
 	assert_true(fd >= 0);
 	/* empty first, then a script */
 	errno = 0;
-	assert_null(elf_symbols__open(path));
+	assert_null(binary__open(path));
 	assert_int_equal(errno, ENOEXEC);
 	assert_int_equal(write(fd, text, sizeof(text) - 1), sizeof(text) - 1);
 	close(fd);
 	errno = 0;
-	assert_null(elf_symbols__open(path));
+	assert_null(binary__open(path));
 	assert_int_equal(errno, ENOEXEC);
 	unlink(path);
 }
@@ -503,7 +506,8 @@ static void test_stripped_copy_has_no_symtab(void **state)
 	struct fixture *f = *state;
 	char path[] = "/tmp/aib-stripped-XXXXXX";
 	char cmd[2 * PATH_MAX];
-	struct elf_symbols *s;
+	const struct elf_symbols *s;
+	struct binary *b;
 	int fd = mkstemp(path), calls = 0;
 
 	assert_true(fd >= 0);
@@ -511,15 +515,16 @@ static void test_stripped_copy_has_no_symtab(void **state)
 	snprintf(cmd, sizeof(cmd), "strip -o '%s' '%s'", path, f->path);
 	assert_int_equal(system(cmd), 0);
 
-	s = elf_symbols__open(path);
+	b = binary__open(path);
 	unlink(path);
-	assert_non_null(s);
+	assert_non_null(b);
+	s = binary__symbols(b);
 	assert_true(elf_symbols__has_symtab(f->syms));
 	assert_false(elf_symbols__has_symtab(s));
 	assert_true(elf_symbols__is_pie(s));
 	assert_int_equal(elf_symbols__match(s, POLL, count_calls, &calls), 0);
 	assert_int_equal(elf_symbols__section_bounds(s, ".rodata", NULL, NULL), 0);
-	elf_symbols__free(s);
+	binary__free(b);
 }
 
 /* ---- load bias ---- */
@@ -527,7 +532,8 @@ static void test_stripped_copy_has_no_symtab(void **state)
 /* This test binary: &elf_symbols__match == its vaddr + bias. */
 static void test_load_bias_self(void **state)
 {
-	struct elf_symbols *s = elf_symbols__open("/proc/self/exe");
+	struct binary *b = binary__open("/proc/self/exe");
+	const struct elf_symbols *s = binary__symbols(b);
 	struct hits *h = calloc(1, sizeof(*h));
 	__u64 bias;
 
@@ -538,7 +544,7 @@ static void test_load_bias_self(void **state)
 	assert_int_equal(elf_symbols__load_bias(s, getpid(), &bias), 0);
 	assert_int_equal(h->sym[0].vaddr + bias, (uintptr_t)&elf_symbols__match);
 	free(h);
-	elf_symbols__free(s);
+	binary__free(b);
 }
 
 /* The fixture, stopped right after exec: the code at poll's runtime address
@@ -685,14 +691,16 @@ static void test_open_and_match_fast(void **state)
 		"__rustc::__rust_dealloc", "tokio::task::spawn::spawn_inner",
 	};
 	struct fixture *f = *state;
-	struct elf_symbols *s;
+	const struct elf_symbols *s;
+	struct binary *b;
 	double t0, t1, t2;
 	int calls = 0;
 
 	t0 = now_ms();
-	s = elf_symbols__open(f->path);
+	b = binary__open(f->path);
 	t1 = now_ms();
-	assert_non_null(s);
+	assert_non_null(b);
+	s = binary__symbols(b);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++)
 		assert_true(elf_symbols__match(s, paths[i], count_calls, &calls) >= 0);
 	t2 = now_ms();
@@ -700,7 +708,7 @@ static void test_open_and_match_fast(void **state)
 		      elf_symbols__count(s), f->size / 1024, sizeof(paths) / sizeof(*paths), t2 - t1);
 	/* generous: the budget is 100 ms, sanitizers and loaded CI are slower */
 	assert_true(t2 - t0 < 500);
-	elf_symbols__free(s);
+	binary__free(b);
 }
 
 int main(void)

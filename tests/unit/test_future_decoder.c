@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "inspect/future_decoder.h"
 #include "inspect/proc_mem.h"
@@ -96,9 +97,9 @@ static __u32 marker_line(const char *label)
 struct variant_ctx {
 	const char *name; /* nofp-full, fp-full */
 	char path[PATH_MAX];
+	struct binary *bin;
 	struct future_decoder *d;
-	Dwarf *dw;
-	int fd;
+	Dwarf *dw; /* the binary's, to build memory images from its types */
 };
 
 static bool peel(Dwarf_Die *t)
@@ -422,12 +423,12 @@ static int open_variant(void **state)
 	fixture_path(vc->path, sizeof(vc->path), vc->name);
 	if (access(vc->path, R_OK))
 		return 0;
-	vc->d = future_decoder__new(vc->path);
+	vc->bin = binary__open(vc->path);
+	vc->d = vc->bin ? future_decoder__new(vc->bin) : NULL;
 	if (!vc->d)
 		return -1;
-	vc->fd = open(vc->path, O_RDONLY);
-	vc->dw = dwarf_begin(vc->fd, DWARF_C_READ);
-	return vc->dw ? 0 : -1;
+	vc->dw = binary__dwarf(vc->bin);
+	return 0;
 }
 
 static int close_locks(void);
@@ -440,10 +441,7 @@ static int close_all(void **state)
 
 	for (int i = 0; i < 2; i++) {
 		future_decoder__free(all[i]->d);
-		if (all[i]->dw)
-			dwarf_end(all[i]->dw);
-		if (all[i]->fd > 0)
-			close(all[i]->fd);
+		binary__free(all[i]->bin);
 	}
 	return 0;
 }
@@ -461,15 +459,15 @@ static int close_all(void **state)
 static void test_open_errors(void **state)
 {
 	char path[PATH_MAX];
-	struct future_decoder *d;
+	struct binary *b;
 
 	errno = 0;
-	assert_null(future_decoder__new("/nonexistent/stuck"));
+	assert_null(binary__open("/nonexistent/stuck"));
 	assert_int_equal(errno, ENOENT);
 
 	snprintf(path, sizeof(path), "%s/src/stuck.rs", fixture_dir());
 	if (!access(path, R_OK)) {
-		assert_null(future_decoder__new(path));
+		assert_null(binary__open(path));
 		assert_int_equal(errno, ENOEXEC);
 	}
 	fixture_path(path, sizeof(path), "nofp-lines");
@@ -477,10 +475,12 @@ static void test_open_errors(void **state)
 		print_message("[  SKIPPED ] %s not built\n", path);
 		skip();
 	}
+	b = binary__open(path);
+	assert_non_null(b);
 	errno = 0;
-	d = future_decoder__new(path);
-	assert_null(d);
+	assert_null(future_decoder__new(b));
 	assert_int_equal(errno, ENODATA);
+	binary__free(b);
 }
 
 /* aib:spawn_oneshot: wait_for_config at aib:oneshot_outer awaiting
@@ -1057,7 +1057,6 @@ static void test_live(void **state)
 	struct variant_ctx *vc = *state;
 	static struct mapping m[4096];
 	struct future_await out, joined;
-	struct elf_symbols *syms;
 	struct pollfd pfd;
 	struct timespec now;
 	char buf[256] = "";
@@ -1104,10 +1103,7 @@ static void test_live(void **state)
 			skip();
 		}
 	}
-	syms = elf_symbols__open(vc->path);
-	assert_non_null(syms);
-	assert_int_equal(elf_symbols__load_bias(syms, pid, &bias), 0);
-	elf_symbols__free(syms);
+	assert_int_equal(elf_symbols__load_bias(binary__symbols(vc->bin), pid, &bias), 0);
 	assert_non_null(realpath(vc->path, exe_real));
 
 	h = find_task(vc, pid, bias, "wait_for_config", m, nm);
@@ -1183,16 +1179,16 @@ static void test_live(void **state)
 
 static struct locks_ctx {
 	char path[PATH_MAX];
+	struct binary *bin;
 	struct future_decoder *d;
-	Dwarf *dw;
-	int fd;
-} lk = { .fd = -1 };
+	Dwarf *dw; /* the binary's */
+} lk;
 
 static int open_locks(void **state)
 {
 	const char *e = getenv("AIB_LOCKS_FULL"), *p = getenv("AIB_PROGRAMS");
 
-	if (lk.d)
+	if (lk.bin)
 		return 0;
 	if (e)
 		snprintf(lk.path, sizeof(lk.path), "%s", e);
@@ -1200,11 +1196,12 @@ static int open_locks(void **state)
 		snprintf(lk.path, sizeof(lk.path), "%s/../../locks/target/full/release/locks", p);
 	else
 		snprintf(lk.path, sizeof(lk.path), "tests/programs/locks/target/full/release/locks");
-	if (access(lk.path, X_OK) || !(lk.d = future_decoder__new(lk.path)))
-		return 0; /* not built, or without full DWARF (ENODATA): skipped */
-	lk.fd = open(lk.path, O_RDONLY);
-	lk.dw = dwarf_begin(lk.fd, DWARF_C_READ);
-	return lk.dw ? 0 : -1;
+	if (access(lk.path, X_OK) || !(lk.bin = binary__open(lk.path)))
+		return 0; /* not built: skipped */
+	if (!(lk.d = future_decoder__new(lk.bin)))
+		return 0; /* without full DWARF (ENODATA): skipped */
+	lk.dw = binary__dwarf(lk.bin);
+	return 0;
 }
 
 /* the offset of member m in a structure named s that has one (any unit) */
@@ -1317,7 +1314,6 @@ struct live {
 static void live_locks(struct live *l, const char *mode)
 {
 	struct found_task found[MAX_LIVE];
-	struct elf_symbols *syms;
 	int n;
 
 	if (!lk.d) {
@@ -1333,10 +1329,7 @@ static void live_locks(struct live *l, const char *mode)
 		skip();
 	}
 	assert_int_equal(proc_mem__load_bias(l->pm, &l->bias), 0);
-	syms = elf_symbols__open(lk.path);
-	assert_non_null(syms);
-	n = task_scan__pid(l->pid, syms, NULL, found, MAX_LIVE, NULL);
-	elf_symbols__free(syms);
+	n = task_scan__pid(l->pid, binary__symbols(lk.bin), NULL, found, MAX_LIVE, NULL);
 	if (n == -EPERM || n == -EACCES) {
 		print_message("[  SKIPPED ] scanning pid %d: %s\n", l->pid, strerror(-n));
 		proc_mem__close(l->pm);
@@ -1471,13 +1464,8 @@ static void test_locks_live_rwlock(void **state)
 static int close_locks(void)
 {
 	future_decoder__free(lk.d);
-	if (lk.dw)
-		dwarf_end(lk.dw);
-	if (lk.fd >= 0)
-		close(lk.fd);
-	lk.d = NULL;
-	lk.dw = NULL;
-	lk.fd = -1;
+	binary__free(lk.bin);
+	lk = (struct locks_ctx){0};
 	return 0;
 }
 

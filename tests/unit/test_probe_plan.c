@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "async_task_layout.h"
 #include "runtime/probe_plan.h"
@@ -45,7 +46,8 @@
 
 struct fixture {
 	char path[PATH_MAX];
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct probe_plan plan;
 	int plan_err;
 	char why[256];
@@ -70,12 +72,13 @@ static int setup(void **state)
 		free(f);
 		return -1;
 	}
-	f->syms = elf_symbols__open(f->path);
-	if (!f->syms) {
-		fprintf(stderr, "elf_symbols__open(%s): %s\n", f->path, strerror(errno));
+	f->bin = binary__open(f->path);
+	if (!f->bin) {
+		fprintf(stderr, "binary__open(%s): %s\n", f->path, strerror(errno));
 		free(f);
 		return -1;
 	}
+	f->syms = binary__symbols(f->bin);
 	f->plan_err =
 		probe_plan__for_binary(f->syms, &f->plan, PROBE_CAPTURE_ALL, f->why, sizeof(f->why));
 	*state = f;
@@ -88,7 +91,7 @@ static int teardown(void **state)
 
 	if (f) {
 		probe_plan__release(&f->plan);
-		elf_symbols__free(f->syms);
+		binary__free(f->bin);
 		free(f);
 	}
 	return 0;
@@ -359,7 +362,8 @@ static void test_string_ranges(void **state)
 
 static void test_self_is_not_tokio(void **state)
 {
-	struct elf_symbols *self = elf_symbols__open("/proc/self/exe");
+	struct binary *bin = binary__open("/proc/self/exe");
+	const struct elf_symbols *self = binary__symbols(bin);
 	struct probe_plan plan;
 	char why[256] = "";
 
@@ -373,16 +377,16 @@ static void test_self_is_not_tokio(void **state)
 	assert_null(plan.sites); /* released */
 	assert_int_equal(plan.nsites, 0);
 	probe_plan__release(&plan); /* again: harmless */
-	elf_symbols__free(self);
+	binary__free(bin);
 }
 
-/* The symbols of C source compiled to a temporary executable (gone once
- * read); the test is skipped when there is no compiler. */
-static struct elf_symbols *compiled(const char *src)
+/* C source compiled to a temporary executable (gone once opened); the
+ * test is skipped when there is no compiler. */
+static struct binary *compiled(const char *src)
 {
 	char cpath[] = "/tmp/aib_plan_src_XXXXXX";
 	char exe[PATH_MAX], cmd[PATH_MAX * 2 + 64];
-	struct elf_symbols *syms;
+	struct binary *bin;
 	int fd, rc;
 
 	if (system("command -v cc >/dev/null 2>&1") != 0) {
@@ -398,10 +402,10 @@ static struct elf_symbols *compiled(const char *src)
 	rc = system(cmd);
 	unlink(cpath);
 	assert_int_equal(rc, 0);
-	syms = elf_symbols__open(exe);
+	bin = binary__open(exe);
 	unlink(exe);
-	assert_non_null(syms);
-	return syms;
+	assert_non_null(bin);
+	return bin;
 }
 
 /* legacy-mangled Rust names: _ZN <len><ident>... 17h<16 hex>E */
@@ -432,11 +436,13 @@ static const char SRC_MINIMAL_TOKIO[] =
 
 static void test_poll_without_wakers(void **state)
 {
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct probe_plan plan;
 	char why[256] = "";
 
-	syms = compiled(SRC_POLL_ONLY);
+	bin = compiled(SRC_POLL_ONLY);
+	syms = binary__symbols(bin);
 	/* the planted symbol is found as tokio's poll */
 	{
 		static struct addrs a;
@@ -450,17 +456,19 @@ static void test_poll_without_wakers(void **state)
 		fail_msg("why = \"%s\": does not name %s", why, WAKE_BY_VAL);
 	assert_null(plan.sites);
 	assert_int_equal(plan.nsites, 0);
-	elf_symbols__free(syms);
+	binary__free(bin);
 }
 
 static void test_minimal_tokio(void **state)
 {
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct probe_plan plan;
 	char why[256] = "";
 	static struct addrs a;
 
-	syms = compiled(SRC_MINIMAL_TOKIO);
+	bin = compiled(SRC_MINIMAL_TOKIO);
+	syms = binary__symbols(bin);
 	assert_int_equal(probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)), 0);
 	assert_int_equal(plan.poll_sites, 1);
 	assert_int_equal(plan.spawn_sites, 1);
@@ -493,7 +501,7 @@ static void test_minimal_tokio(void **state)
 	assert_null(strstr(plan.missing, "spawn"));
 	probe_plan__release(&plan);
 	assert_null(plan.sites);
-	elf_symbols__free(syms);
+	binary__free(bin);
 }
 
 /* ---- async-task and the machine-code reader ---- */
@@ -545,11 +553,13 @@ static __u64 sym_addr(const struct elf_symbols *syms, const char *raw)
 static void test_async_task_plan(void **state)
 {
 	char why[256] = "";
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct probe_plan plan;
 	__u64 tick, ret_site = 0, probe_at = 0;
 
-	syms = compiled(SRC_ASYNC_TASK);
+	bin = compiled(SRC_ASYNC_TASK);
+	syms = binary__symbols(bin);
 	tick = sym_addr(syms, "executor_tick");
 
 	/* the return address of the call in executor_tick (push 1 + call 5) */
@@ -596,7 +606,7 @@ static void test_async_task_plan(void **state)
 	}
 	assert_int_equal(sites_of(&plan, AIB_PROBE_POLL, false), 0);
 	probe_plan__release(&plan);
-	elf_symbols__free(syms);
+	binary__free(bin);
 }
 
 /* async-task's header layout as Runnable::run reads it (a frame-pointer
@@ -624,7 +634,8 @@ static void test_async_task_layout(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char src[1024];
-		struct elf_symbols *syms;
+		struct binary *bin;
+		const struct elf_symbols *syms;
 		struct runtime_layout l;
 
 		snprintf(src, sizeof(src),
@@ -632,13 +643,14 @@ static void test_async_task_layout(void **state)
 			 "int main(void) { return 0; }\n",
 			 SYM_RUNNABLE_RUN, SYM_RUNNABLE_RUN, SYM_RUNNABLE_RUN, cases[i].run,
 			 SYM_RUNNABLE_RUN, SYM_RUNNABLE_RUN);
-		syms = compiled(src);
+		bin = compiled(src);
+		syms = binary__symbols(bin);
 		async_task_runtime.layout(syms, &l);
 		if (l.vtable_off != cases[i].want.vtable_off || l.state_off != cases[i].want.state_off ||
 		    l.poll_slot != cases[i].want.poll_slot)
 			fail_msg("\"%s\": vtable +%u, state +%u, run slot +%u", cases[i].run, l.vtable_off,
 				 l.state_off, l.poll_slot);
-		elf_symbols__free(syms);
+		binary__free(bin);
 	}
 }
 
@@ -685,7 +697,7 @@ static bool has_field(const struct x86_field *f, int n, __u64 disp, __u8 size, b
  * fixtures): poll starts `mov (%rdi),%r13` (the &Semaphore) and
  * `mov 0x30(%rdi),%r12d` (num_permits) before its first branch; drop
  * starts `cmpb $0x1,0x34(%rdi)` (queued). */
-static void check_acquire_layout(struct elf_symbols *syms, const struct probe_plan *plan)
+static void check_acquire_layout(const struct elf_symbols *syms, const struct probe_plan *plan)
 {
 	static struct addrs poll, drop;
 	struct fixture tmp = {.syms = syms};
@@ -744,7 +756,7 @@ static bool call_returns_at(const struct elf_symbols *syms, __u64 target, __u64 
 /* The lock sites of a plan: Acquire::poll's and drop's entries, release if
  * the binary has it, and a LOCK_POLLED site a few emulated-or-kept
  * instructions after each return address of an Acquire::poll call. */
-static void check_lock_sites(struct elf_symbols *syms, const struct probe_plan *plan)
+static void check_lock_sites(const struct elf_symbols *syms, const struct probe_plan *plan)
 {
 	static struct addrs poll, drop, release;
 	struct fixture tmp = {.syms = syms};
@@ -813,7 +825,7 @@ static void test_lock_sites(void **state)
 	/* with the symbols: multi_thread's bounded channel waits for capacity
 	 * in Sender::send, which calls Acquire::poll itself */
 	{
-		struct symbolizer *sym = symbolizer__new(f->path);
+		struct symbolizer *sym = symbolizer__new(f->bin);
 		struct u64_map *kinds;
 		size_t channel = 0;
 
@@ -870,7 +882,8 @@ static void test_locks_fixture(void **state)
 {
 	const char *dir = getenv("AIB_PROGRAMS");
 	char path[PATH_MAX], why[256] = "";
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct symbolizer *sym;
 	struct probe_plan plan;
 	struct u64_map *kinds;
@@ -881,7 +894,8 @@ static void test_locks_fixture(void **state)
 		fprintf(stderr, "no %s (run `make programs`): test skipped\n", path);
 		skip();
 	}
-	syms = elf_symbols__open(path);
+	bin = binary__open(path);
+	syms = binary__symbols(bin);
 	assert_non_null(syms);
 	memset(&plan, 0, sizeof(plan));
 	if (probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)))
@@ -893,7 +907,7 @@ static void test_locks_fixture(void **state)
 	assert_null(strstr(plan.missing, SEM_RELEASE));
 
 	/* each return site's kind, from the functions around its call */
-	sym = symbolizer__new(path);
+	sym = symbolizer__new(bin);
 	assert_non_null(sym);
 	kinds = runtime__lock_kinds(&plan, sym);
 	assert_non_null(kinds);
@@ -917,7 +931,7 @@ static void test_locks_fixture(void **state)
 	u64_map__free(kinds);
 	symbolizer__free(sym);
 	probe_plan__release(&plan);
-	elf_symbols__free(syms);
+	binary__free(bin);
 }
 
 static void test_tokio_lock_kind(void **state)
@@ -990,7 +1004,8 @@ SELF_FN("aib_t_fields_part_clobbered", "mov %rdi,%rbx\n mov $0,%ebx\n mov 0x40(%
 
 static void test_self_code(void **state)
 {
-	struct elf_symbols *self = elf_symbols__open("/proc/self/exe");
+	struct binary *bin = binary__open("/proc/self/exe");
+	const struct elf_symbols *self = binary__symbols(bin);
 	struct x86_field f[16];
 	__u64 a, at = 0;
 	int n;
@@ -1038,7 +1053,7 @@ static void test_self_code(void **state)
 	n = x86_code__arg0_fields(self, a, f, 16);
 	assert_int_equal(n, 1);
 	assert_true(f[0].disp == 0 && f[0].size == 4); /* (%rdi), read before rdi's overwrite */
-	elf_symbols__free(self);
+	binary__free(bin);
 }
 
 #define T(f) cmocka_unit_test(f)

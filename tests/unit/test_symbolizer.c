@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "binary/symbolizer.h"
 
@@ -35,6 +36,7 @@
 #define THIS_FILE "test_symbolizer.c"
 #define LIB_FILE "/usr/share/cargo/registry/async-task-4.3.0/src/raw.rs"
 
+static struct binary *self;
 static struct symbolizer *sym;
 static __u64 bias;
 
@@ -94,17 +96,17 @@ static const char *base(const char *path)
 
 static int setup(void **state)
 {
-	struct elf_symbols *syms = elf_symbols__open("/proc/self/exe");
-	int err = !syms || elf_symbols__load_bias(syms, getpid(), &bias);
-
-	elf_symbols__free(syms);
-	sym = symbolizer__new("/proc/self/exe");
-	return err || !sym ? -1 : 0;
+	self = binary__open("/proc/self/exe");
+	if (!self || elf_symbols__load_bias(binary__symbols(self), getpid(), &bias))
+		return -1;
+	sym = symbolizer__new(self);
+	return sym ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	symbolizer__free(sym);
+	binary__free(self);
 	return 0;
 }
 
@@ -114,14 +116,14 @@ static void test_open_errors(void **state)
 	int fd;
 
 	errno = 0;
-	assert_null(symbolizer__new("/nonexistent/file"));
+	assert_null(binary__open("/nonexistent/file"));
 	assert_int_equal(errno, ENOENT);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "not an ELF file\n", 16), 16);
 	close(fd);
 	errno = 0;
-	assert_null(symbolizer__new(path));
+	assert_null(binary__open(path));
 	assert_int_equal(errno, ENOEXEC);
 	unlink(path);
 	symbolizer__free(NULL);
@@ -193,7 +195,8 @@ static void test_inlined(void **state)
 static void test_symbols_only(void **state)
 {
 	struct symbolizer *lib;
-	struct elf_symbols *syms;
+	const struct elf_symbols *syms;
+	struct binary *b;
 	struct sym_frame f[4];
 	Dl_info info;
 	__u64 vaddr = 0;
@@ -201,18 +204,19 @@ static void test_symbols_only(void **state)
 
 	/* Debian strips its libraries: libcmocka has .dynsym and no DWARF */
 	assert_true(dladdr((void *)_cmocka_run_group_tests, &info));
-	syms = elf_symbols__open(info.dli_fname);
-	assert_non_null(syms);
+	b = binary__open(info.dli_fname);
+	assert_non_null(b);
+	syms = binary__symbols(b);
 	for (size_t i = 0; i < elf_symbols__count(syms); i++)
 		if (!strcmp(elf_symbols__get(syms, i)->path, "_cmocka_run_group_tests"))
 			vaddr = elf_symbols__get(syms, i)->vaddr;
-	elf_symbols__free(syms);
 	assert_true(vaddr != 0);
 
-	lib = symbolizer__new(info.dli_fname);
+	lib = symbolizer__new(b);
 	assert_non_null(lib);
 	if (symbolizer__has_lines(lib)) {
 		symbolizer__free(lib);
+		binary__free(b);
 		skip(); /* someone built it with DWARF */
 	}
 	n = symbolizer__frames(lib, vaddr + 4, false, f, 4);
@@ -224,6 +228,7 @@ static void test_symbols_only(void **state)
 	assert_false(f[0].library); /* judged by its name: not a Rust runtime's */
 	assert_int_equal(symbolizer__frames(lib, 0, false, f, 4), 0);
 	symbolizer__free(lib);
+	binary__free(b);
 }
 
 static void test_library_file(void **state)
@@ -348,21 +353,19 @@ static void program_path(char *path, size_t len, const char *rel)
 }
 
 /* vaddr of the (first, by address) function with this demangled path */
-static __u64 func_vaddr(const char *file, const char *path)
+static __u64 func_vaddr(const struct binary *b, const char *path)
 {
-	struct elf_symbols *syms = elf_symbols__open(file);
+	const struct elf_symbols *syms = binary__symbols(b);
 	__u64 vaddr = 0;
 
-	assert_non_null(syms);
 	for (size_t i = 0; i < elf_symbols__count(syms); i++) {
 		const struct elf_symbol *e = elf_symbols__get(syms, i);
 
 		if (e->is_func && e->size > 16 && !strcmp(e->path, path) && (!vaddr || e->vaddr < vaddr))
 			vaddr = e->vaddr;
 	}
-	elf_symbols__free(syms);
 	if (!vaddr)
-		fail_msg("%s: no function %s", file, path);
+		fail_msg("no function %s", path);
 	return vaddr;
 }
 
@@ -370,6 +373,7 @@ static __u64 func_vaddr(const char *file, const char *path)
 static void test_rust_lines(void **state)
 {
 	char path[PATH_MAX];
+	struct binary *b;
 	struct symbolizer *rs;
 	struct sym_frame f[16], user;
 	__u64 main_vaddr, lib_vaddr, rel_vaddr, pcs[2];
@@ -378,10 +382,12 @@ static void test_rust_lines(void **state)
 	program_path(path, sizeof(path), "../../async-task/target/release/astd_tasks");
 	if (access(path, R_OK))
 		skip();
-	main_vaddr = func_vaddr(path, "astd_tasks::main");
-	lib_vaddr = func_vaddr(path, "async_task::raw::RawTask<F,T,S>::drop_waker");
-	rel_vaddr = func_vaddr(path, "async_global_executor::threading::thread_main_loop");
-	rs = symbolizer__new(path);
+	b = binary__open(path);
+	assert_non_null(b);
+	main_vaddr = func_vaddr(b, "astd_tasks::main");
+	lib_vaddr = func_vaddr(b, "async_task::raw::RawTask<F,T,S>::drop_waker");
+	rel_vaddr = func_vaddr(b, "async_global_executor::threading::thread_main_loop");
+	rs = symbolizer__new(b);
 	assert_non_null(rs);
 	assert_true(symbolizer__has_lines(rs));
 
@@ -420,6 +426,7 @@ static void test_rust_lines(void **state)
 	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 2, &user, NULL, NULL), 0);
 	assert_string_equal(user.function, "astd_tasks::main");
 	symbolizer__free(rs);
+	binary__free(b);
 }
 
 /* The tokio programs are built without debuginfo, but the standard library
@@ -427,6 +434,7 @@ static void test_rust_lines(void **state)
 static void test_rust_std_lines_only(void **state)
 {
 	char path[PATH_MAX];
+	struct binary *b;
 	struct symbolizer *rs;
 	struct sym_frame f[16], user;
 	__u64 main_vaddr, std_vaddr, pcs[2];
@@ -435,12 +443,14 @@ static void test_rust_std_lines_only(void **state)
 	program_path(path, sizeof(path), "multi_thread");
 	if (access(path, R_OK))
 		skip();
-	main_vaddr = func_vaddr(path, "multi_thread::main");
-	std_vaddr = func_vaddr(path, "std::rt::lang_start_internal");
+	b = binary__open(path);
+	assert_non_null(b);
+	main_vaddr = func_vaddr(b, "multi_thread::main");
+	std_vaddr = func_vaddr(b, "std::rt::lang_start_internal");
 	/* generic: instantiated in the program's crate, without DWARF */
-	pcs[0] = func_vaddr(path, "std::sys::backtrace::__rust_begin_short_backtrace") + 4;
+	pcs[0] = func_vaddr(b, "std::sys::backtrace::__rust_begin_short_backtrace") + 4;
 	pcs[1] = main_vaddr + 5;
-	rs = symbolizer__new(path);
+	rs = symbolizer__new(b);
 	assert_non_null(rs);
 	assert_true(symbolizer__has_lines(rs));
 
@@ -460,6 +470,7 @@ static void test_rust_std_lines_only(void **state)
 	assert_null(user.file);
 	assert_int_equal(symbolizer__first_user_frame(rs, pcs, 1, &user, NULL, NULL), -ENOENT);
 	symbolizer__free(rs);
+	binary__free(b);
 }
 
 int main(void)

@@ -32,6 +32,7 @@
 
 #include "async_task_layout.h"
 #include "tokio_layout.h"
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "inspect/proc_mem.h"
 #include "inspect/task_scan.h"
@@ -412,7 +413,8 @@ static void test_proc_mem_open_errors(void **state)
 static void test_proc_mem_load_bias_self(void **state)
 {
 	struct proc_mem *pm = proc_mem__open(getpid());
-	struct elf_symbols *syms = elf_symbols__open("/proc/self/exe");
+	struct binary *bin = binary__open("/proc/self/exe");
+	const struct elf_symbols *syms = binary__symbols(bin);
 	__u64 mine, theirs;
 
 	if (!pm)
@@ -421,7 +423,7 @@ static void test_proc_mem_load_bias_self(void **state)
 	assert_int_equal(proc_mem__load_bias(pm, &mine), 0);
 	assert_int_equal(elf_symbols__load_bias(syms, getpid(), &theirs), 0);
 	assert_int_equal(mine, theirs);
-	elf_symbols__free(syms);
+	binary__free(bin);
 	proc_mem__close(pm);
 }
 
@@ -661,7 +663,8 @@ static void scan_planted(const char *flags)
 	char *argv[2] = {exe, NULL};
 	unsigned long hdr[3];
 	struct child c;
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct found_task t[16];
 	struct task_scan_stats st;
 	unsigned long sum;
@@ -669,7 +672,8 @@ static void scan_planted(const char *flags)
 
 	if (!compile_plant(flags, exe, sizeof(exe)))
 		skip();
-	syms = elf_symbols__open(exe);
+	bin = binary__open(exe);
+	syms = binary__symbols(bin);
 	assert_non_null(syms);
 	assert_true(start(&c, argv));
 	assert_true(wait_line(&c, "READY", 5000));
@@ -677,7 +681,7 @@ static void scan_planted(const char *flags)
 	if (!readable(c.pid)) {
 		stop(&c);
 		unlink(exe);
-		elf_symbols__free(syms);
+		binary__free(bin);
 		skip();
 	}
 
@@ -713,7 +717,7 @@ static void scan_planted(const char *flags)
 				want = *sym;
 		assert_int_equal(t[0].poll_fn, want.vaddr);
 	}
-	elf_symbols__free(syms);
+	binary__free(bin);
 }
 
 static void test_live_planted_pie(void **state)
@@ -745,7 +749,8 @@ static int scan_stuck(const char *variant)
 	char dir[PATH_MAX], exe[PATH_MAX + 64];
 	char *argv[2] = {exe, NULL};
 	struct child c;
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct found_task t[64];
 	struct task_scan_stats st;
 	struct timespec t0, t1;
@@ -756,19 +761,20 @@ static int scan_stuck(const char *variant)
 	snprintf(exe, sizeof(exe), "%s/await/target/%s/release/stuck", dir, variant);
 	if (!start(&c, argv))
 		return 0;
-	syms = elf_symbols__open(exe);
+	bin = binary__open(exe);
+	syms = binary__symbols(bin);
 	assert_non_null(syms);
 	assert_true(wait_line(&c, "READY", 10000));
 	if (!readable(c.pid)) {
 		stop(&c);
-		elf_symbols__free(syms);
+		binary__free(bin);
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	n = task_scan__pid(c.pid, syms, NULL, t, 64, &st);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	stop(&c);
-	elf_symbols__free(syms);
+	binary__free(bin);
 
 	fprintf(stderr, "stuck (%s): %d tasks in %.2f ms, %llu bytes in %llu regions, %llu vtables, "
 			"%llu candidates, %llu rejected\n", variant, n,
@@ -878,7 +884,8 @@ static void test_live_demo_churn(void **state)
 	char dir[PATH_MAX], exe[PATH_MAX + 64];
 	char *argv[2] = {exe, NULL};
 	struct child c;
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct found_task t[512];
 	struct task_scan_stats st;
 	__u64 rejected = 0;
@@ -890,12 +897,13 @@ static void test_live_demo_churn(void **state)
 		fprintf(stderr, "%s not built: test skipped\n", exe);
 		skip();
 	}
-	syms = elf_symbols__open(exe);
+	bin = binary__open(exe);
+	syms = binary__symbols(bin);
 	assert_non_null(syms);
 	usleep(300 * 1000);
 	if (!readable(c.pid)) {
 		stop(&c);
-		elf_symbols__free(syms);
+		binary__free(bin);
 		skip();
 	}
 	for (int round = 0; round < 8; round++) {
@@ -931,7 +939,7 @@ static void test_live_demo_churn(void **state)
 		kill(c.pid, SIGCONT);
 	}
 	stop(&c);
-	elf_symbols__free(syms);
+	binary__free(bin);
 	assert_true(ok >= 6);
 	assert_true(rejected > 0); /* freed tasks were there, and turned down */
 }
@@ -942,7 +950,8 @@ static void test_live_async_std(void **state)
 	char dir[PATH_MAX], exe[PATH_MAX + 64], trigger[] = "/tmp/aib_scan_trigger_XXXXXX";
 	char *argv[3] = {exe, trigger, NULL};
 	struct child c;
-	struct elf_symbols *syms;
+	struct binary *bin;
+	const struct elf_symbols *syms;
 	struct found_task t[64];
 	struct task_scan_stats st;
 	int n, fd, pending = 0;
@@ -957,7 +966,8 @@ static void test_live_async_std(void **state)
 		fprintf(stderr, "%s not built: test skipped\n", exe);
 		skip();
 	}
-	syms = elf_symbols__open(exe);
+	bin = binary__open(exe);
+	syms = binary__symbols(bin);
 	assert_non_null(syms);
 	assert_true(wait_line(&c, "READY", 10000));
 	fd = open(trigger, O_CREAT | O_WRONLY, 0600);
@@ -968,12 +978,12 @@ static void test_live_async_std(void **state)
 	unlink(trigger);
 	if (!readable(c.pid)) {
 		stop(&c);
-		elf_symbols__free(syms);
+		binary__free(bin);
 		skip();
 	}
 	n = task_scan__pid(c.pid, syms, NULL, t, 64, &st);
 	stop(&c);
-	elf_symbols__free(syms);
+	binary__free(bin);
 
 	fprintf(stderr, "astd_tasks: %d tasks, %llu vtables, %llu candidates, %llu rejected\n", n,
 		st.vtables, st.candidates, st.rejected);

@@ -13,12 +13,15 @@
 #include <cmocka.h>
 
 #include <alloca.h>
+#include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "binary/unwinder.h"
 
@@ -34,7 +37,8 @@
 
 static __u8 snap_bytes[SNAP_MAX]; /* not on the stack being copied */
 static struct stack_snapshot snap;
-static struct elf_symbols *syms;
+static struct binary *bin;
+static const struct elf_symbols *syms;
 static struct unwinder *uw;
 static __u64 bias;
 
@@ -128,9 +132,10 @@ static const char *func_at(__u64 vaddr)
 
 static int setup(void **state)
 {
-	syms = elf_symbols__open("/proc/self/exe");
-	uw = unwinder__new("/proc/self/exe");
-	if (!syms || !uw || elf_symbols__load_bias(syms, getpid(), &bias))
+	bin = binary__open("/proc/self/exe");
+	syms = binary__symbols(bin);
+	uw = bin ? unwinder__new(bin) : NULL;
+	if (!uw || elf_symbols__load_bias(syms, getpid(), &bias))
 		return -1;
 	recurse_p = recurse;
 	return 0;
@@ -139,7 +144,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	unwinder__free(uw);
-	elf_symbols__free(syms);
+	binary__free(bin);
 	return 0;
 }
 
@@ -149,7 +154,7 @@ static void test_open_errors(void **state)
 	int fd;
 
 	errno = 0;
-	assert_null(unwinder__new("/nonexistent/file"));
+	assert_null(binary__open("/nonexistent/file"));
 	assert_int_equal(errno, ENOENT);
 
 	fd = mkstemp(path);
@@ -157,14 +162,84 @@ static void test_open_errors(void **state)
 	assert_int_equal(write(fd, "not an ELF file\n", 16), 16);
 	close(fd);
 	errno = 0;
-	assert_null(unwinder__new(path));
+	assert_null(binary__open(path));
 	assert_int_equal(errno, ENOEXEC);
 	unlink(path);
 
 	errno = 0;
+	assert_null(binary__open(NULL));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
 	assert_null(unwinder__new(NULL));
 	assert_int_equal(errno, EINVAL);
 	unwinder__free(NULL);
+}
+
+/* An x86_64 executable that is an ELF header alone: no sections, no CFI. */
+static void test_no_cfi(void **state)
+{
+	char path[] = "/tmp/test_unwinder_XXXXXX";
+	Elf64_Ehdr eh = {
+		.e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
+		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+		.e_ehsize = sizeof(eh), .e_phentsize = sizeof(Elf64_Phdr),
+		.e_shentsize = sizeof(Elf64_Shdr),
+	};
+	struct binary *b;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, &eh, sizeof(eh)), sizeof(eh));
+	close(fd);
+	b = binary__open(path);
+	unlink(path);
+	assert_non_null(b);
+	assert_null(binary__dwarf(b));
+	assert_null(binary__cfi(b));
+	errno = 0;
+	assert_null(unwinder__new(b));
+	assert_int_equal(errno, ENODATA);
+	binary__free(b);
+}
+
+/* Debian strips its libraries: libcmocka has .eh_frame and no DWARF. At a
+ * function's entry its CFI puts the return address at [rsp]. */
+static void test_no_dwarf(void **state)
+{
+	const struct elf_symbol *sym = NULL;
+	const struct elf_symbols *lib_syms;
+	struct stack_snapshot t = {0};
+	struct unwinder *lib_uw;
+	struct binary *lib;
+	__u64 ret_addr, pcs[4];
+	Dl_info info;
+
+	assert_true(dladdr((void *)_cmocka_run_group_tests, &info));
+	lib = binary__open(info.dli_fname);
+	assert_non_null(lib);
+	lib_syms = binary__symbols(lib);
+	if (binary__dwarf(lib)) {
+		binary__free(lib);
+		skip(); /* someone built it with DWARF */
+	}
+	assert_non_null(binary__cfi(lib));
+	lib_uw = unwinder__new(lib);
+	assert_non_null(lib_uw);
+	for (size_t i = 0; i < elf_symbols__count(lib_syms); i++)
+		if (!strcmp(elf_symbols__get(lib_syms, i)->path, "_cmocka_run_group_tests"))
+			sym = elf_symbols__get(lib_syms, i);
+	assert_non_null(sym);
+	assert_int_equal(elf_symbols__load_bias(lib_syms, getpid(), &t.bias), 0);
+	ret_addr = t.bias + sym->vaddr + 17; /* any address of its text */
+	t.ip = t.bias + sym->vaddr;
+	t.sp = 0x7ff000000000;
+	t.stack = (const __u8 *)&ret_addr;
+	t.len = sizeof(ret_addr);
+	assert_true(unwinder__unwind(lib_uw, &t, pcs, 4) >= 2);
+	assert_int_equal(pcs[0], sym->vaddr);
+	assert_int_equal(pcs[1], sym->vaddr + 17);
+	unwinder__free(lib_uw);
+	binary__free(lib);
 }
 
 static void test_frame_pointer_fallback(void **state)
@@ -297,6 +372,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_no_cfi),
+		cmocka_unit_test(test_no_dwarf),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_frame_pointer_fallback),
 		cmocka_unit_test(test_truncated),

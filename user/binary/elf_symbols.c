@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Symbol lookup by demangled Rust path. Everything is read at open: symbols
- * are demangled once and sorted by path, so a lookup is a binary search; the
- * file stays mmapped (ELF_C_READ_MMAP) so raw names and segment contents are
- * used in place rather than copied.
+ * Symbol lookup by demangled Rust path. Everything is read when the binary
+ * opens: symbols are demangled once and sorted by path, so a lookup is a
+ * binary search; the binary keeps the file mmapped (ELF_C_READ_MMAP) so raw
+ * names and segment contents are used in place rather than copied.
  */
 #include "binary/elf_symbols.h"
+#include "binary/binary.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <libiberty/demangle.h>
@@ -31,8 +31,7 @@ struct alloc_sec {
 };
 
 struct elf_symbols {
-	int fd;
-	Elf *elf;
+	Elf *elf;	   /* the binary's */
 	const char *image; /* whole file, mmapped by libelf */
 	size_t image_size;
 	dev_t dev;
@@ -281,74 +280,35 @@ static int read_symbols(struct elf_symbols *s, Elf_Scn *scn)
 	return 0;
 }
 
-struct elf_symbols *elf_symbols__open(const char *path)
+struct elf_symbols *elf_symbols__new(const struct binary *bin)
 {
-	struct elf_symbols *s;
+	struct elf_symbols *s = calloc(1, sizeof(*s));
 	Elf_Scn *symscn = NULL;
-	struct stat st;
 	int err;
 
-	if (!path) {
-		errno = EINVAL;
-		return NULL;
-	}
-	s = calloc(1, sizeof(*s));
 	if (!s) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (s->fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	if (fstat(s->fd, &st)) {
-		err = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = S_ISDIR(st.st_mode) ? -EISDIR : -ENOEXEC;
-		goto fail;
-	}
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		err = -ENOSYS;
-		goto fail;
-	}
-	s->elf = elf_begin(s->fd, ELF_C_READ_MMAP, NULL);
-	if (!s->elf || elf_kind(s->elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto fail;
-	}
+	s->elf = binary__elf(bin);
+	s->dev = binary__stat(bin)->st_dev;
+	s->ino = binary__stat(bin)->st_ino;
 	s->image = elf_rawfile(s->elf, &s->image_size);
-	if (!s->image) {
-		err = -ENOEXEC;
-		goto fail;
-	}
-
-	err = read_headers(s, &symscn);
+	err = s->image ? read_headers(s, &symscn) : -ENOEXEC;
 	if (!err)
 		err = read_symbols(s, symscn);
-	if (err)
-		goto fail;
+	if (err) {
+		elf_symbols__free(s);
+		errno = -err;
+		return NULL;
+	}
 	return s;
-
-fail:
-	elf_symbols__free(s);
-	errno = -err;
-	return NULL;
 }
 
 void elf_symbols__free(struct elf_symbols *s)
 {
 	if (!s)
 		return;
-	if (s->elf)
-		elf_end(s->elf);
-	if (s->fd >= 0)
-		close(s->fd);
 	free(s->segs);
 	free(s->secs);
 	free(s->syms);

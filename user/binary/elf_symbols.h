@@ -18,7 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct elf_symbols; /* one opened ELF file */
+struct elf_symbols; /* the symbols of one binary (binary.h) */
+struct binary;
 
 struct elf_symbol {
 	const char *path; /* normalised demangled Rust path, e.g.
@@ -31,11 +32,11 @@ struct elf_symbol {
 	bool is_func;	  /* STT_FUNC (else STT_OBJECT) */
 };
 
-/* Opens an x86_64 ET_EXEC/ET_DYN file and reads its defined function and
- * object symbols (.symtab, or .dynsym when there is no .symtab).
- * NULL + errno: ENOENT/EACCES/... from open(2), ENOEXEC for a non-ELF file,
- * another machine or an object file, ENOMEM. */
-struct elf_symbols *elf_symbols__open(const char *path);
+/* Reads the defined function and object symbols of an x86_64 ET_EXEC/ET_DYN
+ * file (.symtab, or .dynsym when there is no .symtab); binary__open does, and
+ * owns the result (the table borrows its ELF handle). NULL + errno: ENOEXEC
+ * for another machine, an object file or a malformed one, ENOMEM. */
+struct elf_symbols *elf_symbols__new(const struct binary *bin);
 void elf_symbols__free(struct elf_symbols *syms);
 
 /* false for a stripped binary (.symtab absent; .dynsym alone does not count) */

@@ -21,16 +21,15 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lib/array.h"
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "lib/u64_map.h"
 
@@ -58,12 +57,11 @@ struct cached {
 };
 
 struct symbolizer {
-	struct elf_symbols *syms;
-	struct range *funcs; /* function symbols */
+	const struct elf_symbols *syms; /* the binary's */
+	struct range *funcs;		/* function symbols */
 	size_t nfuncs;
 
-	int fd;
-	Dwarf *dw; /* NULL without DWARF */
+	Dwarf *dw; /* the binary's; NULL without DWARF */
 	struct range *cus;
 	size_t ncus, cus_cap;
 	struct unit *units;
@@ -219,51 +217,30 @@ static int func_die_at(struct symbolizer *s, __u64 addr, Dwarf_Die *cudie, Dwarf
 	return r && dwarf_offdie(s->dw, r->die, func);
 }
 
-struct symbolizer *symbolizer__new(const char *path)
+struct symbolizer *symbolizer__new(const struct binary *bin)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
-	int err = -ENOMEM;
 
 	if (!s) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->fd = -1;
-	s->syms = elf_symbols__open(path);
-	if (!s->syms) {
-		err = -errno;
-		goto fail;
-	}
+	s->syms = binary__symbols(bin);
+	s->dw = binary__dwarf(bin); /* NULL: symbols only */
 	s->cache = u64_map__new();
 	s->names = u64_map__new();
-	if (!s->cache || !s->names || index_funcs(s))
-		goto fail;
-
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0) {
-		err = -errno;
-		goto fail;
+	if (!s->cache || !s->names || index_funcs(s) || (s->dw && index_cus(s))) {
+		symbolizer__free(s);
+		errno = ENOMEM;
+		return NULL;
 	}
-	s->dw = dwarf_begin(s->fd, DWARF_C_READ); /* NULL: symbols only */
-	if (s->dw && index_cus(s))
-		goto fail;
 	return s;
-
-fail:
-	symbolizer__free(s);
-	errno = -err;
-	return NULL;
 }
 
 void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
-	if (s->dw)
-		dwarf_end(s->dw);
-	if (s->fd >= 0)
-		close(s->fd);
-	elf_symbols__free(s->syms);
 	free(s->funcs);
 	free(s->cus);
 	for (size_t i = 0; i < s->nunits; i++)

@@ -25,9 +25,11 @@ struct sym_frame {
 	bool library;
 };
 
-/* NULL + errno: ENOENT etc. from open(2), ENOEXEC (not ELF). A file without
- * DWARF opens fine and resolves through its symbols only. */
-struct symbolizer *symbolizer__new(const char *path);
+struct binary;
+
+/* Names addresses of the binary (borrowed: it must outlive the symbolizer).
+ * A binary without DWARF resolves through its symbols only. NULL + ENOMEM. */
+struct symbolizer *symbolizer__new(const struct binary *bin);
 void symbolizer__free(struct symbolizer *s);
 /* true if the file has DWARF line tables */
 bool symbolizer__has_lines(const struct symbolizer *s);

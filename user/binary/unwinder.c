@@ -7,16 +7,15 @@
  * other shape (PLT stubs, realigned stacks, signal trampolines) ends the walk.
  */
 #include "binary/unwinder.h"
+#include "binary/binary.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* DWARF register numbers of the x86_64 psABI */
 #define REG_RBP 6
@@ -28,22 +27,17 @@ struct text_range {
 };
 
 struct unwinder {
-	int fd;
-	Elf *elf;
-	Dwarf *dw;	  /* only when the CFI comes from .debug_frame */
-	Dwarf_CFI *cfi;
+	Dwarf_CFI *cfi;		 /* the binary's */
 	struct text_range *text; /* executable PT_LOAD segments */
 	size_t ntext;
 };
 
-static int read_text(struct unwinder *u)
+/* binary__open checked that it is an x86_64 executable */
+static int read_text(struct unwinder *u, Elf *elf)
 {
-	GElf_Ehdr eh;
 	size_t nphdr;
 
-	if (!gelf_getehdr(u->elf, &eh) || gelf_getclass(u->elf) != ELFCLASS64 ||
-	    eh.e_machine != EM_X86_64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) ||
-	    elf_getphdrnum(u->elf, &nphdr))
+	if (elf_getphdrnum(elf, &nphdr))
 		return -ENOEXEC;
 	u->text = calloc(nphdr ? nphdr : 1, sizeof(*u->text));
 	if (!u->text)
@@ -51,7 +45,7 @@ static int read_text(struct unwinder *u)
 	for (size_t i = 0; i < nphdr; i++) {
 		GElf_Phdr ph;
 
-		if (!gelf_getphdr(u->elf, i, &ph))
+		if (!gelf_getphdr(elf, i, &ph))
 			return -ENOEXEC;
 		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
 			u->text[u->ntext++] = (struct text_range){ ph.p_vaddr,
@@ -60,12 +54,12 @@ static int read_text(struct unwinder *u)
 	return 0;
 }
 
-struct unwinder *unwinder__new(const char *path)
+struct unwinder *unwinder__new(const struct binary *bin)
 {
 	struct unwinder *u;
 	int err;
 
-	if (!path) {
+	if (!bin) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -74,31 +68,10 @@ struct unwinder *unwinder__new(const char *path)
 		errno = ENOMEM;
 		return NULL;
 	}
-	u->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (u->fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		err = -ENOSYS;
-		goto fail;
-	}
-	u->elf = elf_begin(u->fd, ELF_C_READ_MMAP, NULL);
-	if (!u->elf || elf_kind(u->elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto fail;
-	}
-	err = read_text(u);
+	err = read_text(u, binary__elf(bin));
 	if (err)
 		goto fail;
-
-	/* .eh_frame is always there for C and Rust; .debug_frame is the rare
-	 * fallback and needs the whole DWARF reader */
-	u->cfi = dwarf_getcfi_elf(u->elf);
-	if (!u->cfi) {
-		u->dw = dwarf_begin_elf(u->elf, DWARF_C_READ, NULL);
-		u->cfi = u->dw ? dwarf_getcfi(u->dw) : NULL;
-	}
+	u->cfi = binary__cfi(bin);
 	if (!u->cfi) {
 		err = -ENODATA;
 		goto fail;
@@ -115,15 +88,6 @@ void unwinder__free(struct unwinder *u)
 {
 	if (!u)
 		return;
-	/* the .eh_frame CFI is ours to end; a .debug_frame one belongs to dw */
-	if (u->cfi && !u->dw)
-		dwarf_cfi_end(u->cfi);
-	if (u->dw)
-		dwarf_end(u->dw);
-	if (u->elf)
-		elf_end(u->elf);
-	if (u->fd >= 0)
-		close(u->fd);
 	free(u->text);
 	free(u);
 }

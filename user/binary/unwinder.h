@@ -27,9 +27,11 @@ struct stack_snapshot {
 	size_t len;
 };
 
-/* Reads the CFI of the ELF file at `path`. NULL + errno: ENOENT etc. from
- * open(2), ENOEXEC (not ELF), ENODATA (no .eh_frame nor .debug_frame). */
-struct unwinder *unwinder__new(const char *path);
+struct binary;
+
+/* Unwinds through the CFI of the binary (borrowed: it must outlive the
+ * unwinder). NULL + errno: ENODATA (no .eh_frame nor .debug_frame), ENOMEM. */
+struct unwinder *unwinder__new(const struct binary *bin);
 void unwinder__free(struct unwinder *u);
 
 /* Frames of the snapshot as ELF virtual addresses (runtime - bias),

@@ -18,6 +18,7 @@
 #include "cli/outputs.h"
 #include "lib/clock.h"
 #include "lib/u64_map.h"
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "binary/x86_code.h"
 #include "runtime/probe_plan.h"
@@ -26,10 +27,10 @@
 #include "trace/tracer.h"
 #include "record/recording.h"
 #include "model/task_model.h"
-#include "inspect/await_stack.h"
 #include "inspect/future_decoder.h"
 #include "inspect/parked.h"
 #include "inspect/proc_mem.h"
+#include "inspect/stack_namer.h"
 #include "analysis/deadlock.h"
 #include "report/report.h"
 #include "session/late_attach.h"
@@ -81,7 +82,8 @@ static bool may_trace(void)
 struct live {
 	const struct options *o;
 	struct target target;
-	struct elf_symbols *syms;
+	struct binary *bin;		 /* the target's executable, opened once */
+	const struct elf_symbols *syms;	 /* binary__symbols(bin) */
 	struct probe_plan plan;
 	struct task_model *model;
 	struct recording_writer *recording;
@@ -89,8 +91,8 @@ struct live {
 	struct export_set *exports;
 	struct tracer *tracer;
 	struct u64_map *return_sites; /* return addresses probed (AT_RUN_RETURN) */
-	struct await_sites *await_sites; /* opened while the target runs */
-	int await_sites_err;
+	struct stack_namer *stacks;	 /* built while the target runs */
+	int stacks_err;
 	struct future_decoder *decoder;	 /* NULL without DWARF types */
 	struct proc_mem *mem;		 /* the target's memory, for the decoder and the scan */
 	struct u64_map *lock_kinds;	 /* lock return site -> enum aib_lock_kind */
@@ -192,7 +194,7 @@ static void resolve_parked(struct live *l)
 {
 	target_memory(l);
 	struct parked_opts po = {
-		.model = l->model, .sites = l->await_sites, .sites_err = l->await_sites_err,
+		.model = l->model, .stacks = l->stacks, .stacks_err = l->stacks_err,
 		.await_stack = await_stack, .emit = emit_rec, .ctx = l, .now = clock__ns(CLOCK_MONOTONIC),
 		.decoder = l->mem ? l->decoder : NULL, .read_mem = proc_mem__read_cb,
 		.read_ctx = l->mem, .bias = l->bias, .pid = l->target.pid,
@@ -251,14 +253,18 @@ static int prepare(struct live *l)
 {
 	const struct options *o = l->o;
 	char why[512] = "", captures_buf[96];
+	struct stack_namer *awaits;
 	int err;
 
-	l->syms = elf_symbols__open(l->target.exe);
-	if (!l->syms) {
+	/* Read once, now (an attached target's /proc/PID/exe goes when it
+	 * exits); every reader of the file borrows it. */
+	l->bin = binary__open(l->target.exe);
+	if (!l->bin) {
 		if (errno == ENOEXEC)
 			return cli__fail("%s: not an x86_64 ELF executable", l->target.name);
 		return cli__fail("cannot read %s: %s", l->target.name, strerror(errno));
 	}
+	l->syms = binary__symbols(l->bin);
 	if (!elf_symbols__has_symtab(l->syms))
 		return cli__fail("%s is stripped (no symbol table): rebuild it without stripping "
 			    "(Cargo: [profile.release] strip = false), or inspect an unstripped copy",
@@ -272,18 +278,17 @@ static int prepare(struct live *l)
 	if (err)
 		return cli__fail("%s: cannot plan probes: %s", l->target.name, strerror(-err));
 
-	if (l->plan.await_sites) {
-		l->await_sites = await_sites__new(l->target.exe);
-		l->await_sites_err = l->await_sites ? 0 : errno;
-	}
-	/* Futures decoded from memory need full debug info (the file is read
-	 * now: an attached target's /proc/PID/exe goes when it exits). */
+	/* One unwinder and symbolizer for every stack: spawns', and when the
+	 * plan takes await stacks, those, blocked syscalls' and lock sites'. */
+	l->stacks = stack_namer__new(l->bin);
+	l->stacks_err = l->stacks ? 0 : errno;
+	awaits = l->plan.await_sites ? l->stacks : NULL;
+	/* Futures decoded from memory need full debug info. */
 	if (l->plan.runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO))
-		l->decoder = future_decoder__new(l->target.exe);
+		l->decoder = future_decoder__new(l->bin);
 	if (l->plan.lock_sites) {
-		l->lock_kinds = runtime__lock_kinds(&l->plan, l->await_sites
-							       ? await_sites__symbolizer(l->await_sites)
-							       : NULL);
+		l->lock_kinds = runtime__lock_kinds(&l->plan,
+						    awaits ? stack_namer__symbolizer(awaits) : NULL);
 		if (!l->lock_kinds)
 			return cli__fail("out of memory");
 	}
@@ -305,9 +310,9 @@ static int prepare(struct live *l)
 	if (!l->exports)
 		return 1;
 	l->session = session__new(&(struct session_opts){
-		.model = l->model, .recording = l->recording, .syms = l->syms, .pid = l->target.pid,
-		.exports = l->exports, .binary = l->target.exe, .lock_kinds = l->lock_kinds,
-		.stacks = l->await_sites, .add_return_site = add_return_site, .ctx = l});
+		.model = l->model, .recording = l->recording, .binary = l->bin, .pid = l->target.pid,
+		.exports = l->exports, .lock_kinds = l->lock_kinds, .spawn_stacks = l->stacks,
+		.blocked_stacks = awaits, .add_return_site = add_return_site, .ctx = l});
 	if (!l->session)
 		return cli__fail("out of memory");
 	l->tracer = tracer__open(&l->plan,
@@ -487,10 +492,10 @@ out:
 	u64_map__free(l.return_sites);
 	u64_map__free(l.lock_kinds);
 	deadlock_finder__free(l.deadlocks);
-	await_sites__free(l.await_sites);
+	stack_namer__free(l.stacks);
 	future_decoder__free(l.decoder);
 	proc_mem__close(l.mem);
-	elf_symbols__free(l.syms);
+	binary__free(l.bin); /* last: the namer and the decoder borrow it */
 	return ret;
 }
 

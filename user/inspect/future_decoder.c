@@ -40,16 +40,14 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libelf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tokio_layout.h"
 #include "lib/array.h"
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "lib/u64_map.h"
 
@@ -109,9 +107,7 @@ struct task_layout {
 };
 
 struct future_decoder {
-	int fd;
-	Elf *elf;
-	Dwarf *dw;
+	Dwarf *dw; /* the binary's */
 	bool all_indexed;
 
 	struct u64_map *units; /* CU DIE offset -> units[] */
@@ -1649,34 +1645,20 @@ static bool has_types(Dwarf_Die *parent, int depth)
 	return false;
 }
 
-struct future_decoder *future_decoder__new(const char *path)
+struct future_decoder *future_decoder__new(const struct binary *bin)
 {
 	struct future_decoder *d = calloc(1, sizeof(*d));
 	Dwarf_CU *cu = NULL;
 	Dwarf_Die cudie;
 	bool types = false;
-	int err = -ENOMEM;
+	int err = -ENODATA;
 
 	if (!d) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	d->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (d->fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	elf_version(EV_CURRENT);
-	d->elf = elf_begin(d->fd, ELF_C_READ_MMAP, NULL);
-	if (!d->elf || elf_kind(d->elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto fail;
-	}
-	err = -ENODATA;
-	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
-	if (!d->dw)
-		goto fail;
-	while (!types && !dwarf_get_units(d->dw, cu, &cu, NULL, NULL, &cudie, NULL))
+	d->dw = binary__dwarf(bin);
+	while (d->dw && !types && !dwarf_get_units(d->dw, cu, &cu, NULL, NULL, &cudie, NULL))
 		types = dwarf_tag(&cudie) == DW_TAG_compile_unit && has_types(&cudie, 0);
 	if (!types)
 		goto fail;
@@ -1698,12 +1680,6 @@ void future_decoder__free(struct future_decoder *d)
 {
 	if (!d)
 		return;
-	if (d->dw)
-		dwarf_end(d->dw);
-	if (d->elf)
-		elf_end(d->elf);
-	if (d->fd >= 0)
-		close(d->fd);
 	for (size_t i = 0; i < d->nunit; i++)
 		free(d->unit[i].funcs);
 	free(d->unit);

@@ -18,10 +18,12 @@
 #include "aib_events.h"
 
 struct future_decoder;
+struct binary;
 
-/* NULL + errno: ENOENT etc. from open(2), ENOEXEC (not ELF), ENODATA (no
- * DWARF type information: no DWARF, or line-tables-only), ENOMEM. */
-struct future_decoder *future_decoder__new(const char *path);
+/* Decodes through the binary's DWARF (borrowed: it must outlive the
+ * decoder). NULL + errno: ENODATA (no DWARF type information: no DWARF, or
+ * line-tables-only), ENOMEM. */
+struct future_decoder *future_decoder__new(const struct binary *bin);
 void future_decoder__free(struct future_decoder *d);
 
 /* Reads len bytes of the target at runtime address addr: 0 or -errno. */

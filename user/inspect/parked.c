@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "inspect/await_stack.h"
 #include "inspect/future_decoder.h"
 #include "binary/symbolizer.h"
 #include "inspect/parked.h"
+#include "inspect/stack_namer.h"
 #include "model/task_model.h"
 
 struct scratch {
@@ -18,11 +18,11 @@ struct scratch {
 };
 
 /* Why a task has no await site, in one line. */
-static const char *no_site_reason(const struct task_info *t, int stack_err, int sites_err)
+static const char *no_site_reason(const struct task_info *t, int stack_err, int stacks_err)
 {
-	if (sites_err == ENODATA)
+	if (stacks_err == ENODATA)
 		return "the binary has no call frame information to unwind its stack";
-	if (sites_err)
+	if (stacks_err)
 		return "the binary could not be read to unwind its stack";
 	if (stack_err == -ENOENT && t->found_in_memory && !t->polls)
 		return "parked before the attach and not polled since (its future can be decoded "
@@ -207,7 +207,7 @@ static int from_stack(const struct parked_opts *o, const struct task_info *t,
 		return err;
 	if (!stack_is_current(t, s))
 		return -ESTALE;
-	return await_sites__from_stack(o->sites, s, d) ? -EPROTO : 0;
+	return stack_namer__await(o->stacks, s, d) ? -EPROTO : 0;
 }
 
 int parked__resolve(const struct parked_opts *o, struct parked_stats *st)
@@ -229,13 +229,13 @@ int parked__resolve(const struct parked_opts *o, struct parked_stats *st)
 		st->parked++;
 		if (!from_memory(o, t, &sc->future, &sc->joined, d)) {
 			st->from_memory++;
-		} else if (o->sites && !(serr = from_stack(o, t, &sc->stack, d))) {
+		} else if (o->stacks && !(serr = from_stack(o, t, &sc->stack, d))) {
 			st->from_stack++;
 		} else {
 			memset(d, 0, sizeof(*d));
 			d->method = AIB_AWAIT_NONE;
 			snprintf(d->detail, sizeof(d->detail), "%s",
-				 no_site_reason(t, serr, o->sites ? 0 : o->sites_err ?: EINVAL));
+				 no_site_reason(t, serr, o->stacks ? 0 : o->stacks_err ?: EINVAL));
 			st->unknown++;
 		}
 		add_join(o->model, t, d);

@@ -14,14 +14,14 @@
 
 struct task_model;
 struct future_decoder;
-struct await_sites;
+struct stack_namer;
 
 struct parked_opts {
 	const struct task_model *model;
 	/* opened while the target ran (its /proc/PID/exe may be gone by now);
-	 * NULL: sites_err says why (ENODATA: no call frame information) */
-	struct await_sites *sites;
-	int sites_err;
+	 * NULL: stacks_err says why (ENODATA: no call frame information) */
+	struct stack_namer *stacks;
+	int stacks_err;
 	/* the await stack kept for a task header: 0, -ENOENT, -errno */
 	int (*await_stack)(__u64 task, struct aib_await_stack *out, void *ctx);
 	/* optional: decode futures from the live target's memory */
@@ -43,7 +43,7 @@ struct parked_stats {
 	__u32 unknown;
 };
 
-/* 0 and *st, or -ENOMEM. Without `sites` every task still gets a record
+/* 0 and *st, or -ENOMEM. Without `stacks` every task still gets a record
  * saying why nothing is known. */
 int parked__resolve(const struct parked_opts *o, struct parked_stats *st);
 

@@ -2,7 +2,7 @@
 /*
  * Where a parked task waits: its await chain as source frames, and what the
  * innermost await waits for. Two sources feed it: the stack a probe copied
- * when the task's leaf future cloned its waker (await_stack.h), or the
+ * when the task's leaf future cloned its waker (stack_namer.h), or the
  * task's future decoded from memory with DWARF types (future_decoder).
  * Either way the result becomes one AIB_REC_AWAIT record, so a replay
  * reports the same; outputs read it back from there.

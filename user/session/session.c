@@ -7,13 +7,13 @@
 #include <unistd.h>
 #include "tokio_layout.h"
 #include "record/decoder.h"
+#include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "export/exporter.h"
 #include "record/recording.h"
 #include "session/session.h"
-#include "inspect/spawn_site.h"
+#include "inspect/stack_namer.h"
 #include "record/await_site.h"
-#include "inspect/await_stack.h"
 #include "model/task_model.h"
 #include "lib/u64_map.h"
 
@@ -21,8 +21,6 @@ struct session {
 	struct session_opts o;
 	struct u64_map *files_defined; /* file_addr already sent as a LOCATION */
 	struct u64_map *threads_named; /* tids already looked up */
-	struct spawn_sites *spawn_sites; /* opened at the first spawn stack */
-	bool spawn_sites_failed;
 	struct u64_map *where_keys;	/* hash of a resolved file/function -> key */
 	__u64 next_where_key;
 	__u64 unresolved;
@@ -59,7 +57,6 @@ void session__free(struct session *s)
 	u64_map__free(s->files_defined);
 	u64_map__free(s->threads_named);
 	u64_map__free(s->where_keys);
-	spawn_sites__free(s->spawn_sites);
 	free(s);
 }
 
@@ -93,7 +90,8 @@ static void define_location(struct session *s, const struct aib_ev_spawn *e)
 		len = AIB_LOCATION_MAX;
 	/* From the file, not the process: .rodata pages may not be resident,
 	 * and the process may be gone by the time the ring buffer drains. */
-	if (!s->o.syms || elf_symbols__read(s->o.syms, e->file_addr, loc.text, len))
+	if (!s->o.binary ||
+	    elf_symbols__read(binary__symbols(s->o.binary), e->file_addr, loc.text, len))
 		return; /* the model names it by address */
 	memset(&loc.rec, 0, sizeof(loc.rec));
 	loc.rec.hdr.kind = AIB_REC_LOCATION;
@@ -180,15 +178,11 @@ static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 	struct aib_ev_spawn spawn = e->spawn;
 	struct spawn_site site;
 
-	/* the decoder checked that stack.len bytes follow */
-	if (!s->spawn_sites && !s->spawn_sites_failed && s->o.binary) {
-		s->spawn_sites = spawn_sites__new(s->o.binary);
-		s->spawn_sites_failed = !s->spawn_sites;
-	}
 	spawn.hdr.kind = AIB_EV_SPAWN;
 	spawn.hdr.size = sizeof(spawn);
-	if (s->spawn_sites &&
-	    !spawn_sites__resolve(s->spawn_sites, &e->stack, (const __u8 *)(e + 1), &site)) {
+	/* the decoder checked that stack.len bytes follow */
+	if (s->o.spawn_stacks &&
+	    !stack_namer__spawn(s->o.spawn_stacks, &e->stack, (const __u8 *)(e + 1), &site)) {
 		spawn.file_addr = where_key(s, site.where, spawn.hdr.ts);
 		spawn.file_len = (__u32)strlen(site.where);
 		spawn.line = site.line;
@@ -220,7 +214,7 @@ static int on_blocked(struct session *s, const struct aib_ev_blocked *e)
 {
 	struct await_desc desc;
 
-	if (!s->o.stacks || await_sites__from_blocked(s->o.stacks, e, &desc))
+	if (!s->o.blocked_stacks || stack_namer__blocked(s->o.blocked_stacks, e, &desc))
 		memset(&desc, 0, sizeof(desc)); /* recorded with no frames */
 	return session__emit(s, &await_desc__to_blocked_record(&desc, e, &s->blocked)->hdr);
 }

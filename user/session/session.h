@@ -14,22 +14,23 @@
 
 struct task_model;
 struct recording_writer;
-struct elf_symbols;
+struct binary;
 struct export_set;
 struct u64_map;
-struct await_sites;
+struct stack_namer;
 
 struct session_opts {
 	struct task_model *model;
 	struct recording_writer *recording; /* may be NULL */
-	const struct elf_symbols *syms;	    /* for location strings */
+	const struct binary *binary;	    /* the traced executable: location strings */
 	int pid;			    /* for thread names */
 	struct export_set *exports;	    /* fed each record after the model; may be NULL */
-	const char *binary;		    /* the traced executable, for unwinding spawn stacks */
 	/* lock probe site (ELF vaddr) -> enum aib_lock_kind; may be NULL */
 	const struct u64_map *lock_kinds;
-	/* names the stacks of blocking syscalls; may be NULL (then unnamed) */
-	struct await_sites *stacks;
+	/* name the stacks of spawns (async-task) and of blocking syscalls; may
+	 * be NULL (then the spawn is unresolved, the syscall unnamed) */
+	struct stack_namer *spawn_stacks;
+	struct stack_namer *blocked_stacks;
 	/* The BPF side asks for a probe at a return address (ELF vaddr). */
 	int (*add_return_site)(__u64 vaddr, enum aib_probe probe, void *ctx);
 	void *ctx;

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+#include "binary/binary.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "binary/elf_symbols.h"
+
+struct binary {
+	int fd;
+	struct stat st;
+	Elf *elf; /* ELF_C_READ_MMAP: every reader uses the file in place */
+	struct elf_symbols *syms;
+	Dwarf *dw;
+	Dwarf_CFI *cfi;
+	bool own_cfi; /* from .eh_frame: ours to end; .debug_frame's is dw's */
+};
+
+struct binary *binary__open(const char *path)
+{
+	struct binary *b;
+	int err;
+
+	if (!path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* O_NONBLOCK: a FIFO given by mistake must not hang the open */
+	b->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (b->fd < 0 || fstat(b->fd, &b->st)) {
+		err = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(b->st.st_mode)) {
+		err = S_ISDIR(b->st.st_mode) ? -EISDIR : -ENOEXEC;
+		goto fail;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		err = -ENOSYS;
+		goto fail;
+	}
+	b->elf = elf_begin(b->fd, ELF_C_READ_MMAP, NULL);
+	if (!b->elf || elf_kind(b->elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	b->syms = elf_symbols__new(b); /* checks the machine and the type */
+	if (!b->syms) {
+		err = -errno;
+		goto fail;
+	}
+	b->dw = dwarf_begin_elf(b->elf, DWARF_C_READ, NULL);
+	/* .eh_frame is always there for C and Rust; .debug_frame is the rare
+	 * fallback, read through the DWARF */
+	b->cfi = dwarf_getcfi_elf(b->elf);
+	b->own_cfi = b->cfi;
+	if (!b->cfi && b->dw)
+		b->cfi = dwarf_getcfi(b->dw);
+	return b;
+
+fail:
+	binary__free(b);
+	errno = -err;
+	return NULL;
+}
+
+void binary__free(struct binary *b)
+{
+	if (!b)
+		return;
+	if (b->own_cfi)
+		dwarf_cfi_end(b->cfi);
+	if (b->dw)
+		dwarf_end(b->dw);
+	elf_symbols__free(b->syms);
+	if (b->elf)
+		elf_end(b->elf);
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}
+
+const struct elf_symbols *binary__symbols(const struct binary *b)
+{
+	return b ? b->syms : NULL;
+}
+
+Elf *binary__elf(const struct binary *b)
+{
+	return b->elf;
+}
+
+const struct stat *binary__stat(const struct binary *b)
+{
+	return &b->st;
+}
+
+Dwarf *binary__dwarf(const struct binary *b)
+{
+	return b->dw;
+}
+
+Dwarf_CFI *binary__cfi(const struct binary *b)
+{
+	return b->cfi;
+}
