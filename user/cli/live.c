@@ -195,7 +195,8 @@ static void resolve_parked(struct live *l)
 	target_memory(l);
 	struct parked_opts po = {
 		.model = l->model, .stacks = l->stacks, .stacks_err = l->stacks_err,
-		.await_stack = await_stack, .emit = emit_rec, .ctx = l, .now = clock__ns(CLOCK_MONOTONIC),
+		.await_stack = await_stack, .emit = emit_rec, .ctx = l,
+		.now = clock__ns(CLOCK_MONOTONIC),
 		.decoder = l->mem ? l->decoder : NULL, .read_mem = proc_mem__read_cb,
 		.read_ctx = l->mem, .bias = l->bias, .pid = l->target.pid,
 	};
@@ -212,7 +213,6 @@ static void resolve_parked(struct live *l)
 			"%u from memory, %u unknown\n", st.parked, st.from_stack, st.from_memory,
 			st.unknown);
 }
-
 
 /* Attached to a running process: the tasks it has now, from its memory. */
 static void find_tasks(struct live *l)
