@@ -51,7 +51,7 @@ static __always_inline int lock_poll(struct pt_regs *ctx, __u64 acquire)
 {
 	__u32 permits = 0;
 	struct thread_state *ts = thread_state_get();
-	__u64 sem = 0, word = 0;
+	__u64 sem = 0;
 
 	if (!ts)
 		return 0;
@@ -66,10 +66,21 @@ static __always_inline int lock_poll(struct pt_regs *ctx, __u64 acquire)
 	ts->acq = acquire;
 	ts->acq_sem = sem;
 	ts->acq_permits = permits;
-	ts->acq_avail = bpf_probe_read_user(&word, sizeof(word), (void *)(sem + TOKIO_SEM_PERMITS))
-				? ~0ULL
-				: word >> TOKIO_SEM_PERMIT_SHIFT;
 	return 0;
+}
+
+/* The permits free before this call took its own: read at the call's
+ * return, just before the record's time is taken. Read at the entry, a
+ * whole acquire by another thread between this entry and return counted
+ * twice (free at the entry, and held by the time this record is ordered):
+ * a Semaphore(3) was seen as 4 in a loaded run of e2e locks.sh rwlock. */
+static __always_inline __u64 lock_available(const struct thread_state *ts, __u8 result)
+{
+	__u64 word = 0;
+
+	if (bpf_probe_read_user(&word, sizeof(word), (void *)(ts->acq_sem + TOKIO_SEM_PERMITS)))
+		return ~0ULL;
+	return (word >> TOKIO_SEM_PERMIT_SHIFT) + (result == AIB_LOCK_ACQUIRED ? ts->acq_permits : 0);
 }
 
 /* Where an Acquire::poll call returned (site = this probe's ELF vaddr). */
@@ -86,7 +97,8 @@ static __always_inline int lock_polled(struct pt_regs *ctx, __u64 site)
 	ts->acq_sp = 0;
 	if (result > AIB_LOCK_PENDING)
 		return 0;
-	lock_event(tid, ts->acq_sem, ts->acq, site, ts->acq_avail, ts->acq_permits, result);
+	lock_event(tid, ts->acq_sem, ts->acq, site, lock_available(ts, result), ts->acq_permits,
+		   result);
 	return 0;
 }
 

@@ -37,7 +37,7 @@ struct thread_state {
 	/* tokio's Acquire::poll entered and not returned yet (locks.bpf.h) */
 	__u32 acq_permits;
 	__u64 acq_sp; /* sp at its entry; its return site runs at acq_sp + 8 */
-	__u64 acq, acq_sem, acq_avail;
+	__u64 acq, acq_sem;
 	/* a syscall entered while polling a task (blocking.bpf.h) */
 	__u64 sys_start, sys_arg;
 	__u32 sys_nr, sys_op;

@@ -218,7 +218,8 @@ struct aib_ev_lock {
 	__u64 task_id;
 	__u64 acquire;	 /* the Acquire future: one acquire across its polls; 0 on release */
 	__u64 site;	 /* ELF vaddr the Acquire::poll call returns to; 0 on release */
-	__u64 available; /* permits free in the semaphore at the poll's entry; ~0 = unknown */
+	__u64 available; /* permits free in the semaphore before this poll took its own
+			    (read at its return); ~0 = unknown */
 	__u32 permits;	 /* asked for (acquire) or given back (release) */
 	__u16 op;	 /* enum aib_lock_op */
 	__u16 kind;	 /* enum aib_lock_kind */

@@ -406,7 +406,7 @@ int lock_table__apply(struct lock_table *lt, const struct aib_ev_lock *e, __u64 
 	l = &k->info;
 	set_type(lt, l, e->kind);
 	if (e->available != ~0ULL) {
-		/* free at the poll's entry plus held then; saturating */
+		/* free before this poll took its own, plus held then; saturating */
 		seen = e->available + k->held < e->available ? ~0ULL : e->available + k->held;
 		if (seen > l->permits_seen)
 			l->permits_seen = seen;
