@@ -207,7 +207,9 @@ test_replay_bad_magic() {
 	expect_error badmagic 1 'bad-magic\.rec.*(not a recording|header)'
 }
 
-# 7c. A record kind overwritten with 0xffff in the middle: a clean error.
+# 7c. A record kind overwritten with 0xffff in the middle: a clean one-line
+# error naming the byte, the report and JSON of the records before it, and a
+# failed exit status (it was all or nothing: no report at all).
 test_replay_bad_kind() {
 	local size mid
 	need_recording
@@ -215,8 +217,11 @@ test_replay_bad_kind() {
 	mid=$(record_boundary "$SHARED/rec.bin" $((size / 2))) || fail "cannot walk the records of the recording"
 	cp "$SHARED/rec.bin" bad-kind.rec
 	printf '\377\377' | dd of=bad-kind.rec bs=1 seek="$mid" conv=notrunc status=none
-	tool badkind replay bad-kind.rec
-	expect_error badkind 1 "corrupt.*byte $mid"
+	tool badkind replay bad-kind.rec --json badkind.json
+	expect_error badkind 1 "corrupt.*byte $mid.*records before it"
+	grep -q '^Tasks: ' badkind.out || fail "no report of the records before the corrupt one"
+	expect_jq badkind.json "the records before byte $mid: some tasks, no more than the full recording ($FULL)" \
+		'(.tasks | length) >= 1 and .metadata.total_tasks <= $n' --argjson n "$FULL"
 }
 
 # 8. --duration on a program that runs forever: the tool stops it in time and
@@ -304,6 +309,65 @@ test_err_missing_cmd() {
 test_err_replay_missing() {
 	tool err replay /nonexistent/recording
 	expect_error err 1 '/nonexistent/recording.*(no such file|not found)'
+}
+
+# 9b. Outputs: an output that would destroy the recording is refused, the
+# recording intact; a --json that cannot be written fails before the program
+# runs (it failed only after the whole session); a full disk is said as one,
+# on the JSON and on the recording, and is a failed exit status (the
+# recording's was 0), with the report still complete.
+test_err_output_collision() {
+	need_recording
+	cp "$SHARED/rec.bin" r.rec
+	tool err replay r.rec --json ./r.rec
+	expect_error err 2 'recording and --json name the same file'
+	cmp -s r.rec "$SHARED/rec.bin" || fail "the recording was changed"
+}
+
+test_err_json_unwritable() {
+	local start elapsed
+	start=$(now_ms)
+	tool err run --json /nonexistent/dir/out.json -- "$PROGS/multi_thread"
+	elapsed=$(($(now_ms) - start))
+	expect_error err 1 'cannot write /nonexistent/dir/out.json'
+	! grep -q 'multi_thread: ok' err.out || fail "the program ran before the unwritable --json was refused"
+	[ "$elapsed" -le 3000 ] || fail "the unwritable --json was refused after ${elapsed} ms"
+}
+
+test_err_disk_full() {
+	need_recording
+	tool json replay "$SHARED/rec.bin" --json /dev/full
+	expect_error json 1 'cannot write /dev/full: no space left on device'
+	# a recording that cannot even start is refused before the program runs
+	tool early run --record /dev/full -- "$PROGS/current_thread"
+	expect_error early 1 'cannot write /dev/full: no space left on device'
+	# ... and one whose disk fills up mid-session: an 8 KiB tmpfs
+	mkdir small
+	mount -t tmpfs -o size=8k aib-e2e-full small || fail "cannot mount a small tmpfs"
+	trap 'umount small 2>/dev/null || true' EXIT
+	tool rec run --record small/r.rec -- "$PROGS/multi_thread"
+	umount small
+	expect_rc rec 1
+	grep -qi '^async-inspect-bpf: recording to small/r.rec failed: no space left on device' rec.err ||
+		fail "no 'no space left' for the recording: $(head -c 300 rec.err | tr '\n' '|')"
+	grep -q 'ended: target exited' rec.out || fail "no report after the recording failed"
+}
+
+# 9c. A thread id is no pid: refused, naming the process (uprobe_multi
+# refused it and the fallback traced that one thread).
+test_err_thread_id() {
+	local pid tid=
+	"$PROGS/demo" >demo.out 2>&1 &
+	pid=$!
+	bg "$pid"
+	for _ in $(seq 50); do
+		tid=$(ls "/proc/$pid/task" 2>/dev/null | grep -vx "$pid" | head -n 1) || true
+		[ -n "$tid" ] && break
+		sleep 0.1
+	done
+	[ -n "$tid" ] || fail "the demo started no second thread"
+	tool err --pid "$tid" --duration 1
+	expect_error err 1 "$tid is a thread of process $pid: give --pid $pid"
 }
 
 # 11. `run` forwards the program's own exit status (0 is checked by
@@ -401,7 +465,8 @@ test_overflow() {
 ALL_TESTS=(multi_thread current_thread nested attach_pid attach_alias record_replay
 	replay_truncated replay_bad_magic replay_bad_kind duration sigint_run sigint_pid
 	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
-	err_replay_missing exit_status timings overflow)
+	err_replay_missing err_output_collision err_json_unwritable err_disk_full err_thread_id
+	exit_status timings overflow)
 # What can be checked without root.
 NONROOT_TESTS=(err_no_args err_not_root err_replay_missing)
 

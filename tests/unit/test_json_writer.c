@@ -161,6 +161,33 @@ static void test_string_escaping(void **state)
 		  "\"/\"]");
 }
 
+/* Only well-formed UTF-8 passes through; every other byte above 0x7f is
+ * U+FFFD, so the file stays JSON (a thread name the kernel cut at 15 bytes
+ * inside a character was written raw). */
+static void test_invalid_utf8(void **state)
+{
+	struct mem m;
+
+	mem_open(&m, false);
+	json__array_begin(&m.w);
+	json__string(&m.w, "\xf0\x9d\x84\x9e \xef\xbf\xbf \xf4\x8f\xbf\xbf"); /* 4- and 3-byte, the last one */
+	json__string(&m.w, "tokio-worker-\xc3");	  /* cut after a lead byte */
+	json__string(&m.w, "ab\xe2\x9c");		  /* cut inside a 3-byte one */
+	json__string(&m.w, "\x80x\xbf");		  /* continuation bytes alone */
+	json__string(&m.w, "\xc0\xaf \xe0\x80\xaf");	  /* overlong forms of '/' */
+	json__string(&m.w, "\xed\xa0\x80");		  /* a surrogate */
+	json__string(&m.w, "\xf4\x90\x80\x80 \xff\xfe"); /* above U+10FFFF; never UTF-8 */
+	json__array_end(&m.w);
+	mem_check(&m, 0,
+		  "[\"\xf0\x9d\x84\x9e \xef\xbf\xbf \xf4\x8f\xbf\xbf\","
+		  "\"tokio-worker-\\ufffd\","
+		  "\"ab\\ufffd\\ufffd\","
+		  "\"\\ufffdx\\ufffd\","
+		  "\"\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd\","
+		  "\"\\ufffd\\ufffd\\ufffd\","
+		  "\"\\ufffd\\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\"]");
+}
+
 static void test_keys_escaped(void **state)
 {
 	struct mem m;
@@ -289,7 +316,8 @@ static void test_max_depth(void **state)
 	free(m.buf);
 }
 
-static void test_write_error_is_eio(void **state)
+/* A full disk is said as one (it was -EIO, "Input/output error"). */
+static void test_write_error_keeps_errno(void **state)
 {
 	FILE *f = fopen("/dev/full", "w");
 	struct json_writer w;
@@ -303,7 +331,7 @@ static void test_write_error_is_eio(void **state)
 	json__key(&w, "a");
 	json__u64(&w, 1);
 	json__object_end(&w);
-	assert_int_equal(json__finish(&w), -EIO);
+	assert_int_equal(json__finish(&w), -ENOSPC);
 	fclose(f);
 }
 
@@ -331,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_top_level_array),
 		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_string_escaping),
+		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_keys_escaped),
 		cmocka_unit_test(test_null_string),
 		cmocka_unit_test(test_doubles),
@@ -338,7 +367,7 @@ int main(void)
 		cmocka_unit_test(test_unbalanced_end),
 		cmocka_unit_test(test_error_is_sticky),
 		cmocka_unit_test(test_max_depth),
-		cmocka_unit_test(test_write_error_is_eio),
+		cmocka_unit_test(test_write_error_keeps_errno),
 		cmocka_unit_test(test_fmemopen_exact),
 	};
 

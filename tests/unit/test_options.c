@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -206,20 +208,105 @@ static void test_bad_values(void **state)
 	expect_error(parse(&p, "-p", "4294967297", NULL),
 		     "--pid needs a process id, not '4294967297'");
 	expect_error(parse(&p, "-p", "1", "-d", "0", NULL),
-		     "--duration needs a positive number of seconds, not '0'");
+		     "--duration needs a positive number of seconds up to 1e9, not '0'");
 	expect_error(parse(&p, "-p", "1", "-d", "1s", NULL),
-		     "--duration needs a positive number of seconds, not '1s'");
-	expect_error(parse(&p, "-p", "1", "-t", "many", NULL), "--tasks needs a number, not 'many'");
+		     "--duration needs a positive number of seconds up to 1e9, not '1s'");
+	/* ns past 2^64 ended the session at once */
+	expect_error(parse(&p, "-p", "1", "-d", "inf", NULL),
+		     "--duration needs a positive number of seconds up to 1e9, not 'inf'");
+	expect_error(parse(&p, "-p", "1", "-d", "nan", NULL),
+		     "--duration needs a positive number of seconds up to 1e9, not 'nan'");
+	expect_error(parse(&p, "-p", "1", "-d", "2e10", NULL),
+		     "--duration needs a positive number of seconds up to 1e9, not '2e10'");
+	expect_ok(parse(&p, "-p", "1", "-d", "1e9", NULL));
+	expect_error(parse(&p, "-p", "1", "-t", "many", NULL),
+		     "--tasks needs a number (0 = all), not 'many'");
+	/* no sign and no wrap: -1 was 2^64 - 1 rows */
+	expect_error(parse(&p, "-p", "1", "-t", "-1", NULL),
+		     "--tasks needs a number (0 = all), not '-1'");
+	expect_error(parse(&p, "-p", "1", "-t", "99999999999999999999", NULL),
+		     "--tasks needs a number (0 = all), not '99999999999999999999'");
 	expect_error(parse(&p, "-p", "1", "--ringbuf-mb", "0", NULL),
-		     "--ringbuf-mb needs a size from 1 to 4096");
-	expect_error(parse(&p, "-p", "1", "--ringbuf-mb", "4097", NULL),
-		     "--ringbuf-mb needs a size from 1 to 4096");
+		     "--ringbuf-mb needs a size from 1 to 2048, not '0'");
+	/* 4096 MiB is 2^32 bytes: the kernel's 32-bit size wraps to 0 */
+	expect_error(parse(&p, "-p", "1", "--ringbuf-mb", "4096", NULL),
+		     "--ringbuf-mb needs a size from 1 to 2048, not '4096'");
+	expect_ok(parse(&p, "-p", "1", "--ringbuf-mb", "2048", NULL));
+	assert_int_equal(p.o.ringbuf_mb, 2048);
 	expect_error(parse(&p, "-p", "1", "--stuck-after", "soon", NULL),
 		     "--stuck-after needs a duration such as 2s, 500ms or 3m, not 'soon'");
 	expect_error(parse(&p, "-p", "1", "--blocking-threshold", "-1ms", NULL),
 		     "--blocking-threshold needs a duration such as 1ms or 500us, not '-1ms'");
 	expect_error(parse(&p, "-p", "1", "--flamegraph-kind", "hot", NULL),
 		     "--flamegraph-kind needs both, busy or idle, not 'hot'");
+}
+
+/* Options a recording cannot honour are refused, not ignored. */
+static void test_command_fit(void **state)
+{
+	struct parsed p;
+
+	expect_error(parse(&p, "replay", "s.rec", "--pid", "3", NULL),
+		     "--pid does not apply to replay: a recording is replayed as it was made");
+	expect_error(parse(&p, "replay", "s.rec", "-d", "3", NULL),
+		     "--duration does not apply to replay: a recording is replayed as it was made");
+	expect_error(parse(&p, "replay", "s.rec", "--record", "o.rec", NULL),
+		     "--record does not apply to replay: a recording is replayed as it was made");
+	expect_error(parse(&p, "replay", "s.rec", "--locks", NULL),
+		     "--locks does not apply to replay: a recording is replayed as it was made");
+	expect_error(parse(&p, "--blocking", "replay", "s.rec", NULL),
+		     "--blocking does not apply to replay: a recording is replayed as it was made");
+	expect_error(parse(&p, "replay", "s.rec", "--ringbuf-mb", "8", NULL),
+		     "--ringbuf-mb does not apply to replay: a recording is replayed as it was made");
+	/* --fail-on-deadlock implies --locks live, and applies to a replay too */
+	expect_ok(parse(&p, "replay", "s.rec", "--fail-on-deadlock", NULL));
+	assert_true(p.o.fail_on_deadlock);
+	expect_error(parse(&p, "--pid", "3", "run", "--", "./app", NULL),
+		     "--pid does not go with run, which starts its own process");
+}
+
+/* No output may destroy another, or the recording being replayed. */
+static void test_output_collisions(void **state)
+{
+	struct parsed p;
+
+	expect_error(parse(&p, "replay", "r.rec", "--json", "r.rec", NULL),
+		     "replay's recording and --json name the same file (r.rec): an output would "
+		     "overwrite the recording");
+	expect_error(parse(&p, "replay", "r.rec", "--perfetto", "./r.rec", NULL),
+		     "replay's recording and --perfetto name the same file (./r.rec): an output "
+		     "would overwrite the recording");
+	expect_error(parse(&p, "-p", "1", "--record", "x", "--json", "x", NULL),
+		     "--json and --record name the same file (x): each output needs its own");
+	expect_error(parse(&p, "-p", "1", "--json", "z", "--perfetto", "z", NULL),
+		     "--json and --perfetto name the same file (z): each output needs its own");
+	expect_error(parse(&p, "-p", "1", "--csv", "d", "--chrome-trace", "d/tasks.csv", NULL),
+		     "--chrome-trace and --csv name the same file (d/tasks.csv): each output needs "
+		     "its own");
+	/* one file, two names: a hard link */
+	{
+		char a[] = "/tmp/aib_opt_XXXXXX", b[64];
+		int fd = mkstemp(a);
+
+		assert_true(fd >= 0);
+		close(fd);
+		snprintf(b, sizeof(b), "%s.link", a);
+		assert_int_equal(link(a, b), 0);
+		parse(&p, "-p", "1", "--json", a, "--flamegraph", b, NULL);
+		assert_int_equal(p.ret, -EINVAL);
+		assert_non_null(strstr(p.err, "--json and --flamegraph name the same file"));
+		unlink(b);
+		unlink(a);
+	}
+	/* '-' is stdout for --json only */
+	expect_ok(parse(&p, "-p", "1", "--json", "-", "--perfetto", "t", NULL));
+	expect_error(parse(&p, "-p", "1", "--perfetto", "-", NULL),
+		     "--perfetto writes a file, not stdout ('-' is for --json only)");
+	expect_error(parse(&p, "replay", "r.rec", "--csv", "-", NULL),
+		     "--csv writes a file, not stdout ('-' is for --json only)");
+	/* distinct files are fine, the same option given twice keeps the last */
+	expect_ok(parse(&p, "-p", "1", "--json", "a", "--perfetto", "b", "--json", "c", NULL));
+	assert_string_equal(p.o.json, "c");
 }
 
 static void test_durations(void **state)
@@ -247,7 +334,8 @@ int main(void)
 		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_every_flag),
 		cmocka_unit_test(test_captures),     cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_durations),    cmocka_unit_test(test_command_fit),
+		cmocka_unit_test(test_output_collisions),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);

@@ -89,6 +89,7 @@ struct live {
 	struct recording_writer *recording;
 	struct session *session;
 	struct export_set *exports;
+	FILE *json;			 /* --json, opened before the session */
 	struct tracer *tracer;
 	struct u64_map *return_sites; /* return addresses probed (AT_RUN_RETURN) */
 	struct stack_namer *stacks;	 /* built while the target runs */
@@ -306,6 +307,8 @@ static int prepare(struct live *l)
 		if (!l->recording)
 			return cli__fail("cannot write %s: %s", o->record, strerror(errno));
 	}
+	if (outputs__open_json(o, &l->json))
+		return 1;
 	l->exports = outputs__open_exports(o);
 	if (!l->exports)
 		return 1;
@@ -401,7 +404,7 @@ int command__live(const struct options *o)
 	struct live l = {.o = o};
 	struct aib_rec_end end = {.hdr = {.kind = AIB_REC_END, .size = sizeof(end)}};
 	struct sigaction sa = {.sa_handler = on_signal};
-	int ret = 1, err;
+	int ret = 1, err, rec_err = 0;
 
 	if (!may_trace())
 		return cli__fail("permission denied: attaching uprobes needs root (or CAP_BPF and "
@@ -414,6 +417,14 @@ int command__live(const struct options *o)
 		err = target__attach(&l.target, o->pid);
 		if (err == -ESRCH)
 			return cli__fail("no process with pid %d", o->pid);
+		if (err == TARGET_THREAD)
+			return cli__fail("%d is a thread of process %d: give --pid %d", o->pid,
+					 l.target.pid, l.target.pid);
+		if (err == TARGET_ZOMBIE)
+			return cli__fail("process %d has exited (a zombie its parent has not reaped)",
+					 o->pid);
+		if (err == TARGET_KTHREAD)
+			return cli__fail("%d is a kernel thread: there is no program to inspect", o->pid);
 		if (err)
 			return cli__fail("cannot inspect pid %d: %s", o->pid, strerror(-err));
 	}
@@ -455,13 +466,13 @@ int command__live(const struct options *o)
 	end.events = task_model__summary(l.model)->events;
 	session__emit(l.session, &end.hdr);
 	if (l.recording) {
-		err = session__recording_error(l.session);
-		if (recording_writer__close(l.recording) && !err)
-			err = -EIO;
+		int close_err = recording_writer__close(l.recording);
+
+		rec_err = session__recording_error(l.session) ?: close_err;
 		l.recording = NULL;
-		if (err)
+		if (rec_err)
 			cli__fail("recording to %s failed: %s (the report below is complete)", o->record,
-			     strerror(-err));
+				  strerror(-rec_err));
 	}
 	if (session__invalid_samples(l.session))
 		fprintf(stderr, "async-inspect-bpf: %llu malformed samples ignored\n",
@@ -472,7 +483,10 @@ int command__live(const struct options *o)
 	task_model__finish(l.model, end.hdr.ts);
 	deadlock_finder__check_model(l.deadlocks, l.model, end.hdr.ts);
 	err = outputs__finish_exports(l.exports, l.model);
-	ret = outputs__write(l.model, l.deadlocks, o, false) || err ? EXIT_ERROR : 0;
+	/* any output lost is an error, the recording's too */
+	ret = outputs__write(l.model, l.deadlocks, o, false, l.json) || err || rec_err ? EXIT_ERROR
+											       : 0;
+	l.json = NULL; /* closed */
 	if (!ret && o->fail_on_deadlock && deadlock_finder__count(l.deadlocks))
 		ret = EXIT_DEADLOCK;
 	else if (!ret && l.target.ours && end.reason == AIB_END_TARGET_EXITED)
@@ -486,6 +500,7 @@ out:
 	if (l.recording)
 		recording_writer__abort(l.recording);
 	session__free(l.session);
+	outputs__close_json(l.json);
 	export_set__free(l.exports);
 	task_model__free(l.model);
 	probe_plan__release(&l.plan);

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +14,12 @@
 
 /* --blocking: a syscall this long inside a poll stalls the worker's other tasks */
 #define DEFAULT_BLOCKING_NS 1000000ULL
-/* The kernel's ring-buffer size is a power of two in a 32-bit field. */
-#define MAX_RINGBUF_MB 4096
+/* The kernel's ring-buffer size is a power of two in a 32-bit byte count:
+ * 4096 MiB is 2^32, which wraps to 0. */
+#define MAX_RINGBUF_MB 2048
+/* A session's --duration, in seconds: far beyond any session, and its ns
+ * fit a __u64 (2^64 ns is 584 years). */
+#define MAX_DURATION_S 1e9
 
 static const char usage[] =
 	"Usage: async-inspect-bpf --pid PID [OPTIONS]           attach to a running process\n"
@@ -131,6 +139,22 @@ static int bad(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* A whole number from 0 to max: no sign, no wrap-around. */
+static bool parse_count(const char *arg, unsigned long max, size_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*arg < '0' || *arg > '9')
+		return false;
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* One option and its value into *o: 0, or -EINVAL with err said. */
 static int take_option(int c, const char *arg, struct options *o, char *err, size_t errlen)
 {
@@ -147,9 +171,9 @@ static int take_option(int c, const char *arg, struct options *o, char *err, siz
 		return 0;
 	case 'd':
 		o->duration = strtod(arg, &end);
-		if (*end || end == arg || !(o->duration > 0))
-			return bad(err, errlen, "--duration needs a positive number of seconds, not '%s'",
-				   arg);
+		if (*end || end == arg || !(o->duration > 0) || !(o->duration <= MAX_DURATION_S))
+			return bad(err, errlen,
+				   "--duration needs a positive number of seconds up to 1e9, not '%s'", arg);
 		return 0;
 	case 'j':
 		o->json = arg;
@@ -158,14 +182,13 @@ static int take_option(int c, const char *arg, struct options *o, char *err, siz
 		o->record = arg;
 		return 0;
 	case 't':
-		o->max_tasks = strtoul(arg, &end, 10);
-		if (*end || end == arg)
-			return bad(err, errlen, "--tasks needs a number, not '%s'", arg);
+		if (!parse_count(arg, INT_MAX, &o->max_tasks))
+			return bad(err, errlen, "--tasks needs a number (0 = all), not '%s'", arg);
 		return 0;
 	case OPT_RINGBUF_MB:
-		o->ringbuf_mb = strtoul(arg, &end, 10);
-		if (*end || o->ringbuf_mb == 0 || o->ringbuf_mb > MAX_RINGBUF_MB)
-			return bad(err, errlen, "--ringbuf-mb needs a size from 1 to %d", MAX_RINGBUF_MB);
+		if (!parse_count(arg, MAX_RINGBUF_MB, &o->ringbuf_mb) || !o->ringbuf_mb)
+			return bad(err, errlen, "--ringbuf-mb needs a size from 1 to %d, not '%s'",
+				   MAX_RINGBUF_MB, arg);
 		return 0;
 	case 'v':
 		o->verbose = true;
@@ -238,18 +261,117 @@ static int unknown_option(const char *word, char *err, size_t errlen)
 	return bad(err, errlen, "unknown option '-%c' (try --help)", optopt);
 }
 
+/* The options that only a live session takes: a recording is replayed as
+ * it was made. */
+static const char *live_only(int c)
+{
+	switch (c) {
+	case 'p':
+		return "--pid";
+	case 'd':
+		return "--duration";
+	case 'r':
+		return "--record";
+	case OPT_RINGBUF_MB:
+		return "--ringbuf-mb";
+	case OPT_LOCKS:
+		return "--locks";
+	case OPT_BLOCKING:
+		return "--blocking";
+	case OPT_BLOCKING_THRESHOLD:
+		return "--blocking-threshold";
+	}
+	return NULL;
+}
+
+/* "dir/base" with dir resolved, for a file that may not exist yet; false
+ * when its folder does not exist either. */
+static bool canonical(const char *path, char *out)
+{
+	char dir_copy[PATH_MAX], base_copy[PATH_MAX], dir[PATH_MAX];
+
+	if (snprintf(dir_copy, sizeof(dir_copy), "%s", path) >= (int)sizeof(dir_copy))
+		return false;
+	snprintf(base_copy, sizeof(base_copy), "%s", path);
+	if (!realpath(dirname(dir_copy), dir))
+		return false;
+	return snprintf(out, PATH_MAX, "%s/%s", dir, basename(base_copy)) < PATH_MAX;
+}
+
+/* One file under two names (a link, "./x" and "x"), or the same name. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	char ca[PATH_MAX], cb[PATH_MAX];
+
+	if (!strcmp(a, b))
+		return true;
+	if (!stat(a, &sa) && !stat(b, &sb))
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return canonical(a, ca) && canonical(b, cb) && !strcmp(ca, cb);
+}
+
+/* Every file the session writes, and the recording it reads: no two the
+ * same, so no output destroys another or the input. Only --json takes '-'
+ * (stdout, which the text report then leaves to it). */
+static int check_outputs(const struct options *o, char *err, size_t errlen)
+{
+	char tasks_csv[PATH_MAX], events_csv[PATH_MAX];
+	struct {
+		const char *option, *path;
+	} f[] = {
+		{"replay's recording", o->replay},
+		{"--json", o->json && strcmp(o->json, "-") ? o->json : NULL},
+		{"--record", o->record},
+		{"--perfetto", o->exports.perfetto},
+		{"--chrome-trace", o->exports.chrome},
+		{"--flamegraph", o->exports.folded},
+		{"--csv", o->exports.csv_dir ? tasks_csv : NULL},
+		{"--csv", o->exports.csv_dir ? events_csv : NULL},
+	};
+	size_t n = sizeof(f) / sizeof(f[0]);
+
+	if (o->exports.csv_dir) {
+		snprintf(tasks_csv, sizeof(tasks_csv), "%s/tasks.csv", o->exports.csv_dir);
+		snprintf(events_csv, sizeof(events_csv), "%s/events.csv", o->exports.csv_dir);
+	}
+	for (size_t i = 2; i < n; i++) {
+		const char *given = strcmp(f[i].option, "--csv") ? f[i].path : o->exports.csv_dir;
+
+		if (given && !strcmp(given, "-"))
+			return bad(err, errlen, "%s writes a file, not stdout ('-' is for --json only)",
+				   f[i].option);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; f[i].path && j < n; j++)
+			if (f[j].path && same_file(f[i].path, f[j].path) &&
+			    strcmp(f[i].option, f[j].option))
+				return bad(err, errlen, "%s and %s name the same file (%s): %s",
+					   f[i].option, f[j].option, f[j].path,
+					   i ? "each output needs its own"
+					     : "an output would overwrite the recording");
+	return 0;
+}
+
 /* What the command needs once every option is read. */
-static int check_command(struct options *o, int argc, char **argv, char *err, size_t errlen)
+static int check_command(struct options *o, int argc, char **argv, const char *live_option,
+			 char *err, size_t errlen)
 {
 	switch (o->cmd) {
 	case CMD_RUN:
 		if (optind >= argc)
 			return bad(err, errlen, "run needs a command: run [OPTIONS] -- CMD [ARGS...]");
+		if (o->pid)
+			return bad(err, errlen, "--pid does not go with run, which starts its own process");
 		o->argv = &argv[optind];
-		return 0;
+		return check_outputs(o, err, errlen);
 	case CMD_REPLAY:
 		if (!o->replay)
 			return bad(err, errlen, "replay needs a recording: replay FILE");
+		if (live_option)
+			return bad(err, errlen,
+				   "%s does not apply to replay: a recording is replayed as it was made",
+				   live_option);
 		break;
 	case CMD_ATTACH:
 		if (!o->pid)
@@ -259,11 +381,12 @@ static int check_command(struct options *o, int argc, char **argv, char *err, si
 	}
 	if (optind < argc)
 		return bad(err, errlen, "unexpected argument '%s'", argv[optind]);
-	return 0;
+	return check_outputs(o, err, errlen);
 }
 
 int options__parse(struct options *o, int argc, char **argv, char *err, size_t errlen)
 {
+	const char *live_option = NULL; /* the first option only a live session takes */
 	bool have_cmd = false;
 	int c, ret;
 
@@ -314,8 +437,10 @@ int options__parse(struct options *o, int argc, char **argv, char *err, size_t e
 		ret = take_option(c, optarg, o, err, errlen);
 		if (ret)
 			return ret;
+		if (!live_option)
+			live_option = live_only(c);
 	}
-	return check_command(o, argc, argv, err, errlen);
+	return check_command(o, argc, argv, live_option, err, errlen);
 }
 
 const char *options__captures(const struct options *o, char *buf, size_t len)

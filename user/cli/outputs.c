@@ -67,8 +67,23 @@ int outputs__finish_exports(struct export_set *s, const struct task_model *m)
 	return err ? cli__fail("cannot write %s: %s", failed, strerror(-err)) : 0;
 }
 
+int outputs__open_json(const struct options *o, FILE **json)
+{
+	*json = NULL;
+	if (!o->json)
+		return 0;
+	*json = strcmp(o->json, "-") ? fopen(o->json, "w") : stdout;
+	return *json ? 0 : cli__fail("cannot write %s: %s", o->json, strerror(errno));
+}
+
+void outputs__close_json(FILE *json)
+{
+	if (json && json != stdout)
+		fclose(json);
+}
+
 int outputs__write(const struct task_model *m, const struct deadlock_finder *df,
-		   const struct options *o, bool replay)
+		   const struct options *o, bool replay, FILE *json)
 {
 	struct report_opts ro = {
 		.ended = end_reason_name(task_model__summary(m)->end_reason, replay),
@@ -78,24 +93,19 @@ int outputs__write(const struct task_model *m, const struct deadlock_finder *df,
 		.all_frames = o->all_frames,
 		.deadlocks = df,
 	};
-	bool json_stdout = o->json && !strcmp(o->json, "-");
 	int err;
 
-	if (!json_stdout) {
+	if (json != stdout) {
 		err = report_text__write(m, &ro, stdout);
-		if (err)
+		if (err) {
+			outputs__close_json(json);
 			return cli__fail("cannot write the report: %s", strerror(-err));
+		}
 	}
-	if (o->json) {
-		FILE *f = json_stdout ? stdout : fopen(o->json, "w");
-
-		if (!f)
-			return cli__fail("cannot write %s: %s", o->json, strerror(errno));
-		err = report_json__write(m, &ro, f);
-		if (!json_stdout && fclose(f) && !err)
-			err = -errno;
-		if (err)
-			return cli__fail("cannot write %s: %s", o->json, strerror(-err));
-	}
-	return 0;
+	if (!json)
+		return 0;
+	err = report_json__write(m, &ro, json);
+	if (json != stdout && fclose(json) && !err)
+		err = -errno;
+	return err ? cli__fail("cannot write %s: %s", o->json, strerror(-err)) : 0;
 }

@@ -7,6 +7,7 @@
 #define CLI_OUTPUTS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <linux/types.h>
 #include "cli/options.h"
 
@@ -23,9 +24,16 @@ void cli__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct export_set *outputs__open_exports(const struct options *o);
 /* Finish them (s may be NULL): 0, or EXIT_ERROR after saying why. */
 int outputs__finish_exports(struct export_set *s, const struct task_model *m);
-/* The text report (stdout) and --json, after the model finished: 0, or
- * EXIT_ERROR after saying why. `replay`: an unknown end is a cut recording. */
+/* The --json file, opened (created) before the session starts, so that an
+ * unwritable path fails at once, not after the whole session: 0 and *json
+ * (NULL without --json, stdout for '-'), or EXIT_ERROR after saying why. */
+int outputs__open_json(const struct options *o, FILE **json);
+/* Closes it unwritten (a session that failed); json may be NULL. */
+void outputs__close_json(FILE *json);
+/* The text report (stdout) and the JSON into `json` (from open_json; closed
+ * here), after the model finished: 0, or EXIT_ERROR after saying why.
+ * `replay`: an unknown end is a cut recording. */
 int outputs__write(const struct task_model *m, const struct deadlock_finder *df,
-		   const struct options *o, bool replay);
+		   const struct options *o, bool replay, FILE *json);
 
 #endif

@@ -42,7 +42,8 @@ int command__replay(const struct options *o)
 	struct export_set *exports = NULL;
 	struct deadlock_finder *df = deadlock_finder__new(DEADLOCK_CONFIRM_NS);
 	struct task_model *model;
-	int ret;
+	FILE *json = NULL;
+	int ret, corrupt;
 
 	if (!r) {
 		deadlock_finder__free(df);
@@ -56,28 +57,38 @@ int command__replay(const struct options *o)
 		ret = cli__fail("out of memory");
 		goto out;
 	}
+	ret = outputs__open_json(o, &json);
+	if (ret)
+		goto out;
 	exports = outputs__open_exports(o);
 	if (!exports) {
 		ret = EXIT_ERROR;
 		goto out;
 	}
-	ret = replay_records(r, model, exports, df);
-	if (ret < 0) {
-		ret = cli__fail("%s: corrupt recording: %s", o->replay,
-				*recording_reader__problem(r) ? recording_reader__problem(r)
-							      : strerror(-ret));
+	/* A corrupt record ends the replay there, as a cut does; the outputs
+	 * cover what came before, and the exit status says it was not all. */
+	corrupt = replay_records(r, model, exports, df);
+	if (corrupt == -ENOMEM) {
+		ret = cli__fail("out of memory");
 		goto out;
 	}
-	if (recording_reader__truncated(r))
+	if (corrupt < 0)
+		cli__fail("%s: corrupt recording: %s; the report covers the records before it",
+			  o->replay,
+			  *recording_reader__problem(r) ? recording_reader__problem(r)
+							: strerror(-corrupt));
+	else if (recording_reader__truncated(r))
 		cli__warn("%s: %s; the report covers what was recorded", o->replay,
 			  recording_reader__problem(r));
 	task_model__finish(model, 0);
 	deadlock_finder__check_model(df, model, task_model__summary(model)->end_ts);
 	ret = outputs__finish_exports(exports, model);
-	ret = outputs__write(model, df, o, true) || ret ? EXIT_ERROR : 0;
+	ret = outputs__write(model, df, o, true, json) || ret || corrupt < 0 ? EXIT_ERROR : 0;
+	json = NULL; /* closed */
 	if (!ret && o->fail_on_deadlock && deadlock_finder__count(df))
 		ret = EXIT_DEADLOCK;
 out:
+	outputs__close_json(json);
 	export_set__free(exports);
 	recording_reader__free(r);
 	task_model__free(model);

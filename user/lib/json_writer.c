@@ -83,10 +83,38 @@ void json__array_end(struct json_writer *w)
 	close_(w, ']');
 }
 
-/* Bytes that stand for themselves in a JSON string. */
+/* ASCII bytes that stand for themselves in a JSON string; the others
+ * above 0x7f are checked as UTF-8 (utf8_len). */
 static const bool plain[256] = {
-	[' '] = 1, ['!'] = 1, ['#' ... '['] = 1, [']' ... 0xff] = 1,
+	[' '] = 1, ['!'] = 1, ['#' ... '['] = 1, [']' ... 0x7f] = 1,
 };
+
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), 0 if it is not
+ * one. Text from the target is not always UTF-8: the kernel cuts a thread
+ * name at 15 bytes, inside a character as often as not. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+	unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+
+	if (*p < 0xc2 || *p > 0xf4 || (size_t)(end - p) < n)
+		return 0;
+	if (*p == 0xe0)
+		lo = 0xa0;
+	else if (*p == 0xed)
+		hi = 0x9f;
+	else if (*p == 0xf0)
+		lo = 0x90;
+	else if (*p == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
 
 void json__escape(struct outbuf *o, const char *s, size_t n)
 {
@@ -115,8 +143,20 @@ void json__escape(struct outbuf *o, const char *s, size_t n)
 		case '\t':
 			outbuf__put(o, "\\t", 2);
 			break;
-		default: /* below 0x20 */
-			outbuf__put(o, "\\u00", 4);
+		default:
+			if (*p >= 0x80) {
+				size_t len = utf8_len(p, end);
+
+				if (len) {
+					outbuf__put(o, p, len);
+					p += len;
+				} else { /* a byte of no character: U+FFFD, valid JSON */
+					outbuf__put(o, "\\ufffd", 6);
+					p++;
+				}
+				continue;
+			}
+			outbuf__put(o, "\\u00", 4); /* below 0x20 */
 			outbuf__putc(o, hex[*p >> 4]);
 			outbuf__putc(o, hex[*p & 15]);
 		}
@@ -199,7 +239,7 @@ int json__finish(struct json_writer *w)
 		w->err = -EINVAL;
 	if (w->pretty)
 		outbuf__putc(&w->out, '\n');
-	if (outbuf__flush(&w->out))
-		return w->err ? w->err : -EIO;
-	return w->err;
+	int out_err = outbuf__flush(&w->out); /* the write's own errno: ENOSPC, not EIO */
+
+	return w->err ? w->err : out_err;
 }

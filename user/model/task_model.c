@@ -120,7 +120,9 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 
 	pending_spawns__for_each(m->pending, add_unpolled, m);
 	/* the map's order is arbitrary: list them in spawn order */
-	qsort(m->tasks + first_unpolled, m->ntasks - first_unpolled, sizeof(*m->tasks), by_spawn_ts);
+	if (m->ntasks > first_unpolled) /* no tasks: m->tasks may be NULL, which qsort may not take */
+		qsort(m->tasks + first_unpolled, m->ntasks - first_unpolled, sizeof(*m->tasks),
+		      by_spawn_ts);
 	s->polls = 0;
 	for (size_t i = 0; i < m->retired.n; i++) {
 		const struct retired_location *r = id_table__at(&m->retired, i);

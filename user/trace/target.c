@@ -89,10 +89,33 @@ int target__release(struct target *t)
 	return err;
 }
 
+static bool is_zombie(int pid);
+
+/* The process a task id belongs to (its Tgid), or -errno. A thread id is
+ * no pid: kill(2) and /proc take it, but uprobe_multi refuses it, and a
+ * per-site uprobe would trace that one thread only. */
+static int process_of(int pid)
+{
+	char path[64], line[128];
+	int tgid = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 int target__attach(struct target *t, int pid)
 {
 	char link[64];
 	ssize_t n;
+	int tgid;
 
 	memset(t, 0, sizeof(*t));
 	t->release_fd = -1;
@@ -100,10 +123,20 @@ int target__attach(struct target *t, int pid)
 		return -ESRCH;
 	if (kill(pid, 0) && errno == ESRCH)
 		return -ESRCH;
+	tgid = process_of(pid);
+	if (tgid < 0)
+		return tgid;
+	if (tgid != pid) {
+		t->pid = tgid;
+		return TARGET_THREAD;
+	}
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, t->name, sizeof(t->name) - 1);
+	/* no executable: it has exited (a zombie), or never had one (a kernel thread) */
+	if (n < 0 && errno == ENOENT)
+		return is_zombie(pid) ? TARGET_ZOMBIE : TARGET_KTHREAD;
 	if (n < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
+		return -errno;
 	t->name[n] = 0;
 	/* Attach through /proc: works even if the file was replaced or deleted. */
 	snprintf(t->exe, sizeof(t->exe), "%s", link);

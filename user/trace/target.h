@@ -6,6 +6,7 @@
 #ifndef TARGET_H
 #define TARGET_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 
@@ -23,8 +24,11 @@ struct target {
  * -ENOENT / -EACCES when argv[0] cannot be run (checked before forking). */
 int target__launch(struct target *t, char *const argv[]);
 int target__release(struct target *t);
-/* An existing process: -ESRCH if there is none, -EACCES if /proc/PID/exe
- * cannot be read. */
+/* An existing process: 0, or -ESRCH if there is none, -EACCES if
+ * /proc/PID/exe cannot be read, or one of these refusals: */
+#define TARGET_THREAD (-EINVAL)	  /* pid is a thread of process t->pid: give that */
+#define TARGET_ZOMBIE (-ECHILD)	  /* it has exited; its parent has not reaped it */
+#define TARGET_KTHREAD (-ENOEXEC) /* a kernel thread: no program to probe */
 int target__attach(struct target *t, int pid);
 /* Has it exited? Reaps our own child. */
 bool target__gone(struct target *t);
