@@ -47,7 +47,7 @@ PROGRAMS_BIN := $(PROGRAMS_DIR)/target/release
 AWAIT_DIR      := $(PROGRAMS_DIR)/await
 AWAIT_VARIANTS := nofp-lines nofp-full fp-lines fp-full
 
-.PHONY: all deps programs test unit e2e layers demo bench clean vmlinux
+.PHONY: all deps programs test unit e2e sanitize layers demo bench clean vmlinux
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -117,12 +117,27 @@ unit: all programs $(UNIT_BINS)
 	  AIB_PROGRAMS=$(PROGRAMS_BIN) $$t || fail=1; \
 	done; exit $$fail
 
+# The e2e suites keep every recording they make here, for `make sanitize`.
+RECORDINGS := $(abspath $(OUT)/recordings)
+
 e2e: all programs
-	bash tests/e2e/run.sh
-	bash tests/e2e/async_task.sh
-	bash tests/e2e/await.sh
-	bash tests/e2e/locks.sh
+	rm -rf $(RECORDINGS)
+	export AIB_E2E_RECORDINGS=$(RECORDINGS); \
+	bash tests/e2e/run.sh && \
+	bash tests/e2e/async_task.sh && \
+	bash tests/e2e/await.sh && \
+	bash tests/e2e/locks.sh && \
 	bash tests/e2e/exports.sh
+
+# The unit tests and replays of the e2e recordings under AddressSanitizer,
+# LeakSanitizer and UBSan, built in their own folder.
+SAN_OUT := $(OUT)/san
+SAN_CC  := $(CC) -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+sanitize: programs
+	@$(MAKE) --no-print-directory OUT=$(SAN_OUT) CC="$(SAN_CC)" \
+	  $(SAN_OUT)/async-inspect-bpf $(patsubst $(OUT)/%,$(SAN_OUT)/%,$(UNIT_BINS))
+	bash tools/sanitize.sh $(SAN_OUT) $(RECORDINGS)
 
 # Every include goes down the layers (or stays in its folder).
 layers:
@@ -130,7 +145,7 @@ layers:
 	@bash tools/check_layers.sh $(LAYERS)
 
 test: deps
-	@$(MAKE) --no-print-directory layers unit e2e
+	@$(MAKE) --no-print-directory layers unit e2e sanitize
 
 demo: deps
 	@$(MAKE) --no-print-directory all programs

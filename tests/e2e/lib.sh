@@ -38,8 +38,24 @@ kill_bg() {
 	kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
+# Every recording the tests made (AIBTRACE magic, whole or cut or corrupt)
+# into $AIB_E2E_RECORDINGS when it is set: `make sanitize` replays them
+# under AddressSanitizer and UBSan.
+keep_recordings() {
+	local f n=0 suite
+	[ -n "${AIB_E2E_RECORDINGS:-}" ] && [ -n "$T" ] && [ -d "$T" ] || return 0
+	mkdir -p "$AIB_E2E_RECORDINGS"
+	suite=$(basename "$0" .sh)
+	while IFS= read -r -d '' f; do
+		[ "$(head -c 8 "$f" 2>/dev/null)" = AIBTRACE ] || continue
+		n=$((n + 1))
+		cp "$f" "$AIB_E2E_RECORDINGS/$suite-$n-$(basename "$f")" 2>/dev/null || true
+	done < <(find "$T" -type f -size +31c -print0 2>/dev/null)
+}
+
 cleanup() {
 	kill_bg
+	keep_recordings
 	if [ -n "$T" ]; then
 		if [ "${AIB_E2E_KEEP:-0}" = 1 ]; then
 			echo "e2e: scratch directory kept: $T" >&2

@@ -196,6 +196,12 @@ test_replay_truncated() {
 	expect_jq midcut.json "cut in the middle: no more tasks than the full recording ($FULL), ended 'recording cut short'" \
 		'(.tasks | length) <= $n and .metadata.total_tasks <= $n and
 		 .metadata.ended == "recording cut short"' --argjson n "$FULL"
+	# ... and cut right after the header: a model with no task at all
+	# (qsort was handed NULL; `make sanitize` replays this file under UBSan)
+	head -c 32 "$SHARED/rec.bin" >header-only.rec
+	tool hdronly replay header-only.rec --json hdronly.json
+	expect_rc hdronly 0
+	expect_jq hdronly.json "a header alone: no task" '(.tasks | length) == 0 and .metadata.total_tasks == 0'
 }
 
 # 7b. A recording with a bad magic: a clean one-line error.

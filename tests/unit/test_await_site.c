@@ -15,6 +15,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "stack_copy.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -216,7 +218,7 @@ static NOIPA void capture(void)
 	snap.stack = (struct aib_stack){.bias = load_bias(), .ip = ip, .sp = sp, .bp = bp,
 					 .len = 4096};
 	snap.ts = 7;
-	memcpy(snap.bytes, (const void *)(uintptr_t)sp, snap.stack.len);
+	stack_copy(snap.bytes, (uintptr_t)sp, snap.stack.len);
 	asm volatile("" : : "r"(snap.bytes[0]) : "memory");
 }
 

@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "stack_copy.h"
+
 #include <alloca.h>
 #include <dlfcn.h>
 #include <elf.h>
@@ -72,8 +74,8 @@ static NOIPA void capture(void)
 	snap = (struct stack_snapshot){ .bias = bias, .ip = ip, .sp = sp, .bp = bp,
 					.stack = snap_bytes,
 					.len = avail < SNAP_MAX ? avail : SNAP_MAX };
-	memcpy(snap_bytes, (const void *)(uintptr_t)sp, snap.len);
-	/* no tail call: memcpy must run below this frame, not over it */
+	stack_copy(snap_bytes, (uintptr_t)sp, snap.len);
+	/* no tail call: the copy must run below this frame, not over it */
 	asm volatile("" : : "r"(snap_bytes[0]) : "memory");
 }
 
