@@ -376,6 +376,34 @@ test_err_thread_id() {
 	expect_error err 1 "$tid is a thread of process $pid: give --pid $pid"
 }
 
+# 9d. The tool SIGKILLed while it keeps its `run` child stopped for the
+# detach: the child must not stay stopped (it did, forever, unless its
+# process group was orphaned). Its watchdog continues it.
+test_sigkill_in_detach() {
+	local toolpid child= state=
+	"$BIN" run --duration 1 -- "$PROGS/demo" >tool.out 2>tool.err &
+	toolpid=$!
+	bg "$toolpid"
+	for _ in $(seq 100); do
+		child=$(pgrep -P "$toolpid" -x demo) && break
+		sleep 0.05
+	done
+	[ -n "$child" ] || fail "no demo child of the tool"
+	bg "$child"
+	# the stop comes after --duration 1: watch for it closely (it lasts ~0.15 s)
+	for _ in $(seq 5000); do
+		state=$(awk '{print $3}' "/proc/$child/stat" 2>/dev/null) || break
+		[ "$state" = T ] && break
+	done
+	[ "$state" = T ] || fail "never saw the child stopped for the detach (state '$state')"
+	kill -KILL "$toolpid"
+	sleep 1
+	state=$(awk '{print $3}' "/proc/$child/stat" 2>/dev/null) || state=gone
+	[ "$state" != T ] || fail "the child was left stopped after the tool died"
+	[ "$state" != gone ] || fail "the child died (it should have been continued, not killed)"
+	kill -TERM "$child"
+}
+
 # 11. `run` forwards the program's own exit status (0 is checked by
 # test_multi_thread): demo exits 2 on an unknown argument.
 test_exit_status() {
@@ -472,6 +500,7 @@ ALL_TESTS=(multi_thread current_thread nested attach_pid attach_alias record_rep
 	replay_truncated replay_bad_magic replay_bad_kind duration sigint_run sigint_pid
 	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
 	err_replay_missing err_output_collision err_json_unwritable err_disk_full err_thread_id
+	sigkill_in_detach
 	exit_status timings overflow)
 # What can be checked without root.
 NONROOT_TESTS=(err_no_args err_not_root err_replay_missing)

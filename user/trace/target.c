@@ -181,14 +181,14 @@ bool target__gone(struct target *t)
 
 void target__pause(struct target *t)
 {
-	if (t->ours && t->release_fd < 0 && !target__gone(t))
+	if (t->ours && t->release_fd < 0 && !target__gone(t) &&
+	    !watchdog__start(&t->watchdog, t->pid))
 		kill(t->pid, SIGSTOP);
 }
 
-void target__terminate(struct target *t, int grace_ms)
+/* SIGTERM, then SIGKILL after grace_ms. */
+static void end_child(struct target *t, int grace_ms)
 {
-	if (!t->ours || target__gone(t))
-		return;
 	kill(t->pid, SIGTERM);
 	kill(t->pid, SIGCONT); /* in case it was paused */
 	for (int waited = 0; waited < grace_ms; waited += 10) {
@@ -199,6 +199,13 @@ void target__terminate(struct target *t, int grace_ms)
 	kill(t->pid, SIGKILL);
 	if (waitpid(t->pid, &t->status, 0) == t->pid)
 		t->exited = true;
+}
+
+void target__terminate(struct target *t, int grace_ms)
+{
+	if (t->ours && !target__gone(t))
+		end_child(t, grace_ms);
+	watchdog__stand_down(&t->watchdog); /* continued or gone: nothing left to guard */
 }
 
 int target__exit_code(const struct target *t)

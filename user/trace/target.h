@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include "trace/watchdog.h"
 
 struct target {
 	int pid;
@@ -18,6 +19,7 @@ struct target {
 	int status;	     /* wait status once exited (ours only) */
 	char exe[PATH_MAX];  /* the file probes attach to */
 	char name[PATH_MAX]; /* for messages */
+	struct watchdog watchdog; /* while we keep our child stopped */
 };
 
 /* Fork a child that waits until target__release() before exec'ing argv.
@@ -33,10 +35,11 @@ int target__attach(struct target *t, int pid);
 /* Has it exited? Reaps our own child. */
 bool target__gone(struct target *t);
 /* SIGSTOP a child we started that is still running (target__terminate
- * continues it); other processes are never stopped. */
+ * continues it), under a watchdog that continues it should we die first
+ * (without one, it is not stopped); other processes are never stopped. */
 void target__pause(struct target *t);
-/* Stop a child we started that is still running: SIGTERM, then SIGKILL
- * after grace_ms. */
+/* Stop a child we started that is still running: SIGTERM (and SIGCONT),
+ * then SIGKILL after grace_ms; its watchdog stands down. */
 void target__terminate(struct target *t, int grace_ms);
 /* Exit code to pass on for a child that exited: its status, or 128 + signal. */
 int target__exit_code(const struct target *t);
