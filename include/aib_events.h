@@ -339,6 +339,7 @@ struct aib_rec_process {
 enum aib_proc_flags {
 	AIB_PROC_SPAWN_LOCATIONS = 1 << 0, /* spawn probes attached */
 	AIB_PROC_LATE_ATTACH = 1 << 1,	   /* tasks may predate the session */
+	AIB_PROC_NO_LINE_TABLES = 1 << 2,  /* the binary has no DWARF line tables */
 };
 
 struct aib_rec_location {

@@ -139,7 +139,23 @@ test_record_replay() {
 	done
 }
 
-ALL_TESTS=(astd_run astd_pid smol_run panic record_replay)
+# 6. The same program with its debug info stripped (symbols kept): the
+# start-up line and the report say line tables are missing and what brings
+# them, and the unresolved spawns are not taken for spawns before the attach
+# (they were, under `run`, with no word of line tables).
+test_no_line_tables() {
+	local j=nd.json
+	strip --strip-debug -o astd-nodebug "$PROGS/astd_tasks"
+	tool nd run --json "$j" -- ./astd-nodebug
+	expect_rc nd 0
+	grep -q 'spawn locations: function names at best (no line tables: debug = "line-tables-only" in \[profile.release\]' nd.err ||
+		fail "the start-up line does not say line tables are missing: $(head -n 1 nd.err)"
+	grep -q '^Note: the binary has no line tables' nd.out || fail "no note of the missing line tables in the report"
+	! grep -q 'spawned before attach' nd.out || fail "spawns seen under run labelled 'spawned before attach'"
+	expect_jq "$j" "every task's spawn seen" '[.tasks[] | select(.spawn_seen | not)] == []'
+}
+
+ALL_TESTS=(astd_run astd_pid smol_run panic record_replay no_line_tables)
 NONROOT_TESTS=()
 
 main "$@"

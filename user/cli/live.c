@@ -20,6 +20,7 @@
 #include "lib/u64_map.h"
 #include "binary/binary.h"
 #include "binary/elf_symbols.h"
+#include "binary/symbolizer.h"
 #include "binary/x86_code.h"
 #include "runtime/probe_plan.h"
 #include "runtime/runtime.h"
@@ -119,6 +120,11 @@ static void emit_losses(struct live *l, bool force)
 	session__emit(l->session, &rec.hdr);
 }
 
+static bool has_line_tables(struct live *l)
+{
+	return l->stacks && symbolizer__has_lines(stack_namer__symbolizer(l->stacks));
+}
+
 static void emit_process(struct live *l)
 {
 	struct aib_rec_process rec = {.hdr = {.kind = AIB_REC_PROCESS, .size = sizeof(rec)}};
@@ -130,7 +136,8 @@ static void emit_process(struct live *l)
 	snprintf(rec.runtime_desc, sizeof(rec.runtime_desc), "%s", l->plan.runtime_desc);
 	rec.poll_sites = l->plan.poll_sites;
 	rec.flags = (l->plan.spawn_sites ? AIB_PROC_SPAWN_LOCATIONS : 0) |
-		    (l->target.ours ? 0 : AIB_PROC_LATE_ATTACH);
+		    (l->target.ours ? 0 : AIB_PROC_LATE_ATTACH) |
+		    (has_line_tables(l) ? 0 : AIB_PROC_NO_LINE_TABLES);
 	/* the tail of a long path names the program best */
 	size_t n = strlen(l->target.name);
 	const char *name = n >= sizeof(rec.exe) ? l->target.name + n - (sizeof(rec.exe) - 1) : l->target.name;
@@ -239,11 +246,18 @@ static void find_tasks(struct live *l)
 		st.scan.truncated ? "; memory above the bound not searched" : "");
 }
 
-static const char *spawn_locations(const struct probe_plan *plan)
+/* async-task's are unwound from the spawn's stack: without line tables the
+ * program's own frames are often inlined into the runtime's, out of sight. */
+static const char *spawn_locations(struct live *l)
 {
+	const struct probe_plan *plan = &l->plan;
 	bool tokio = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
 	bool at = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK);
 
+	if (at && plan->spawn_sites && !has_line_tables(l))
+		return tokio ? "yes (async-task: function names at best: no line tables)"
+			     : "function names at best (no line tables: debug = \"line-tables-only\" "
+			       "in [profile.release] brings file:line)";
 	if (at && plan->spawn_sites)
 		return tokio ? "yes (async-task: unwound from the spawn's stack)"
 			     : "unwound from the spawn's stack";
@@ -341,7 +355,7 @@ static int prepare(struct live *l)
 		"spawn locations: %s; %s%s%s\n",
 		l->target.ours ? "started" : "attached to", l->target.pid, l->target.name,
 		l->plan.runtime_desc, l->plan.poll_sites, tracer__attached(l->tracer),
-		spawn_locations(&l->plan), options__captures(o, captures_buf, sizeof(captures_buf)),
+		spawn_locations(l), options__captures(o, captures_buf, sizeof(captures_buf)),
 		l->plan.missing[0] ? "; not found: " : "", l->plan.missing);
 	if (o->blocking_min_ns && tracer__blocking_error(l->tracer) &&
 	    tracer__blocking_error(l->tracer) != -ENOTSUP)

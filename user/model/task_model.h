@@ -143,6 +143,7 @@ struct model_summary {
 	__u32 poll_sites;
 	bool spawn_locations; /* spawn probes were attached */
 	bool late_attach;     /* attached to a running process */
+	bool no_line_tables;  /* the binary has none: sites are function names at best */
 	bool ended_cleanly;   /* an END record was seen */
 	__u32 end_reason;     /* enum aib_end_reason, 0 if no END record */
 	__u64 start_ts, end_ts;

@@ -413,6 +413,7 @@ static void on_process(struct task_model *m, const struct aib_rec_process *r)
 	m->sum.poll_sites = r->poll_sites;
 	m->sum.spawn_locations = r->flags & AIB_PROC_SPAWN_LOCATIONS;
 	m->sum.late_attach = r->flags & AIB_PROC_LATE_ATTACH;
+	m->sum.no_line_tables = r->flags & AIB_PROC_NO_LINE_TABLES;
 	m->sum.start_ts = r->hdr.ts;
 	m->sum.realtime_start_ns = r->realtime_ns;
 }

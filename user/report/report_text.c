@@ -102,6 +102,12 @@ static void summary(const struct task_model *m, const struct report_opts *o, FIL
 			   "      no location and timings from first sight.\n");
 	if (!s->spawn_locations)
 		fprintf(f, "Note: spawn functions not found (inlined?): no spawn locations.\n");
+	if (s->no_line_tables)
+		fprintf(f, "Note: the binary has no line tables: await sites%s are function names at\n"
+			   "      best. `debug = \"line-tables-only\"` under [profile.release] in\n"
+			   "      Cargo.toml brings file:line.\n",
+			s->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK) ? " and async-task spawn sites"
+										: "");
 }
 
 static void locations(const struct task_model *m, FILE *f)
@@ -110,12 +116,17 @@ static void locations(const struct task_model *m, FILE *f)
 	long n = location_stats__collect(m, &st);
 	char buf[64];
 
+	/* under `run` every spawn is seen: one with no location was not resolved */
+	const char *unknown = task_model__summary(m)->late_attach
+				      ? "(unknown: spawned before attach)"
+				      : "(unknown: spawn site not resolved)";
+
 	if (n <= 0)
 		return;
 	fprintf(f, "\n%-62s %9s %10s %8s\n", "Spawn location", "Spawned", "Completed", "Alive");
 	for (long i = 0; i < n; i++)
 		fprintf(f, "%-62s %9llu %10llu %8llu\n",
-			st[i].location ? fit(st[i].location, buf, 62) : "(unknown: spawned before attach)",
+			st[i].location ? fit(st[i].location, buf, 62) : unknown,
 			(unsigned long long)st[i].spawned, (unsigned long long)st[i].completed,
 			(unsigned long long)st[i].alive);
 	free(st);
