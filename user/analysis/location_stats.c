@@ -37,12 +37,15 @@ long location_stats__collect(const struct task_model *m, struct location_stat **
 
 		if (t && t->kind == TASK_RUNTIME)
 			continue;
-		st = id_table__get(&stats, (uintptr_t)location, NULL);
+		/* no location: key 1 for spawns seen, 0 for the rest (no
+		 * interned string lives at either address) */
+		st = id_table__get(&stats, location ? (uintptr_t)location : (t && t->spawn_seen), NULL);
 		if (!st) {
 			id_table__release(&stats);
 			return -ENOMEM;
 		}
 		st->location = location;
+		st->spawn_seen = !location && t && t->spawn_seen;
 		if (r) {
 			st->spawned += r->spawned;
 			st->completed += r->completed;

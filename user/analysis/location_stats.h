@@ -6,11 +6,14 @@
 
 #include <stddef.h>
 #include <linux/types.h>
+#include <stdbool.h>
 
 struct task_model;
 
 struct location_stat {
-	const char *location; /* NULL: tasks with no known spawn location */
+	const char *location; /* NULL: tasks with no known spawn location, */
+	bool spawn_seen;      /* ... in two groups: spawned in the session (the site
+				 not resolved), or first seen at a poll or wake */
 	__u64 spawned, completed, alive;
 	__u64 busy_ns;
 };

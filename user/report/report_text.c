@@ -116,17 +116,19 @@ static void locations(const struct task_model *m, FILE *f)
 	long n = location_stats__collect(m, &st);
 	char buf[64];
 
-	/* under `run` every spawn is seen: one with no location was not resolved */
-	const char *unknown = task_model__summary(m)->late_attach
-				      ? "(unknown: spawned before attach)"
-				      : "(unknown: spawn site not resolved)";
+	/* a task first seen at a poll predates an attach, or its spawn
+	 * function was not probed (inlined) */
+	const char *unseen = task_model__summary(m)->late_attach ? "(unknown: spawned before attach)"
+								 : "(unknown: spawn not seen)";
 
 	if (n <= 0)
 		return;
 	fprintf(f, "\n%-62s %9s %10s %8s\n", "Spawn location", "Spawned", "Completed", "Alive");
 	for (long i = 0; i < n; i++)
 		fprintf(f, "%-62s %9llu %10llu %8llu\n",
-			st[i].location ? fit(st[i].location, buf, 62) : unknown,
+			st[i].location	     ? fit(st[i].location, buf, 62)
+			: st[i].spawn_seen ? "(unknown: spawn site not resolved)"
+					   : unseen,
 			(unsigned long long)st[i].spawned, (unsigned long long)st[i].completed,
 			(unsigned long long)st[i].alive);
 	free(st);
