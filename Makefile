@@ -127,7 +127,8 @@ e2e: all programs
 	bash tests/e2e/async_task.sh && \
 	bash tests/e2e/await.sh && \
 	bash tests/e2e/locks.sh && \
-	bash tests/e2e/exports.sh
+	bash tests/e2e/exports.sh && \
+	bash tests/e2e/faults.sh
 
 # The unit tests and replays of the e2e recordings under AddressSanitizer,
 # LeakSanitizer and UBSan, built in their own folder.
