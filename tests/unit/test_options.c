@@ -244,20 +244,26 @@ static void test_bad_values(void **state)
 /* Options a recording cannot honour are refused, not ignored. */
 static void test_command_fit(void **state)
 {
+	static const char *const live_only[][2] = {
+		{"--pid", "3"},	 {"-d", "3"},	      {"--record", "o.rec"}, {"--locks", NULL},
+		{"--blocking", NULL}, {"--ringbuf-mb", "8"}, {"--blocking-threshold", "2ms"},
+	};
 	struct parsed p;
+	char want[160];
 
-	expect_error(parse(&p, "replay", "s.rec", "--pid", "3", NULL),
-		     "--pid does not apply to replay: a recording is replayed as it was made");
-	expect_error(parse(&p, "replay", "s.rec", "-d", "3", NULL),
-		     "--duration does not apply to replay: a recording is replayed as it was made");
-	expect_error(parse(&p, "replay", "s.rec", "--record", "o.rec", NULL),
-		     "--record does not apply to replay: a recording is replayed as it was made");
-	expect_error(parse(&p, "replay", "s.rec", "--locks", NULL),
-		     "--locks does not apply to replay: a recording is replayed as it was made");
-	expect_error(parse(&p, "--blocking", "replay", "s.rec", NULL),
-		     "--blocking does not apply to replay: a recording is replayed as it was made");
-	expect_error(parse(&p, "replay", "s.rec", "--ringbuf-mb", "8", NULL),
-		     "--ringbuf-mb does not apply to replay: a recording is replayed as it was made");
+	for (size_t i = 0; i < sizeof(live_only) / sizeof(live_only[0]); i++) {
+		const char *flag = live_only[i][0], *value = live_only[i][1];
+		const char *name = !strcmp(flag, "-d") ? "--duration" : flag;
+
+		snprintf(want, sizeof(want),
+			 "%s does not apply to replay: a recording is replayed as it was made", name);
+		/* before and after the recording's name alike */
+		expect_error(parse(&p, "replay", "s.rec", flag, value, NULL), want);
+		if (value)
+			expect_error(parse(&p, flag, value, "replay", "s.rec", NULL), want);
+		else
+			expect_error(parse(&p, flag, "replay", "s.rec", NULL), want);
+	}
 	/* --fail-on-deadlock implies --locks live, and applies to a replay too */
 	expect_ok(parse(&p, "replay", "s.rec", "--fail-on-deadlock", NULL));
 	assert_true(p.o.fail_on_deadlock);
