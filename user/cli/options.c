@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <math.h>
 #include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
