@@ -83,6 +83,8 @@ int uprobe_entry(struct pt_regs *ctx)
 		return lock_release(arg0, PT_REGS_PARM2(ctx));
 	case AIB_PROBE_LOCK_DROP:
 		return lock_drop(arg0);
+	case AIB_PROBE_TOKIO_PANIC:
+		return tokio_panic_caught();
 	default:
 		return 0;
 	}

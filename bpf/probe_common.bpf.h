@@ -16,7 +16,9 @@
 
 struct thread_state {
 	__u32 depth;
-	__u32 pad;
+	/* tokio: polls (a bit per depth) whose task panicked, caught by the
+	 * harness below raw::poll: its return reports AIB_POLL_PANICKED */
+	__u32 panicked;
 	__u64 task[AIB_MAX_POLL_DEPTH];
 	__u64 task_id[AIB_MAX_POLL_DEPTH];
 	/* Stack pointer at the poll's entry, for polls that end without a

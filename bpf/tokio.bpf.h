@@ -120,6 +120,7 @@ static __always_inline int poll_enter(__u64 task, __u64 sp, __u64 bias)
 		ts->task_id[depth] = id;
 		ts->sp[depth] = 0;
 		ts->frame_sp[depth] = sp;
+		ts->panicked &= ~bit;
 		/* which polls may block (blocking.bpf.h): a poll inside a poll
 		 * makes the outer one a worker's carrier */
 		if (blocked_min_ns) {
@@ -173,8 +174,14 @@ static __always_inline int poll_return(__u32 tid, struct thread_state *ts)
 		result = AIB_POLL_NOTIFIED;
 	else
 		result = AIB_POLL_PENDING;
+	/* the harness caught a panic of this poll (tokio_panic_caught): the
+	 * task stored its JoinError and completed */
+	if (ts->panicked & (1u << depth)) {
+		ts->panicked &= ~(1u << depth);
+		result = AIB_POLL_PANICKED;
+	}
 
-	if (result == AIB_POLL_READY)
+	if (result == AIB_POLL_READY || result == AIB_POLL_PANICKED)
 		forget_await(task);
 	e = event_reserve(sizeof(*e));
 	if (!e)
@@ -187,6 +194,24 @@ static __always_inline int poll_return(__u32 tid, struct thread_state *ts)
 	e->depth = (__u16)depth;
 	e->runtime = AIB_RUNTIME_TOKIO;
 	event_submit(e);
+	return 0;
+}
+
+/* A catch_unwind in tokio's harness (Harness::poll, poll_future) caught a
+ * panic: the task this thread polls panicked. Its raw::poll has not
+ * returned (the catch is below it), so it is on top of the poll stack
+ * unless an async-task poll is (then this is not tokio's catch). */
+static __always_inline int tokio_panic_caught(void)
+{
+	struct thread_state *ts = thread_state_lookup();
+	__u32 top;
+
+	if (!ts || ts->depth == 0)
+		return 0;
+	top = ts->depth - 1;
+	if (top >= AIB_MAX_POLL_DEPTH || ts->sp[top])
+		return 0;
+	ts->panicked |= 1u << top;
 	return 0;
 }
 

@@ -64,6 +64,10 @@ enum aib_probe {
 	AIB_PROBE_LOCK_POLLED = 23,   /* where an Acquire::poll call returns (al = Poll) */
 	AIB_PROBE_LOCK_RELEASE = 24,  /* Semaphore::release(sem, permits) */
 	AIB_PROBE_LOCK_DROP = 25,     /* <Acquire as Drop>::drop: a queued acquire given up */
+	/* tokio's harness caught a panic of the task it polls: where its
+	 * catch_unwind's call of __rust_panic_cleanup returns (no new record:
+	 * that poll's end says AIB_POLL_PANICKED) */
+	AIB_PROBE_TOKIO_PANIC = 26,
 	AIB_PROBE_MAX
 };
 

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PROGS=$ROOT/tests/programs/target/release
 SRC=$ROOT/tests/programs/src/bin
 SRC_PREFIX=src/bin
-PREREQS=(multi_thread current_thread nested attach_target demo)
+PREREQS=(multi_thread current_thread nested attach_target demo panics)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
@@ -496,7 +496,36 @@ test_overflow() {
 	grep -qE 'Lost: [1-9]' of.out || fail "no loss in the report: $(grep -m1 'Lost:' of.out)"
 }
 
-ALL_TESTS=(multi_thread current_thread nested attach_pid attach_alias record_replay
+# Tasks that panic: tokio's harness catches each panic (probed where its
+# catch_unwind's cleanup call returns, no uretprobe on an unwound frame):
+# the target survives, exactly the 48 panicking tasks say "panicked": true,
+# the ones that return (or catch their own panic) say false.
+test_panics() {
+	local j=panics.json boom fine catcher
+	tool panics run --json "$j" -- "$PROGS/panics"
+	expect_rc panics 0
+	grep -q '^panics: 48 panicked, 16 fine, survived$' panics.out ||
+		fail "the target did not survive its tasks' panics"
+	boom=$(loc_of "$j" panics boom)
+	fine=$(loc_of "$j" panics fine)
+	catcher=$(loc_of "$j" panics catcher)
+	expect_counts "$j" "$boom" boom 48 48 0
+	expect_counts "$j" "$fine" fine 16 16 0
+	expect_counts "$j" "$catcher" catcher 1 1 0
+	expect_eq "panicked flags at boom/fine/catcher" \
+		"$(jqf "$j" --arg b "$boom" --arg f "$fine" --arg c "$catcher" '
+			[.tasks[] | select(.spawn_location == $b) | "boom=\(.panicked)"]
+			+ [.tasks[] | select(.spawn_location == $f) | "fine=\(.panicked)"]
+			+ [.tasks[] | select(.spawn_location == $c) | "catcher=\(.panicked)"]
+			| group_by(.) | map("\(.[0])x\(length)") | join(",")')" \
+		"boom=truex48,catcher=falsex1,fine=falsex16"
+	expect_eq "panicked tasks in all" "$(jqf "$j" '[.tasks[] | select(.panicked)] | length')" 48
+	expect_jq "$j" "every panicked task was polled twice and completed" \
+		'all(.tasks[] | select(.panicked); .poll_count == 2 and .state == "completed")'
+	grep -q 'panicked' panics.out || fail "the text report does not show the panicked tasks"
+}
+
+ALL_TESTS=(multi_thread current_thread nested panics attach_pid attach_alias record_replay
 	replay_truncated replay_bad_magic replay_bad_kind duration sigint_run sigint_pid
 	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
 	err_replay_missing err_output_collision err_json_unwritable err_disk_full err_thread_id

@@ -280,8 +280,8 @@ static void test_spawn_sites(void **state)
 		const struct probe_site *s = &f->plan.sites[i];
 
 		assert_non_null(s->what);
-		if (s->probe == AIB_PROBE_LOCK_POLLED)
-			continue; /* in the callers of Acquire::poll: test_lock_sites */
+		if (s->probe == AIB_PROBE_LOCK_POLLED || s->probe == AIB_PROBE_TOKIO_PANIC)
+			continue; /* inside callers: test_lock_sites, test_panic_sites */
 		matches(f, s->what, &a, true);
 		if (s->probe == AIB_PROBE_AWAIT || s->probe == AIB_PROBE_JOIN ||
 			    s->probe == AIB_PROBE_LOCK_POLL || s->probe == AIB_PROBE_LOCK_DROP ||
@@ -307,6 +307,88 @@ static void test_no_duplicate_sites(void **state)
 				fail_msg("two sites at 0x%llx: %s and %s",
 					 (unsigned long long)f->plan.sites[i].vaddr, f->plan.sites[i].what,
 					 f->plan.sites[j].what);
+}
+
+/* Where tokio's harness catches a task's panic: every site stands for the
+ * return of a call of __rust_panic_cleanup (direct or through its GOT
+ * slot) inside a harness poll function (Harness::poll, poll_inner,
+ * poll_future), probed there or at a later emulated instruction. */
+struct fn_ranges {
+	__u64 lo[512], hi[512];
+	size_t n;
+};
+
+static int harness_range(const struct elf_symbol *sym, void *ctx)
+{
+	struct fn_ranges *r = ctx;
+
+	if (sym->is_func && r->n < 512 && strstr(sym->path, "::poll")) {
+		r->lo[r->n] = sym->vaddr;
+		r->hi[r->n++] = sym->vaddr + sym->size;
+	}
+	return 0;
+}
+
+/* Does the call ending at `ret` call `target` (call rel32, or call
+ * *disp32(%rip) through one of its pointer slots)? */
+static bool calls_before(const struct fixture *f, __u64 ret, __u64 target)
+{
+	__u64 slots[8];
+	int nslots = elf_symbols__pointer_slots(f->syms, target, slots, 8);
+	__u8 c[6];
+	__s32 rel;
+
+	if (!target || elf_symbols__read(f->syms, ret - 6, c, 6))
+		return false;
+	rel = (__s32)(c[2] | c[3] << 8 | c[4] << 16 | (__u32)c[5] << 24);
+	if (c[1] == 0xe8 && ret + rel == target)
+		return true;
+	for (int j = 0; j < nslots && j < 8; j++)
+		if (c[0] == 0xff && c[1] == 0x15 && ret + rel == slots[j])
+			return true;
+	return false;
+}
+
+static void test_panic_sites(void **state)
+{
+	struct fixture *f = *state;
+	static struct fn_ranges r;
+	__u64 cleanups[3] = {
+		probe_plan__panic_cleanup(f->syms),
+		probe_plan__function(f->syms, "std::panicking::catch_unwind::cleanup"),
+		probe_plan__function(f->syms, "std::panicking::try::cleanup"),
+	};
+	size_t n = 0;
+
+	assert_true(cleanups[0] != 0);
+	r.n = 0;
+	elf_symbols__match(f->syms, "tokio::runtime::task::harness::*", harness_range, &r);
+	assert_true(r.n > 0);
+	for (size_t i = 0; i < f->plan.nsites; i++) {
+		const struct probe_site *s = &f->plan.sites[i];
+		__u8 code[16];
+		bool in = false, calls = false;
+
+		if (s->probe != AIB_PROBE_TOKIO_PANIC)
+			continue;
+		n++;
+		assert_false(s->retprobe);
+		for (size_t k = 0; k < r.n && !in; k++)
+			in = s->origin >= r.lo[k] && s->origin < r.hi[k];
+		if (!in)
+			fail_msg("panic site 0x%llx: not in a harness poll function",
+				 (unsigned long long)s->origin);
+		for (int k = 0; k < 3 && !calls; k++)
+			calls = calls_before(f, s->origin, cleanups[k]);
+		if (!calls)
+			fail_msg("panic site 0x%llx: no call of std's catch cleanup before it",
+				 (unsigned long long)s->origin);
+		assert_true(s->vaddr >= s->origin && s->vaddr < s->origin + 64);
+		assert_int_equal(elf_symbols__read(f->syms, s->vaddr, code, sizeof(code)), 0);
+		assert_int_not_equal(code[0], 0xf0); /* a lock prefix: never fires */
+	}
+	assert_true(n > 0);
+	assert_null(strstr(f->plan.missing, "panic"));
 }
 
 static void test_next_id(void **state)
@@ -1066,6 +1148,7 @@ int main(void)
 		T(test_wake_sites_required),
 		T(test_spawn_sites),
 		T(test_no_duplicate_sites),
+		T(test_panic_sites),
 		T(test_next_id),
 		T(test_offsets),
 		T(test_string_ranges),

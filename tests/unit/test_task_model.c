@@ -1488,6 +1488,53 @@ static void test_async_task_panic_cancel_name(void **state)
 	assert_int_equal(task_model__summary(c->m)->tasks_completed, 2);
 }
 
+/* tokio: the harness caught a panic of a poll (bpf: tokio_panic_caught),
+ * so that poll's end says PANICKED: the task completed, panicked, not
+ * cancelled; its neighbours that return or are cancelled do not. A panic
+ * in a task polled inside another's poll (a LocalSet) is that task's. */
+static void test_tokio_panic(void **state)
+{
+	struct ctx *c = *state;
+
+	c->runtime = AIB_RUNTIME_TOKIO;
+	spawn(c, 100, 1, 7, (struct spawn_args){0});
+	spawn(c, 101, 1, 8, (struct spawn_args){0});
+	spawn(c, 102, 1, 9, (struct spawn_args){0});
+	pbegin(c, 110, 2, H1, 7, 0);
+	pend(c, 120, 2, H1, 7, 0, AIB_POLL_PENDING);
+	pbegin(c, 130, 3, H2, 8, 0);
+	pend(c, 140, 3, H2, 8, 0, AIB_POLL_READY);
+	wake(c, 150, 3, H1, 7, 0, 0);
+	pbegin(c, 160, 2, H1, 7, 0);
+	assert_false(task(c, 0)->panicked);
+	pend(c, 170, 2, H1, 7, 0, AIB_POLL_PANICKED);
+	/* a LocalSet's task (depth 1) panics inside the poll of 9, which
+	 * goes on and returns */
+	pbegin(c, 180, 2, H3, 9, 0);
+	pbegin(c, 181, 2, H4, 10, 1);
+	pend(c, 185, 2, H4, 10, 1, AIB_POLL_PANICKED);
+	pend(c, 190, 2, H3, 9, 0, AIB_POLL_READY);
+	task_ev(c, AIB_EV_DEALLOC, 200, 2, H1, 7);
+	task_model__finish(c->m, 300);
+
+	assert_int_equal(task_model__task_count(c->m), 4);
+	assert_int_equal(task(c, 0)->id, 7);
+	assert_true(task(c, 0)->panicked);
+	assert_false(task(c, 0)->cancelled);
+	assert_int_equal(task(c, 0)->state, TASK_COMPLETED);
+	assert_int_equal(task(c, 0)->end_ts, 170);
+	assert_int_equal(task(c, 0)->polls, 2);
+	assert_false(task(c, 1)->panicked);
+	assert_int_equal(task(c, 1)->state, TASK_COMPLETED);
+	assert_false(task(c, 2)->panicked); /* the outer poll */
+	assert_int_equal(task(c, 2)->state, TASK_COMPLETED);
+	assert_int_equal(task(c, 3)->id, 10);
+	assert_true(task(c, 3)->panicked);
+	assert_int_equal(task(c, 3)->state, TASK_COMPLETED);
+	assert_int_equal(sum(c)->tasks_completed, 4);
+	assert_int_equal(sum(c)->anomalies, 0);
+}
+
 /* ---- await sites, joins, tasks found in memory ---- */
 
 static void join_ev(struct ctx *c, __u64 ts, __u32 tid, __u64 task, __u64 id, __u64 waiter,
@@ -1628,6 +1675,7 @@ int main(void)
 		T(test_async_task_lifecycle),
 		T(test_async_task_reschedule),
 		T(test_async_task_panic_cancel_name),
+		T(test_tokio_panic),
 		T(test_poll_overtaken_by_next),
 		T(test_header_reuse_after_ready),
 		T(test_header_reuse_without_ready),

@@ -36,25 +36,16 @@ static const struct site_spec at_sites[] = {
 	{"async_std::task::builder::Builder::spawn", AIB_PROBE_AT_TASK_NAME, false},
 };
 
-/* std's catch_unwind cleanup, whose v0 path carries a crate hash. */
+/* std's catch_unwind cleanup: every poll entered below its frame was
+ * unwound. */
 static int add_panic_cleanup(const struct elf_symbols *syms, struct probe_plan *plan)
 {
-	static const char name[] = "__rust_panic_cleanup";
-	size_t n = elf_symbols__count(syms), nlen = strlen(name);
+	struct probe_site site = {.probe = AIB_PROBE_PANIC_CAUGHT, .what = "__rust_panic_cleanup"};
 
-	for (size_t i = 0; i < n; i++) {
-		const struct elf_symbol *sym = elf_symbols__get(syms, i);
-		size_t len = strlen(sym->path);
-		struct probe_site site = {.probe = AIB_PROBE_PANIC_CAUGHT, .what = sym->path};
-
-		if (!sym->is_func || len < nlen || strcmp(sym->path + len - nlen, name))
-			continue;
-		site.vaddr = sym->vaddr;
-		if (elf_symbols__vaddr_to_offset(syms, sym->vaddr, &site.offset))
-			continue;
-		return probe_plan__add(plan, &site) ?: 1;
-	}
-	return 0;
+	site.vaddr = probe_plan__panic_cleanup(syms);
+	if (!site.vaddr || elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
+		return 0;
+	return probe_plan__add(plan, &site) ?: 1;
 }
 
 static __u64 disp(const __u8 *c, int mod)

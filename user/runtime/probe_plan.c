@@ -105,6 +105,21 @@ __u64 probe_plan__function(const struct elf_symbols *syms, const char *path)
 	return vaddr;
 }
 
+__u64 probe_plan__panic_cleanup(const struct elf_symbols *syms)
+{
+	static const char name[] = "__rust_panic_cleanup";
+	size_t n = elf_symbols__count(syms), nlen = strlen(name);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct elf_symbol *sym = elf_symbols__get(syms, i);
+		size_t len = strlen(sym->path);
+
+		if (sym->is_func && len >= nlen && !strcmp(sym->path + len - nlen, name))
+			return sym->vaddr;
+	}
+	return 0;
+}
+
 int probe_plan__add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan,
 				 __u64 target, enum aib_probe probe, unsigned keep, const char *what,
 				 int max)

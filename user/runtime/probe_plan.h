@@ -72,6 +72,10 @@ __u64 probe_plan__function(const struct elf_symbols *syms, const char *path);
 int probe_plan__add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan,
 				 __u64 target, enum aib_probe probe, unsigned keep, const char *what,
 				 int max);
+/* std's catch_unwind cleanup (`__rust_panic_cleanup`, whose v0 path
+ * carries a crate hash), called where a catch_unwind caught a panic: its
+ * address, or 0. */
+__u64 probe_plan__panic_cleanup(const struct elf_symbols *syms);
 /* Append ", what" (or "what") to the runtime description. */
 void probe_plan__describe(struct probe_plan *plan, const char *what);
 

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "tokio_layout.h"
 #include "binary/elf_symbols.h"
@@ -73,6 +74,8 @@ static const struct site_spec tokio_sites[] = {
 #define SEM_RELEASE "tokio::sync::batch_semaphore::Semaphore::release"
 #define LOCKS_MISSING "tokio locks"
 #define MAX_LOCK_CALLS 1024
+#define TOKIO_HARNESS "tokio::runtime::task::harness::"
+#define MAX_PANIC_CALLS 4096
 
 static void location_ranges(const struct elf_symbols *syms, struct probe_plan *plan)
 {
@@ -174,6 +177,122 @@ static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *pla
 	return n < 0 ? n : 0;
 }
 
+/* tokio's harness polls a task's future inside catch_unwind (poll_future,
+ * inlined into Harness::poll or poll_inner) and turns a panic into the
+ * task's JoinError: the catch's landing pad calls std's cleanup
+ * (std::panicking::catch_unwind::cleanup, std::panicking::try::cleanup in
+ * older std, or __rust_panic_cleanup straight). Where such a call returns
+ * in a harness poll function, the task polled on that thread panicked
+ * (tokio_panic_caught). A plain probe, at the first emulated instruction
+ * after the call: no uretprobe, no frame a panic unwinds through. */
+#define MAX_CATCH_FNS 8
+static const char *const catch_cleanups[] = {
+	"std::panicking::catch_unwind::cleanup",
+	"std::panicking::try::cleanup",
+};
+
+struct harness_fns {
+	__u64 lo[256], hi[256];
+	int n;
+	__u64 cleanup[MAX_CATCH_FNS];
+	int ncleanup;
+};
+
+static int harness_poll_fn(const struct elf_symbol *sym, void *arg)
+{
+	struct harness_fns *h = arg;
+	const char *last = strrchr(sym->path, ':');
+
+	/* Harness<T,S>::poll, poll_inner, poll_future: not shutdown, whose
+	 * cancel_task runs outside any poll of the task */
+	if (!sym->is_func || !last || strncmp(last + 1, "poll", 4) || h->n >= 256)
+		return 0;
+	h->lo[h->n] = sym->vaddr;
+	h->hi[h->n++] = sym->vaddr + sym->size;
+	return 0;
+}
+
+static int cleanup_fn(const struct elf_symbol *sym, void *arg)
+{
+	struct harness_fns *h = arg;
+
+	if (sym->is_func && h->ncleanup < MAX_CATCH_FNS)
+		h->cleanup[h->ncleanup++] = sym->vaddr;
+	return 0;
+}
+
+static bool in_harness(const struct harness_fns *h, __u64 vaddr)
+{
+	for (int k = 0; k < h->n; k++)
+		if (vaddr >= h->lo[k] && vaddr < h->hi[k])
+			return true;
+	return false;
+}
+
+/* A site where each call of `target` returns in a harness poll function;
+ * rets[0..*nseen) holds the return addresses found already (the calls of
+ * the cleanup functions before), this one's go after them. */
+static int add_catch_returns(const struct elf_symbols *syms, struct probe_plan *plan,
+			     const struct harness_fns *h, __u64 target, __u64 *rets, int *nseen)
+{
+	__u64 slots[8];
+	int nslots = elf_symbols__pointer_slots(syms, target, slots, 8), n, added = 0, err = 0;
+	int first = *nseen;
+
+	n = nslots < 0 ? nslots
+		       : x86_code__call_sites(syms, target, slots, nslots < 8 ? nslots : 8,
+					      rets + first, MAX_PANIC_CALLS - first);
+	for (int i = first; i < first + n && i < MAX_PANIC_CALLS && !err; i++) {
+		struct probe_site site = {.probe = AIB_PROBE_TOKIO_PANIC, .origin = rets[i],
+					  .what = "a panic caught by tokio's harness"};
+		bool dup = false;
+		__u8 op = 0;
+
+		if (!in_harness(h, rets[i]))
+			continue;
+		for (int k = 0; k < i && !dup; k++)
+			dup = rets[k] == rets[i]; /* aliased symbols: one function */
+		if (dup ||
+		    x86_code__cheap_probe_point(syms, rets[i], &site.vaddr) ||
+		    elf_symbols__read(syms, site.vaddr, &op, 1) || op == 0xf0 /* lock: never fires */ ||
+		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
+			continue;
+		err = probe_plan__add(plan, &site);
+		added += !err;
+	}
+	if (n > 0)
+		*nseen = first + n < MAX_PANIC_CALLS ? first + n : MAX_PANIC_CALLS;
+	return err ? err : n < 0 ? n : added;
+}
+
+static int add_panic_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	struct harness_fns *h = calloc(1, sizeof(*h));
+	__u64 *rets = calloc(MAX_PANIC_CALLS, sizeof(*rets));
+	int nseen = 0, added = 0, n = 0;
+
+	if (!h || !rets) {
+		added = -ENOMEM;
+		goto out;
+	}
+	elf_symbols__match(syms, TOKIO_HARNESS "*", harness_poll_fn, h);
+	if (!h->n)
+		goto out;
+	for (size_t i = 0; i < sizeof(catch_cleanups) / sizeof(catch_cleanups[0]); i++)
+		elf_symbols__match(syms, catch_cleanups[i], cleanup_fn, h);
+	if (h->ncleanup < MAX_CATCH_FNS)
+		h->cleanup[h->ncleanup] = probe_plan__panic_cleanup(syms);
+	h->ncleanup += h->ncleanup < MAX_CATCH_FNS && h->cleanup[h->ncleanup];
+	for (int i = 0; i < h->ncleanup && n >= 0 && nseen < MAX_PANIC_CALLS; i++) {
+		n = add_catch_returns(syms, plan, h, h->cleanup[i], rets, &nseen);
+		added = n < 0 ? n : added + n;
+	}
+out:
+	free(h);
+	free(rets);
+	return added;
+}
+
 /* What a lock acquire is for, from a function on the path to the
  * Acquire::poll call ("tokio::sync::rwlock::RwLock<T>::write::{{closure}}"
  * is a RwLock write). */
@@ -259,6 +378,13 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	}
 	if (n == 0)
 		probe_plan__note_missing(plan, TOKIO_TRY_READ_OUTPUT " (joins not seen)");
+	n = add_panic_sites(syms, plan);
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	if (n == 0)
+		probe_plan__note_missing(plan, "tokio's panic catch (task panics not seen)");
 
 	if (captures & PROBE_CAPTURE_LOCKS) {
 		err = add_lock_sites(syms, plan);
