@@ -18,7 +18,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wa
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
              libiberty-dev libdw-dev libcapstone-dev pkg-config jq protobuf-compiler \
-             librust-tokio-dev librust-async-std-dev librust-smol-dev
+             librust-tokio-dev librust-async-std-dev librust-smol-dev libclang-rt-14-dev
 # And what `make bench` needs besides: tokio-tracing for its third variant.
 BENCH_PKGS := librust-tracing-subscriber-dev
 
@@ -47,7 +47,7 @@ PROGRAMS_BIN := $(PROGRAMS_DIR)/target/release
 AWAIT_DIR      := $(PROGRAMS_DIR)/await
 AWAIT_VARIANTS := nofp-lines nofp-full fp-lines fp-full
 
-.PHONY: all deps programs test unit e2e sanitize layers demo bench clean vmlinux
+.PHONY: all deps programs test unit e2e sanitize fuzz fuzz-smoke fuzz-build layers demo bench clean vmlinux
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -110,7 +110,15 @@ $(OUT)/tools/%: tools/%.c $(LIB) | $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $< $(LIB) -o $@ $(LDLIBS)
 
--include $(USER_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d)
+# libFuzzer harnesses: linked by the fuzz build only (OUT=$(FUZZ_OUT))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzzers/%,$(FUZZ_SRCS))
+
+$(OUT)/fuzzers/%: tests/fuzz/%.c $(LIB) | $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer $(CFLAGS) -Itests/fuzz -MMD -MP -MF $@.d $< $(LIB) -o $@ $(LDLIBS)
+
+-include $(USER_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d) $(FUZZ_BINS:=.d)
 
 unit: all programs $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
@@ -140,13 +148,34 @@ sanitize: programs
 	  $(SAN_OUT)/async-inspect-bpf $(patsubst $(OUT)/%,$(SAN_OUT)/%,$(UNIT_BINS))
 	bash tools/sanitize.sh $(SAN_OUT) $(RECORDINGS)
 
+# libFuzzer harnesses (tests/fuzz/) over the daemon built with clang and the
+# same sanitizers in its own folder. `make fuzz`: FUZZ_SECONDS each, new
+# inputs kept in $(FUZZ_OUT)/corpus; `make fuzz-smoke` (make test): a short
+# run of each and a replay of the corpus in tests/fuzz/corpus.
+FUZZ_OUT     := $(OUT)/fuzz
+FUZZ_CC      := $(CLANG) -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+                -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+
+fuzz-build:
+	@$(MAKE) --no-print-directory OUT=$(FUZZ_OUT) CC="$(FUZZ_CC)" \
+	  $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/fuzzers/%,$(FUZZ_SRCS))
+
+fuzz: programs fuzz-build
+	bash tools/fuzz.sh $(FUZZ_OUT) $(FUZZ_SECONDS) keep
+
+# After `programs` (make test ran it): fuzz_future_decoder reads a fixture.
+fuzz-smoke: fuzz-build
+	bash tools/fuzz.sh $(FUZZ_OUT) $(FUZZ_SMOKE_SECONDS) smoke
+
 # Every include goes down the layers (or stays in its folder).
 layers:
 	@bash tools/check_layers.sh --self-test $(LAYERS)
 	@bash tools/check_layers.sh $(LAYERS)
 
 test: deps
-	@$(MAKE) --no-print-directory layers unit e2e sanitize
+	@$(MAKE) --no-print-directory layers unit e2e sanitize fuzz-smoke
 
 demo: deps
 	@$(MAKE) --no-print-directory all programs

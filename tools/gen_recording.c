@@ -61,12 +61,12 @@ static void emit(struct aib_hdr *h, __u16 kind, __u16 size, __u32 tid)
 
 static void location(__u64 addr, const char *text)
 {
-	struct {
+	union { /* the record and room for its text, without a GNU extension */
 		struct aib_rec_location rec;
-		char text[64];
+		char buf[sizeof(struct aib_rec_location) + 64];
 	} l = {.rec = {.file_addr = addr, .len = (__u32)strlen(text)}};
 
-	memcpy(l.text, text, l.rec.len);
+	memcpy(l.rec.text, text, l.rec.len);
 	emit(&l.rec.hdr, AIB_REC_LOCATION, (__u16)(sizeof(l.rec) + l.rec.len), 0);
 }
 

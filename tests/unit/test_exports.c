@@ -42,11 +42,11 @@ static void session(void)
 	struct aib_rec_process p = {.hdr = {AIB_REC_PROCESS, sizeof(p), 0, 1000},
 				    .realtime_ns = 5, .pid = 42, .runtimes = AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO), .runtime_desc = "tokio"};
 	struct aib_rec_thread th = {.hdr = {AIB_REC_THREAD, sizeof(th), 2, 1000}, .name = "worker-0"};
-	struct {
+	union { /* the record and room for its text, without a GNU extension */
 		struct aib_rec_location rec;
-		char text[16];
+		char buf[sizeof(struct aib_rec_location) + 16];
 	} loc = {.rec = {.hdr = {AIB_REC_LOCATION, sizeof(loc.rec) + 11, 0, 1500}, .file_addr = 0x10,
-			 .len = 11}, .text = "src/main.rs"};
+			 .len = 11}};
 	struct aib_ev_spawn sp = {.hdr = {AIB_EV_SPAWN, sizeof(sp), 1, 2000}, .predicted_id = 1,
 				  .file_addr = 0x10, .file_len = 11, .line = 5, .col = 9,
 				  .flags = AIB_SPAWN_HAS_LOCATION};
@@ -58,6 +58,7 @@ static void session(void)
 				  .reason = AIB_END_DURATION};
 
 	strcpy(p.exe, "demo");
+	memcpy(loc.rec.text, "src/main.rs", 11);
 	feed(&p.hdr);
 	feed(&th.hdr);
 	feed(&loc.rec.hdr);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "binary/elf_symbols.h"
@@ -18,6 +19,33 @@ struct binary {
 	Dwarf_CFI *cfi;
 	bool own_cfi; /* from .eh_frame: ours to end; .debug_frame's is dw's */
 };
+
+/* Does every DWARF string section end in a NUL? libdw (0.188) hands out
+ * strings of .debug_line_str (file and directory names) without checking,
+ * so a malformed file's last one would run off the section's data. Only
+ * uncompressed sections are checked: a compressed one is inflated by libdw. */
+static bool dwarf_strings_terminated(Elf *elf)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_flags & SHF_COMPRESSED) ||
+		    !(name = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+		    (strcmp(name, ".debug_str") && strcmp(name, ".debug_line_str")))
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (d && d->d_size && (!d->d_buf || ((const char *)d->d_buf)[d->d_size - 1]))
+			return false;
+	}
+	return true;
+}
 
 struct binary *binary__open(const char *path)
 {
@@ -57,7 +85,9 @@ struct binary *binary__open(const char *path)
 		err = -errno;
 		goto fail;
 	}
-	b->dw = dwarf_begin_elf(b->elf, DWARF_C_READ, NULL);
+	/* a malformed string section: the file is used as if it had no DWARF */
+	b->dw = dwarf_strings_terminated(b->elf) ? dwarf_begin_elf(b->elf, DWARF_C_READ, NULL)
+						 : NULL;
 	/* .eh_frame is always there for C and Rust; .debug_frame is the rare
 	 * fallback, read through the DWARF */
 	b->cfi = dwarf_getcfi_elf(b->elf);

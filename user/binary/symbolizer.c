@@ -171,7 +171,8 @@ static int index_cus(struct symbolizer *s)
 		}
 		s->nunits++;
 	}
-	qsort(s->cus, s->ncus, sizeof(*s->cus), cmp_range);
+	if (s->ncus) /* none: cus is NULL, which qsort may not take */
+		qsort(s->cus, s->ncus, sizeof(*s->cus), cmp_range);
 	return 0;
 }
 
@@ -211,7 +212,8 @@ static int func_die_at(struct symbolizer *s, __u64 addr, Dwarf_Die *cudie, Dwarf
 	if (!u->indexed) {
 		u->indexed = true; /* out of memory: what we got is still sorted */
 		index_funcs_under(u, cudie);
-		qsort(u->funcs, u->nfuncs, sizeof(*u->funcs), cmp_range);
+		if (u->nfuncs) /* a unit without functions: funcs is NULL */
+			qsort(u->funcs, u->nfuncs, sizeof(*u->funcs), cmp_range);
 	}
 	r = range_at(u->funcs, u->nfuncs, addr);
 	return r && dwarf_offdie(s->dw, r->die, func);
@@ -517,7 +519,8 @@ static const struct cached *lookup(struct symbolizer *s, __u64 addr)
 			sizeof(*s->entries)) ||
 	    u64_map__set(s->cache, addr, (__u32)s->nentries))
 		return NULL;
-	memcpy(s->frames + s->nframes, chain, n * sizeof(*chain));
+	if (n) /* none yet: frames may still be NULL */
+		memcpy(s->frames + s->nframes, chain, n * sizeof(*chain));
 	s->entries[s->nentries] = (struct cached){ (__u32)s->nframes, (__u32)n };
 	s->nframes += n;
 	return &s->entries[s->nentries++];

@@ -77,9 +77,9 @@ int session__emit(struct session *s, const struct aib_hdr *rec)
 
 static void define_location(struct session *s, const struct aib_ev_spawn *e)
 {
-	struct {
+	union { /* the record and room for its text, without a GNU extension */
 		struct aib_rec_location rec;
-		char text[AIB_LOCATION_MAX];
+		char buf[sizeof(struct aib_rec_location) + AIB_LOCATION_MAX];
 	} loc;
 	__u32 len = e->file_len;
 
@@ -91,7 +91,7 @@ static void define_location(struct session *s, const struct aib_ev_spawn *e)
 	/* From the file, not the process: .rodata pages may not be resident,
 	 * and the process may be gone by the time the ring buffer drains. */
 	if (!s->o.binary ||
-	    elf_symbols__read(binary__symbols(s->o.binary), e->file_addr, loc.text, len))
+	    elf_symbols__read(binary__symbols(s->o.binary), e->file_addr, loc.rec.text, len))
 		return; /* the model names it by address */
 	memset(&loc.rec, 0, sizeof(loc.rec));
 	loc.rec.hdr.kind = AIB_REC_LOCATION;
@@ -146,9 +146,9 @@ static __u64 fnv1a(const char *str)
  * LOCATION record. */
 static __u64 where_key(struct session *s, const char *where, __u64 ts)
 {
-	struct {
+	union { /* the record and room for its text, without a GNU extension */
 		struct aib_rec_location rec;
-		char text[AIB_LOCATION_MAX];
+		char buf[sizeof(struct aib_rec_location) + AIB_LOCATION_MAX];
 	} loc;
 	__u64 h = fnv1a(where);
 	__u32 idx;
@@ -166,7 +166,7 @@ static __u64 where_key(struct session *s, const char *where, __u64 ts)
 	loc.rec.hdr.ts = ts;
 	loc.rec.file_addr = WHERE_KEY_BASE + idx;
 	loc.rec.len = (__u32)len;
-	memcpy(loc.text, where, len);
+	memcpy(loc.rec.text, where, len);
 	session__emit(s, &loc.rec.hdr);
 	return WHERE_KEY_BASE + idx;
 }
