@@ -117,3 +117,23 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	return blocking_exit(regs);
 }
+
+/* The target exec'd: the image the probes were planned for is gone (and the
+ * same binary exec'd again would feed the old session its new tasks). Every
+ * exec of the system passes here, rarely: the target's tgid is the test. */
+const volatile __u32 exec_tgid;
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct aib_ev_exec *e;
+
+	if (!exec_tgid || p->tgid != (pid_t)exec_tgid)
+		return 0;
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, AIB_EV_EXEC, sizeof(*e), current_tid());
+	event_submit(e);
+	return 0;
+}

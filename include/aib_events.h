@@ -99,6 +99,7 @@ enum aib_kind {
 	AIB_EV_TASK_NAME = 9,	 /* the name of this thread's next spawn */
 	AIB_EV_JOIN = 12,	 /* a task polls the JoinHandle of another */
 	AIB_EV_LOCK = 13,	 /* a batch-semaphore acquire, release or give-up */
+	AIB_EV_EXEC = 15,	 /* the target exec'd: the image traced is gone */
 	/* Only from the ring buffer, never recorded: the session turns them
 	 * into the records above (or into new probe sites). */
 	AIB_EV_SPAWN_STACK = 10, /* a spawn whose location is in the stack that follows */
@@ -180,6 +181,13 @@ struct aib_await_stack {
 	__u32 runtime;	 /* enum aib_runtime */
 	struct aib_stack stack; /* stack.len bytes of `bytes` are valid */
 	__u8 bytes[AIB_AWAIT_STACK_MAX];
+};
+
+/* AIB_EV_EXEC: hdr.tid is the thread that exec'd (now the process's only
+ * one); the session ends there, as nothing planned for the old image holds
+ * for the new one. */
+struct aib_ev_exec {
+	struct aib_hdr hdr;
 };
 
 struct aib_ev_join {
@@ -370,6 +378,7 @@ enum aib_end_reason {
 	AIB_END_DURATION = 2,
 	AIB_END_INTERRUPTED = 3,
 	AIB_END_DEADLOCK = 4,	/* --fail-on-deadlock: a deadlock was found */
+	AIB_END_TARGET_EXEC = 5, /* the target exec'd a new program, not traced */
 };
 
 /* AIB_REC_TASK_FOUND: read from the target's memory at attach time. */

@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PROGS=$ROOT/tests/programs/target/release
 SRC=$ROOT/tests/programs/src/bin
 SRC_PREFIX=src/bin
-PREREQS=(demo multi_thread)
+PREREQS=(demo multi_thread exec_self)
 NEED_COMMANDS=(bpftool)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
@@ -147,6 +147,28 @@ test_target_killed() {
 	expect_no_programs "after the target was killed"
 }
 
+# 3b. The target exec's itself: the session ends there, says so, and keeps
+# the old image's tasks only (the new image's were merged into it: duplicate
+# ids, old tasks alive); its recording replays the same.
+test_target_exec() {
+	local j=x.json first second
+	tool x run --json "$j" --record x.rec --perfetto x.pftrace -- "$PROGS/exec_self"
+	expect_rc x 0
+	grep -q "^async-inspect-bpf: target exec'd a new program, which is not traced" x.err ||
+		fail "the exec was not said: $(head -c 300 x.err | tr '\n' '|')"
+	expect_eq "ended" "$(jqf "$j" '.metadata.ended')" "target exec'd a new program (not traced)"
+	first=$(loc_of "$j" exec_self first)
+	second="$SRC_PREFIX/exec_self.rs:$(marker_line exec_self second):"
+	expect_counts "$j" "$first" first 5 5 0
+	expect_eq "tasks of the second image" \
+		"$(jqf "$j" --arg p "$second" '[.tasks[] | select(.spawn_location // "" | startswith($p))] | length')" 0
+	expect_eq "tasks in all" "$(jqf "$j" '.metadata.total_tasks')" 5
+	tool r replay x.rec --json r.json
+	expect_rc r 0
+	expect_eq "replayed: ended, tasks" "$(jqf r.json '"\(.metadata.ended) \(.metadata.total_tasks)"')" \
+		"target exec'd a new program (not traced) 5"
+}
+
 # 4. Two sessions on one process at once: both report, the target runs on.
 test_two_sessions() {
 	local a b rc_a=0 rc_b=0
@@ -182,6 +204,6 @@ test_exports_disk_full() {
 }
 
 ALL_TESTS=(kill_before_release kill_mid_session_run kill_mid_session_pid target_killed
-	two_sessions exports_disk_full)
+	target_exec two_sessions exports_disk_full)
 NONROOT_TESTS=()
 main "$@"

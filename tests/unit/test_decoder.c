@@ -15,11 +15,11 @@ static const unsigned known_kinds[] = {
 	AIB_EV_SHUTDOWN,  AIB_EV_DEALLOC,    AIB_EV_WORKER_START, AIB_EV_SPAWN_ID,
 	AIB_REC_PROCESS,  AIB_REC_LOCATION,  AIB_REC_THREAD,   AIB_REC_LOST,
 	AIB_REC_END,	  AIB_EV_TASK_NAME,  AIB_EV_RET_SITE,  AIB_EV_JOIN,
-	AIB_REC_TASK_FOUND,
+	AIB_REC_TASK_FOUND, AIB_EV_EXEC,
 };
 #define NKINDS (sizeof(known_kinds) / sizeof(known_kinds[0]))
 
-static const unsigned unknown_kinds[] = { 0, 15, 63, AIB_KIND_MAX, 100, 999, 0xffff };
+static const unsigned unknown_kinds[] = { 0, 16, 63, AIB_KIND_MAX, 100, 999, 0xffff };
 
 /* Room for the biggest record, 8-byte aligned like a ring-buffer sample. */
 union recbuf {
@@ -74,6 +74,8 @@ static void test_kind_tables(void **state)
 	assert_string_equal(aib_kind_name(AIB_REC_LOST), "lost");
 	assert_string_equal(aib_kind_name(AIB_REC_END), "end");
 	assert_string_equal(aib_kind_name(AIB_EV_JOIN), "join");
+	assert_string_equal(aib_kind_name(AIB_EV_EXEC), "exec");
+	assert_int_equal(aib_kind_size(AIB_EV_EXEC), sizeof(struct aib_ev_exec));
 	assert_string_equal(aib_kind_name(AIB_REC_AWAIT), "await");
 	assert_string_equal(aib_kind_name(AIB_REC_TASK_FOUND), "task_found");
 	assert_int_equal(aib_kind_size(AIB_REC_AWAIT), sizeof(struct aib_rec_await));

@@ -328,6 +328,7 @@ static int prepare(struct live *l)
 		return 1;
 	l->session = session__new(&(struct session_opts){
 		.model = l->model, .recording = l->recording, .binary = l->bin, .pid = l->target.pid,
+		.launched = l->target.ours,
 		.exports = l->exports, .lock_kinds = l->lock_kinds, .spawn_stacks = l->stacks,
 		.blocked_stacks = awaits, .add_return_site = add_return_site, .ctx = l});
 	if (!l->session)
@@ -361,6 +362,9 @@ static int prepare(struct live *l)
 	    tracer__blocking_error(l->tracer) != -ENOTSUP)
 		cli__warn("blocking syscalls inside polls are not traced (syscall tracepoints: %s)",
 			  strerror(-tracer__blocking_error(l->tracer)));
+	if (tracer__exec_error(l->tracer))
+		cli__warn("an exec of the target would not be seen (exec tracepoint: %s)",
+			  strerror(-tracer__exec_error(l->tracer)));
 	return 0;
 }
 
@@ -394,6 +398,8 @@ static __u32 trace_loop(struct live *l)
 			return AIB_END_DURATION;
 		if (target__gone(&l->target))
 			return AIB_END_TARGET_EXITED;
+		if (session__exec_ts(l->session))
+			return AIB_END_TARGET_EXEC;
 		if (now - last_check >= DEADLOCK_CHECK_NS) {
 			size_t before = deadlock_finder__count(l->deadlocks);
 
@@ -458,6 +464,9 @@ int command__live(const struct options *o)
 	end.reason = trace_loop(&l);
 	if (end.reason == AIB_END_TARGET_EXITED)
 		fprintf(stderr, "async-inspect-bpf: target exited, finishing the report\n");
+	if (end.reason == AIB_END_TARGET_EXEC)
+		fprintf(stderr, "async-inspect-bpf: target exec'd a new program, which is not traced: "
+			"finishing the report on the old one\n");
 	/* The session ends now, however long the detach takes. */
 	end.hdr.ts = clock__ns(CLOCK_MONOTONIC);
 	/* A child we started is terminated after the report anyway: stop it

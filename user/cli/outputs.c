@@ -44,6 +44,8 @@ static const char *end_reason_name(__u32 reason, bool replay)
 		return "interrupted";
 	case AIB_END_DEADLOCK:
 		return "deadlock found";
+	case AIB_END_TARGET_EXEC:
+		return "target exec'd a new program (not traced)";
 	default:
 		return replay ? "recording cut short" : "unknown";
 	}

@@ -444,6 +444,8 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 		return on_task_name(m, (const struct aib_ev_task_name *)rec);
 	case AIB_EV_JOIN:
 		return on_join(m, (const struct aib_ev_join *)rec);
+	case AIB_EV_EXEC: /* the session ends at it (AIB_END_TARGET_EXEC) */
+		return 0;
 	case AIB_REC_TASK_FOUND:
 		return on_task_found(m, (const struct aib_rec_task_found *)rec);
 	case AIB_REC_AWAIT:

@@ -25,6 +25,9 @@ struct session {
 	__u64 next_where_key;
 	__u64 unresolved;
 	__u64 invalid;
+	__u64 exec_ts;	  /* the target's exec, 0 if none */
+	__u64 after_exec; /* samples of the new image, dropped */
+	bool launch_seen; /* a launched target's first exec went by */
 	int recording_error;
 	union { /* the record a blocked call becomes */
 		struct aib_rec_blocked rec;
@@ -229,6 +232,17 @@ int session__on_sample(const void *data, size_t size, void *ctx)
 		s->invalid++;
 		return 0;
 	}
+	/* after the target's exec, a sample is the new image's: not ours */
+	if (s->exec_ts && rec->ts >= s->exec_ts) {
+		s->after_exec++;
+		return 0;
+	}
+	if (rec->kind == AIB_EV_EXEC && s->o.launched && !s->launch_seen) {
+		s->launch_seen = true; /* the program we started, exec'd by its held child */
+		return 0;
+	}
+	if (rec->kind == AIB_EV_EXEC)
+		s->exec_ts = rec->ts;
 	if (rec->kind == AIB_EV_RET_SITE) {
 		const struct aib_ev_ret_site *r = (const void *)rec;
 
@@ -256,6 +270,11 @@ __u64 session__unresolved_spawns(const struct session *s)
 __u64 session__invalid_samples(const struct session *s)
 {
 	return s->invalid;
+}
+
+__u64 session__exec_ts(const struct session *s)
+{
+	return s->exec_ts;
 }
 
 int session__recording_error(const struct session *s)

@@ -10,6 +10,7 @@
 #define SESSION_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include "aib_events.h"
 
 struct task_model;
@@ -24,6 +25,7 @@ struct session_opts {
 	struct recording_writer *recording; /* may be NULL */
 	const struct binary *binary;	    /* the traced executable: location strings */
 	int pid;			    /* for thread names */
+	bool launched;			    /* started by us: its first exec is its launch */
 	struct export_set *exports;	    /* fed each record after the model; may be NULL */
 	/* lock probe site (ELF vaddr) -> enum aib_lock_kind; may be NULL */
 	const struct u64_map *lock_kinds;
@@ -45,6 +47,9 @@ int session__on_sample(const void *data, size_t size, void *ctx);
 /* A record made in user space (process, losses, end): recorded and applied. */
 int session__emit(struct session *s, const struct aib_hdr *rec);
 __u64 session__invalid_samples(const struct session *s);
+/* When the target exec'd (AIB_EV_EXEC, recorded; later samples are the
+ * new image's and dropped), or 0. */
+__u64 session__exec_ts(const struct session *s);
 /* Spawn stacks in which no frame of the program's own code was found. */
 __u64 session__unresolved_spawns(const struct session *s);
 /* First error that stopped the recording (e.g. -ENOSPC), or 0. */

@@ -53,7 +53,9 @@ struct tracer {
 	int *extra_fds;		/* sites added during the session (uprobe_multi) */
 	size_t nextra, extra_cap;
 	struct bpf_link *syscall_links[2]; /* blocking: sys_enter, sys_exit */
+	struct bpf_link *exec_link;	   /* the target's exec */
 	int blocking_err;	/* why blocking syscalls are not timed, or 0 */
+	int exec_err;		/* why an exec is not seen, or 0 */
 	struct bpf_link **links; /* per-site fallback */
 	size_t nlinks, links_cap;
 	size_t attached;
@@ -223,6 +225,7 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 		t->skel->rodata->acq_permits_off = plan->acq_permits_off;
 		t->skel->rodata->acq_queued_off = plan->acq_queued_off;
 	}
+	t->skel->rodata->exec_tgid = (__u32)t->opts.pid;
 	if (plan->blocking && t->opts.blocked_min_ns) {
 		t->skel->rodata->target_tgid = (__u32)t->opts.pid;
 		t->skel->rodata->blocked_min_ns = t->opts.blocked_min_ns;
@@ -339,6 +342,19 @@ static void attach_syscalls(struct tracer *t)
 	}
 }
 
+/* The exec tracepoint. Optional too: without it an exec is seen only as
+ * the old image's silence. */
+static void attach_exec(struct tracer *t)
+{
+	t->exec_link = bpf_program__attach(t->skel->progs.process_exec);
+	t->exec_err = t->exec_link ? 0 : -errno;
+}
+
+int tracer__exec_error(const struct tracer *t)
+{
+	return t->exec_err;
+}
+
 int tracer__blocking_error(const struct tracer *t)
 {
 	return t->blocking_err;
@@ -366,6 +382,7 @@ int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, s
 			return ret;
 	}
 	attach_syscalls(t);
+	attach_exec(t);
 	t->rb = ring_buffer__new(t->ring_fds[0], sample_cb, &t->ring_ctx[0], NULL);
 	for (size_t i = 1; t->rb && i < t->nrings; i++)
 		if (ring_buffer__add(t->rb, t->ring_fds[i], sample_cb, &t->ring_ctx[i])) {
@@ -478,6 +495,8 @@ void tracer__detach(struct tracer *t)
 		bpf_link__destroy(t->syscall_links[i]);
 		t->syscall_links[i] = NULL;
 	}
+	bpf_link__destroy(t->exec_link);
+	t->exec_link = NULL;
 }
 
 int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped)

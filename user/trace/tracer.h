@@ -42,6 +42,8 @@ size_t tracer__attached(const struct tracer *t);
 /* 0 when blocking syscalls inside polls are timed, else why not (-errno;
  * -ENOTSUP: not asked for, or no runtime it covers). */
 int tracer__blocking_error(const struct tracer *t);
+/* Why the target's exec is not watched (the tracepoint), or 0. */
+int tracer__exec_error(const struct tracer *t);
 size_t tracer__attach_failures(const struct tracer *t);
 /* Wait up to timeout_ms for samples and deliver them. >= 0 samples, or -errno
  * (-EINTR when a signal arrived). */
