@@ -55,6 +55,13 @@ for rec in "$RECS"/*; do
 		>report.txt 2>"$T/log") || rc=$?
 	verdict "replay/$(basename "$rec")" "$rc" 0 1
 done
+# replays that fail early (no file, not a recording) must free what they made
+printf 'NOTATRACE and no more' >"$T/bad-magic.rec"
+for rec in /nonexistent/recording "$T/bad-magic.rec"; do
+	rc=0
+	"$BIN" replay "$rec" --json "$T/early.json" >/dev/null 2>"$T/log" || rc=$?
+	verdict "replay-fails-early/$(basename "$rec")" "$rc" 1
+done
 if [ "$n" = 0 ]; then
 	echo "FAIL replay: no recording in $RECS (the e2e suites keep theirs there)"
 	FAILED=$((FAILED + 1))

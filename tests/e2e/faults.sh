@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PROGS=$ROOT/tests/programs/target/release
 SRC=$ROOT/tests/programs/src/bin
 SRC_PREFIX=src/bin
-PREREQS=(demo multi_thread exec_self)
+PREREQS=(demo multi_thread exec_self fork_child)
 NEED_COMMANDS=(bpftool)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
@@ -129,6 +129,24 @@ test_kill_mid_session_pid() {
 	expect_no_programs "after the tool was killed mid-session"
 }
 
+# 2b. SIGKILL around the end of a --pid session, where it detaches (nothing
+# of the target is stopped there): the target runs on, no probe is left.
+test_kill_in_pid_detach() {
+	local toolpid delay
+	start_demo
+	for delay in 1.0 1.05 1.1 1.15; do
+		"$BIN" --pid "$DEMO" --duration 1 >tool.out 2>tool.err &
+		toolpid=$!
+		bg "$toolpid"
+		wait_attached tool.err "$toolpid"
+		sleep "$delay"
+		kill -KILL "$toolpid" 2>/dev/null || true
+		wait "$toolpid" 2>/dev/null || true
+		expect_running "$DEMO" "the attached process (killed after ${delay}s)"
+		expect_no_programs "after the tool was killed after ${delay}s"
+	done
+}
+
 # 3. The target killed under the tool: the tool reports what it saw, with
 # the target's fate as `run` forwards it (128 + 9).
 test_target_killed() {
@@ -169,6 +187,19 @@ test_target_exec() {
 		"target exec'd a new program (not traced) 5"
 }
 
+# 3c. The target forks mid-session, and the child runs tokio code of its own
+# (over the copied breakpoints): the child is unharmed, and only the
+# parent's tasks are reported.
+test_target_fork() {
+	local j=f.json
+	tool f run --json "$j" -- "$PROGS/fork_child"
+	expect_rc f 0
+	grep -q '^fork_child: child exited 0$' f.out || fail "the forked child did not exit 0: $(grep fork_child f.out)"
+	expect_counts "$j" "$(loc_of "$j" fork_child before)" before 4 4 0
+	expect_counts "$j" "$(loc_of "$j" fork_child after)" after 6 6 0
+	expect_eq "tasks in all (the child's 3 not among them)" "$(jqf "$j" '.metadata.total_tasks')" 10
+}
+
 # 4. Two sessions on one process at once: both report, the target runs on.
 test_two_sessions() {
 	local a b rc_a=0 rc_b=0
@@ -201,9 +232,19 @@ test_exports_disk_full() {
 			fail "$opt /dev/full: not said as a full disk: $(head -c 200 full.err | tr '\n' '|')"
 		grep -q '^Tasks: ' full.out || fail "$opt /dev/full: no report"
 	done
+	# --csv writes into a folder: an 8 KiB tmpfs fills up under it
+	mkdir small
+	mount -t tmpfs -o size=8k aib-e2e-full small || fail "cannot mount a small tmpfs"
+	trap 'umount small 2>/dev/null || true' EXIT
+	tool csv replay rec.bin --csv small
+	umount small
+	expect_rc csv 1
+	grep -qi "^async-inspect-bpf: cannot write small: no space left on device" csv.err ||
+		fail "--csv on a full disk: not said as one: $(head -c 200 csv.err | tr '\n' '|')"
+	grep -q '^Tasks: ' csv.out || fail "--csv on a full disk: no report"
 }
 
-ALL_TESTS=(kill_before_release kill_mid_session_run kill_mid_session_pid target_killed
-	target_exec two_sessions exports_disk_full)
+ALL_TESTS=(kill_before_release kill_mid_session_run kill_mid_session_pid kill_in_pid_detach target_killed
+	target_exec target_fork two_sessions exports_disk_full)
 NONROOT_TESTS=()
 main "$@"

@@ -258,11 +258,17 @@ static int csv_finish(void *self, const struct task_model *m)
 {
 	struct csv *x = self;
 
-	outbuf__drain(&x->out); /* write errors stay with the FILE, for close_file() */
+	int events_err;
+
+	/* a failed write's own errno (ENOSPC), which ferror() alone would
+	 * turn into EIO in close_file() */
+	outbuf__drain(&x->out);
+	events_err = x->out.err;
 	outbuf__init(&x->out, x->tasks);
 	tasks(x, m);
 	outbuf__drain(&x->out);
-	return close_file(&x->tasks, close_file(&x->events, 0));
+	events_err = close_file(&x->events, events_err);
+	return close_file(&x->tasks, events_err ?: x->out.err);
 }
 
 static void csv_free(void *self)
