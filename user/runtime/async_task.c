@@ -21,12 +21,6 @@
 #define AT_CLONE_WAKER "async_task::raw::RawTask<F,T,S>::clone_waker"
 #define AT_RUNNABLE_RUN "async_task::runnable::Runnable::run"
 
-struct site_spec {
-	const char *path;
-	enum aib_probe probe;
-	bool required;
-};
-
 static const struct site_spec at_sites[] = {
 	{AT_WAKE, AIB_PROBE_AT_WAKE, true},
 	{"async_task::raw::RawTask<F,T,S>::wake_by_ref", AIB_PROBE_AT_WAKE_BY_REF, false},
@@ -35,6 +29,16 @@ static const struct site_spec at_sites[] = {
 	{"async_task::runnable::Runnable::schedule", AIB_PROBE_AT_SCHEDULE, false},
 	{"async_std::task::builder::Builder::spawn", AIB_PROBE_AT_TASK_NAME, false},
 };
+
+/* Spawn sites are counted; a missing schedule is said. */
+static void at_counted(struct probe_plan *plan, const struct site_spec *s, int n)
+{
+	if (s->probe != AIB_PROBE_AT_SCHEDULE)
+		return;
+	if (n == 0)
+		probe_plan__note_missing(plan, "Runnable::schedule (inlined: tasks found on first poll)");
+	plan->spawn_sites += (__u32)n;
+}
 
 /* std's catch_unwind cleanup: every poll entered below its frame was
  * unwound. */
@@ -138,24 +142,10 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 		return n < 0 ? n : -ENOENT;
 	}
 	plan->poll_sites += (__u32)n;
-	for (size_t i = 0; i < sizeof(at_sites) / sizeof(at_sites[0]); i++) {
-		const struct site_spec *s = &at_sites[i];
-
-		n = probe_plan__add_matching(syms, plan, s->path, s->probe, false, s->required);
-		if (n < 0) {
-			err = n;
-			goto fail;
-		}
-		if (n == 0 && s->required) {
-			snprintf(why, why_len, "no async-task runtime (%s not found)", s->path);
-			err = -ENOENT;
-			goto fail;
-		}
-		if (n == 0 && s->probe == AIB_PROBE_AT_SCHEDULE)
-			probe_plan__note_missing(plan, "Runnable::schedule (inlined: tasks found on first poll)");
-		if (s->probe == AIB_PROBE_AT_SCHEDULE)
-			plan->spawn_sites += (__u32)n;
-	}
+	err = probe_plan__add_specs(syms, plan, at_sites, sizeof(at_sites) / sizeof(at_sites[0]),
+				    "no async-task runtime (%s not found)", at_counted, why, why_len);
+	if (err)
+		goto fail;
 	n = add_panic_cleanup(syms, plan);
 	if (n < 0) {
 		err = n;

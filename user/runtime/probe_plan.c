@@ -188,3 +188,23 @@ fail:
 	probe_plan__release(plan);
 	return err;
 }
+
+int probe_plan__add_specs(const struct elf_symbols *syms, struct probe_plan *plan,
+			  const struct site_spec *specs, size_t nspecs, const char *missing_fmt,
+			  void (*counted)(struct probe_plan *plan, const struct site_spec *s, int n),
+			  char *why, size_t why_len)
+{
+	for (size_t i = 0; i < nspecs; i++) {
+		const struct site_spec *s = &specs[i];
+		int n = probe_plan__add_matching(syms, plan, s->path, s->probe, false, s->required);
+
+		if (n < 0)
+			return n;
+		if (n == 0 && s->required) {
+			snprintf(why, why_len, missing_fmt, s->path);
+			return -ENOENT;
+		}
+		counted(plan, s, n);
+	}
+	return 0;
+}

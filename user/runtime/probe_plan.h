@@ -57,6 +57,22 @@ void probe_plan__note_missing(struct probe_plan *plan, const char *what);
 int probe_plan__add_matching(const struct elf_symbols *syms, struct probe_plan *plan,
 			     const char *path, enum aib_probe probe, bool retprobe, bool required);
 
+/* A function to probe, by path: a runtime's plan lists them in a table. */
+struct site_spec {
+	const char *path;
+	enum aib_probe probe;
+	bool required; /* without it, the binary has no such runtime */
+};
+
+/* Adds the matches of every spec in turn, telling `counted` how many each
+ * got. 0; or -ENOENT, `why` saying missing_fmt with the path, when a
+ * required one has none; or another -errno. The sites already added stay:
+ * the caller's failure path drops them. */
+int probe_plan__add_specs(const struct elf_symbols *syms, struct probe_plan *plan,
+			  const struct site_spec *specs, size_t nspecs, const char *missing_fmt,
+			  void (*counted)(struct probe_plan *plan, const struct site_spec *s, int n),
+			  char *why, size_t why_len);
+
 /* The same for an optional entry probe that fires often: each site at the
  * function's first instruction the kernel emulates with sp and the `keep`
  * registers (enum x86_keep) still as at entry (x86_code__cheap_point). */

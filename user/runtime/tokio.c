@@ -19,12 +19,6 @@
 #include "runtime/runtime.h"
 #include "binary/x86_code.h"
 
-struct site_spec {
-	const char *path;
-	enum aib_probe probe;
-	bool required;
-};
-
 static const struct site_spec tokio_sites[] = {
 	{"tokio::runtime::task::waker::wake_by_val", AIB_PROBE_WAKE_BY_VAL, true},
 	{"tokio::runtime::task::waker::wake_by_ref", AIB_PROBE_WAKE_BY_REF, true},
@@ -64,6 +58,19 @@ static const struct site_spec tokio_sites[] = {
 	{"tokio::runtime::task::list::LocalOwnedTasks<S>::bind", AIB_PROBE_BIND, false},
 	{"tokio::runtime::blocking::pool::Spawner::spawn_task", AIB_PROBE_BLOCKING_TASK, false},
 };
+
+/* What each kind of site found tells the plan. */
+static void tokio_counted(struct probe_plan *plan, const struct site_spec *s, int n)
+{
+	if (s->probe == AIB_PROBE_BIND)
+		plan->check_spawn_ids |= n > 0;
+	else if (s->probe == AIB_PROBE_BLOCKING_TASK)
+		plan->check_blocking_ids = n > 0;
+	else if (s->probe >= AIB_PROBE_SPAWN)
+		plan->spawn_sites += (__u32)n;
+	else if (n == 0)
+		probe_plan__note_missing(plan, s->path);
+}
 
 #define TOKIO_POLL "tokio::runtime::task::raw::poll"
 #define TOKIO_CLONE_WAKER "tokio::runtime::task::waker::clone_waker"
@@ -336,29 +343,12 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	}
 	plan->poll_sites += (__u32)n;
 
-	for (size_t i = 0; i < sizeof(tokio_sites) / sizeof(tokio_sites[0]); i++) {
-		const struct site_spec *s = &tokio_sites[i];
-
-		n = probe_plan__add_matching(syms, plan, s->path, s->probe, false, s->required);
-		if (n < 0) {
-			err = n;
-			goto fail;
-		}
-		if (n == 0 && s->required) {
-			snprintf(why, why_len, "no tokio runtime (%s not found: tokio version not supported?)",
-				 s->path);
-			err = -ENOENT;
-			goto fail;
-		}
-		if (s->probe == AIB_PROBE_BIND)
-			plan->check_spawn_ids |= n > 0;
-		else if (s->probe == AIB_PROBE_BLOCKING_TASK)
-			plan->check_blocking_ids = n > 0;
-		else if (s->probe >= AIB_PROBE_SPAWN)
-			plan->spawn_sites += (__u32)n;
-		else if (n == 0)
-			probe_plan__note_missing(plan, s->path);
-	}
+	err = probe_plan__add_specs(syms, plan, tokio_sites,
+				    sizeof(tokio_sites) / sizeof(tokio_sites[0]),
+				    "no tokio runtime (%s not found: tokio version not supported?)",
+				    tokio_counted, why, why_len);
+	if (err)
+		goto fail;
 
 	/* await sites: the stack where a leaf future clones the waker */
 	n = probe_plan__add_matching_cheap(syms, plan, TOKIO_CLONE_WAKER, AIB_PROBE_AWAIT,
