@@ -16,6 +16,7 @@
 #include "async_task.bpf.h"
 #include "locks.bpf.h"
 #include "blocking.bpf.h"
+#include "block_on.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -42,6 +43,7 @@ int uprobe_entry(struct pt_regs *ctx)
 		bpf_map_delete_elem(&blocking_tasks, &arg0);
 		return emit_task_event(arg0, AIB_EV_DEALLOC);
 	case AIB_PROBE_WORKER_RUN:
+		root_note_worker();
 		return worker_run(arg0);
 	case AIB_PROBE_SPAWN:
 		return on_spawn_call(ctx, AIB_COOKIE_VADDR(cookie), 0);
@@ -85,22 +87,58 @@ int uprobe_entry(struct pt_regs *ctx)
 		return lock_drop(arg0);
 	case AIB_PROBE_TOKIO_PANIC:
 		return tokio_panic_caught();
+	case AIB_PROBE_ROOT_START:
+		return root_start(ctx, bias, AIB_RUNTIME_TOKIO);
+	case AIB_PROBE_ROOT_START_ASYNC_IO:
+		return root_start(ctx, bias, AIB_RUNTIME_ASYNC_TASK);
+	case AIB_PROBE_ROOT_END:
+		return root_exit();
+	case AIB_PROBE_ROOT_RETURNED:
+		return root_returned(ctx);
+	case AIB_PROBE_ROOT_PARK:
+	case AIB_PROBE_ROOT_PARK_NOTIFIED:
+		return root_park(ctx, arg0, false);
+	case AIB_PROBE_ROOT_PARK_WOKEN:
+		return root_park(ctx, PT_REGS_PARM3(ctx), true);
+	case AIB_PROBE_ROOT_UNPARKED:
+		return root_unpark(ctx, ROOT_RESUME_IF_WOKEN);
+	case AIB_PROBE_ROOT_WAKE:
+		return root_wake(arg0, AIB_WAKE_BY_VAL);
+	case AIB_PROBE_ROOT_WAKE_ARC:
+		return root_wake(root_arc_key(arg0), AIB_WAKE_BY_VAL);
+	case AIB_PROBE_ROOT_AWAIT:
+		return root_clone(ctx, arg0, bias);
+	case AIB_PROBE_ROOT_AWAIT_ARC:
+		return root_clone(ctx, root_arc_key(arg0), bias);
 	default:
 		return 0;
 	}
 }
 
-/* tokio's raw::poll returned. Async-task polls entered inside it and not
- * ended yet were unwound (their frames are below this sp): end them first. */
+/* tokio's raw::poll returned. Async-task polls and block_on roots entered
+ * inside it and not ended yet were unwound (their frames are below this
+ * sp): end them first. Or a root's park returned. */
 SEC("uretprobe")
 int uprobe_return(struct pt_regs *ctx)
 {
 	__u32 tid = current_tid();
-	struct thread_state *ts = thread_state_lookup();
+	struct thread_state *ts;
 
+	switch (AIB_COOKIE_PROBE(bpf_get_attach_cookie(ctx))) {
+	case AIB_PROBE_ROOT_PARK:
+		return root_unpark(ctx, ROOT_RESUME_ALWAYS);
+	case AIB_PROBE_ROOT_PARK_NOTIFIED:
+		return root_unpark(ctx, ROOT_RESUME_IF_NOTIFIED);
+	default:
+		break;
+	}
+	ts = thread_state_lookup();
 	if (!ts)
 		return 0; /* an entry we never saw (attached mid-poll) */
-	at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
+	for (int i = 0; i < 2; i++) {
+		at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
+		root_pop(tid, ts, ~0ULL);
+	}
 	return poll_return(tid, ts);
 }
 

@@ -38,17 +38,6 @@ struct {
 	__type(value, __u8);
 } at_ret_sites SEC(".maps");
 
-struct spawn_scratch {
-	struct aib_ev_spawn_stack ev;
-	__u8 bytes[AIB_STACK_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct spawn_scratch);
-} at_scratch SEC(".maps");
 
 static __always_inline __u64 at_state(__u64 task)
 {
@@ -240,45 +229,15 @@ static __always_inline int at_wake(__u64 task, __u32 how)
  * it knows to be waiting): report it with a copy of the stack. */
 static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bias)
 {
-	__u32 tid = current_tid(), zero = 0;
-	__u64 state = at_state(task), sp = PT_REGS_SP(ctx);
+	__u64 state = at_state(task);
 	struct spawn_scratch *buf;
-	struct aib_ev_spawn *e;
-	__u32 len;
 
 	if (state & (ASYNC_TASK_STATE_RUNNING | ASYNC_TASK_STATE_COMPLETED |
 		     ASYNC_TASK_STATE_CLOSED))
 		return 0;
-	buf = bpf_map_lookup_elem(&at_scratch, &zero);
-	if (!buf)
-		return 0;
-	e = &buf->ev.spawn;
-	fill_hdr(&e->hdr, AIB_EV_SPAWN_STACK, 0, tid);
-	e->predicted_id = 0;
-	current_task(&e->parent_task, &e->parent_task_id);
-	e->file_addr = 0;
-	e->file_len = e->line = e->col = 0;
-	e->flags = AIB_SPAWN_TASK_KNOWN;
-	e->task = task;
-	e->runtime = AIB_RUNTIME_ASYNC_TASK;
-	e->pad = 0;
-	buf->ev.stack.bias = bias;
-	buf->ev.stack.ip = PT_REGS_IP(ctx);
-	buf->ev.stack.sp = sp;
-	buf->ev.stack.bp = PT_REGS_FP(ctx);
-	buf->ev.stack.pad = 0;
-	/* A read fails whole when it runs off the stack's top: try smaller. */
-	if (!bpf_probe_read_user(buf->bytes, AIB_STACK_MAX, (void *)sp))
-		len = AIB_STACK_MAX;
-	else if (!bpf_probe_read_user(buf->bytes, AIB_STACK_MAX / 4, (void *)sp))
-		len = AIB_STACK_MAX / 4;
-	else if (!bpf_probe_read_user(buf->bytes, 512, (void *)sp))
-		len = 512;
-	else
-		len = 0;
-	buf->ev.stack.len = len;
-	e->hdr.size = (__u16)(sizeof(buf->ev) + len);
-	event_output(buf, sizeof(buf->ev) + len);
+	buf = spawn_stack_begin(AIB_SPAWN_TASK_KNOWN, task, AIB_RUNTIME_ASYNC_TASK);
+	if (buf)
+		spawn_stack_send(buf, ctx, bias);
 	return 0;
 }
 

@@ -35,22 +35,16 @@ struct {
 	__type(value, struct aib_await_stack);
 } await_zero SEC(".maps");
 
-static __always_inline int capture_await(struct pt_regs *ctx, __u64 task, __u32 runtime,
-					 __u64 bias)
+/* Copy this thread's stack, from sp up to the entry of the poll at `top`,
+ * into the slot `key`. */
+static __always_inline int copy_await_stack(struct pt_regs *ctx, struct thread_state *ts,
+					    __u32 top, __u64 key, __u32 runtime, __u64 bias)
 {
-	__u32 tid = current_tid(), zero = 0, top;
-	struct thread_state *ts = thread_state_lookup();
+	__u32 zero = 0;
 	struct aib_await_stack *slot;
 	__u64 sp = PT_REGS_SP(ctx), top_sp, len;
 
-	if (!ts || ts->depth == 0)
-		return 0;
-	top = ts->depth - 1;
-	barrier_var(top); /* one bounds check the verifier sees */
 	if (top >= AIB_MAX_POLL_DEPTH)
-		return 0;
-	/* a clone for another task (a waker stored elsewhere) says nothing */
-	if (ts->task[top] != task)
 		return 0;
 	top_sp = ts->frame_sp[top];
 	if (!top_sp || top_sp < sp)
@@ -59,24 +53,26 @@ static __always_inline int capture_await(struct pt_regs *ctx, __u64 task, __u32 
 	if (len > AIB_AWAIT_STACK_MAX)
 		len = AIB_AWAIT_STACK_MAX; /* the innermost frames matter most */
 
-	slot = bpf_map_lookup_elem(&await_stacks, &task);
+	slot = bpf_map_lookup_elem(&await_stacks, &key);
 	if (!slot) {
 		struct aib_await_stack *z = bpf_map_lookup_elem(&await_zero, &zero);
 
 		if (!z)
 			return 0;
-		if (bpf_map_update_elem(&await_stacks, &task, z, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&await_stacks, &task)) {
+		if (bpf_map_update_elem(&await_stacks, &key, z, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&await_stacks, &key)) {
 			count_drop(AIB_DROP_AWAIT_STACKS);
 			return 0;
 		}
-		slot = bpf_map_lookup_elem(&await_stacks, &task);
+		slot = bpf_map_lookup_elem(&await_stacks, &key);
 		if (!slot)
 			return 0;
 	}
-	slot->task_id = runtime == AIB_RUNTIME_TOKIO ? ts->task_id[top] : 0;
+	/* roots keep their made-up id, async-task entries a vtable there */
+	slot->task_id = runtime == AIB_RUNTIME_TOKIO || (ts->roots & (1u << top)) ? ts->task_id[top]
+										 : 0;
 	slot->ts = bpf_ktime_get_ns();
-	slot->tid = tid;
+	slot->tid = current_tid();
 	slot->runtime = runtime;
 	slot->stack.bias = bias;
 	slot->stack.ip = PT_REGS_IP(ctx);
@@ -87,6 +83,25 @@ static __always_inline int capture_await(struct pt_regs *ctx, __u64 task, __u32 
 		len = 0;
 	slot->stack.len = (__u32)len;
 	return 0;
+}
+
+static __always_inline int capture_await(struct pt_regs *ctx, __u64 task, __u32 runtime,
+					 __u64 bias)
+{
+	struct thread_state *ts = thread_state_lookup();
+	__u32 top;
+
+	if (!ts || ts->depth == 0)
+		return 0;
+	top = ts->depth - 1;
+	if (top >= AIB_MAX_POLL_DEPTH)
+		return 0;
+	top = poll_slot(top);
+	/* a clone for another task (a waker stored elsewhere) says nothing,
+	 * nor one by a root's loop between its polls */
+	if (ts->task[top] != task || (ts->root_idle & (1u << top)))
+		return 0;
+	return copy_await_stack(ctx, ts, top, task, runtime, bias);
 }
 
 /* The task is over: its slot goes (a reused header starts afresh). */

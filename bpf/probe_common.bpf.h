@@ -43,6 +43,20 @@ struct thread_state {
 	/* a syscall entered while polling a task (blocking.bpf.h) */
 	__u64 sys_start, sys_arg;
 	__u32 sys_nr, sys_op;
+	/* block_on roots on the poll stack (block_on.bpf.h), a bit per depth:
+	 * which entries are roots, which roots are between two polls (then
+	 * no task is being polled), which are polled only when woken */
+	__u32 roots, root_idle, root_when_woken;
+	__u32 root_async_task; /* roots of an async-task runtime's loop (else tokio's) */
+	/* tokio worker thread: 1 + the depth its loop runs at; 0 = none */
+	__u32 worker_depth;
+	__u32 pad_roots;
+	/* sp at the entry of the park the top root's loop is in; 0 = none */
+	__u64 parked_sp;
+	/* the top root's poll cloned its waker already (block_on.bpf.h) */
+	__u32 root_cloned;
+	__u32 pad_clone;
+	__u64 root_key[AIB_MAX_POLL_DEPTH]; /* its waker's data, once seen */
 	/* tokio: task vtable -> offset of the task id, direct-mapped, so a
 	 * hit reads the vtable's slot only for a type it has not seen */
 	struct {
@@ -182,6 +196,16 @@ static __always_inline struct thread_state *thread_state_get(void)
 	return ts;
 }
 
+/* A depth checked below AIB_MAX_POLL_DEPTH, bounded again in the register
+ * the loads use: the compiler may check a copy, which the verifier does
+ * not connect to it once zero-extended. */
+_Static_assert(!(AIB_MAX_POLL_DEPTH & (AIB_MAX_POLL_DEPTH - 1)), "a power of two");
+static __always_inline __u32 poll_slot(__u32 depth)
+{
+	barrier_var(depth);
+	return depth & (AIB_MAX_POLL_DEPTH - 1);
+}
+
 /* The task being polled by the thread of `ts` (top of its poll stack), or 0. */
 static __always_inline void top_task(const struct thread_state *ts, __u64 *task, __u64 *task_id)
 {
@@ -194,6 +218,9 @@ static __always_inline void top_task(const struct thread_state *ts, __u64 *task,
 	top = ts->depth - 1;
 	if (top >= AIB_MAX_POLL_DEPTH)
 		return;
+	top = poll_slot(top);
+	if (ts->root_idle & (1u << top))
+		return; /* a root between polls: its loop runs, no future */
 	*task = ts->task[top];
 	/* an async-task entry (sp set) keeps its vtable there, not an id */
 	*task_id = ts->sp[top] ? 0 : ts->task_id[top];
@@ -202,6 +229,70 @@ static __always_inline void top_task(const struct thread_state *ts, __u64 *task,
 static __always_inline void current_task(__u64 *task, __u64 *task_id)
 {
 	top_task(thread_state_lookup(), task, task_id);
+}
+
+/* A spawn record with the user stack copied from sp (a new async-task
+ * task, a block_on root): user space unwinds it to the program's frame. */
+struct spawn_scratch {
+	struct aib_ev_spawn_stack ev;
+	__u8 bytes[AIB_STACK_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spawn_scratch);
+} spawn_scratch SEC(".maps");
+
+/* The scratch record, its spawn fields zeroed but for the parent (the
+ * task this thread polls), or NULL. */
+static __always_inline struct spawn_scratch *spawn_stack_begin(__u32 flags, __u64 task,
+							       __u32 runtime)
+{
+	__u32 zero = 0;
+	struct spawn_scratch *buf = bpf_map_lookup_elem(&spawn_scratch, &zero);
+	struct aib_ev_spawn *e;
+
+	if (!buf)
+		return NULL;
+	e = &buf->ev.spawn;
+	fill_hdr(&e->hdr, AIB_EV_SPAWN_STACK, 0, current_tid());
+	e->predicted_id = 0;
+	current_task(&e->parent_task, &e->parent_task_id);
+	e->file_addr = 0;
+	e->file_len = e->line = e->col = 0;
+	e->flags = flags;
+	e->task = task;
+	e->runtime = runtime;
+	e->pad = 0;
+	return buf;
+}
+
+/* Copy the stack into it and send it. */
+static __always_inline void spawn_stack_send(struct spawn_scratch *buf, struct pt_regs *ctx,
+					     __u64 bias)
+{
+	__u64 sp = PT_REGS_SP(ctx);
+	__u32 len;
+
+	buf->ev.stack.bias = bias;
+	buf->ev.stack.ip = PT_REGS_IP(ctx);
+	buf->ev.stack.sp = sp;
+	buf->ev.stack.bp = PT_REGS_FP(ctx);
+	buf->ev.stack.pad = 0;
+	/* A read fails whole when it runs off the stack's top: try smaller. */
+	if (!bpf_probe_read_user(buf->bytes, AIB_STACK_MAX, (void *)sp))
+		len = AIB_STACK_MAX;
+	else if (!bpf_probe_read_user(buf->bytes, AIB_STACK_MAX / 4, (void *)sp))
+		len = AIB_STACK_MAX / 4;
+	else if (!bpf_probe_read_user(buf->bytes, 512, (void *)sp))
+		len = 512;
+	else
+		len = 0;
+	buf->ev.stack.len = len;
+	buf->ev.spawn.hdr.size = (__u16)(sizeof(buf->ev) + len);
+	event_output(buf, sizeof(buf->ev) + len);
 }
 
 #endif

@@ -68,6 +68,24 @@ enum aib_probe {
 	 * catch_unwind's call of __rust_panic_cleanup returns (no new record:
 	 * that poll's end says AIB_POLL_PANICKED) */
 	AIB_PROBE_TOKIO_PANIC = 26,
+	/* block_on roots (bpf/block_on.bpf.h): the future a thread polls itself */
+	AIB_PROBE_ROOT_START = 27,     /* a tokio root's loop is entered (enter_runtime) */
+	AIB_PROBE_ROOT_END = 28,       /* ... and left, also on unwind (EnterRuntimeGuard::drop) */
+	AIB_PROBE_ROOT_PARK = 29,      /* entry + return: the loop parks, arg0 = its waker's data;
+					  every return is followed by a poll */
+	AIB_PROBE_ROOT_PARK_WOKEN = 30, /* the same, a poll follows only if the root was woken
+					   (tokio current_thread's Context::park: arg2 = data) */
+	AIB_PROBE_ROOT_UNPARKED = 31,  /* where a ROOT_PARK_WOKEN call returns */
+	AIB_PROBE_ROOT_PARK_NOTIFIED = 32, /* entry + return: a poll follows a return of al = 1
+					      (async-io's parking::Inner::park) */
+	AIB_PROBE_ROOT_WAKE = 33,      /* a root waker's wake / wake_by_ref: arg0 = data */
+	AIB_PROBE_ROOT_AWAIT = 34,     /* a root waker's clone: its await stack */
+	/* the same for wakers whose data points at an Arc of the park key
+	 * (async-io's waker_fn closure: *(data) = ArcInner of parking's Inner) */
+	AIB_PROBE_ROOT_WAKE_ARC = 35,
+	AIB_PROBE_ROOT_AWAIT_ARC = 36,
+	AIB_PROBE_ROOT_START_ASYNC_IO = 37, /* async-io's block_on: a root of async-task's runtimes */
+	AIB_PROBE_ROOT_RETURNED = 38,  /* where a call of a loop (ROOT_START's function) returns */
 	AIB_PROBE_MAX
 };
 
@@ -130,7 +148,25 @@ enum aib_spawn_flags {
 	AIB_SPAWN_LOCAL = 1 << 1,    /* spawn_local */
 	AIB_SPAWN_HAS_LOCATION = 1 << 2,
 	AIB_SPAWN_TASK_KNOWN = 1 << 3, /* `task` is the new task's header */
+	AIB_SPAWN_BLOCK_ON = 1 << 4,   /* a block_on root: `task` is made up (AIB_ROOT_TASK) */
+	AIB_SPAWN_RUNTIME_LOOP = 1 << 5, /* user space: a root no program code called */
 };
+
+/*
+ * A block_on root (a #[tokio::main] or #[tokio::test] body, anything passed
+ * to a block_on) is polled by its own thread, outside any runtime task: it
+ * has no header and no id, so both are made up from a per-session sequence,
+ * outside user addresses and far above any runtime's ids.
+ */
+#define AIB_ROOT_TASK_BASE (0xb1ULL << 56)
+#define AIB_ROOT_ID_BASE (1ULL << 48)
+#define AIB_ROOT_TASK(seq) (AIB_ROOT_TASK_BASE | ((seq) & ((1ULL << 48) - 1)))
+#define AIB_ROOT_ID(seq) (AIB_ROOT_ID_BASE + ((seq) & ((1ULL << 48) - 1)))
+#define AIB_IS_ROOT_TASK(task) (((task) >> 56) == 0xb1)
+#define AIB_ROOT_ID_OF(task) AIB_ROOT_ID(task)
+/* The await-stack slot of the first root-waker clone of a root's last
+ * poll (its own slot has the last clone's). */
+#define AIB_ROOT_FIRST_CLONE(task) ((task) | (1ULL << 55))
 
 struct aib_ev_spawn {
 	struct aib_hdr hdr;

@@ -108,6 +108,7 @@ int x86_code__cheap_point(const struct elf_symbols *syms, __u64 vaddr, unsigned 
 	const __u8 *code = buf;
 	size_t len, size;
 	uint64_t addr = vaddr;
+	bool locked = false;
 	cs_insn *insn;
 	csh cs;
 	int err = read_code(syms, vaddr, buf, &len);
@@ -129,12 +130,17 @@ int x86_code__cheap_point(const struct elf_symbols *syms, __u64 vaddr, unsigned 
 			*out = insn->address;
 			break;
 		}
+		if (i == 0)
+			locked = insn->detail->x86.prefix[0] == X86_PREFIX_LOCK;
 		if (ends_scan(cs, insn, keep))
 			break;
 	}
 	cs_free(insn, 1);
 	cs_close(&cs);
-	return 0;
+	/* A uprobe on a lock-prefixed instruction is accepted and never fires
+	 * (measured: 0 hits at `lock incq` starting tokio's park::clone, 5 on
+	 * the jle after it): no site rather than a silent one. */
+	return *out == vaddr && locked ? -ENOTSUP : 0;
 }
 
 int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out)

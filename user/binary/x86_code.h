@@ -22,6 +22,7 @@ enum x86_keep {
 	X86_KEEP_ARG0 = 1 << 0, /* rdi */
 	X86_KEEP_ARG1 = 1 << 1, /* rsi */
 	X86_KEEP_RET = 1 << 2,	/* rax */
+	X86_KEEP_SP = 1 << 3,	/* none but sp (always kept): a probe that reads no register */
 };
 
 /* Where to probe "execution reached `vaddr`" cheaply: the first instruction

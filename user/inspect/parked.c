@@ -198,16 +198,29 @@ static int from_memory(const struct parked_opts *o, const struct task_info *t,
 
 /* The stack the task's last parking poll left: 0 and *d, or -errno (ENOENT:
  * none kept, ESTALE: an earlier task's, EPROTO: no frame of the program). */
-static int from_stack(const struct parked_opts *o, const struct task_info *t,
-		      struct aib_await_stack *s, struct await_desc *d)
+static int stack_in_slot(const struct parked_opts *o, const struct task_info *t, __u64 slot,
+			 struct aib_await_stack *s, struct await_desc *d)
 {
-	int err = o->await_stack(t->header, s, o->ctx);
+	int err = o->await_stack(slot, s, o->ctx);
 
 	if (err)
 		return err;
 	if (!stack_is_current(t, s))
 		return -ESTALE;
 	return stack_namer__await(o->stacks, s, d) ? -EPROTO : 0;
+}
+
+/* A block_on root's last poll kept its last waker clone and its first
+ * (bpf/block_on.bpf.h): executor plumbing may have made either. */
+static int from_stack(const struct parked_opts *o, const struct task_info *t,
+		      struct aib_await_stack *s, struct await_desc *d)
+{
+	int err = stack_in_slot(o, t, t->header, s, d);
+
+	if (err == -EPROTO && t->kind == TASK_BLOCK_ON &&
+	    !stack_in_slot(o, t, AIB_ROOT_FIRST_CLONE(t->header), s, d))
+		return 0;
+	return err;
 }
 
 int parked__resolve(const struct parked_opts *o, struct parked_stats *st)

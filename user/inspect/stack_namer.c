@@ -199,6 +199,7 @@ int stack_namer__spawn(struct stack_namer *sn, const struct aib_stack *stack, co
 	if (symbolizer__first_user_frame(sn->symbolizer, pcs, n, &user, note_pool, out))
 		return -ENOENT;
 	snprintf(out->where, sizeof(out->where), "%s", user.file ? user.file : user.function);
+	snprintf(out->function, sizeof(out->function), "%s", user.function ? user.function : "");
 	out->line = user.line;
 	out->col = user.col;
 	return 0;

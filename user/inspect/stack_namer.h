@@ -29,6 +29,7 @@ struct spawn_site {
 	char where[256]; /* the file, or the function without line tables */
 	__u32 line, col; /* 0 if unknown */
 	__u32 flags;	 /* AIB_SPAWN_BLOCKING when the blocking pool spawned it */
+	char function[256]; /* the program's function that called, "" if unknown */
 };
 
 /* For stacks of the binary (borrowed: it must outlive the namer). NULL +

@@ -30,9 +30,9 @@ const char *aib_runtime_name(enum aib_runtime r)
 
 const char *task_kind_name(enum task_kind k)
 {
-	static const char *const names[] = {"async", "blocking", "local", "runtime"};
+	static const char *const names[] = {"async", "blocking", "local", "runtime", "block_on"};
 
-	return (unsigned)k < 4 ? names[k] : "unknown";
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
 }
 
 struct task_model *task_model__new(void)
@@ -142,6 +142,12 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 			task_info__leave_state(t, end_ts, false);
 		if (t->kind == TASK_RUNTIME) {
 			s->runtime_tasks++;
+			continue;
+		}
+		if (t->kind == TASK_BLOCK_ON) {
+			s->roots++;
+			s->roots_alive += t->state != TASK_COMPLETED;
+			s->root_polls += t->polls;
 			continue;
 		}
 		s->tasks_spawned++;

@@ -30,6 +30,7 @@ enum task_kind {
 	TASK_BLOCKING, /* spawn_blocking */
 	TASK_LOCAL,    /* spawn_local */
 	TASK_RUNTIME,  /* the runtime's own carrier (a worker thread's task) */
+	TASK_BLOCK_ON, /* a block_on root: the future a thread polls itself */
 };
 
 enum wake_kind {
@@ -152,6 +153,9 @@ struct model_summary {
 	__u64 tasks_completed;
 	__u64 tasks_alive;
 	__u64 runtime_tasks;   /* TASK_RUNTIME, not counted above */
+	__u64 roots;	       /* TASK_BLOCK_ON, not counted above */
+	__u64 roots_alive;
+	__u64 root_polls;
 	__u64 polls;	       /* of user tasks (final after finish) */
 	__u64 wakes;
 	__u64 events;	       /* records applied */

@@ -54,9 +54,11 @@ struct task_model {
 
 static inline enum task_kind task_kind_of_spawn(__u32 spawn_flags)
 {
-	return spawn_flags & AIB_SPAWN_BLOCKING ? TASK_BLOCKING
-	       : spawn_flags & AIB_SPAWN_LOCAL	? TASK_LOCAL
-						: TASK_ASYNC;
+	return spawn_flags & AIB_SPAWN_RUNTIME_LOOP ? TASK_RUNTIME
+	       : spawn_flags & AIB_SPAWN_BLOCK_ON ? TASK_BLOCK_ON
+	       : spawn_flags & AIB_SPAWN_BLOCKING ? TASK_BLOCKING
+	       : spawn_flags & AIB_SPAWN_LOCAL	  ? TASK_LOCAL
+						  : TASK_ASYNC;
 }
 
 /* ---- task_store.c (the comments at the definitions say more) ---- */

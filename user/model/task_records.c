@@ -97,7 +97,8 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	 * when it was last seen. */
 	if (t)
 		complete(m, t, t->state == TASK_RUNNING ? e->hdr.ts : t->since);
-	idx = task_model__new_task(m, e->task, 0, e->runtime);
+	idx = task_model__new_task(m, e->task, AIB_IS_ROOT_TASK(e->task) ? AIB_ROOT_ID_OF(e->task) : 0,
+				   e->runtime);
 	if (idx == NO_TASK || !th)
 		return -ENOMEM;
 	t = &m->tasks[idx];
@@ -189,6 +190,11 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 		struct task_info *outer = &m->tasks[th->stack[e->depth - 1]];
 
 		if (outer->kind == TASK_BLOCKING)
+			outer->kind = TASK_RUNTIME;
+		/* an async-io block_on polling async-task tasks is an executor
+		 * thread's loop (async-std's, smol's threads): no user root */
+		else if (outer->kind == TASK_BLOCK_ON && outer->runtime == AIB_RUNTIME_ASYNC_TASK &&
+			 e->runtime == AIB_RUNTIME_ASYNC_TASK && !AIB_IS_ROOT_TASK(e->task))
 			outer->kind = TASK_RUNTIME;
 	}
 	if (e->depth < AIB_MAX_POLL_DEPTH) {

@@ -99,6 +99,24 @@ static bool layout_from_code(const struct elf_symbols *syms, __u64 *vt_off, __u6
 	       *run_off < ASYNC_TASK_VT_FUNCS * 8;
 }
 
+/*
+ * block_on roots (bpf/block_on.bpf.h) of async-io's block_on (smol's, and
+ * async-std's through async-global-executor): one copy per future type,
+ * which fat LTO may inline into its caller; no guard drop survives, so
+ * its calls' return sites end it. Its loop parks on parking's
+ * Inner::park (no user code: a uretprobe), and polls again when that
+ * returns true; its waker is waker_fn's, whose closure holds the Arc of
+ * that Inner (docs/block-on-research.md).
+ */
+static const struct root_spec async_io_roots[] = {
+	ROOT_ENTRY("async_io::driver::block_on", AIB_PROBE_ROOT_START_ASYNC_IO, X86_KEEP_SP),
+	ROOT_RETURN_SITES("async_io::driver::block_on", AIB_PROBE_ROOT_RETURNED),
+	ROOT_ENTRY_AND_RETURN("parking::Inner::park", AIB_PROBE_ROOT_PARK_NOTIFIED, X86_KEEP_ARG0),
+	ROOT_ENTRY("waker_fn::Helper<F>::wake", AIB_PROBE_ROOT_WAKE_ARC, X86_KEEP_ARG0),
+	ROOT_ENTRY("waker_fn::Helper<F>::wake_by_ref", AIB_PROBE_ROOT_WAKE_ARC, X86_KEEP_ARG0),
+	ROOT_ENTRY("waker_fn::Helper<F>::clone_waker", AIB_PROBE_ROOT_AWAIT_ARC, X86_KEEP_ARG0),
+};
+
 /* The header's layout as Runnable::run reads it, else rustc 1.95's. The
  * state word is the other end of the header's first two words (async-task
  * 4.x layouts). */
@@ -129,6 +147,29 @@ static int add_return_sites(const struct elf_symbols *syms, struct probe_plan *p
 	return n < 0 ? n : 0;
 }
 
+static int add_roots(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	int n = probe_plan__add_roots(syms, plan, async_io_roots,
+				      sizeof(async_io_roots) / sizeof(async_io_roots[0]));
+
+	if (n >= 0 && !probe_plan__function(syms, async_io_roots[0].path))
+		probe_plan__note_missing(plan, "async_io::block_on (inlined: no block_on roots)");
+	return n < 0 ? n : 0;
+}
+
+/* A program that only ever runs async-io's block_on (no task spawned, so
+ * no RawTask code): its roots alone. */
+static int add_roots_only(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	int err = add_roots(syms, plan);
+
+	if (err)
+		return err;
+	plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK);
+	probe_plan__describe(plan, "async-io (block_on only)");
+	return 0;
+}
+
 static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, unsigned captures,
 		      char *why, size_t why_len)
 {
@@ -137,6 +178,8 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	int n, err;
 
 	n = probe_plan__add_matching(syms, plan, AT_RUN, AIB_PROBE_AT_RUN, false, true);
+	if (n == 0 && probe_plan__function(syms, async_io_roots[0].path))
+		return add_roots_only(syms, plan); /* a block_on, no task ever spawned */
 	if (n <= 0) {
 		snprintf(why, why_len, "no async-task runtime (looked for %s)", AT_RUN);
 		return n < 0 ? n : -ENOENT;
@@ -166,6 +209,9 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	plan->at_vtable_off = l.vtable_off;
 	plan->at_state_off = l.state_off;
 	err = add_return_sites(syms, plan);
+	if (err)
+		goto fail;
+	err = add_roots(syms, plan);
 	if (err)
 		goto fail;
 

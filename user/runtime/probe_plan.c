@@ -88,6 +88,59 @@ int probe_plan__add_matching_cheap(const struct elf_symbols *syms, struct probe_
 	return add_matching(syms, plan, path, probe, false, false, keep);
 }
 
+struct return_sites_ctx {
+	const struct elf_symbols *syms;
+	struct probe_plan *plan;
+	const struct root_spec *spec;
+	int added, err;
+};
+
+#define MAX_ROOT_CALLS 64
+
+static int add_root_returns(const struct elf_symbol *sym, void *arg)
+{
+	struct return_sites_ctx *c = arg;
+	int n;
+
+	if (!sym->is_func || c->err)
+		return 0;
+	n = probe_plan__add_return_sites(c->syms, c->plan, sym->vaddr, c->spec->probe,
+					 c->spec->keep, c->spec->path, MAX_ROOT_CALLS);
+	if (n < 0)
+		c->err = n;
+	else
+		c->added += n;
+	return 0;
+}
+
+int probe_plan__add_roots(const struct elf_symbols *syms, struct probe_plan *plan,
+			  const struct root_spec *specs, size_t nspecs)
+{
+	int added = 0;
+
+	for (size_t i = 0; i < nspecs; i++) {
+		const struct root_spec *s = &specs[i];
+		struct return_sites_ctx c = {syms, plan, s, 0, 0};
+		int n;
+
+		if (s->return_sites) {
+			n = elf_symbols__match(syms, s->path, add_root_returns, &c);
+			n = n < 0 ? n : c.err ? c.err : c.added;
+		} else {
+			n = add_matching(syms, plan, s->path, s->probe, false, false, s->keep);
+			if (n > 0 && s->also_return)
+				n = add_matching(syms, plan, s->path, s->probe, true, false, 0);
+		}
+		if (n < 0)
+			return n;
+		added += n;
+		if (s->probe == AIB_PROBE_ROOT_AWAIT || s->probe == AIB_PROBE_ROOT_AWAIT_ARC)
+			plan->await_sites += (__u32)n;
+	}
+	plan->root_sites += (__u32)added;
+	return added;
+}
+
 static int first_func(const struct elf_symbol *sym, void *arg)
 {
 	__u64 *vaddr = arg;

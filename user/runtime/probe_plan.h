@@ -29,6 +29,7 @@ struct probe_plan {
 	__u32 poll_sites;
 	__u32 spawn_sites;
 	__u32 await_sites;	/* waker-clone sites: await stacks are taken */
+	__u32 root_sites;	/* block_on loop sites (bpf/block_on.bpf.h) */
 	/* tokio: settings for the BPF side */
 	__u64 next_id_vaddr;
 	__u64 loc_lo, loc_hi, str_lo, str_hi;
@@ -72,6 +73,25 @@ int probe_plan__add_specs(const struct elf_symbols *syms, struct probe_plan *pla
 			  const struct site_spec *specs, size_t nspecs, const char *missing_fmt,
 			  void (*counted)(struct probe_plan *plan, const struct site_spec *s, int n),
 			  char *why, size_t why_len);
+
+/* A function of a block_on loop to probe (bpf/block_on.bpf.h), by path;
+ * every match is added. */
+struct root_spec {
+	const char *path;
+	enum aib_probe probe;
+	unsigned keep;	   /* at the first emulated instruction with these registers
+			      (enum x86_keep) intact; 0 = at the entry itself */
+	bool also_return;  /* and a uretprobe (on a function that runs no user code) */
+	bool return_sites; /* at the return site of each call instead */
+};
+
+#define ROOT_ENTRY(path, probe, keep) {(path), (probe), (keep), false, false}
+#define ROOT_ENTRY_AND_RETURN(path, probe, keep) {(path), (probe), (keep), true, false}
+#define ROOT_RETURN_SITES(path, probe) {(path), (probe), X86_KEEP_SP, false, true}
+
+/* Adds every spec's sites: the number of sites, or -errno. */
+int probe_plan__add_roots(const struct elf_symbols *syms, struct probe_plan *plan,
+			  const struct root_spec *specs, size_t nspecs);
 
 /* The same for an optional entry probe that fires often: each site at the
  * function's first instruction the kernel emulates with sp and the `keep`

@@ -59,6 +59,41 @@ static const struct site_spec tokio_sites[] = {
 	{"tokio::runtime::blocking::pool::Spawner::spawn_task", AIB_PROBE_BLOCKING_TASK, false},
 };
 
+/*
+ * block_on roots (bpf/block_on.bpf.h): where each loop starts, parks and
+ * ends, and its waker's functions. Measured on tokio 1.24 and 1.53,
+ * release, fat LTO and dev (docs/block-on-research.md): enter_runtime is
+ * generic from 1.53 on (context::runtime), one copy per caller; waker
+ * clones start with `lock incq`, so they are probed past it. A worker
+ * enters its runtime too, after worker::run (the BPF side skips it).
+ */
+static const struct root_spec tokio_roots[] = {
+	ROOT_ENTRY("tokio::runtime::context::enter_runtime", AIB_PROBE_ROOT_START, X86_KEEP_SP),
+	ROOT_ENTRY("tokio::runtime::context::runtime::enter_runtime", AIB_PROBE_ROOT_START, X86_KEEP_SP),
+	/* its guard's drop ends it (on unwind too); where the guard is
+	 * inlined (1.53 fat), the return of 1.53's enter_runtime, which runs
+	 * the loop (1.24's returns the guard) */
+	ROOT_RETURN_SITES("tokio::runtime::context::runtime::enter_runtime", AIB_PROBE_ROOT_RETURNED),
+	ROOT_ENTRY("<tokio::runtime::context::EnterRuntimeGuard as core::ops::drop::Drop>::drop", AIB_PROBE_ROOT_END, X86_KEEP_SP),
+	ROOT_ENTRY("<tokio::runtime::context::runtime::EnterRuntimeGuard as core::ops::drop::Drop>::drop", AIB_PROBE_ROOT_END, X86_KEEP_SP),
+	/* the park thread's loop (multi_thread's block_on, Handle::block_on):
+	 * a poll after every park; its data is the waker's */
+	ROOT_ENTRY_AND_RETURN("tokio::runtime::park::Inner::park", AIB_PROBE_ROOT_PARK, X86_KEEP_ARG0),
+	/* current_thread polls the root only when woken; Context::park(&self,
+	 * core, handle) gets the &Handle its waker points at (rdx), and runs
+	 * callbacks and wakers: its calls' return sites, no uretprobe */
+	ROOT_ENTRY("tokio::runtime::scheduler::current_thread::Context::park", AIB_PROBE_ROOT_PARK_WOKEN, 0),
+	ROOT_ENTRY("tokio::runtime::scheduler::current_thread::Context::park_yield", AIB_PROBE_ROOT_PARK_WOKEN, 0),
+	ROOT_RETURN_SITES("tokio::runtime::scheduler::current_thread::Context::park", AIB_PROBE_ROOT_UNPARKED),
+	ROOT_RETURN_SITES("tokio::runtime::scheduler::current_thread::Context::park_yield", AIB_PROBE_ROOT_UNPARKED),
+	ROOT_ENTRY("tokio::runtime::park::wake", AIB_PROBE_ROOT_WAKE, X86_KEEP_ARG0),
+	ROOT_ENTRY("tokio::runtime::park::wake_by_ref", AIB_PROBE_ROOT_WAKE, X86_KEEP_ARG0),
+	ROOT_ENTRY("tokio::util::wake::wake_arc_raw", AIB_PROBE_ROOT_WAKE, X86_KEEP_ARG0),
+	ROOT_ENTRY("tokio::util::wake::wake_by_ref_arc_raw", AIB_PROBE_ROOT_WAKE, X86_KEEP_ARG0),
+	ROOT_ENTRY("tokio::runtime::park::clone", AIB_PROBE_ROOT_AWAIT, X86_KEEP_ARG0),
+	ROOT_ENTRY("tokio::util::wake::clone_arc_raw", AIB_PROBE_ROOT_AWAIT, X86_KEEP_ARG0),
+};
+
 /* What each kind of site found tells the plan. */
 static void tokio_counted(struct probe_plan *plan, const struct site_spec *s, int n)
 {
@@ -253,7 +288,6 @@ static int add_catch_returns(const struct elf_symbols *syms, struct probe_plan *
 		struct probe_site site = {.probe = AIB_PROBE_TOKIO_PANIC, .origin = rets[i],
 					  .what = "a panic caught by tokio's harness"};
 		bool dup = false;
-		__u8 op = 0;
 
 		if (!in_harness(h, rets[i]))
 			continue;
@@ -261,7 +295,6 @@ static int add_catch_returns(const struct elf_symbols *syms, struct probe_plan *
 			dup = rets[k] == rets[i]; /* aliased symbols: one function */
 		if (dup ||
 		    x86_code__cheap_probe_point(syms, rets[i], &site.vaddr) ||
-		    elf_symbols__read(syms, site.vaddr, &op, 1) || op == 0xf0 /* lock: never fires */ ||
 		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
 			continue;
 		err = probe_plan__add(plan, &site);
@@ -375,6 +408,14 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	}
 	if (n == 0)
 		probe_plan__note_missing(plan, "tokio's panic catch (task panics not seen)");
+	n = probe_plan__add_roots(syms, plan, tokio_roots, sizeof(tokio_roots) / sizeof(tokio_roots[0]));
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	if (!probe_plan__function(syms, tokio_roots[0].path) &&
+	    !probe_plan__function(syms, tokio_roots[1].path))
+		probe_plan__note_missing(plan, "enter_runtime (inlined: no block_on roots)");
 
 	if (captures & PROBE_CAPTURE_LOCKS) {
 		err = add_lock_sites(syms, plan);

@@ -174,23 +174,53 @@ static __u64 where_key(struct session *s, const char *where, __u64 ts)
 	return WHERE_KEY_BASE + idx;
 }
 
+/* A block_on root is named after the program's function that called it
+ * (a #[tokio::test]'s test, a main): a name record for the thread's next
+ * spawn, which is the root's. */
+static int name_root(struct session *s, const struct aib_ev_spawn *e, const char *function)
+{
+	struct aib_ev_task_name rec = {0};
+	size_t len = strlen(function);
+
+	if (!len)
+		return 0;
+	rec.hdr.kind = AIB_EV_TASK_NAME;
+	rec.hdr.size = sizeof(rec);
+	rec.hdr.tid = e->hdr.tid;
+	rec.hdr.ts = e->hdr.ts;
+	rec.len = (__u32)(len < AIB_TASK_NAME_MAX ? len : AIB_TASK_NAME_MAX);
+	memcpy(rec.name, function, rec.len);
+	return session__emit(s, &rec.hdr);
+}
+
 /* A spawn with the stack copied at it: unwind to the program's own frame,
  * then record a plain spawn (the stack itself is not kept). */
 static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 {
 	struct aib_ev_spawn spawn = e->spawn;
 	struct spawn_site site;
+	int err;
 
 	spawn.hdr.kind = AIB_EV_SPAWN;
 	spawn.hdr.size = sizeof(spawn);
 	/* the decoder checked that stack.len bytes follow */
-	if (s->o.spawn_stacks &&
-	    !stack_namer__spawn(s->o.spawn_stacks, &e->stack, (const __u8 *)(e + 1), &site)) {
+	err = s->o.spawn_stacks
+		      ? stack_namer__spawn(s->o.spawn_stacks, &e->stack, (const __u8 *)(e + 1), &site)
+		      : -ENODATA;
+	if (!err) {
 		spawn.file_addr = where_key(s, site.where, spawn.hdr.ts);
 		spawn.file_len = (__u32)strlen(site.where);
 		spawn.line = site.line;
 		spawn.col = site.col;
 		spawn.flags |= AIB_SPAWN_HAS_LOCATION | site.flags;
+		if (spawn.flags & AIB_SPAWN_BLOCK_ON)
+			err = name_root(s, &spawn, site.function);
+		if (err)
+			return err;
+	} else if (err == -ENOENT && (spawn.flags & AIB_SPAWN_BLOCK_ON)) {
+		/* no frame of the program called it: the runtime's own loop
+		 * (an executor thread's, a runtime's shutdown) */
+		spawn.flags = (spawn.flags & ~AIB_SPAWN_BLOCK_ON) | AIB_SPAWN_RUNTIME_LOOP;
 	} else {
 		s->unresolved++;
 	}
