@@ -45,6 +45,16 @@ model() { # FIELD
 	jqf model.json ".metadata.$1"
 }
 
+# What the exports list as a task: every spawned task and every block_on
+# root (the future a thread polls itself), each with its polls.
+tasks_listed() {
+	jqf model.json '.metadata.total_tasks + .metadata.block_on_roots'
+}
+
+polls_listed() {
+	jqf model.json '.metadata.total_polls + .metadata.block_on_polls'
+}
+
 # ---------------------------------------------------------------------------
 # Sessions: each writes, in its directory, model.json, rec.bin (when live)
 # and the exports t.pftrace, c.json, f.folded, csv/.
@@ -100,15 +110,15 @@ check_perfetto_export() {
 				"'$(sed -n "${line}p" t.txt)' and '$(sed -n "${line}p" t.full.txt)'"
 		fi
 	fi
-	out=$("$CHECK" t.pftrace --tasks "$(model total_tasks)" --runtime-tasks "$(model runtime_tasks)" \
-		--polls "$(model total_polls)" --wakes "$(model total_wakes)" 2>&1) ||
+	out=$("$CHECK" t.pftrace --tasks "$(tasks_listed)" --runtime-tasks "$(model runtime_tasks)" \
+		--polls "$(polls_listed)" --wakes "$(model total_wakes)" 2>&1) ||
 		fail "check_perfetto: $(echo "$out" | head -n 1)"
 }
 
 check_chrome_export() {
 	local got
 	got=$(jqf c.json '[.displayTimeUnit, (.traceEvents | type), (.metadata.tasks | length)] | join(" ")')
-	expect_eq "unit, events, tasks" "$got" "ns array $(model total_tasks)"
+	expect_eq "unit, events, tasks" "$got" "ns array $(tasks_listed)"
 	# poll slices: B/E balanced per thread, never below zero; user polls as the model's
 	got=$(jqf c.json 'reduce (.traceEvents[] | select(.ph == "B" or .ph == "E")) as $e ({};
 		.[$e.tid | tostring] |= ((. // {d: 0, min: 0}) | .d += (if $e.ph == "B" then 1 else -1 end)
@@ -116,9 +126,9 @@ check_chrome_export() {
 	expect_eq "threads with unbalanced poll slices" "$got" 0
 	got=$(jqf c.json '(.metadata.tasks | map({key: (.id | tostring), value: 1}) | from_entries) as $user
 		| [.traceEvents[] | select(.ph == "B" and $user[.args.task_id | tostring])] | length')
-	expect_eq "poll slices of user tasks" "$got" "$(model total_polls)"
+	expect_eq "poll slices of user tasks" "$got" "$(polls_listed)"
 	expect_eq "sum of tasks' poll_count" "$(jqf c.json '[.metadata.tasks[].poll_count] | add // 0')" \
-		"$(model total_polls)"
+		"$(polls_listed)"
 	# flows: one start and one finish per id
 	got=$(jqf c.json '[.traceEvents[] | select(.ph == "s") | .id] as $s
 		| [.traceEvents[] | select(.ph == "f") | .id] as $f
@@ -164,7 +174,7 @@ check_csv_export() {
 	got=$(awk -F, 'NR == FNR { if (FNR > 1) user[$1] = 1; next }
 		$4 == "poll_begin" && user[$2] { polls++ } $4 == "wake" { wakes++ }
 		END { print polls + 0, wakes + 0 }' csv/tasks.csv csv/events.csv)
-	expect_eq "events.csv user polls, wakes" "$got" "$(model total_polls) $(model total_wakes)"
+	expect_eq "events.csv user polls, wakes" "$got" "$(polls_listed) $(model total_wakes)"
 }
 
 # The replay of the session's recording wrote the same bytes.

@@ -42,7 +42,8 @@ test_multi_thread() {
 	expect_counts "$j" "$spinner" spinner 1 1 0
 	expect_counts "$j" "$pingpong" pingpong 8 8 0
 	expect_eq "number of locations" "$(jqf "$j" '.locations | length')" 3
-	expect_eq "tasks listed" "$(jqf "$j" '.tasks | length')" 29
+	expect_eq "tasks listed (29 spawned, and main's future: a block_on root)" \
+		"$(jqf "$j" '"\(.tasks | length) \([.tasks[] | select(.kind == "block_on")] | length)"')" "30 1"
 	expect_eq "metadata total/completed/alive/lost/runtime" \
 		"$(jqf "$j" '.metadata | "\(.total_tasks)/\(.completed_tasks)/\(.alive_tasks)/\(.lost_events)/\(.runtime)"')" \
 		"29/29/0/0/tokio"
@@ -70,7 +71,7 @@ test_current_thread() {
 		"$(jqf "$j" --arg l "$yielders" '[.tasks[] | select(.spawn_location == $l) | .poll_count] | map(tostring) | join(",")')" \
 		"4,4,4,4,4,4,4,4,4,4"
 	expect_jq "$j" "every task polled on exactly one thread" \
-		'.tasks | length == 12 and all(.[]; (.worker_threads | length) == 1)'
+		'.tasks | length == 13 and all(.[]; (.worker_threads | length) == 1)'
 	expect_jq "$j" "all tasks polled on the same thread, the main thread (tid == pid)" \
 		'. as $d | [$d.tasks[].worker_threads[].tid] | unique == [$d.metadata.pid]'
 }
@@ -90,9 +91,10 @@ test_nested() {
 		"$(jqf "$j" '.metadata | "\(.total_tasks)/\(.completed_tasks)/\(.alive_tasks)"')" "28/28/0"
 	expect_jq "$j" "blocking tasks have kind \"blocking\", the others \"async\"" \
 		'all(.tasks[]; (.spawn_location == $b) == (.kind == "blocking")) and
-		 all(.tasks[]; .kind == "blocking" or .kind == "async")' --arg b "$blocking"
-	expect_jq "$j" "parents have no parent task" \
-		'[.tasks[] | select(.spawn_location == $p) | .parent_id] == [null, null, null, null]' \
+		 all(.tasks[]; .kind == "blocking" or .kind == "async" or .kind == "block_on")' --arg b "$blocking"
+	expect_jq "$j" "parents were spawned by main's future (its block_on root)" \
+		'([.tasks[] | select(.kind == "block_on") | .id]) as $root
+		 | [.tasks[] | select(.spawn_location == $p) | .parent_id] == $root + $root + $root + $root' \
 		--arg p "$parent"
 	expect_jq "$j" "every child's parent_id is one of the 4 parents, 3 children each" '
 		([.tasks[] | select(.spawn_location == $p) | .id] | sort) as $parents

@@ -35,8 +35,8 @@ long location_stats__collect(const struct task_model *m, struct location_stat **
 		const char *location = t ? t->location : r->location;
 		struct location_stat *st;
 
-		if (t && t->kind == TASK_RUNTIME)
-			continue;
+		if (t && (t->kind == TASK_RUNTIME || t->kind == TASK_BLOCK_ON))
+			continue; /* no spawns: a runtime's loop, a thread's own future */
 		/* no location: key 1 for spawns seen, 0 for the rest (no
 		 * interned string lives at either address) */
 		st = id_table__get(&stats, location ? (uintptr_t)location : (t && t->spawn_seen), NULL);

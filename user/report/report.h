@@ -53,5 +53,9 @@ int report_json__locks(struct json_writer *w, const struct task_model *m,
 		       const struct report_opts *o);
 /* Format a duration in ns into buf ("812ns", "4.5us", "1.23ms", "4.03s", "2m03s"). */
 const char *report__duration(unsigned long long ns, char *buf, size_t len);
+struct task_info;
+/* How a report names a task: its id, "root<n>" for the n-th block_on root
+ * (its made-up id means nothing to a reader), "?" when unknown. */
+const char *report__task_id(const struct task_info *t, char *buf, size_t len);
 
 #endif

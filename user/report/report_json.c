@@ -21,9 +21,9 @@ void report_json__task_fields(struct json_writer *w, const struct task_info *t, 
 			      __u64 end)
 {
 	__u64 until = t->end_ts ? t->end_ts : end;
-	char name[48];
+	char name[48], id[32];
 
-	snprintf(name, sizeof(name), "task %llu", (unsigned long long)t->id);
+	snprintf(name, sizeof(name), "task %s", report__task_id(t, id, sizeof(id)));
 	json__key(w, "id");
 	json__u64(w, t->id);
 	json__key(w, "name");
@@ -211,6 +211,10 @@ static void metadata(struct json_writer *w, const struct task_model *m, const st
 	json__u64(w, s->tasks_alive);
 	json__key(w, "runtime_tasks");
 	json__u64(w, s->runtime_tasks);
+	json__key(w, "block_on_roots");
+	json__u64(w, s->roots);
+	json__key(w, "block_on_polls");
+	json__u64(w, s->root_polls);
 	json__key(w, "retired_tasks");
 	json__u64(w, s->tasks_retired);
 	json__key(w, "total_polls");

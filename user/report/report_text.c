@@ -32,6 +32,17 @@ const char *report__duration(unsigned long long ns, char *buf, size_t len)
 	return buf;
 }
 
+const char *report__task_id(const struct task_info *t, char *buf, size_t len)
+{
+	if (t->kind == TASK_BLOCK_ON && t->id >= AIB_ROOT_ID_BASE)
+		snprintf(buf, len, "root%llu", (unsigned long long)(t->id - AIB_ROOT_ID_BASE + 1));
+	else if (t->id)
+		snprintf(buf, len, "%llu", (unsigned long long)t->id);
+	else
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 /* Keep the end of a long location: the file name and line matter most. */
 static const char *fit(const char *s, char *buf, size_t width)
 {
@@ -85,6 +96,11 @@ static void summary(const struct task_model *m, const struct report_opts *o, FIL
 		(unsigned long long)s->tasks_completed, (unsigned long long)s->tasks_alive);
 	if (s->runtime_tasks)
 		fprintf(f, " (+%llu runtime worker tasks not listed)", (unsigned long long)s->runtime_tasks);
+	if (s->roots)
+		fprintf(f, "\nRoots:  %llu block_on (%llu alive), %llu polls: futures threads poll "
+			   "themselves",
+			(unsigned long long)s->roots, (unsigned long long)s->roots_alive,
+			(unsigned long long)s->root_polls);
 	fprintf(f, "\nPolls:  %llu   Wakes: %llu   Events: %llu   Lost: %llu   Dropped: %llu\n",
 		(unsigned long long)s->polls, (unsigned long long)s->wakes,
 		(unsigned long long)s->events, (unsigned long long)s->lost,
@@ -163,18 +179,18 @@ static void stuck_task(const struct stuck_row *r, const struct report_opts *o,
 	char id[24], name[96], dur[32], blocked[64];
 	int depth = 1, root = -1;
 
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)t->id);
+	report__task_id(t, id, sizeof(id));
 	report__duration(r->blocked, dur, sizeof(dur));
 	snprintf(blocked, sizeof(blocked), "BLOCKED %s%s", r->at_least ? "at least " : "", dur);
 	for (int i = 0; known && i < d->nframes && root < 0; i++)
 		if (!d->frames[i].library)
 			root = i;
-	fprintf(f, "Task %s %s", t->id ? id : "?",
+	fprintf(f, "Task %s %s", id,
 		task_info__name(t)	   ? task_info__name(t)
 		: root >= 0 ? await_site__short_name(d->frames[root].function, name, sizeof(name))
 			    : "");
 	if (t->location)
-		fprintf(f, "  spawned at %s", t->location);
+		fprintf(f, "  %s at %s", t->kind == TASK_BLOCK_ON ? "block_on" : "spawned", t->location);
 	else
 		fprintf(f, "  %s", t->found_in_memory ? "(found in memory: spawned before the attach)"
 						      : "(spawned before the attach)");
@@ -277,12 +293,12 @@ int report_text__write(const struct task_model *m, const struct report_opts *o, 
 		struct samples one, *sched = task_info__sched(t, &one);
 		char id[24], named[LOC_WIDTH + AIB_TASK_NAME_MAX + 4];
 
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)t->id);
+		report__task_id(t, id, sizeof(id));
 		/* a named task (async-std Builder::name) shows its name first */
 		if (task_info__name(t))
 			snprintf(named, sizeof(named), "\"%s\" %s", task_info__name(t),
 				 t->location ? t->location : "");
-		fprintf(f, "%-8s %-9s %-*s %9s %9s %10s %9s %7llu\n", t->id ? id : "?",
+		fprintf(f, "%-8s %-9s %-*s %9s %9s %10s %9s %7llu\n", id,
 			t->panicked ? "panicked" : task_state_name(t->state), LOC_WIDTH,
 			fit(task_info__name(t) ? named : t->location, lb, LOC_WIDTH),
 			report__duration(total_ns(t, s->end_ts), b1, sizeof(b1)),
