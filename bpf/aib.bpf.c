@@ -175,3 +175,26 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	event_submit(e);
 	return 0;
 }
+
+/* The user registers of each thread of the process iterated (the link's
+ * pid): those of a blocked thread are where it entered the kernel, which
+ * /proc does not tell whole (no bp, needed to unwind frame-pointer code). */
+SEC("iter/task")
+int thread_regs(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct aib_thread_regs out = {};
+	struct pt_regs *regs;
+
+	if (!task)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
+	out.tid = (__u32)task->pid;
+	out.ip = BPF_CORE_READ(regs, ip);
+	out.sp = BPF_CORE_READ(regs, sp);
+	out.bp = BPF_CORE_READ(regs, bp);
+	bpf_seq_write(ctx->meta->seq, &out, sizeof(out));
+	return 0;
+}

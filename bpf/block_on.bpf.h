@@ -49,7 +49,17 @@ struct {
 	__type(value, struct root_waker);
 } root_wakers SEC(".maps");
 
-__u64 root_seq; /* roots started in the session */
+/* Roots found parked at attach, by tid, until their loop parks again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct aib_root_adopt);
+} root_adopt SEC(".maps");
+
+/* Roots started in the session (user space takes numbers too: roots found
+ * at attach). */
+__u64 root_seq;
 
 enum root_resume {
 	ROOT_RESUME_ALWAYS,
@@ -167,6 +177,8 @@ static __always_inline int root_start(struct pt_regs *ctx, __u64 bias, __u32 run
 		return 0;
 	}
 	depth = poll_slot(depth);
+	/* a root found at attach and not adopted yet is over, its loop gone */
+	bpf_map_delete_elem(&root_adopt, &tid);
 	seq = __sync_fetch_and_add(&root_seq, 1);
 	buf = spawn_stack_begin(AIB_SPAWN_TASK_KNOWN | AIB_SPAWN_BLOCK_ON, AIB_ROOT_TASK(seq),
 				runtime);
@@ -223,15 +235,49 @@ static __always_inline int root_returned(struct pt_regs *ctx)
 	return 0;
 }
 
+/* A root found parked at attach, its loop parking again: onto the poll
+ * stack, idle (the poll just over was not seen). */
+static __always_inline void root_adopt_parked(__u32 tid, struct thread_state *ts, __u64 sp)
+{
+	struct aib_root_adopt *a = bpf_map_lookup_elem(&root_adopt, &tid);
+	__u32 depth = ts->depth, bit;
+
+	if (!a)
+		return;
+	if (sp < a->frame_sp && depth < AIB_MAX_POLL_DEPTH) {
+		depth = poll_slot(depth);
+		bit = 1u << depth;
+		ts->task[depth] = a->task;
+		ts->task_id[depth] = a->task_id;
+		ts->sp[depth] = 0;
+		ts->frame_sp[depth] = a->frame_sp;
+		ts->root_key[depth] = 0;
+		ts->roots |= bit;
+		ts->root_idle |= bit;
+		ts->quiet |= bit;
+		ts->root_when_woken &= ~bit;
+		if (a->runtime == AIB_RUNTIME_ASYNC_TASK)
+			ts->root_async_task |= bit;
+		else
+			ts->root_async_task &= ~bit;
+		ts->depth = depth + 1;
+	}
+	bpf_map_delete_elem(&root_adopt, &tid);
+}
+
 /* The loop parks: the root's poll is over. A park inside that park (the
  * driver's own) or inside a task's poll is not the loop's. */
 static __always_inline int root_park(struct pt_regs *ctx, __u64 key, bool when_woken)
 {
 	__u32 tid = current_tid(), top, bit;
-	struct thread_state *ts = thread_state_lookup();
+	struct thread_state *ts = thread_state_get();
 	struct root_waker *w, fresh = {};
 
-	if (!ts || ts->depth == 0 || ts->parked_sp)
+	if (!ts || ts->parked_sp)
+		return 0;
+	if (ts->depth == 0)
+		root_adopt_parked(tid, ts, PT_REGS_SP(ctx));
+	if (ts->depth == 0)
 		return 0;
 	top = ts->depth - 1;
 	if (!is_root(ts, top))

@@ -150,6 +150,7 @@ enum aib_spawn_flags {
 	AIB_SPAWN_TASK_KNOWN = 1 << 3, /* `task` is the new task's header */
 	AIB_SPAWN_BLOCK_ON = 1 << 4,   /* a block_on root: `task` is made up (AIB_ROOT_TASK) */
 	AIB_SPAWN_RUNTIME_LOOP = 1 << 5, /* user space: a root no program code called */
+	AIB_SPAWN_FOUND_PARKED = 1 << 6, /* user space: a root found parked at attach */
 };
 
 /*
@@ -217,6 +218,27 @@ struct aib_await_stack {
 	__u32 runtime;	 /* enum aib_runtime */
 	struct aib_stack stack; /* stack.len bytes of `bytes` are valid */
 	__u8 bytes[AIB_AWAIT_STACK_MAX];
+};
+
+/*
+ * A block_on root found parked at attach (user space unwound the thread's
+ * stack to its loop): the BPF side takes it onto the thread's poll stack at
+ * the loop's next park, then follows it as any root. Keyed by tid in the
+ * `root_adopt` map.
+ */
+struct aib_root_adopt {
+	__u64 task, task_id; /* AIB_ROOT_TASK, AIB_ROOT_ID */
+	__u64 frame_sp;	     /* the loop function's entry sp: its frame lies below */
+	__u32 runtime;	     /* enum aib_runtime whose loop it is */
+	__u32 pad;
+};
+
+/* A thread's user registers as it entered the kernel (the `thread_regs`
+ * task iterator, for the target's threads): where a blocked thread waits. */
+struct aib_thread_regs {
+	__u32 tid;
+	__u32 pad;
+	__u64 ip, sp, bp;
 };
 
 /* AIB_EV_EXEC: hdr.tid is the thread that exec'd (now the process's only

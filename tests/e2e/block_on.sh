@@ -170,6 +170,56 @@ test_replay() {
 	expect_root replay.json bo_mt bo_mt::main 4 3 io read main_await fetch_posts
 }
 
-ALL_TESTS=(ct_main mt_main local_run_until tokio_test async_std smol deadlock replay)
+# 9. Attached to a process whose root is parked: the thread is found in its
+# loop (its stack unwound from the syscall it waits in), the root reported
+# with its block_on call and name, parked at least since the attach.
+attach_parked() { # PROGRAM NAME FUNCTION LOCATION-FILE
+	local tgt r
+	"$1" >target.out 2>target.err &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY$' 10 "$tgt" "$2"
+	sleep 0.2 # READY is printed just before the last await
+	tool attach --pid "$tgt" --duration 1 --stuck-after 0.5s --json "$2.json"
+	expect_rc attach 0
+	kill "$tgt"
+	grep -q '^async-inspect-bpf: 1 threads parked in a block_on' attach.err ||
+		fail "no parked thread found: $(grep -v '^  ' attach.err | tr '\n' '|')"
+	r=$(live_root "$2.json")
+	[ "${r#ERR }" == "$r" ] || fail "${r#ERR }"
+	expect_eq "$2: name, state, polls" "$(jq -r '"\(.name) \(.state) \(.poll_count)"' <<<"$r")" "$3 idle 0"
+	jq -e --arg f "$4" '.spawn_location | startswith($f)' <<<"$r" >/dev/null ||
+		fail "$2: block_on location $(jq -r .spawn_location <<<"$r")"
+	jq -e '.blocked_since_attach and (.await_note | test("block_on parked before the attach"))' \
+		<<<"$r" >/dev/null || fail "$2: $(jq -c '{blocked_since_attach, await_note}' <<<"$r")"
+	grep -q "^Task root[0-9]* $3  block_on at .*" attach.out || fail "$2: no stuck root in the report"
+}
+
+test_attach_parked_ct() { attach_parked "$BO/target/release/bo_ct" bo_ct bo_ct::main src/bin/bo_ct.rs:; }
+test_attach_parked_mt() { attach_parked "$BO/target/release/bo_mt" bo_mt bo_mt::main src/bin/bo_mt.rs:; }
+test_attach_parked_smol() {
+	attach_parked "$AT/target/release/smol_block_on" smol smol_block_on::main src/smol_block_on.rs:
+}
+
+# 10. ... and followed from its next park on: a root waking every 100 ms
+# is polled, woken and parked at its sleep.
+test_attach_tick() {
+	local tgt r
+	"$BO/target/release/bo_ct" tick >target.out 2>target.err &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY$' 10 "$tgt" bo_ct
+	tool attach --pid "$tgt" --duration 1.5 --json tick.json
+	expect_rc attach 0
+	kill "$tgt"
+	r=$(live_root tick.json)
+	[ "${r#ERR }" == "$r" ] || fail "${r#ERR }"
+	jq -e '.poll_count >= 5 and .wakes.by_thread >= 5' <<<"$r" >/dev/null ||
+		fail "not followed after the attach: $(jq -c '{poll_count, wakes}' <<<"$r")"
+	expect_eq "await site" "$(jq -r .await_site <<<"$r")" "src/bin/bo_ct.rs:$(marker_line bo_ct tick)"
+}
+
+ALL_TESTS=(ct_main mt_main local_run_until tokio_test async_std smol deadlock replay
+	attach_parked_ct attach_parked_mt attach_parked_smol attach_tick)
 NONROOT_TESTS=()
 main "$@"

@@ -354,3 +354,20 @@ int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u
 	free(code);
 	return n;
 }
+
+bool x86_code__follows_call(const struct elf_symbols *syms, __u64 vaddr)
+{
+	__u8 b[7];
+
+	if (vaddr < sizeof(b) || elf_symbols__read(syms, vaddr - sizeof(b), b, sizeof(b)))
+		return false;
+	/* ModRM reg field 2 (/2) is call in opcode 0xff */
+#define CALL_MODRM(m) (((m) & 0x38) == 0x10)
+	return b[2] == 0xe8 ||						  /* call rel32 */
+	       (b[1] == 0xff && CALL_MODRM(b[2]) && (b[2] & 0xc7) == 0x05) || /* *disp32(%rip) */
+	       (b[5] == 0xff && CALL_MODRM(b[6]) && (b[6] & 0xc0) == 0xc0) || /* *%reg */
+	       (b[4] == 0xff && CALL_MODRM(b[5]) && (b[5] & 0xc0) == 0x40) || /* *disp8(%reg) */
+	       (b[1] == 0xff && CALL_MODRM(b[2]) && (b[2] & 0xc0) == 0x80) || /* *disp32(%reg) */
+	       (b[5] == 0xff && CALL_MODRM(b[6]) && (b[6] & 0xc0) == 0x00);   /* *(%reg) */
+#undef CALL_MODRM
+}

@@ -39,6 +39,10 @@ int x86_code__cheap_probe_point(const struct elf_symbols *syms, __u64 vaddr, __u
  * sp: nothing before the chosen instruction may write rdi either. */
 int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u64 *out);
 
+/* Does a call instruction end right before `vaddr` (a return address, as
+ * far as the bytes tell: call rel32, call *reg, call *mem)? */
+bool x86_code__follows_call(const struct elf_symbols *syms, __u64 vaddr);
+
 /* A memory operand read through the first argument (rdi, or a register
  * copied from it) in a function's straight-line start. */
 struct x86_field {

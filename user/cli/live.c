@@ -229,10 +229,19 @@ static void find_tasks(struct live *l)
 	struct late_attach la = {
 		.pid = l->target.pid, .syms = l->syms, .decoder = l->decoder, .mem = mem,
 		.bias = l->bias, .locks = l->plan.lock_sites, .session = l->session,
+		.stacks = l->plan.root_sites ? l->stacks : NULL, .tracer = l->tracer,
+		.runtimes = l->plan.runtimes,
 	};
 	struct late_attach_stats st;
 	__u64 t0 = clock__ns(CLOCK_MONOTONIC);
-	int err = late_attach__find_tasks(&la, &st);
+	int err = late_attach__find_tasks(&la, &st), roots = late_attach__find_roots(&la);
+
+	if (roots < 0)
+		cli__warn("cannot look for threads parked in a block_on (%s): their roots show up at "
+			  "their next start only", strerror(-roots));
+	else if (roots)
+		fprintf(stderr, "async-inspect-bpf: %d threads parked in a block_on: their futures "
+			"are block_on roots\n", roots);
 
 	if (err) {
 		cli__warn("cannot search the target's memory for its tasks (%s): tasks spawned "

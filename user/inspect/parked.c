@@ -24,6 +24,9 @@ static const char *no_site_reason(const struct task_info *t, int stack_err, int 
 		return "the binary has no call frame information to unwind its stack";
 	if (stacks_err)
 		return "the binary could not be read to unwind its stack";
+	if (stack_err == -ENOENT && t->found_in_memory && !t->polls && t->kind == TASK_BLOCK_ON)
+		return "a block_on parked before the attach and not polled since (its await is "
+		       "seen at its next poll; its future is not read from memory)";
 	if (stack_err == -ENOENT && t->found_in_memory && !t->polls)
 		return "parked before the attach and not polled since (its future can be decoded "
 		       "only with full debug info: debug = \"full\")";

@@ -6,6 +6,7 @@
 #include "binary/symbolizer.h"
 #include "binary/unwinder.h"
 #include "inspect/stack_namer.h"
+#include "runtime/runtime.h"
 
 #define MAX_PCS 64	   /* frames unwound for an await chain */
 #define MAX_SPAWN_PCS 48   /* frames searched for a spawn's caller */
@@ -185,6 +186,59 @@ static void note_pool(const struct sym_frame *f, void *ctx)
 	if ((f->function && !strncmp(f->function, "blocking::", 10)) ||
 	    (f->file && strstr(f->file, "/blocking-") && strstr(f->file, "/src/")))
 		out->flags |= AIB_SPAWN_BLOCKING;
+}
+
+/* The frame is in one of the loops: by its path, or, an inlined frame
+ * with a short name only, by that name and its library source file. */
+static bool in_loop(const struct sym_frame *f, const struct root_loop *loops)
+{
+	for (; f->function && loops->path; loops++) {
+		const char *name = strrchr(loops->path, ':') + 1;
+		size_t len = strlen(loops->path), nlen = strlen(name), flen = strlen(loops->file);
+		size_t have = f->file ? strlen(f->file) : 0;
+
+		if (!strncmp(f->function, loops->path, len) &&
+		    (!f->function[len] || f->function[len] == ':' || f->function[len] == '<'))
+			return true;
+		if (f->library && !strncmp(f->function, name, nlen) &&
+		    (!f->function[nlen] || f->function[nlen] == '<') && have >= flen &&
+		    !strcmp(f->file + have - flen, loops->file))
+			return true;
+	}
+	return false;
+}
+
+int stack_namer__loop_frame(struct stack_namer *sn, const struct aib_stack *stack,
+			    const __u8 *bytes, const struct root_loop *loops, __u64 *entry_sp)
+{
+	struct stack_snapshot snap = snapshot(stack, bytes, stack->len);
+	__u64 pcs[MAX_PCS], off = 0, word;
+	int n = unwinder__unwind(sn->unwinder, &snap, pcs, MAX_PCS), outer = -1;
+
+	for (int i = 0; i < n; i++) {
+		struct sym_frame f[16];
+		int nf = symbolizer__frames(sn->symbolizer, pcs[i], i > 0, f, 16);
+
+		for (int j = 0; j < nf; j++)
+			if (in_loop(&f[j], loops))
+				outer = i;
+	}
+	if (outer < 0 || outer + 1 >= n)
+		return -ENOENT;
+	/* where each frame's return address sits, in order: the loop's
+	 * function was entered with sp at the slot of pcs[outer + 1] */
+	for (int k = 1; k <= outer + 1; k++) {
+		for (; off + 8 <= stack->len; off += 8) {
+			memcpy(&word, bytes + off, 8);
+			if (word == pcs[k] + stack->bias)
+				break;
+		}
+		if (off + 8 > stack->len)
+			return -ENOENT;
+		off += k <= outer ? 8 : 0;
+	}
+	*entry_sp = stack->sp + off;
+	return 0;
 }
 
 int stack_namer__spawn(struct stack_namer *sn, const struct aib_stack *stack, const __u8 *bytes,

@@ -48,6 +48,14 @@ int stack_namer__blocked(struct stack_namer *n, const struct aib_ev_blocked *e,
 int stack_namer__spawn(struct stack_namer *n, const struct aib_stack *stack, const __u8 *bytes,
 		       struct spawn_site *out);
 
+struct root_loop;
+/* The outermost frame on the copied stack of one of `loops` ({NULL}-
+ * terminated; a match also takes its closures and generic copies), e.g. a
+ * block_on: 0 and *entry_sp, the runtime sp at the entry of the function
+ * it runs in (inlined or not), or -ENOENT. */
+int stack_namer__loop_frame(struct stack_namer *n, const struct aib_stack *stack,
+			    const __u8 *bytes, const struct root_loop *loops, __u64 *entry_sp);
+
 /* Its symbolizer, to name other addresses of the executable. */
 struct symbolizer *stack_namer__symbolizer(struct stack_namer *n);
 

@@ -102,12 +102,14 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	if (idx == NO_TASK || !th)
 		return -ENOMEM;
 	t = &m->tasks[idx];
-	t->spawn_seen = true;
+	t->spawn_seen = !(e->flags & AIB_SPAWN_FOUND_PARKED);
+	t->found_in_memory = e->flags & AIB_SPAWN_FOUND_PARKED;
 	t->spawn_ts = t->since = e->hdr.ts;
 	t->parent_id = parent_id;
 	t->location = spawn_location(m, e);
 	t->kind = task_kind_of_spawn(e->flags);
-	t->state = TASK_RUNNABLE;
+	/* a root found parked at attach waits, since before */
+	t->state = t->found_in_memory ? TASK_IDLE : TASK_RUNNABLE;
 	if (th->next_task_name[0]) {
 		if (task_info__extra(t))
 			t->extra->name = strdup(th->next_task_name);

@@ -254,6 +254,11 @@ static enum runtime_header check_header(const __u64 w[RUNTIME_HEADER_WORDS], __u
 	return RUNTIME_HEADER_LIVE;
 }
 
+static const struct root_loop async_io_root_loops[] = {
+	{"async_io::driver::block_on", "src/driver.rs"},
+	{NULL, NULL},
+};
+
 const struct runtime_ops async_task_runtime = {
 	.id = AIB_RUNTIME_ASYNC_TASK,
 	.name = "async-task",
@@ -266,4 +271,5 @@ const struct runtime_ops async_task_runtime = {
 	.layout = layout,
 	.vtable_ok = vtable_ok,
 	.check_header = check_header,
+	.root_loops = async_io_root_loops,
 };

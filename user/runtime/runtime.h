@@ -46,6 +46,13 @@ enum runtime_header {
 #define RUNTIME_REFS_MAX (1ULL << 20)
 #define RUNTIME_USER_ADDR_END (1ULL << 47) /* x86-64 user addresses */
 
+/* A block_on function: its path, and for inlined frames that have only a
+ * short name (line tables only), the end of its source file's path. */
+struct root_loop {
+	const char *path;
+	const char *file;
+};
+
 struct runtime_ops {
 	enum aib_runtime id;
 	const char *name;
@@ -83,6 +90,10 @@ struct runtime_ops {
 	/* ELF vaddr of the counter of the next task id to hand out (ids found
 	 * must be below it), 0 when unknown; NULL when the runtime has no ids */
 	__u64 (*next_id_vaddr)(const struct elf_symbols *syms);
+
+	/* Functions a thread parked in a block_on runs in ({NULL}-terminated):
+	 * one of them on its stack at attach says it has a root. */
+	const struct root_loop *root_loops;
 
 	/* What a lock acquire is for, from a function on the path to its
 	 * call; AIB_LOCK_KIND_UNKNOWN for others. NULL: no lock probes. */

@@ -482,6 +482,23 @@ static enum runtime_header check_header(const __u64 w[RUNTIME_HEADER_WORDS], __u
 	return RUNTIME_HEADER_LIVE;
 }
 
+/* The block_on paths, outermost first (the loop itself is inlined in
+ * release builds, the entry points are not all); 1.53 moved
+ * current_thread into a folder. */
+static const struct root_loop tokio_root_loops[] = {
+	{"tokio::runtime::runtime::Runtime::block_on", "src/runtime/runtime.rs"},
+	{"tokio::runtime::handle::Handle::block_on", "src/runtime/handle.rs"},
+	{"tokio::task::local::LocalSet::block_on", "src/task/local.rs"},
+	{"tokio::runtime::scheduler::current_thread::CurrentThread::block_on",
+	 "src/runtime/scheduler/current_thread.rs"},
+	{"tokio::runtime::scheduler::current_thread::CurrentThread::block_on",
+	 "src/runtime/scheduler/current_thread/mod.rs"},
+	{"tokio::runtime::scheduler::multi_thread::MultiThread::block_on",
+	 "src/runtime/scheduler/multi_thread/mod.rs"},
+	{"tokio::runtime::park::CachedParkThread::block_on", "src/runtime/park.rs"},
+	{NULL, NULL},
+};
+
 const struct runtime_ops tokio_runtime = {
 	.id = AIB_RUNTIME_TOKIO,
 	.name = "tokio",
@@ -497,4 +514,5 @@ const struct runtime_ops tokio_runtime = {
 	.check_header = check_header,
 	.next_id_vaddr = next_id_vaddr,
 	.lock_kind = lock_kind,
+	.root_loops = tokio_root_loops,
 };

@@ -18,6 +18,8 @@ struct elf_symbols;
 struct future_decoder;
 struct proc_mem;
 struct session;
+struct stack_namer;
+struct tracer;
 
 struct late_attach {
 	int pid;
@@ -27,6 +29,11 @@ struct late_attach {
 	__u64 bias;			 /* load bias of the executable */
 	bool locks;			 /* the lock probes are attached: guards are followed */
 	struct session *session;
+	/* block_on roots: parked threads' stacks are unwound with `stacks`
+	 * (NULL: none are looked for), each root found handed to `tracer` */
+	struct stack_namer *stacks;
+	struct tracer *tracer;
+	__u32 runtimes; /* AIB_RUNTIME_BIT()s of the plan */
 };
 
 struct late_attach_stats {
@@ -38,5 +45,12 @@ struct late_attach_stats {
 /* 0 and *st, or -errno when the memory cannot be searched (then tasks
  * spawned before the attach are found on first sight only). */
 int late_attach__find_tasks(const struct late_attach *la, struct late_attach_stats *st);
+
+/* The threads parked in a block_on loop now (waiting in a syscall, a loop
+ * function of a runtime of the plan on their stack): each told to the
+ * session as a root found parked, and to the probes, which follow it from
+ * its loop's next park. How many, or -errno when the threads cannot be
+ * listed. */
+int late_attach__find_roots(const struct late_attach *la);
 
 #endif

@@ -532,6 +532,41 @@ int tracer__await_stack(const struct tracer *t, __u64 task, struct aib_await_sta
 	return 0;
 }
 
+int tracer__thread_regs(struct tracer *t, int pid, struct aib_thread_regs *out, int max)
+{
+	union bpf_iter_link_info info = {.task.pid = (__u32)pid};
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+	struct bpf_link *link = bpf_program__attach_iter(t->skel->progs.thread_regs, &opts);
+	int fd, n = 0, err = 0;
+	ssize_t got;
+
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		bpf_link__destroy(link);
+		return err;
+	}
+	while (n < max && (got = read(fd, &out[n], sizeof(*out))) == sizeof(*out))
+		n++;
+	close(fd);
+	bpf_link__destroy(link);
+	return n;
+}
+
+__u64 tracer__next_root(struct tracer *t)
+{
+	return __atomic_fetch_add(&t->skel->bss->root_seq, 1, __ATOMIC_SEQ_CST);
+}
+
+int tracer__adopt_root(struct tracer *t, __u32 tid, const struct aib_root_adopt *root)
+{
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.root_adopt), &tid, root, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 void tracer__free(struct tracer *t)
 {
 	if (!t)

@@ -57,6 +57,15 @@ int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped);
 /* The await stack kept for the task at header `task` (runtime address):
  * 0, or -ENOENT when none was taken (or it was dropped), or -errno. */
 int tracer__await_stack(const struct tracer *t, __u64 task, struct aib_await_stack *out);
+/* The user registers of every thread of process pid, as each entered the
+ * kernel (valid for a thread blocked in a syscall), up to max: how many,
+ * or -errno. */
+int tracer__thread_regs(struct tracer *t, int pid, struct aib_thread_regs *out, int max);
+/* The next block_on root number (AIB_ROOT_TASK), shared with the probes. */
+__u64 tracer__next_root(struct tracer *t);
+/* A root found parked at attach on thread tid: the probes take it onto the
+ * thread's poll stack at its loop's next park. 0 or -errno. */
+int tracer__adopt_root(struct tracer *t, __u32 tid, const struct aib_root_adopt *root);
 void tracer__free(struct tracer *t);
 
 #endif

@@ -3,7 +3,9 @@
 //!
 //! Prints `READY` once the main future is about to park forever on a socket
 //! read that never gets data (a local peer thread accepts the connection and
-//! holds it without writing). Never exits; kill it.
+//! holds it without writing). Never exits; kill it. With the argument
+//! `tick`, main instead prints `READY` and sleeps 100 ms at a time forever
+//! (label `tick`).
 //!
 //! Await chain of the block_on future (labels: the `// aib:LABEL` marker
 //! comment that ends the line):
@@ -44,6 +46,12 @@ fn connect_to_silent_peer() -> std::net::TcpStream {
 
 #[tokio::main(flavor = "current_thread")] // aib:block_on
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("tick") {
+        // for attaching: a root that parks and wakes every 100 ms, forever
+        println!("READY");
+        std::io::stdout().flush().unwrap();
+        loop { tokio::time::sleep(Duration::from_millis(100)).await; } // aib:tick
+    }
     let stream = TcpStream::from_std(connect_to_silent_peer()).unwrap();
     let r = fetch_user(stream).await; // aib:main_await
     println!("unexpected: read returned {r:?}");
