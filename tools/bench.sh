@@ -27,25 +27,31 @@
 #                   (tools/gen_many_futures.sh): attach and detach times, with
 #                   `run` and with `--pid`
 #   5. exports      tools/bench-export.sh
+#   6. roots        a block_on root polled BENCH_ROOT_POLLS times (it yields:
+#                   tests/programs/block-on bo_yield), current-thread and
+#                   multi-thread, untraced (A) and traced (B) interleaved,
+#                   medians of BENCH_RUNS: what the tracer adds per root poll
 #   then a summary against the targets of issue 7.
 #
-# Environment (defaults): BENCH_ONLY ("uprobe overhead daemon attach exports"),
+# Environment (defaults): BENCH_ONLY ("uprobe overhead daemon attach exports roots"),
 # BENCH_RUNS (5), BENCH_PINGPONG ("64 10000": pairs, round trips per pair),
 # BENCH_ECHO ("32 200000": connections, requests), BENCH_REPLAY_EVENTS
-# (10000000), BENCH_LIVE_TASKS (1000000), BENCH_FUTURES (600), BENCH_DIR
+# (10000000), BENCH_LIVE_TASKS (1000000), BENCH_FUTURES (600),
+# BENCH_ROOT_POLLS (20000), BENCH_DIR
 # (build/bench: scratch files, the tokio-tracing build, the generated
 # program; results.txt keeps this run's output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DIR=${BENCH_DIR:-build/bench}
-ONLY=${BENCH_ONLY:-uprobe overhead daemon attach exports}
+ONLY=${BENCH_ONLY:-uprobe overhead daemon attach exports roots}
 RUNS=${BENCH_RUNS:-5}
 read -r PP_PAIRS PP_ROUNDS <<<"${BENCH_PINGPONG:-64 10000}"
 read -r ECHO_CONNS ECHO_REQUESTS <<<"${BENCH_ECHO:-32 200000}"
 REPLAY_EVENTS=${BENCH_REPLAY_EVENTS:-10000000}
 LIVE_TASKS=${BENCH_LIVE_TASKS:-1000000}
 FUTURES=${BENCH_FUTURES:-600}
+ROOT_POLLS=${BENCH_ROOT_POLLS:-20000}
 CARGO=${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}
 
 BIN=$PWD/build/async-inspect-bpf
@@ -485,6 +491,33 @@ fi
 if want exports; then
 	say ""
 	bash tools/bench-export.sh | tee -a "$RESULTS"
+fi
+
+# ---------------------------------------------------------------------------
+# 6. block_on roots: the tracer's price per poll of a root
+if want roots; then
+	say ""
+	say "== 6. block_on roots: a root yielding $ROOT_POLLS times (bo_yield), medians of $RUNS; A untraced, B default mode =="
+	YIELD=$PWD/tests/programs/block-on/target/release/bo_yield
+	for flavor in ct mt; do
+		for ((n = 1; n <= RUNS; n++)); do
+			"$YIELD" "$flavor" "$ROOT_POLLS" >"$S/root.A.$flavor.$n" 2>&1 || true
+			"$BIN" run --tasks 1 --json "$S/root.B.$flavor.json" -- "$YIELD" "$flavor" "$ROOT_POLLS" \
+				>"$S/root.B.$flavor.$n" 2>&1 || true
+		done
+		for v in A B; do
+			SUM[root.$flavor.$v]=$(for n in $(seq "$RUNS"); do
+				sed -n 's/^rounds [0-9]* elapsed_ns \([0-9]*\)$/\1/p' "$S/root.$v.$flavor.$n"; done | median)
+		done
+		polls=$(jq -r '.metadata.block_on_polls' "$S/root.B.$flavor.json" 2>/dev/null || echo nan)
+		SUM[root.$flavor.per_poll]=$(calc '(b - a) / p / 1000' -v a="${SUM[root.$flavor.A]}" \
+			-v b="${SUM[root.$flavor.B]}" -v p="$polls")
+		sayf '  %-15s A %8.1f ms  B %8.1f ms  root polls seen %s: +%.1f us per root poll (%.1f bare hits)\n' \
+			"$([ "$flavor" = ct ] && echo current_thread || echo multi_thread)" \
+			"$(calc 'a / 1e6' -v a="${SUM[root.$flavor.A]}")" "$(calc 'b / 1e6' -v b="${SUM[root.$flavor.B]}")" \
+			"$polls" "${SUM[root.$flavor.per_poll]}" \
+			"$(calc 'c * 1000 / h' -v c="${SUM[root.$flavor.per_poll]}" -v h="$HIT_NS")"
+	done
 fi
 
 # ---------------------------------------------------------------------------

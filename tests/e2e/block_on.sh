@@ -18,6 +18,7 @@ SRC=$BO/src/bin
 SRC_PREFIX=src/bin
 PREREQS=(block-on/target/release/bo_ct block-on/target/release/bo_mt
 	block-on/target/release/bo_local block-on/target/release/bo_deadlock
+	block-on/target/release/bo_yield
 	async-task/target/release/astd_block_on async-task/target/release/smol_block_on)
 NEED_COMMANDS=(cargo)
 # shellcheck source=tests/e2e/lib.sh
@@ -219,7 +220,29 @@ test_attach_tick() {
 	expect_eq "await site" "$(jq -r .await_site <<<"$r")" "src/bin/bo_ct.rs:$(marker_line bo_ct tick)"
 }
 
+# 11. Exact counts: a root that yields 1000 times is polled 1001 times and
+# woken 1000 times, then completes. current_thread defers a yield's wake
+# to its loop (after the park: no future polled then); the park thread
+# (multi_thread's block_on) is woken inside the root's own poll.
+yield_counts() { # FLAVOR WAKES-BY
+	local r
+	tool "$1" run --json "$1.json" -- "$BO/target/release/bo_yield" "$1" 1000
+	expect_rc "$1" 0
+	grep -q '^rounds 1000 ' "$1.out" || fail "bo_yield did not finish: $(head -c 200 "$1.out")"
+	r=$(jqf "$1.json" '[.tasks[] | select(.kind == "block_on")] | if length == 1 then .[0] | tojson
+		else "ERR \(length) roots" end')
+	[ "${r#ERR }" == "$r" ] || fail "${r#ERR }"
+	expect_eq "$1: state, polls, wakes ($2)" \
+		"$(jq -r --arg by "$2" '"\(.state) \(.poll_count) \(.wakes.total) \(.wakes[$by])"' <<<"$r")" \
+		"completed 1001 1000 1000"
+	expect_jq "$1.json" "no task, one root" \
+		'.metadata | .total_tasks == 0 and .block_on_roots == 1 and .block_on_polls == 1001'
+}
+
+test_yield_counts_ct() { yield_counts ct by_thread; }
+test_yield_counts_mt() { yield_counts mt by_self; }
+
 ALL_TESTS=(ct_main mt_main local_run_until tokio_test async_std smol deadlock replay
-	attach_parked_ct attach_parked_mt attach_parked_smol attach_tick)
+	attach_parked_ct attach_parked_mt attach_parked_smol attach_tick yield_counts_ct yield_counts_mt)
 NONROOT_TESTS=()
 main "$@"
