@@ -230,10 +230,17 @@ static void test_poll_sites(void **state)
 		assert_true(seen_entry[k]);
 		assert_true(seen_ret[k]);
 	}
-	/* no other probe gets a return probe (unwinding through one aborts) */
-	for (size_t i = 0; i < f->plan.nsites; i++)
-		if (f->plan.sites[i].retprobe)
-			assert_int_equal(f->plan.sites[i].probe, AIB_PROBE_POLL);
+	/* no other probe gets a return probe (unwinding through one aborts)
+	 * but the park a block_on loop calls between polls, which runs no
+	 * user code */
+	for (size_t i = 0; i < f->plan.nsites; i++) {
+		const struct probe_site *s = &f->plan.sites[i];
+
+		if (!s->retprobe || s->probe == AIB_PROBE_POLL)
+			continue;
+		assert_int_equal(s->probe, AIB_PROBE_ROOT_PARK);
+		assert_string_equal(s->what, "tokio::runtime::park::Inner::park");
+	}
 }
 
 static void test_wake_sites_required(void **state)
@@ -280,12 +287,14 @@ static void test_spawn_sites(void **state)
 		const struct probe_site *s = &f->plan.sites[i];
 
 		assert_non_null(s->what);
-		if (s->probe == AIB_PROBE_LOCK_POLLED || s->probe == AIB_PROBE_TOKIO_PANIC)
-			continue; /* inside callers: test_lock_sites, test_panic_sites */
+		if (s->probe == AIB_PROBE_LOCK_POLLED || s->probe == AIB_PROBE_TOKIO_PANIC ||
+		    s->probe == AIB_PROBE_ROOT_UNPARKED || s->probe == AIB_PROBE_ROOT_RETURNED)
+			continue; /* inside callers: test_lock_sites, test_panic_sites, test_root_sites */
 		matches(f, s->what, &a, true);
 		if (s->probe == AIB_PROBE_AWAIT || s->probe == AIB_PROBE_JOIN ||
 			    s->probe == AIB_PROBE_LOCK_POLL || s->probe == AIB_PROBE_LOCK_DROP ||
-			    s->probe == AIB_PROBE_LOCK_RELEASE
+			    s->probe == AIB_PROBE_LOCK_RELEASE ||
+			    (s->probe >= AIB_PROBE_ROOT_START && !s->retprobe)
 				    ? !near_addr(&a, s->vaddr)
 									       : !has_addr(&a, s->vaddr))
 			fail_msg("site %s at 0x%llx is not a function of that name", s->what,
@@ -389,6 +398,45 @@ static void test_panic_sites(void **state)
 	}
 	assert_true(n > 0);
 	assert_null(strstr(f->plan.missing, "panic"));
+}
+
+/* block_on roots: the loop's entry and exit, the park and its return (a
+ * uretprobe), current_thread's park and the return sites of its calls, the
+ * root wakers' functions; no site on a lock-prefixed instruction (such a
+ * uprobe never fires): the clones are probed past their `lock incq`. */
+static void test_root_sites(void **state)
+{
+	struct fixture *f = *state;
+	static struct addrs enter, park, ctx_park, clone;
+	size_t nenter = matches(f, "tokio::runtime::context::enter_runtime", &enter, true);
+	size_t npark = matches(f, "tokio::runtime::park::Inner::park", &park, true);
+	size_t nctx = matches(f, "tokio::runtime::scheduler::current_thread::Context::park", &ctx_park,
+			      true);
+	size_t nclone = matches(f, "tokio::runtime::park::clone", &clone, true);
+
+	assert_true(nenter > 0 && npark > 0 && nctx > 0 && nclone > 0);
+	assert_int_equal(sites_of(&f->plan, AIB_PROBE_ROOT_START, 0), nenter);
+	assert_true(sites_of(&f->plan, AIB_PROBE_ROOT_END, 0) > 0);
+	assert_int_equal(sites_of(&f->plan, AIB_PROBE_ROOT_PARK, 0), npark);
+	assert_int_equal(sites_of(&f->plan, AIB_PROBE_ROOT_PARK, 1), npark);
+	assert_true(sites_of(&f->plan, AIB_PROBE_ROOT_PARK_WOKEN, 0) >= nctx);
+	assert_true(sites_of(&f->plan, AIB_PROBE_ROOT_UNPARKED, 0) >= 1);
+	assert_true(sites_of(&f->plan, AIB_PROBE_ROOT_WAKE, 0) >= 2);
+	assert_true(f->plan.root_sites > 0);
+	for (size_t i = 0; i < f->plan.nsites; i++) {
+		const struct probe_site *s = &f->plan.sites[i];
+		__u8 op = 0;
+
+		assert_int_equal(elf_symbols__read(f->syms, s->vaddr, &op, 1), 0);
+		assert_int_not_equal(op, 0xf0); /* lock: would never fire */
+		if (s->probe == AIB_PROBE_ROOT_PARK_WOKEN)
+			assert_int_equal(s->retprobe, false);
+		if (s->probe == AIB_PROBE_ROOT_AWAIT && !strcmp(s->what, "tokio::runtime::park::clone"))
+			assert_true(near_addr(&clone, s->vaddr) && !has_addr(&clone, s->vaddr));
+		if (s->probe == AIB_PROBE_ROOT_UNPARKED)
+			assert_true(x86_code__follows_call(f->syms, s->origin));
+	}
+	assert_null(strstr(f->plan.missing, "block_on"));
 }
 
 static void test_next_id(void **state)
@@ -859,7 +907,8 @@ static void check_lock_sites(const struct elf_symbols *syms, const struct probe_
 		const struct probe_site *s = &plan->sites[i];
 		__u64 probe_at = 0;
 
-		assert_false(s->retprobe && s->probe >= AIB_PROBE_LOCK_POLL);
+		assert_false(s->retprobe && s->probe >= AIB_PROBE_LOCK_POLL &&
+			     s->probe <= AIB_PROBE_LOCK_DROP);
 		if (s->probe == AIB_PROBE_LOCK_POLL)
 			assert_true(near_addr(&poll, s->vaddr));
 		else if (s->probe == AIB_PROBE_LOCK_DROP)
@@ -1084,6 +1133,13 @@ SELF_FN("aib_t_fields_clobbered", "mov 0x8(%rdi),%rdi\n mov 0x10(%rdi),%rax\n re
 SELF_FN("aib_t_fields_part_clobbered", "mov %rdi,%rbx\n mov $0,%ebx\n mov 0x40(%rbx),%rdx\n"
 				       " mov (%rdi),%edi\n mov 0x8(%rdi),%eax\n ret");
 
+/* a waker clone's start: the lock-prefixed add is skipped for the jle */
+SELF_FN("aib_t_locked", "lock incq -0x10(%rdi)\n jle 1f\n mov %rdi,%rax\n ret\n1: ud2");
+/* nothing emulated after the lock before a write to rsp: no site at all */
+SELF_FN("aib_t_locked_only", "lock incq (%rdi)\n pop %rax\n ret");
+/* return addresses: after a call rel32, after a call through a register */
+SELF_FN("aib_t_calls", "call aib_t_locked\n mov %rax,%rdi\n call *%rdi\n nop\n ret");
+
 static void test_self_code(void **state)
 {
 	struct binary *bin = binary__open("/proc/self/exe");
@@ -1135,6 +1191,18 @@ static void test_self_code(void **state)
 	n = x86_code__arg0_fields(self, a, f, 16);
 	assert_int_equal(n, 1);
 	assert_true(f[0].disp == 0 && f[0].size == 4); /* (%rdi), read before rdi's overwrite */
+	/* lock-prefixed first instructions: past them, or no site */
+	a = sym_addr(self, "aib_t_locked");
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG0, &at), 0);
+	assert_int_equal(at, a + 5);
+	a = sym_addr(self, "aib_t_locked_only");
+	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG0, &at), -ENOTSUP);
+	/* return addresses */
+	a = sym_addr(self, "aib_t_calls");
+	assert_true(x86_code__follows_call(self, a + 5));      /* call rel32 */
+	assert_true(x86_code__follows_call(self, a + 5 + 3 + 2)); /* mov 3, call *%rdi 2 */
+	assert_false(x86_code__follows_call(self, a + 5 + 3));  /* after the mov */
+	assert_false(x86_code__follows_call(self, a + 11));     /* after the nop */
 	binary__free(bin);
 }
 
@@ -1154,6 +1222,7 @@ int main(void)
 		T(test_string_ranges),
 		T(test_lock_sites),
 		T(test_default_captures),
+		T(test_root_sites),
 	};
 	const struct CMUnitTest other_tests[] = {
 		T(test_self_is_not_tokio),

@@ -1657,6 +1657,93 @@ static void test_task_found(void **state)
 	assert_int_equal(task_model__blocked_ns(c->m, task(c, 0), &at_least), 0); /* running */
 }
 
+/* ---- block_on roots: made-up identities, kind block_on ---- */
+
+static void root_spawn(struct ctx *c, __u64 ts, __u32 tid, __u64 seq, __u32 runtime, __u32 flags)
+{
+	struct aib_ev_spawn e = {
+		.hdr = hdr(AIB_EV_SPAWN, sizeof(e), tid, ts),
+		.flags = AIB_SPAWN_TASK_KNOWN | AIB_SPAWN_BLOCK_ON | flags,
+		.task = AIB_ROOT_TASK(seq),
+		.runtime = runtime,
+	};
+
+	apply(c, &e.hdr);
+}
+
+/* A root is listed with its polls, wakes and what it spawned, and counted
+ * apart from spawned tasks; its end is a Ready poll then a dealloc. */
+static void test_block_on_root(void **state)
+{
+	struct ctx *c = *state;
+	__u64 r = AIB_ROOT_TASK(0), rid = AIB_ROOT_ID(0);
+
+	c->runtime = AIB_RUNTIME_TOKIO;
+	task_name(c, 5, 7, "app::main");
+	root_spawn(c, 10, 7, 0, AIB_RUNTIME_TOKIO, 0);
+	pbegin(c, 10, 7, r, rid, 0);
+	spawn(c, 15, 7, 1, (struct spawn_args){.parent_task = r, .parent_id = rid});
+	pend(c, 20, 7, r, rid, 0, AIB_POLL_PENDING);
+	pbegin(c, 25, 8, 0x1000, 1, 0);
+	wake(c, 30, 8, r, rid, 0x1000, 1); /* the task wakes the root */
+	pend(c, 35, 8, 0x1000, 1, 0, AIB_POLL_READY);
+	pbegin(c, 40, 7, r, rid, 0);
+	pend(c, 50, 7, r, rid, 0, AIB_POLL_READY);
+	task_ev(c, AIB_EV_DEALLOC, 50, 7, r, rid);
+	end(c, 60, AIB_END_TARGET_EXITED);
+	task_model__finish(c->m, 0);
+
+	assert_int_equal(task_model__task_count(c->m), 2);
+	assert_int_equal(task(c, 0)->kind, TASK_BLOCK_ON);
+	assert_int_equal(task(c, 0)->id, rid);
+	assert_string_equal(task_info__name(task(c, 0)), "app::main");
+	assert_int_equal(task(c, 0)->polls, 2);
+	assert_int_equal(task(c, 0)->busy_ns, 20);
+	assert_int_equal(task(c, 0)->state, TASK_COMPLETED);
+	assert_wakes(task(c, 0), 1, 0, 0);
+	assert_int_equal(task(c, 1)->parent_id, rid); /* main spawned it */
+	assert_int_equal(sum(c)->tasks_spawned, 1);
+	assert_int_equal(sum(c)->polls, 1);
+	assert_int_equal(sum(c)->roots, 1);
+	assert_int_equal(sum(c)->roots_alive, 0);
+	assert_int_equal(sum(c)->root_polls, 2);
+	assert_int_equal(sum(c)->anomalies, 0);
+}
+
+/* async-io's root (no task ids in that runtime) keeps its made-up id; one
+ * whose poll runs async-task tasks is an executor thread's loop; a root no
+ * program code called is the runtime's; one found parked at attach waits
+ * since before it. */
+static void test_block_on_root_kinds(void **state)
+{
+	struct ctx *c = *state;
+
+	c->runtime = AIB_RUNTIME_ASYNC_TASK;
+	root_spawn(c, 10, 7, 0, AIB_RUNTIME_ASYNC_TASK, 0);
+	pbegin(c, 10, 7, AIB_ROOT_TASK(0), AIB_ROOT_ID(0), 0);
+	root_spawn(c, 11, 8, 1, AIB_RUNTIME_ASYNC_TASK, 0);
+	pbegin(c, 11, 8, AIB_ROOT_TASK(1), AIB_ROOT_ID(1), 0);
+	spawn_at(c, 12, 8, 0x2000, 0, 0, 0);
+	pbegin(c, 13, 8, 0x2000, 0, 1); /* a task inside root 1's poll */
+	root_spawn(c, 14, 9, 2, AIB_RUNTIME_ASYNC_TASK, AIB_SPAWN_RUNTIME_LOOP);
+	root_spawn(c, 15, 6, 3, AIB_RUNTIME_TOKIO, AIB_SPAWN_FOUND_PARKED);
+	end(c, 20, AIB_END_DURATION);
+	task_model__finish(c->m, 0);
+
+	assert_int_equal(task(c, 0)->id, AIB_ROOT_ID(0));
+	assert_int_equal(task(c, 0)->kind, TASK_BLOCK_ON);
+	assert_int_equal(task(c, 0)->polls, 1);
+	assert_int_equal(task(c, 1)->kind, TASK_RUNTIME);
+	assert_int_equal(task(c, 3)->kind, TASK_RUNTIME);
+	assert_int_equal(task(c, 4)->kind, TASK_BLOCK_ON);
+	assert_int_equal(task(c, 4)->state, TASK_IDLE);
+	assert_true(task(c, 4)->found_in_memory && !task(c, 4)->spawn_seen);
+	assert_int_equal(sum(c)->roots, 2);
+	assert_int_equal(sum(c)->roots_alive, 2);
+	assert_int_equal(sum(c)->runtime_tasks, 2);
+	assert_int_equal(sum(c)->tasks_spawned, 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1675,6 +1762,8 @@ int main(void)
 		T(test_async_task_lifecycle),
 		T(test_async_task_reschedule),
 		T(test_async_task_panic_cancel_name),
+		T(test_block_on_root),
+		T(test_block_on_root_kinds),
 		T(test_tokio_panic),
 		T(test_poll_overtaken_by_next),
 		T(test_header_reuse_after_ready),
