@@ -97,9 +97,9 @@ int uprobe_entry(struct pt_regs *ctx)
 		return root_returned(ctx);
 	case AIB_PROBE_ROOT_PARK:
 	case AIB_PROBE_ROOT_PARK_NOTIFIED:
-		return root_park(ctx, arg0, false);
+		return root_park(ctx, arg0);
 	case AIB_PROBE_ROOT_PARK_WOKEN:
-		return root_park(ctx, PT_REGS_PARM3(ctx), true);
+		return root_park(ctx, PT_REGS_PARM3(ctx));
 	case AIB_PROBE_ROOT_UNPARKED:
 		return root_unpark(ctx, ROOT_RESUME_IF_WOKEN);
 	case AIB_PROBE_ROOT_WAKE:

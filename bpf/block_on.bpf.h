@@ -134,7 +134,6 @@ static __always_inline void root_end(__u32 tid, struct thread_state *ts, __u32 t
 	forget_await(AIB_ROOT_FIRST_CLONE(ts->task[top]));
 	ts->roots &= ~bit;
 	ts->root_idle &= ~bit;
-	ts->root_when_woken &= ~bit;
 	ts->root_async_task &= ~bit;
 	ts->parked_sp = 0;
 	ts->depth = top;
@@ -192,7 +191,6 @@ static __always_inline int root_start(struct pt_regs *ctx, __u64 bias, __u32 run
 	ts->root_key[depth] = 0;
 	ts->roots |= bit;
 	ts->root_idle &= ~bit;
-	ts->root_when_woken &= ~bit;
 	if (runtime == AIB_RUNTIME_ASYNC_TASK)
 		ts->root_async_task |= bit;
 	else
@@ -255,8 +253,7 @@ static __always_inline void root_adopt_parked(__u32 tid, struct thread_state *ts
 		ts->roots |= bit;
 		ts->root_idle |= bit;
 		ts->quiet |= bit;
-		ts->root_when_woken &= ~bit;
-		if (a->runtime == AIB_RUNTIME_ASYNC_TASK)
+			if (a->runtime == AIB_RUNTIME_ASYNC_TASK)
 			ts->root_async_task |= bit;
 		else
 			ts->root_async_task &= ~bit;
@@ -267,7 +264,7 @@ static __always_inline void root_adopt_parked(__u32 tid, struct thread_state *ts
 
 /* The loop parks: the root's poll is over. A park inside that park (the
  * driver's own) or inside a task's poll is not the loop's. */
-static __always_inline int root_park(struct pt_regs *ctx, __u64 key, bool when_woken)
+static __always_inline int root_park(struct pt_regs *ctx, __u64 key)
 {
 	__u32 tid = current_tid(), top, bit;
 	struct thread_state *ts = thread_state_get();
@@ -285,8 +282,6 @@ static __always_inline int root_park(struct pt_regs *ctx, __u64 key, bool when_w
 	top = poll_slot(top);
 	bit = 1u << top;
 	ts->parked_sp = PT_REGS_SP(ctx);
-	if (when_woken)
-		ts->root_when_woken |= bit;
 	if (key && ts->root_key[top] != key) {
 		ts->root_key[top] = key;
 		w = bpf_map_lookup_elem(&root_wakers, &key);
@@ -324,7 +319,7 @@ static __always_inline int root_unpark(struct pt_regs *ctx, enum root_resume res
 		return 0;
 	top = poll_slot(top);
 	bit = 1u << top;
-	if (ts->root_when_woken & bit) {
+	if (resume == ROOT_RESUME_IF_WOKEN) {
 		key = ts->root_key[top];
 		w = key ? bpf_map_lookup_elem(&root_wakers, &key) : NULL;
 		poll = w && w->woken;

@@ -45,17 +45,16 @@ struct thread_state {
 	__u32 sys_nr, sys_op;
 	/* block_on roots on the poll stack (block_on.bpf.h), a bit per depth:
 	 * which entries are roots, which roots are between two polls (then
-	 * no task is being polled), which are polled only when woken */
-	__u32 roots, root_idle, root_when_woken;
+	 * no task is being polled) */
+	__u32 roots, root_idle;
 	__u32 root_async_task; /* roots of an async-task runtime's loop (else tokio's) */
+	/* the top root's poll cloned its waker already (block_on.bpf.h) */
+	__u32 root_cloned;
+	/* sp at the entry of the park the top root's loop is in; 0 = none */
+	__u64 parked_sp;
 	/* tokio worker thread: 1 + the depth its loop runs at; 0 = none */
 	__u32 worker_depth;
 	__u32 pad_roots;
-	/* sp at the entry of the park the top root's loop is in; 0 = none */
-	__u64 parked_sp;
-	/* the top root's poll cloned its waker already (block_on.bpf.h) */
-	__u32 root_cloned;
-	__u32 pad_clone;
 	__u64 root_key[AIB_MAX_POLL_DEPTH]; /* its waker's data, once seen */
 	/* tokio: task vtable -> offset of the task id, direct-mapped, so a
 	 * hit reads the vtable's slot only for a type it has not seen */
@@ -281,15 +280,19 @@ static __always_inline void spawn_stack_send(struct spawn_scratch *buf, struct p
 	buf->ev.stack.sp = sp;
 	buf->ev.stack.bp = PT_REGS_FP(ctx);
 	buf->ev.stack.pad = 0;
-	/* A read fails whole when it runs off the stack's top: try smaller. */
-	if (!bpf_probe_read_user(buf->bytes, AIB_STACK_MAX, (void *)sp))
-		len = AIB_STACK_MAX;
-	else if (!bpf_probe_read_user(buf->bytes, AIB_STACK_MAX / 4, (void *)sp))
-		len = AIB_STACK_MAX / 4;
-	else if (!bpf_probe_read_user(buf->bytes, 512, (void *)sp))
-		len = 512;
-	else
-		len = 0;
+	/* A read fails whole when it runs off the stack's top, which is a
+	 * page boundary: try up to each of the next pages' ends (a main
+	 * thread's sp is often a few KiB below it, how far depends on the
+	 * environment's size). */
+	len = 0;
+	for (int k = AIB_STACK_MAX / 4096; k >= 0 && !len; k--) {
+		__u32 want = 4096 - (sp & 4095) + k * 4096;
+
+		if (want > AIB_STACK_MAX)
+			want = AIB_STACK_MAX;
+		if (!bpf_probe_read_user(buf->bytes, want, (void *)sp))
+			len = want;
+	}
 	buf->ev.stack.len = len;
 	buf->ev.spawn.hdr.size = (__u16)(sizeof(buf->ev) + len);
 	event_output(buf, sizeof(buf->ev) + len);

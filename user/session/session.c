@@ -217,9 +217,11 @@ static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 			err = name_root(s, &spawn, site.function);
 		if (err)
 			return err;
-	} else if (err == -ENOENT && (spawn.flags & AIB_SPAWN_BLOCK_ON)) {
-		/* no frame of the program called it: the runtime's own loop
-		 * (an executor thread's, a runtime's shutdown) */
+	} else if (err == -ENOENT && (spawn.flags & AIB_SPAWN_BLOCK_ON) &&
+		   e->stack.len < AIB_STACK_MAX) {
+		/* no frame of the program called it, the whole stack read (it
+		 * ends below the copy's limit): the runtime's own loop (an
+		 * executor thread's, a runtime's shutdown) */
 		spawn.flags = (spawn.flags & ~AIB_SPAWN_BLOCK_ON) | AIB_SPAWN_RUNTIME_LOOP;
 	} else {
 		s->unresolved++;
