@@ -90,8 +90,11 @@ attach_parked() { # VARIANT JSON RUNNING-KEPT
 	grep -q "^async-inspect-bpf: $((10 + $3)) tasks found in memory, and $((3 - $3)) running" \
 		attach.err || fail "tasks found: $(grep 'found in memory' attach.err)"
 	expect_eq "found tasks: states" \
-		"$(jqf "$2" '[.tasks[] | select(.found_in_memory) | .state] | group_by(.) | map("\(.[0])=\(length)") | join(",")')" \
+		"$(jqf "$2" '[.tasks[] | select(.found_in_memory and .kind != "block_on") | .state] | group_by(.) | map("\(.[0])=\(length)") | join(",")')" \
 		"idle=10$([ "$3" = 0 ] || echo ",running=$3")"
+	# and main's own future, parked in its block_on: found from its thread's stack
+	expect_jq "$2" "main's root found parked" \
+		'[.tasks[] | select(.kind == "block_on")] | length == 1 and .[0].found_in_memory and .[0].state == "idle"'
 	expect_jq "$2" "no poll seen, parked at least since the attach" \
 		'all(.tasks[] | select(.state == "idle"); .poll_count == 0 and .blocked_since_attach)'
 }
@@ -106,7 +109,8 @@ test_late_attach_full() {
 			| if length == 1 then .[0] | "\(.waiting_for.kind) \(.await_method)" else "ERR \(length)" end')
 		expect_eq "$label: the task parked at $site" "$t" "${KIND[$label]} state-machine"
 	done
-	expect_eq "stuck tasks drawn" "$(grep -c '◄── BLOCKED at least' attach.out)" "${#AWAIT[@]}"
+	expect_eq "stuck tasks drawn (and main's root)" "$(grep -c '◄── BLOCKED at least' attach.out)" \
+		"$((${#AWAIT[@]} + 1))"
 }
 
 # 6. Line tables only: found, but their awaits need the types; it says so.

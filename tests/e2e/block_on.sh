@@ -18,7 +18,7 @@ SRC=$BO/src/bin
 SRC_PREFIX=src/bin
 PREREQS=(block-on/target/release/bo_ct block-on/target/release/bo_mt
 	block-on/target/release/bo_local block-on/target/release/bo_deadlock
-	block-on/target/release/bo_yield
+	block-on/target/release/bo_yield block-on/target/release/bo_nested
 	async-task/target/release/astd_block_on async-task/target/release/smol_block_on)
 NEED_COMMANDS=(cargo)
 # shellcheck source=tests/e2e/lib.sh
@@ -239,10 +239,30 @@ yield_counts() { # FLAVOR WAKES-BY
 		'.metadata | .total_tasks == 0 and .block_on_roots == 1 and .block_on_polls == 1001'
 }
 
+# 12. block_in_place's nested block_on: a root on a worker thread, inside
+# the poll of the task that called it (its parent); main's root awaits
+# that task's JoinHandle.
+test_block_in_place() {
+	local j=nested.json task
+	run_fixture nested "$BO/target/release/bo_nested"
+	task=$(jqf $j '[.tasks[] | select(.kind == "async")] | if length == 1 then .[0].id else "ERR" end')
+	expect_jq $j "two roots" '[.tasks[] | select(.kind == "block_on")] | length == 2'
+	expect_eq "the nested root: parent, block_on line, await, state" \
+		"$(jqf $j '.tasks[] | select(.kind == "block_on" and .parent_id != null)
+			| "\(.parent_id) \(.spawn_location | split(":")[0:2] | join(":")) \(.await_site) \(.waiting_for.kind) \(.state)"')" \
+		"$task src/bin/bo_nested.rs:$(marker_line bo_nested inner_block_on) src/bin/bo_nested.rs:$(marker_line bo_nested inner_recv) channel idle"
+	expect_eq "main's root waits for that task" \
+		"$(jqf $j '.tasks[] | select(.kind == "block_on" and .parent_id == null) | "\(.name) \(.waiting_for.kind) \(.waiting_for.task) \(.await_site)"')" \
+		"bo_nested::main join $task src/bin/bo_nested.rs:$(marker_line bo_nested main_join)"
+	expect_jq $j "the task runs the nested block_on (its poll never ends)" \
+		'.tasks[] | select(.kind == "async") | .state == "running"'
+}
+
 test_yield_counts_ct() { yield_counts ct by_thread; }
 test_yield_counts_mt() { yield_counts mt by_self; }
 
 ALL_TESTS=(ct_main mt_main local_run_until tokio_test async_std smol deadlock replay
-	attach_parked_ct attach_parked_mt attach_parked_smol attach_tick yield_counts_ct yield_counts_mt)
+	attach_parked_ct attach_parked_mt attach_parked_smol attach_tick yield_counts_ct yield_counts_mt
+	block_in_place)
 NONROOT_TESTS=()
 main "$@"

@@ -77,6 +77,25 @@ static const char *spawn_location(struct task_model *m, const struct aib_ev_spaw
 		       : NULL;
 }
 
+static void note_worker(struct task_info *t, __u32 tid)
+{
+	__u32 workers[TASK_MAX_WORKERS], n;
+
+	if (t->nworkers && t->worker == tid)
+		return; /* the common case: polled on the same thread again */
+	n = task_info__workers(t, workers);
+	for (__u32 i = 0; i < n; i++)
+		if (workers[i] == tid)
+			return;
+	if (n == 0)
+		t->worker = tid;
+	else if (n < TASK_MAX_WORKERS && task_info__extra(t))
+		t->extra->workers[n - 1] = tid;
+	else
+		return;
+	t->nworkers = n + 1;
+}
+
 /* A spawn that names its task's header (async-task: at its first
  * schedule). A task there waiting to run is being rescheduled by hand; one
  * that looked running or idle ended without us seeing it (a lost record). */
@@ -110,6 +129,8 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	t->kind = task_kind_of_spawn(e->flags);
 	/* a root found parked at attach waits, since before */
 	t->state = t->found_in_memory ? TASK_IDLE : TASK_RUNNABLE;
+	if (t->kind == TASK_BLOCK_ON)
+		note_worker(t, e->hdr.tid); /* its thread, polled or not */
 	if (th->next_task_name[0]) {
 		if (task_info__extra(t))
 			t->extra->name = strdup(th->next_task_name);
@@ -155,25 +176,6 @@ static int on_spawn(struct task_model *m, const struct aib_ev_spawn *e)
 static int on_spawn_id(struct task_model *m, const struct aib_ev_spawn_id *e)
 {
 	return pending_spawns__refile(m->pending, e->hdr.tid, e->predicted_id, e->id);
-}
-
-static void note_worker(struct task_info *t, __u32 tid)
-{
-	__u32 workers[TASK_MAX_WORKERS], n;
-
-	if (t->nworkers && t->worker == tid)
-		return; /* the common case: polled on the same thread again */
-	n = task_info__workers(t, workers);
-	for (__u32 i = 0; i < n; i++)
-		if (workers[i] == tid)
-			return;
-	if (n == 0)
-		t->worker = tid;
-	else if (n < TASK_MAX_WORKERS && task_info__extra(t))
-		t->extra->workers[n - 1] = tid;
-	else
-		return;
-	t->nworkers = n + 1;
 }
 
 static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)

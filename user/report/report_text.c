@@ -154,6 +154,7 @@ struct stuck_row {
 	const struct task_info *t;
 	__u64 blocked;
 	bool at_least;
+	const char *thread; /* a block_on root's thread, or NULL */
 };
 
 static int by_blocked_desc(const void *a, const void *b)
@@ -194,6 +195,8 @@ static void stuck_task(const struct stuck_row *r, const struct report_opts *o,
 	else
 		fprintf(f, "  %s", t->found_in_memory ? "(found in memory: spawned before the attach)"
 						      : "(spawned before the attach)");
+	if (r->thread)
+		fprintf(f, " on thread %s", r->thread);
 	fputc('\n', f);
 	if (!known || d->method == AIB_AWAIT_NONE) {
 		fprintf(f, "  └─> await unknown: %s   ◄── %s\n",
@@ -244,6 +247,8 @@ static int stuck_tasks(const struct task_model *m, const struct report_opts *o, 
 
 		if (t->kind == TASK_RUNTIME || (t->state != TASK_IDLE && t->state != TASK_RUNNABLE))
 			continue;
+		if (t->kind == TASK_BLOCK_ON && t->nworkers) /* a test's: named after the test */
+			r.thread = task_model__thread_name(m, t->worker);
 		r.blocked = task_model__blocked_ns(m, t, &r.at_least);
 		if (r.blocked >= o->stuck_after_ns)
 			rows[nrows++] = r;
