@@ -94,6 +94,7 @@ programs:
 	cd $(PROGRAMS_DIR)/locks && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/block-on && $(CARGO) build --release --offline -q && \
 	  $(CARGO) test --no-run --offline -q
+	cd $(PROGRAMS_DIR)/test-crate && $(CARGO) test --no-run --offline -q
 	cd $(PROGRAMS_DIR)/locks && CARGO_TARGET_DIR=target/full CARGO_PROFILE_RELEASE_DEBUG=full \
 	  $(CARGO) build --release --offline -q
 	@for v in $(AWAIT_VARIANTS); do \
@@ -139,7 +140,8 @@ e2e: all programs
 	bash tests/e2e/locks.sh && \
 	bash tests/e2e/exports.sh && \
 	bash tests/e2e/faults.sh && \
-	bash tests/e2e/block_on.sh
+	bash tests/e2e/block_on.sh && \
+	bash tests/e2e/test_cmd.sh
 
 # The unit tests and replays of the e2e recordings under AddressSanitizer,
 # LeakSanitizer and UBSan, built in their own folder.

@@ -437,6 +437,7 @@ enum aib_end_reason {
 	AIB_END_INTERRUPTED = 3,
 	AIB_END_DEADLOCK = 4,	/* --fail-on-deadlock: a deadlock was found */
 	AIB_END_TARGET_EXEC = 5, /* the target exec'd a new program, not traced */
+	AIB_END_HANG = 6,	 /* test: a test ran longer than --timeout */
 };
 
 /* AIB_REC_TASK_FOUND: read from the target's memory at attach time. */

@@ -271,6 +271,43 @@ static void test_command_fit(void **state)
 		     "--pid does not go with run, which starts its own process");
 }
 
+/* test -- CMD: its defaults, its options, and what goes with it only. */
+static void test_test_command(void **state)
+{
+	struct parsed p;
+
+	expect_ok(parse(&p, "test", "--", "cargo", "test", "--", "--exact", "x", NULL));
+	assert_int_equal(p.o.cmd, CMD_TEST);
+	assert_string_equal(p.o.argv[0], "cargo");
+	assert_string_equal(p.o.argv[2], "--");
+	assert_int_equal(p.o.hang_timeout_ns, 60000000000ULL);
+	assert_string_equal(p.o.output_dir, DEFAULT_TEST_OUTPUT);
+	assert_false(p.o.fail_on_hang);
+	expect_ok(parse(&p, "test", "--timeout", "30s", "--fail-on-hang", "--fail-on-deadlock",
+			"--output", "out", "--", "./t", NULL));
+	assert_int_equal(p.o.hang_timeout_ns, 30000000000ULL);
+	assert_true(p.o.fail_on_hang && p.o.fail_on_deadlock && p.o.locks);
+	assert_string_equal(p.o.output_dir, "out");
+	/* the per-process session test starts */
+	expect_ok(parse(&p, "attach", "--test-child", "--pid", "7", "--timeout", "2.5", "--output",
+			"d", NULL));
+	assert_true(p.o.test_child);
+	assert_int_equal(p.o.hang_timeout_ns, 2500000000ULL);
+
+	expect_error(parse(&p, "test", NULL), "test needs a command: test [OPTIONS] -- CMD [ARGS...]");
+	expect_error(parse(&p, "test", "--pid", "3", "--", "./t", NULL),
+		     "--pid does not go with test, which starts its own process");
+	expect_error(parse(&p, "test", "--json", "j", "--", "./t", NULL),
+		     "test writes its files to --output DIR, per process that hung or deadlocked");
+	expect_error(parse(&p, "--pid", "3", "--timeout", "3s", NULL),
+		     "--timeout applies to test only (try --help)");
+	expect_error(parse(&p, "run", "--fail-on-hang", "--", "./t", NULL),
+		     "--fail-on-hang applies to test only (try --help)");
+	expect_error(parse(&p, "test", "--timeout", "0", "--", "./t", NULL),
+		     "--timeout needs a duration such as 30s or 2m, not '0'");
+	assert_non_null(strstr(options__usage(), "--fail-on-hang"));
+}
+
 /* No output may destroy another, or the recording being replayed. */
 static void test_output_collisions(void **state)
 {
@@ -341,7 +378,7 @@ int main(void)
 		cmocka_unit_test(test_captures),     cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_durations),    cmocka_unit_test(test_command_fit),
-		cmocka_unit_test(test_output_collisions),
+		cmocka_unit_test(test_output_collisions), cmocka_unit_test(test_test_command),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);

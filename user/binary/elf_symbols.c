@@ -31,6 +31,7 @@ struct alloc_sec {
 };
 
 struct elf_symbols {
+	const struct binary *bin; /* the file they are read from */
 	Elf *elf;	   /* the binary's */
 	const char *image; /* whole file, mmapped by libelf */
 	size_t image_size;
@@ -290,6 +291,7 @@ struct elf_symbols *elf_symbols__new(const struct binary *bin)
 		errno = ENOMEM;
 		return NULL;
 	}
+	s->bin = bin;
 	s->elf = binary__elf(bin);
 	s->dev = binary__stat(bin)->st_dev;
 	s->ino = binary__stat(bin)->st_ino;
@@ -611,4 +613,9 @@ int elf_symbols__load_bias(const struct elf_symbols *s, int pid, __u64 *bias)
 	free(line);
 	fclose(f);
 	return ret;
+}
+
+const struct binary *elf_symbols__binary(const struct elf_symbols *syms)
+{
+	return syms->bin;
 }

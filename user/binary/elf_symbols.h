@@ -41,6 +41,8 @@ void elf_symbols__free(struct elf_symbols *syms);
 
 /* false for a stripped binary (.symtab absent; .dynsym alone does not count) */
 bool elf_symbols__has_symtab(const struct elf_symbols *syms);
+/* The binary they were read from (its DWARF, when a layout needs types). */
+const struct binary *elf_symbols__binary(const struct elf_symbols *syms);
 bool elf_symbols__is_pie(const struct elf_symbols *syms); /* ET_DYN */
 
 /* Symbols in path order (then address); i < count, else NULL + EINVAL. */

@@ -590,6 +590,10 @@ bool symbolizer__is_library_function(const char *function)
 
 	if (!function)
 		return false;
+	/* std's runtime entry points, unmangled: __rust_try (catch_unwind's
+	 * trampoline), __rust_begin_short_backtrace, __rust_start_panic */
+	if (!strncmp(function, "__rust_", 7))
+		return true;
 	/* a trait impl is judged by its self type: "<tokio::..::X as Trait>::f" */
 	function += strspn(function, "<&*");
 	if (!strncmp(function, "mut ", 4) || !strncmp(function, "dyn ", 4))

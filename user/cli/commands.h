@@ -7,7 +7,11 @@
 
 /* replay.c: `replay FILE` */
 int command__replay(const struct options *o);
-/* live.c: `--pid PID` / `attach` and `run -- CMD` */
+/* live.c: `--pid PID` / `attach` and `run -- CMD` (and test's per process) */
 int command__live(const struct options *o);
+/* test_run.c: `test -- CMD` */
+int command__test(const struct options *o);
+/* live.c: uprobes and BPF programs need root, or CAP_BPF with CAP_PERFMON */
+bool command__may_trace(void);
 
 #endif

@@ -15,6 +15,7 @@
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include "cli/commands.h"
+#include "cli/hang.h"
 #include "cli/outputs.h"
 #include "lib/clock.h"
 #include "lib/u64_map.h"
@@ -66,8 +67,7 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* Uprobes and BPF programs need root, or CAP_BPF with CAP_PERFMON. */
-static bool may_trace(void)
+bool command__may_trace(void)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {0};
@@ -101,6 +101,7 @@ struct live {
 	struct deadlock_finder *deadlocks;
 	__u64 bias;
 	__u64 last_lost, last_dropped;
+	struct hang_watch hang; /* --test-child */
 };
 
 static void emit_losses(struct live *l, bool force)
@@ -136,7 +137,7 @@ static void emit_process(struct live *l)
 	snprintf(rec.runtime_desc, sizeof(rec.runtime_desc), "%s", l->plan.runtime_desc);
 	rec.poll_sites = l->plan.poll_sites;
 	rec.flags = (l->plan.spawn_sites ? AIB_PROC_SPAWN_LOCATIONS : 0) |
-		    (l->target.ours ? 0 : AIB_PROC_LATE_ATTACH) |
+		    (l->target.ours || l->o->test_child ? 0 : AIB_PROC_LATE_ATTACH) |
 		    (has_line_tables(l) ? 0 : AIB_PROC_NO_LINE_TABLES);
 	/* the tail of a long path names the program best */
 	size_t n = strlen(l->target.name);
@@ -360,7 +361,8 @@ static int prepare(struct live *l)
 			fprintf(stderr, "  probe %d%s at 0x%llx: %s\n", l->plan.sites[i].probe,
 				l->plan.sites[i].retprobe ? " (return)" : "",
 				(unsigned long long)l->plan.sites[i].offset, l->plan.sites[i].what);
-	fprintf(stderr,
+	if (!o->test_child) /* test's own: quiet unless a test hangs */
+		fprintf(stderr,
 		"async-inspect-bpf: %s pid %d (%s): %s runtime, %u poll sites, %zu probes attached; "
 		"spawn locations: %s; %s%s%s\n",
 		l->target.ours ? "started" : "attached to", l->target.pid, l->target.name,
@@ -414,10 +416,13 @@ static __u32 trace_loop(struct live *l)
 
 			last_check = now;
 			if (deadlock_finder__check_model(l->deadlocks, l->model, now) > 0) {
-				announce_deadlocks(l, before);
-				if (l->o->fail_on_deadlock)
+				if (!l->o->test_child) /* said with its report */
+					announce_deadlocks(l, before);
+				if (l->o->fail_on_deadlock || l->o->test_child)
 					return AIB_END_DEADLOCK;
 			}
+			if (l->o->test_child && hang_watch__check(&l->hang, l->model, now))
+				return AIB_END_HANG;
 		}
 		if (now - last_tick >= 1000000000ULL) {
 			last_tick = now;
@@ -428,6 +433,45 @@ static __u32 trace_loop(struct live *l)
 	}
 }
 
+/* The files of a test process (--test-child): kept, with its report on
+ * stderr, when a test hung or deadlocked (status EXIT_HANG or
+ * EXIT_DEADLOCK); else removed, its folder too. Its summary line either
+ * way, for test to print at the end. */
+static int test_child_end(struct live *l, __u32 reason, bool failed)
+{
+	const struct options *o = l->o;
+	bool kept = reason == AIB_END_HANG || reason == AIB_END_DEADLOCK ||
+		    deadlock_finder__count(l->deadlocks);
+	const char *files[] = {o->json, o->record, o->exports.perfetto};
+	char summary[PATH_MAX];
+	int ret;
+
+	if (reason == AIB_END_HANG)
+		hang_watch__say(&l->hang, l->model, l->target.pid, stderr);
+	else if (kept)
+		fprintf(stderr, "Found a deadlock in test process %d (%s)\n", l->target.pid,
+			l->target.name);
+	ret = outputs__write(l->model, l->deadlocks, o, false, kept ? stderr : NULL, l->json);
+	l->json = NULL; /* closed */
+	/* a hung test process and what it started end here, once said (its
+	 * futures were read before), so the run goes on */
+	if (kept)
+		target__kill_tree(l->target.pid);
+	if (kept)
+		fprintf(stderr, "async-inspect-bpf: its files: %s/\n", o->output_dir);
+	for (size_t i = 0; !kept && i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i])
+			unlink(files[i]);
+	if (!kept)
+		rmdir(o->output_dir);
+	snprintf(summary, sizeof(summary), "%s.summary", o->output_dir);
+	hang_watch__summary(&l->hang, l->model, l->deadlocks, l->target.name, l->target.pid,
+			    o->stuck_after_ns, summary);
+	if (ret || failed)
+		return EXIT_ERROR;
+	return reason == AIB_END_HANG ? EXIT_HANG : kept ? EXIT_DEADLOCK : 0;
+}
+
 int command__live(const struct options *o)
 {
 	struct live l = {.o = o};
@@ -435,7 +479,7 @@ int command__live(const struct options *o)
 	struct sigaction sa = {.sa_handler = on_signal};
 	int ret = 1, err, rec_err = 0;
 
-	if (!may_trace())
+	if (!command__may_trace())
 		return cli__fail("permission denied: attaching uprobes needs root (or CAP_BPF and "
 			    "CAP_PERFMON); try: sudo async-inspect-bpf ...");
 	if (o->cmd == CMD_RUN) {
@@ -463,17 +507,22 @@ int command__live(const struct options *o)
 	if (prepare(&l))
 		goto out; /* run: closing the release pipe makes the held child exit */
 	emit_process(&l);
-	if (!l.target.ours)
+	if (o->test_child) {
+		/* stopped at its exec by test's follower: nothing ran yet */
+		hang_watch__init(&l.hang, o->hang_timeout_ns, clock__ns(CLOCK_MONOTONIC));
+		kill(l.target.pid, SIGCONT);
+	} else if (!l.target.ours) {
 		find_tasks(&l);
+	}
 	if (target__release(&l.target)) {
 		cli__fail("cannot start %s", o->argv[0]);
 		goto out;
 	}
 
 	end.reason = trace_loop(&l);
-	if (end.reason == AIB_END_TARGET_EXITED)
+	if (end.reason == AIB_END_TARGET_EXITED && !o->test_child)
 		fprintf(stderr, "async-inspect-bpf: target exited, finishing the report\n");
-	if (end.reason == AIB_END_TARGET_EXEC)
+	if (end.reason == AIB_END_TARGET_EXEC && !o->test_child) /* test follows the exec */
 		fprintf(stderr, "async-inspect-bpf: target exec'd a new program, which is not traced: "
 			"finishing the report on the old one\n");
 	/* The session ends now, however long the detach takes. */
@@ -516,8 +565,13 @@ int command__live(const struct options *o)
 	deadlock_finder__check_model(l.deadlocks, l.model, end.hdr.ts);
 	err = outputs__finish_exports(l.exports, l.model);
 	/* any output lost is an error, the recording's too */
-	ret = outputs__write(l.model, l.deadlocks, o, false, l.json) || err || rec_err ? EXIT_ERROR
-											       : 0;
+	if (o->test_child) {
+		ret = test_child_end(&l, end.reason, err || rec_err);
+		goto out;
+	}
+	ret = outputs__write(l.model, l.deadlocks, o, false, stdout, l.json) || err || rec_err
+		      ? EXIT_ERROR
+		      : 0;
 	l.json = NULL; /* closed */
 	if (!ret && o->fail_on_deadlock && deadlock_finder__count(l.deadlocks))
 		ret = EXIT_DEADLOCK;

@@ -37,5 +37,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(o.verbose ? libbpf_print : NULL);
 	if (o.cmd == CMD_REPLAY)
 		return command__replay(&o);
+	if (o.cmd == CMD_TEST)
+		return command__test(&o);
 	return command__live(&o);
 }

@@ -19,12 +19,15 @@
 /* A session's --duration, in seconds: far beyond any session, and its ns
  * fit a __u64 (2^64 ns is 584 years). */
 #define MAX_DURATION_S 1e9
+/* test: a test hangs after this long without --timeout */
+#define DEFAULT_TEST_TIMEOUT_NS 60000000000ULL
 
 static const char usage[] =
 	"Usage: async-inspect-bpf --pid PID [OPTIONS]           attach to a running process\n"
 	"       async-inspect-bpf attach --pid PID [OPTIONS]    the same\n"
 	"       async-inspect-bpf run [OPTIONS] -- CMD [ARGS...] start CMD under inspection\n"
 	"       async-inspect-bpf replay FILE [--json FILE] [EXPORTS] report on a recording (no root)\n"
+	"       async-inspect-bpf test [TEST OPTIONS] -- CMD [ARGS...]  find hung tests (CI)\n"
 	"\n"
 	"Shows every task of a tokio program: where it was spawned, its state, polls, busy,\n"
 	"idle and scheduling-delay times, and who woke it. Runs until Ctrl-C, --duration,\n"
@@ -61,8 +64,20 @@ static const char usage[] =
 	"      --flamegraph-kind both|busy|idle  which of the two to write (default both)\n"
 	"      --csv DIR         DIR/tasks.csv and DIR/events.csv\n"
 	"\n"
-	"Exit status: 0 on success (run: the command's own exit status if it exited by\n"
-	"itself), 1 on an error, 2 on a usage error, 3 when --fail-on-deadlock found one.\n";
+	"test: CMD (cargo test, a test binary, a script) and every process it starts, at\n"
+	"any depth, each inspected from its first instruction when it has a supported\n"
+	"runtime. A test running longer than --timeout (or a test process making no\n"
+	"progress that long) is reported with where it is stuck, its files written to\n"
+	"--output, and its process ended; the run goes on.\n"
+	"      --timeout DURATION  a test hangs after this long (default 60s)\n"
+	"      --fail-on-hang    exit with status 4 when a test hung\n"
+	"      --output DIR      per hung or deadlocked process: its JSON, Perfetto trace and\n"
+	"                        recording (default ./" DEFAULT_TEST_OUTPUT ")\n"
+	"      (with --locks, --fail-on-deadlock as above)\n"
+	"\n"
+	"Exit status: 0 on success (run, test: the command's own exit status if it exited\n"
+	"by itself), 1 on an error, 2 on a usage error, 3 when --fail-on-deadlock found\n"
+	"one, 4 when test --fail-on-hang found a hung test.\n";
 
 const char *options__usage(void)
 {
@@ -82,6 +97,10 @@ enum {
 	OPT_BLOCKING,
 	OPT_LOCKS,
 	OPT_RINGBUF_MB,
+	OPT_TIMEOUT,
+	OPT_FAIL_ON_HANG,
+	OPT_OUTPUT,
+	OPT_TEST_CHILD,
 };
 
 static const struct option longopts[] = {
@@ -105,6 +124,10 @@ static const struct option longopts[] = {
 	{"blocking-threshold", required_argument, 0, OPT_BLOCKING_THRESHOLD},
 	{"blocking", no_argument, 0, OPT_BLOCKING},
 	{"locks", no_argument, 0, OPT_LOCKS},
+	{"timeout", required_argument, 0, OPT_TIMEOUT},
+	{"fail-on-hang", no_argument, 0, OPT_FAIL_ON_HANG},
+	{"output", required_argument, 0, OPT_OUTPUT},
+	{"test-child", no_argument, 0, OPT_TEST_CHILD}, /* test's own, per process */
 	{0, 0, 0, 0},
 };
 
@@ -231,6 +254,20 @@ static int take_option(int c, const char *arg, struct options *o, char *err, siz
 	case OPT_CSV:
 		o->exports.csv_dir = arg;
 		return 0;
+	case OPT_TIMEOUT:
+		if (options__parse_duration(arg, &o->hang_timeout_ns) || !o->hang_timeout_ns)
+			return bad(err, errlen, "--timeout needs a duration such as 30s or 2m, not '%s'",
+				   arg);
+		return 0;
+	case OPT_FAIL_ON_HANG:
+		o->fail_on_hang = true;
+		return 0;
+	case OPT_OUTPUT:
+		o->output_dir = arg;
+		return 0;
+	case OPT_TEST_CHILD:
+		o->test_child = true;
+		return 0;
 	case OPT_FLAMEGRAPH_KIND:
 		if (!strcmp(arg, "both"))
 			o->exports.folded_kind = FOLDED_BOTH;
@@ -279,6 +316,12 @@ static const char *live_only(int c)
 		return "--blocking";
 	case OPT_BLOCKING_THRESHOLD:
 		return "--blocking-threshold";
+	case OPT_TIMEOUT:
+		return "--timeout";
+	case OPT_FAIL_ON_HANG:
+		return "--fail-on-hang";
+	case OPT_OUTPUT:
+		return "--output";
 	}
 	return NULL;
 }
@@ -356,7 +399,30 @@ static int check_outputs(const struct options *o, char *err, size_t errlen)
 static int check_command(struct options *o, int argc, char **argv, const char *live_option,
 			 char *err, size_t errlen)
 {
+	bool test_option = o->hang_timeout_ns || o->fail_on_hang || o->output_dir;
+
+	if (o->cmd == CMD_TEST || o->test_child) {
+		if (!o->hang_timeout_ns)
+			o->hang_timeout_ns = DEFAULT_TEST_TIMEOUT_NS;
+		if (!o->output_dir)
+			o->output_dir = DEFAULT_TEST_OUTPUT;
+	} else if (test_option) {
+		return bad(err, errlen, "%s applies to test only (try --help)",
+			   o->hang_timeout_ns ? "--timeout" : o->fail_on_hang ? "--fail-on-hang"
+									   : "--output");
+	}
 	switch (o->cmd) {
+	case CMD_TEST:
+		if (optind >= argc)
+			return bad(err, errlen, "test needs a command: test [OPTIONS] -- CMD [ARGS...]");
+		if (o->pid)
+			return bad(err, errlen, "--pid does not go with test, which starts its own process");
+		if (o->json || o->record || o->exports.perfetto || o->exports.chrome ||
+		    o->exports.folded || o->exports.csv_dir)
+			return bad(err, errlen, "test writes its files to --output DIR, per process that "
+						"hung or deadlocked");
+		o->argv = &argv[optind];
+		return 0;
 	case CMD_RUN:
 		if (optind >= argc)
 			return bad(err, errlen, "run needs a command: run [OPTIONS] -- CMD [ARGS...]");
@@ -410,6 +476,8 @@ int options__parse(struct options *o, int argc, char **argv, char *err, size_t e
 					o->cmd = CMD_ATTACH;
 				else if (!strcmp(word, "replay"))
 					o->cmd = CMD_REPLAY;
+				else if (!strcmp(word, "test"))
+					o->cmd = CMD_TEST;
 				else
 					return bad(err, errlen, "unknown command '%s' (try --help)", word);
 				have_cmd = true;

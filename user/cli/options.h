@@ -18,9 +18,12 @@ enum {
 	EXIT_ERROR = 1,
 	EXIT_USAGE = 2,
 	EXIT_DEADLOCK = 3, /* --fail-on-deadlock found one */
+	EXIT_HANG = 4,	   /* test --fail-on-hang: a test hung */
 };
 
-enum command { CMD_ATTACH, CMD_RUN, CMD_REPLAY };
+enum command { CMD_ATTACH, CMD_RUN, CMD_REPLAY, CMD_TEST };
+
+#define DEFAULT_TEST_OUTPUT "async-inspect-trace"
 
 struct options {
 	enum command cmd;
@@ -37,7 +40,15 @@ struct options {
 	bool locks;		/* optional capture: tokio's locks */
 	__u64 blocking_min_ns;	/* optional capture: syscalls inside polls this long; 0 = off */
 	bool verbose;
-	char **argv;		/* run: the command */
+	char **argv;		/* run, test: the command */
+	/* test: a test running this long is hung; then its process's report
+	 * and files go to output_dir, and the process is ended */
+	__u64 hang_timeout_ns;
+	bool fail_on_hang;
+	const char *output_dir;
+	/* a session `test` started on one process of its tree, stopped at its
+	 * exec: continued once attached, quiet unless it hangs or deadlocks */
+	bool test_child;
 	struct export_opts exports;
 };
 

@@ -46,6 +46,8 @@ static const char *end_reason_name(__u32 reason, bool replay)
 		return "deadlock found";
 	case AIB_END_TARGET_EXEC:
 		return "target exec'd a new program (not traced)";
+	case AIB_END_HANG:
+		return "a test hung";
 	default:
 		return replay ? "recording cut short" : "unknown";
 	}
@@ -85,7 +87,7 @@ void outputs__close_json(FILE *json)
 }
 
 int outputs__write(const struct task_model *m, const struct deadlock_finder *df,
-		   const struct options *o, bool replay, FILE *json)
+		   const struct options *o, bool replay, FILE *text, FILE *json)
 {
 	struct report_opts ro = {
 		.ended = end_reason_name(task_model__summary(m)->end_reason, replay),
@@ -97,8 +99,8 @@ int outputs__write(const struct task_model *m, const struct deadlock_finder *df,
 	};
 	int err;
 
-	if (json != stdout) {
-		err = report_text__write(m, &ro, stdout);
+	if (text && json != text) {
+		err = report_text__write(m, &ro, text);
 		if (err) {
 			outputs__close_json(json);
 			return cli__fail("cannot write the report: %s", strerror(-err));

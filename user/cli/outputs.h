@@ -30,10 +30,11 @@ int outputs__finish_exports(struct export_set *s, const struct task_model *m);
 int outputs__open_json(const struct options *o, FILE **json);
 /* Closes it unwritten (a session that failed); json may be NULL. */
 void outputs__close_json(FILE *json);
-/* The text report (stdout) and the JSON into `json` (from open_json; closed
- * here), after the model finished: 0, or EXIT_ERROR after saying why.
- * `replay`: an unknown end is a cut recording. */
+/* The text report into `text` (stdout; NULL: none; not when the JSON goes
+ * there) and the JSON into `json` (from open_json; closed here), after the
+ * model finished: 0, or EXIT_ERROR after saying why. `replay`: an unknown
+ * end is a cut recording. */
 int outputs__write(const struct task_model *m, const struct deadlock_finder *df,
-		   const struct options *o, bool replay, FILE *json);
+		   const struct options *o, bool replay, FILE *text, FILE *json);
 
 #endif

@@ -83,7 +83,7 @@ int command__replay(const struct options *o)
 	task_model__finish(model, 0);
 	deadlock_finder__check_model(df, model, task_model__summary(model)->end_ts);
 	ret = outputs__finish_exports(exports, model);
-	ret = outputs__write(model, df, o, true, json) || ret || corrupt < 0 ? EXIT_ERROR : 0;
+	ret = outputs__write(model, df, o, true, stdout, json) || ret || corrupt < 0 ? EXIT_ERROR : 0;
 	json = NULL; /* closed */
 	if (!ret && o->fail_on_deadlock && deadlock_finder__count(df))
 		ret = EXIT_DEADLOCK;

@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tokio_layout.h"
+#include "binary/binary.h"
+#include <dwarf.h>
+#include "binary/dwarf_die.h"
+#include "binary/dwarf_types.h"
 #include "binary/elf_symbols.h"
 #include "runtime/probe_plan.h"
 #include "runtime/runtime.h"
@@ -181,6 +185,34 @@ static bool lock_layout(const struct elf_symbols *syms, __u64 poll, __u64 drop,
 	return sem && permits && queued;
 }
 
+/* The same layout from the DWARF types, when the code does not show it:
+ * an unoptimized build (`cargo test`'s dev profile) reads the fields in
+ * Acquire::project, not in poll. Acquire::poll's `self` is a Pin<&mut
+ * Acquire>: its `pointer` points at the struct whose members say. */
+static bool lock_layout_dwarf(const struct elf_symbols *syms, __u64 poll, struct probe_plan *plan)
+{
+	struct dwarf_types *ts = dwarf_types__new(elf_symbols__binary(syms));
+	Dwarf_Die func, self, pin, ptr, acquire, field;
+	__u64 off, sem, permits, queued;
+	bool ok;
+
+	if (!ts)
+		return false; /* no types: line tables only, or no DWARF */
+	ok = dwarf_types__func_at(ts, poll, &func) &&
+	     die__child_named(&func, DW_TAG_formal_parameter, "self", &self) &&
+	     die__type(&self, &pin) && die__child_member(&pin, "pointer", &off, &ptr) &&
+	     die__type(&ptr, &acquire) && die__child_member(&acquire, "semaphore", &sem, &field) &&
+	     die__child_member(&acquire, "num_permits", &permits, &field) &&
+	     die__child_member(&acquire, "queued", &queued, &field);
+	dwarf_types__free(ts);
+	if (ok) {
+		plan->acq_sem_off = sem;
+		plan->acq_permits_off = permits;
+		plan->acq_queued_off = queued;
+	}
+	return ok;
+}
+
 /* tokio's locks (locks.bpf.h): Acquire::poll's entry and the return site
  * of each call of it, Semaphore::release, Acquire::drop. Optional: fat LTO
  * inlines Acquire::poll, thin LTO Semaphore::release. */
@@ -194,7 +226,7 @@ static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *pla
 		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire::poll inlined)");
 		return 0;
 	}
-	if (!lock_layout(syms, poll, drop, plan)) {
+	if (!lock_layout(syms, poll, drop, plan) && !lock_layout_dwarf(syms, poll, plan)) {
 		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire layout not recognized)");
 		return 0;
 	}

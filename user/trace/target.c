@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -217,4 +218,75 @@ int target__exit_code(const struct target *t)
 	if (WIFSIGNALED(t->status))
 		return 128 + WTERMSIG(t->status);
 	return 1;
+}
+
+/* Its parent's pid from /proc/PID/stat ("pid (comm) state ppid ..."), or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *close_paren;
+	int ppid = -1;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	close_paren = strrchr(buf, ')'); /* the name may hold spaces and parens */
+	if (!close_paren || sscanf(close_paren + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+int target__kill_tree(pid_t pid)
+{
+	struct proc {
+		pid_t pid, ppid;
+		bool in_tree;
+	} *procs = NULL, *more;
+	size_t n = 0, cap = 0;
+	struct dirent *d;
+	bool grew = true;
+	int killed = 0;
+	DIR *dir;
+
+	/* who is whose, read whole before any kill: a killed process's
+	 * children are reparented and would no longer tell */
+	dir = opendir("/proc");
+	while (dir && (d = readdir(dir))) {
+		pid_t p = (pid_t)strtol(d->d_name, NULL, 10);
+
+		if (p <= 0 || p == pid)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			more = realloc(procs, cap * sizeof(*procs));
+			if (!more)
+				break;
+			procs = more;
+		}
+		procs[n++] = (struct proc){p, parent_of(p), false};
+	}
+	if (dir)
+		closedir(dir);
+	while (grew) {
+		grew = false;
+		for (size_t i = 0; i < n; i++) {
+			bool under = procs[i].ppid == pid;
+
+			for (size_t j = 0; !under && j < n; j++)
+				under = procs[j].in_tree && procs[j].pid == procs[i].ppid;
+			if (under && !procs[i].in_tree)
+				procs[i].in_tree = grew = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		killed += procs[i].in_tree && !kill(procs[i].pid, SIGKILL);
+	free(procs);
+	return killed + !kill(pid, SIGKILL);
 }

@@ -41,6 +41,9 @@ void target__pause(struct target *t);
 /* Stop a child we started that is still running: SIGTERM (and SIGCONT),
  * then SIGKILL after grace_ms; its watchdog stands down. */
 void target__terminate(struct target *t, int grace_ms);
+/* SIGKILL process pid and every process under it (a hung test process
+ * and the processes it started): how many were signalled. */
+int target__kill_tree(pid_t pid);
 /* Exit code to pass on for a child that exited: its status, or 128 + signal. */
 int target__exit_code(const struct target *t);
 
