@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "cli/commands.h"
 #include "cli/outputs.h"
+#include "lib/u64_map.h"
 #include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "runtime/probe_plan.h"
@@ -55,7 +56,12 @@ struct test_run {
 	int nsummaries;
 	int hangs, deadlocks, errors;
 	bool made_output; /* --output created by us: removed if left empty */
+	/* programs looked at (device and inode) -> enum program_kind: a build
+	 * execs the same compiler thousands of times */
+	struct u64_map *programs;
 };
+
+enum program_kind { PROGRAM_NO_RUNTIME = 1, PROGRAM_RUNTIME, PROGRAM_TEST };
 
 static volatile sig_atomic_t interrupted;
 
@@ -64,17 +70,44 @@ static void on_interrupt(int sig)
 	interrupted = 1;
 }
 
+/* Its program's key in r->programs (device and inode), 0 if gone. */
+static __u64 program_key(pid_t pid)
+{
+	char exe[64];
+	struct stat st;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	return stat(exe, &st) ? 0 : ((__u64)st.st_dev << 40) ^ (__u64)st.st_ino;
+}
+
+static bool known_plain(const struct test_run *r, pid_t pid)
+{
+	__u64 key = program_key(pid);
+	__u32 kind;
+
+	return key && r->programs && u64_map__get(r->programs, key, &kind) &&
+	       kind == PROGRAM_NO_RUNTIME;
+}
+
 /* Does the program have a runtime we inspect (planned as the session
  * will)? And is it a test binary (libtest's test::test_main* in it)? */
-static bool has_runtime(pid_t pid, bool *libtest)
+static bool has_runtime(struct test_run *r, pid_t pid, bool *libtest)
 {
 	char exe[64], why[256];
 	struct probe_plan plan;
 	struct binary *bin;
+	__u64 key = program_key(pid);
+	__u32 kind = 0;
 	bool yes;
 
 	*libtest = false;
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (!key)
+		return false;
+	if (r->programs && u64_map__get(r->programs, key, &kind)) {
+		*libtest = kind == PROGRAM_TEST;
+		return kind != PROGRAM_NO_RUNTIME;
+	}
 	bin = binary__open(exe);
 	if (!bin)
 		return false;
@@ -85,6 +118,9 @@ static bool has_runtime(pid_t pid, bool *libtest)
 		*libtest = probe_plan__function(binary__symbols(bin), "test::test_main*") != 0;
 	}
 	binary__free(bin);
+	if (r->programs)
+		u64_map__set(r->programs, key,
+			     !yes ? PROGRAM_NO_RUNTIME : *libtest ? PROGRAM_TEST : PROGRAM_RUNTIME);
 	return yes;
 }
 
@@ -155,10 +191,16 @@ static void on_exec(int pid, int ppid, void *ctx)
 	struct summary *more;
 	bool libtest;
 
-	/* stopped by us: continued by a watchdog should we die before we do */
+	/* a program known to have no runtime goes on at once (a build's
+	 * compilers); else, stopped by us while we look, a watchdog continues
+	 * it should we die before we do */
+	if (known_plain(r, pid)) {
+		kill(pid, SIGCONT);
+		return;
+	}
 	if (watchdog__start(&watchdog, pid))
 		watchdog = (struct watchdog){0}; /* then only our own SIGCONT */
-	if (r->nchildren == MAX_CHILDREN || !has_runtime(pid, &libtest)) {
+	if (r->nchildren == MAX_CHILDREN || !has_runtime(r, pid, &libtest)) {
 		kill(pid, SIGCONT);
 		watchdog__stand_down(&watchdog);
 		return;
@@ -271,12 +313,16 @@ int command__test(const struct options *o)
 	if (!command__may_trace())
 		return cli__fail("permission denied: attaching uprobes needs root (or CAP_BPF and "
 				 "CAP_PERFMON); try: sudo async-inspect-bpf test ...");
+	r.programs = u64_map__new();
 	f = follower__open(why, sizeof(why));
-	if (!f)
+	if (!f) {
+		u64_map__free(r.programs);
 		return cli__fail("%s", why);
+	}
 	err = target__launch(&r.cmd, o->argv);
 	if (err) {
 		follower__free(f);
+		u64_map__free(r.programs);
 		return cli__fail("cannot run %s: %s", o->argv[0], strerror(-err));
 	}
 	err = follower__add(f, r.cmd.pid);
@@ -284,6 +330,7 @@ int command__test(const struct options *o)
 		target__release(&r.cmd);
 		target__terminate(&r.cmd, 0);
 		follower__free(f);
+		u64_map__free(r.programs);
 		return cli__fail("cannot follow %s: %s", o->argv[0], strerror(err ? -err : errno));
 	}
 	sigaction(SIGINT, &sa, NULL);
@@ -310,6 +357,7 @@ int command__test(const struct options *o)
 		cli__warn("%llu processes exec'd while the follower's queue was full: they ran "
 			  "uninspected", (unsigned long long)follower__lost(f));
 	follower__free(f);
+	u64_map__free(r.programs);
 	print_summaries(&r);
 	ret = WIFEXITED(r.cmd_status) ? WEXITSTATUS(r.cmd_status) : 128 + WTERMSIG(r.cmd_status);
 	if (r.hangs || r.deadlocks)
