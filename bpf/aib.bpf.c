@@ -139,7 +139,12 @@ int uprobe_return(struct pt_regs *ctx)
 		at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
 		root_pop(tid, ts, ~0ULL);
 	}
-	return poll_return(tid, ts);
+	poll_return(tid, ts);
+	/* a worker's carrier poll returned: the thread, back in the blocking
+	 * pool, may run any blocking task now (a block_on of its own too) */
+	if (ts->worker_depth > ts->depth + 1)
+		ts->worker_depth = 0;
+	return 0;
 }
 
 /* Blocking syscalls inside polls (blocking.bpf.h): every thread of the

@@ -133,6 +133,7 @@ enum aib_kind {
 	AIB_REC_AWAIT = 69,    /* where a live task is parked (resolved by user space) */
 	AIB_REC_TASK_FOUND = 70, /* a task found in memory at attach, before any event of it */
 	AIB_REC_BLOCKED = 71,  /* an AIB_EV_BLOCKED with its stack named (user space) */
+	AIB_REC_DROPS = 72,    /* cumulative drops in BPF, by reason */
 	AIB_KIND_MAX
 };
 
@@ -429,6 +430,16 @@ struct aib_rec_lost {
 	struct aib_hdr hdr;
 	__u64 lost;	    /* cumulative: ring buffer full */
 	__u64 dropped;	    /* cumulative: dropped in BPF for other reasons */
+};
+
+/* AIB_REC_DROPS: what AIB_REC_LOST's `dropped` sums, by enum aib_drop
+ * (its ring-buffer slot is the `lost` count); slots past AIB_DROP_MAX are
+ * room for reasons to come, 0. */
+#define AIB_DROP_SLOTS 8
+_Static_assert(AIB_DROP_MAX <= AIB_DROP_SLOTS, "every drop reason has a slot");
+struct aib_rec_drops {
+	struct aib_hdr hdr;
+	__u64 count[AIB_DROP_SLOTS];
 };
 
 enum aib_end_reason {

@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PROGS=$ROOT/tests/programs/target/release
 SRC=$ROOT/tests/programs/src/bin
 SRC_PREFIX=src/bin
-PREREQS=(multi_thread current_thread nested attach_target demo panics)
+PREREQS=(multi_thread current_thread nested attach_target demo panics heavy)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
@@ -498,6 +498,43 @@ test_overflow() {
 	grep -qE 'Lost: [1-9]' of.out || fail "no loss in the report: $(grep -m1 'Lost:' of.out)"
 }
 
+# Heavy load: 500,000 short tasks on two workers, then 1000 more in a
+# runtime nested in spawn_blocking and 1000 from inside block_in_place:
+# nothing dropped in BPF, every count exact (a 64 MiB ring per CPU, so a
+# loaded machine loses nothing either).
+test_heavy_load() {
+	local j=heavy.json label
+	timeout -k 5 300 "$BIN" run --ringbuf-mb 64 --json "$j" -- "$PROGS/heavy" 500000 \
+		>heavy.out 2>heavy.err || fail "the tool failed: $(tail -n 2 heavy.err | tr '\n' '|')"
+	grep -q '^heavy: ok 500000$' heavy.out || fail "the fixture did not finish"
+	expect_eq "lost, dropped" "$(jqf "$j" '.metadata | "\(.lost_events) \(.dropped_events)"')" "0 0"
+	# per location (completed tasks past 100,000 are counted there, not listed)
+	for label in burst:500000 nested_burst:1000 bip_burst:1000; do
+		expect_eq "${label%%:*} spawned/completed/alive" \
+			"$(jqf "$j" --arg l "$(loc_of "$j" heavy "${label%%:*}")" \
+				'.locations[] | select(.location == $l) | "\(.spawned)/\(.completed)/\(.alive)"')" \
+			"${label#*:}/${label#*:}/0"
+	done
+	expect_jq "$j" "the spawn_blocking task is a task, its runtime a root" \
+		'.metadata.total_tasks == 502001 and .metadata.block_on_roots == 3'
+}
+
+# Drops in BPF are counted by reason, said live, in the report and the
+# JSON: 5000 tasks parked at once overflow the 4096 await stacks kept.
+test_drops_by_reason() {
+	local j=drops.json
+	tool drops run --duration 2 --json "$j" -- "$PROGS/heavy" park 5000
+	expect_rc drops 0
+	expect_jq "$j" "await stacks dropped, and only those" \
+		'.metadata.dropped_events > 900 and .metadata.dropped_by_reason.await_stacks ==
+		 .metadata.dropped_events and .metadata.dropped_by_reason.poll_depth == 0'
+	grep -Eq '^async-inspect-bpf: [0-9]+ events dropped so far: [0-9]+ await_stacks \(await-stack table full\);$' \
+		drops.err || fail "not said live: $(grep -m1 dropped drops.err)"
+	grep -Eq '^Note: [0-9]+ await stacks were not kept \(await-stack table full\)' drops.out ||
+		fail "not in the report"
+	grep -q '^WARNING' drops.out && fail "a lost await stack is no incomplete count" || true
+}
+
 # Tasks that panic: tokio's harness catches each panic (probed where its
 # catch_unwind's cleanup call returns, no uretprobe on an unwound frame):
 # the target survives, exactly the 48 panicking tasks say "panicked": true,
@@ -527,7 +564,7 @@ test_panics() {
 	grep -q 'panicked' panics.out || fail "the text report does not show the panicked tasks"
 }
 
-ALL_TESTS=(multi_thread current_thread nested panics attach_pid attach_alias record_replay
+ALL_TESTS=(multi_thread current_thread nested panics heavy_load drops_by_reason attach_pid attach_alias record_replay
 	replay_truncated replay_bad_magic replay_bad_kind duration sigint_run sigint_pid
 	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
 	err_replay_missing err_output_collision err_json_unwritable err_disk_full err_thread_id

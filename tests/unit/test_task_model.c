@@ -1744,6 +1744,26 @@ static void test_block_on_root_kinds(void **state)
 	assert_int_equal(sum(c)->tasks_spawned, 1);
 }
 
+/* Drops by reason: the last AIB_REC_DROPS is the session's. */
+static void test_drops_by_reason(void **state)
+{
+	struct ctx *c = *state;
+	struct aib_rec_drops d = {.hdr = hdr(AIB_REC_DROPS, sizeof(d), 0, 5)};
+
+	d.count[AIB_DROP_AWAIT_STACKS] = 3;
+	apply(c, &d.hdr);
+	d.count[AIB_DROP_AWAIT_STACKS] = 7;
+	d.count[AIB_DROP_DEPTH] = 2;
+	apply(c, &d.hdr);
+	lost(c, 6, 1, 9);
+	task_model__finish(c->m, 10);
+	assert_int_equal(sum(c)->dropped, 9);
+	assert_int_equal(sum(c)->dropped_by[AIB_DROP_AWAIT_STACKS], 7);
+	assert_int_equal(sum(c)->dropped_by[AIB_DROP_DEPTH], 2);
+	assert_string_equal(aib_drop_key(AIB_DROP_AWAIT_STACKS), "await_stacks");
+	assert_string_equal(aib_drop_key(AIB_DROP_MAX), "unknown");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1764,6 +1784,7 @@ int main(void)
 		T(test_async_task_panic_cancel_name),
 		T(test_block_on_root),
 		T(test_block_on_root_kinds),
+		T(test_drops_by_reason),
 		T(test_tokio_panic),
 		T(test_poll_overtaken_by_next),
 		T(test_header_reuse_after_ready),

@@ -107,18 +107,29 @@ struct live {
 static void emit_losses(struct live *l, bool force)
 {
 	struct aib_rec_lost rec = {.hdr = {.kind = AIB_REC_LOST, .size = sizeof(rec)}};
+	struct aib_rec_drops by = {.hdr = {.kind = AIB_REC_DROPS, .size = sizeof(by)}};
 
-	if (tracer__losses(l->tracer, &rec.lost, &rec.dropped))
+	if (tracer__losses(l->tracer, &rec.lost, &rec.dropped, by.count))
 		return;
 	if (!force && rec.lost == l->last_lost && rec.dropped == l->last_dropped)
 		return;
 	if (rec.lost > l->last_lost)
 		fprintf(stderr, "async-inspect-bpf: %llu events lost so far (ring buffer full)\n",
 			(unsigned long long)rec.lost);
+	if (rec.dropped > l->last_dropped) {
+		fprintf(stderr, "async-inspect-bpf: %llu events dropped so far:",
+			(unsigned long long)rec.dropped);
+		for (int d = AIB_DROP_RINGBUF + 1; d < AIB_DROP_MAX; d++)
+			if (by.count[d])
+				fprintf(stderr, " %llu %s (%s);", (unsigned long long)by.count[d],
+					aib_drop_key(d), aib_drop_what(d));
+		fputc('\n', stderr);
+	}
 	l->last_lost = rec.lost;
 	l->last_dropped = rec.dropped;
-	rec.hdr.ts = clock__ns(CLOCK_MONOTONIC);
+	rec.hdr.ts = by.hdr.ts = clock__ns(CLOCK_MONOTONIC);
 	session__emit(l->session, &rec.hdr);
+	session__emit(l->session, &by.hdr);
 }
 
 static bool has_line_tables(struct live *l)

@@ -28,6 +28,27 @@ const char *aib_runtime_name(enum aib_runtime r)
 	return r < AIB_RUNTIME_MAX ? names[r] : "unknown";
 }
 
+static const struct {
+	const char *key, *what;
+} drop_names[AIB_DROP_MAX] = {
+	[AIB_DROP_RINGBUF] = {"ring_buffer_full", "ring buffer full"},
+	[AIB_DROP_DEPTH] = {"poll_depth", "polls nested deeper than the stack kept per thread"},
+	[AIB_DROP_THREAD] = {"thread_state", "no per-thread state could be made"},
+	[AIB_DROP_RET_SITES] = {"return_sites", "return-site table full"},
+	[AIB_DROP_AWAIT_STACKS] = {"await_stacks", "await-stack table full"},
+	[AIB_DROP_LOCK_NESTED] = {"lock_nested", "a lock acquire inside another"},
+};
+
+const char *aib_drop_key(enum aib_drop d)
+{
+	return (unsigned)d < AIB_DROP_MAX && drop_names[d].key ? drop_names[d].key : "unknown";
+}
+
+const char *aib_drop_what(enum aib_drop d)
+{
+	return (unsigned)d < AIB_DROP_MAX && drop_names[d].what ? drop_names[d].what : "unknown";
+}
+
 const char *task_kind_name(enum task_kind k)
 {
 	static const char *const names[] = {"async", "blocking", "local", "runtime", "block_on"};

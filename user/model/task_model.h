@@ -161,6 +161,7 @@ struct model_summary {
 	__u64 events;	       /* records applied */
 	__u64 lost;	       /* ring buffer full */
 	__u64 dropped;	       /* dropped in BPF for other reasons */
+	__u64 dropped_by[AIB_DROP_SLOTS]; /* both, by enum aib_drop (AIB_REC_DROPS) */
 	__u64 anomalies;       /* records that did not fit the model (e.g. an end without a begin) */
 	__u64 tasks_retired;   /* completed tasks folded into per-location counts (memory bound) */
 };
@@ -223,5 +224,8 @@ size_t task_model__join_waits(const struct task_model *m, struct join_wait *out,
 const char *task_state_name(enum task_state s);
 const char *task_kind_name(enum task_kind k);
 const char *aib_runtime_name(enum aib_runtime r); /* "tokio", "async-task" */
+/* A drop reason's JSON key ("await_stacks") and what it means in a line. */
+const char *aib_drop_key(enum aib_drop d);
+const char *aib_drop_what(enum aib_drop d);
 
 #endif

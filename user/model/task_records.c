@@ -193,8 +193,8 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 	    th->stack[e->depth - 1] != NO_TASK) {
 		struct task_info *outer = &m->tasks[th->stack[e->depth - 1]];
 
-		if (outer->kind == TASK_BLOCKING)
-			outer->kind = TASK_RUNTIME;
+		if (outer->kind == TASK_BLOCKING && !AIB_IS_ROOT_TASK(e->task))
+			outer->kind = TASK_RUNTIME; /* (a block_on in it is a spawn_blocking's own) */
 		/* an async-io block_on polling async-task tasks is an executor
 		 * thread's loop (async-std's, smol's threads): no user root */
 		else if (outer->kind == TASK_BLOCK_ON && outer->runtime == AIB_RUNTIME_ASYNC_TASK &&
@@ -486,6 +486,10 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 		m->sum.dropped = r->dropped;
 		return 0;
 	}
+	case AIB_REC_DROPS:
+		memcpy(m->sum.dropped_by, ((const struct aib_rec_drops *)rec)->count,
+		       sizeof(m->sum.dropped_by));
+		return 0;
 	case AIB_REC_END:
 		m->sum.ended_cleanly = true;
 		m->sum.end_reason = ((const struct aib_rec_end *)rec)->reason;

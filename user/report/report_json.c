@@ -227,6 +227,13 @@ static void metadata(struct json_writer *w, const struct task_model *m, const st
 	json__u64(w, s->lost);
 	json__key(w, "dropped_events");
 	json__u64(w, s->dropped);
+	json__key(w, "dropped_by_reason");
+	json__object_begin(w);
+	for (int d = AIB_DROP_RINGBUF + 1; d < AIB_DROP_MAX; d++) {
+		json__key(w, aib_drop_key(d));
+		json__u64(w, s->dropped_by[d]);
+	}
+	json__object_end(w);
 	json__key(w, "duration_ms");
 	json__double(w, ms(s->end_ts - s->start_ts), 3);
 	json__key(w, "pid");

@@ -105,10 +105,21 @@ static void summary(const struct task_model *m, const struct report_opts *o, FIL
 		(unsigned long long)s->polls, (unsigned long long)s->wakes,
 		(unsigned long long)s->events, (unsigned long long)s->lost,
 		(unsigned long long)s->dropped);
-	if (s->lost || s->dropped)
+	/* a stack not kept costs an await site, no count or timing */
+	if (s->lost || s->dropped > s->dropped_by[AIB_DROP_AWAIT_STACKS])
 		fprintf(f, "WARNING: %llu events were lost (ring buffer full) and %llu dropped:\n"
 			   "         counts and timings below are incomplete (try --ringbuf-mb)\n",
-			(unsigned long long)s->lost, (unsigned long long)s->dropped);
+			(unsigned long long)s->lost,
+			(unsigned long long)(s->dropped - s->dropped_by[AIB_DROP_AWAIT_STACKS]));
+	for (int d = AIB_DROP_RINGBUF + 1; d < AIB_DROP_MAX; d++)
+		if (s->dropped_by[d] && d != AIB_DROP_AWAIT_STACKS)
+			fprintf(f, "         dropped: %llu, %s\n", (unsigned long long)s->dropped_by[d],
+				aib_drop_what(d));
+	if (s->dropped_by[AIB_DROP_AWAIT_STACKS])
+		fprintf(f, "Note: %llu await stacks were not kept (%s): those tasks' await sites are\n"
+			   "      unknown unless decoded from memory.\n",
+			(unsigned long long)s->dropped_by[AIB_DROP_AWAIT_STACKS],
+			aib_drop_what(AIB_DROP_AWAIT_STACKS));
 	if (s->tasks_retired)
 		fprintf(f, "Note: %llu older completed tasks are only counted (per spawn location), not "
 			   "listed.\n",

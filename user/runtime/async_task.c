@@ -259,6 +259,15 @@ static const struct root_loop async_io_root_loops[] = {
 	{NULL, NULL},
 };
 
+/* async-std's executor threads run their executor in a block_on, and its
+ * global executor's start-up runs one to spawn them */
+static const struct root_loop async_std_own_loops[] = {
+	{"async_global_executor::threading::thread_main_loop", "src/threading.rs"},
+	{"async_global_executor::init::init", "src/init.rs"},
+	{"async_global_executor::init::init_with_config", "src/init.rs"},
+	{NULL, NULL},
+};
+
 const struct runtime_ops async_task_runtime = {
 	.id = AIB_RUNTIME_ASYNC_TASK,
 	.name = "async-task",
@@ -272,4 +281,5 @@ const struct runtime_ops async_task_runtime = {
 	.vtable_ok = vtable_ok,
 	.check_header = check_header,
 	.root_loops = async_io_root_loops,
+	.own_loops = async_std_own_loops,
 };

@@ -94,6 +94,9 @@ struct runtime_ops {
 	/* Functions a thread parked in a block_on runs in ({NULL}-terminated):
 	 * one of them on its stack at attach says it has a root. */
 	const struct root_loop *root_loops;
+	/* The runtime's own threads that run a block_on (an executor thread's
+	 * loop): a root called from one is the runtime's, not the program's. */
+	const struct root_loop *own_loops;
 
 	/* What a lock acquire is for, from a function on the path to its
 	 * call; AIB_LOCK_KIND_UNKNOWN for others. NULL: no lock probes. */

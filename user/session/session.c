@@ -9,6 +9,7 @@
 #include "record/decoder.h"
 #include "binary/binary.h"
 #include "binary/elf_symbols.h"
+#include "runtime/runtime.h"
 #include "export/exporter.h"
 #include "record/recording.h"
 #include "session/session.h"
@@ -193,6 +194,18 @@ static int name_root(struct session *s, const struct aib_ev_spawn *e, const char
 	return session__emit(s, &rec.hdr);
 }
 
+/* A block_on root called from one of its runtime's own threads (an
+ * executor's loop): not the program's. */
+static bool runtime_loop(struct session *s, const struct aib_ev_spawn_stack *e)
+{
+	const struct runtime_ops *rt = runtime__get((enum aib_runtime)e->spawn.runtime);
+	__u64 sp;
+
+	return (e->spawn.flags & AIB_SPAWN_BLOCK_ON) && rt && rt->own_loops && s->o.spawn_stacks &&
+	       !stack_namer__loop_frame(s->o.spawn_stacks, &e->stack, (const __u8 *)(e + 1),
+					rt->own_loops, &sp);
+}
+
 /* A spawn with the stack copied at it: unwind to the program's own frame,
  * then record a plain spawn (the stack itself is not kept). */
 static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
@@ -217,15 +230,11 @@ static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 			err = name_root(s, &spawn, site.function);
 		if (err)
 			return err;
-	} else if (err == -ENOENT && (spawn.flags & AIB_SPAWN_BLOCK_ON) &&
-		   e->stack.len < AIB_STACK_MAX) {
-		/* no frame of the program called it, the whole stack read (it
-		 * ends below the copy's limit): the runtime's own loop (an
-		 * executor thread's, a runtime's shutdown) */
-		spawn.flags = (spawn.flags & ~AIB_SPAWN_BLOCK_ON) | AIB_SPAWN_RUNTIME_LOOP;
 	} else {
 		s->unresolved++;
 	}
+	if (runtime_loop(s, e))
+		spawn.flags = (spawn.flags & ~AIB_SPAWN_BLOCK_ON) | AIB_SPAWN_RUNTIME_LOOP;
 	return session__emit(s, &spawn.hdr);
 }
 

@@ -499,13 +499,14 @@ void tracer__detach(struct tracer *t)
 	t->exec_link = NULL;
 }
 
-int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped)
+int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped, __u64 *by_reason)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(t->skel->maps.drops);
 	__u64 *vals;
 
 	*lost = *dropped = 0;
+	memset(by_reason, 0, AIB_DROP_SLOTS * sizeof(*by_reason));
 	if (ncpu <= 0)
 		return ncpu;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
@@ -519,6 +520,7 @@ int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped)
 				*lost += vals[c];
 			else
 				*dropped += vals[c];
+			by_reason[key] += vals[c];
 		}
 	}
 	free(vals);

@@ -53,7 +53,8 @@ int tracer__drain(struct tracer *t);
 /* Remove all probes; the traced process runs on untouched. */
 void tracer__detach(struct tracer *t);
 /* Cumulative: samples lost to a full ring buffer, and dropped for other reasons. */
-int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped);
+/* by_reason: AIB_DROP_SLOTS counts, by enum aib_drop (both sums' parts) */
+int tracer__losses(const struct tracer *t, __u64 *lost, __u64 *dropped, __u64 *by_reason);
 /* The await stack kept for the task at header `task` (runtime address):
  * 0, or -ENOENT when none was taken (or it was dropped), or -errno. */
 int tracer__await_stack(const struct tracer *t, __u64 task, struct aib_await_stack *out);
