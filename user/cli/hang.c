@@ -7,9 +7,11 @@
 #include "model/task_model.h"
 #include "report/report.h"
 
-void hang_watch__init(struct hang_watch *w, __u64 timeout_ns, __u64 now)
+void hang_watch__init(struct hang_watch *w, __u64 timeout_ns, __u64 now, int pid,
+		      bool test_binary)
 {
-	*w = (struct hang_watch){.timeout_ns = timeout_ns, .progress_ts = now};
+	*w = (struct hang_watch){
+		.timeout_ns = timeout_ns, .progress_ts = now, .pid = pid, .test_binary = test_binary};
 }
 
 bool hang_watch__check(struct hang_watch *w, const struct task_model *m, __u64 now)
@@ -27,14 +29,14 @@ bool hang_watch__check(struct hang_watch *w, const struct task_model *m, __u64 n
 		const struct task_info *t = task_model__task(m, i);
 
 		if (t->kind != TASK_BLOCK_ON || t->state == TASK_COMPLETED || now < t->spawn_ts ||
-		    now - t->spawn_ts < w->timeout_ns)
-			continue;
+		    now - t->spawn_ts < w->timeout_ns || !t->nworkers || t->worker == (__u32)w->pid)
+			continue; /* not a test's body, or not past its time */
 		w->hung = true;
 		w->hung_id = t->id;
 		w->hung_for_ns = now - t->spawn_ts;
 		return true;
 	}
-	if (now - w->progress_ts >= w->timeout_ns) {
+	if (w->test_binary && now - w->progress_ts >= w->timeout_ns) {
 		w->hung = true;
 		w->hung_for_ns = now - w->progress_ts;
 	}

@@ -520,7 +520,8 @@ int command__live(const struct options *o)
 	emit_process(&l);
 	if (o->test_child) {
 		/* stopped at its exec by test's follower: nothing ran yet */
-		hang_watch__init(&l.hang, o->hang_timeout_ns, clock__ns(CLOCK_MONOTONIC));
+		hang_watch__init(&l.hang, o->hang_timeout_ns, clock__ns(CLOCK_MONOTONIC),
+				 l.target.pid, probe_plan__function(l.syms, "test::test_main*") != 0);
 		kill(l.target.pid, SIGCONT);
 	} else if (!l.target.ours) {
 		find_tasks(&l);
