@@ -422,8 +422,10 @@ test_timings() {
 	tool mt run --json "$j" -- "$PROGS/multi_thread"
 	expect_rc mt 0
 	sleepers=$(loc_of "$j" multi_thread sleepers)
-	expect_jq "$j" "20 sleepers, each with idle_ms >= 0.5" \
-		'[.tasks[] | select(.spawn_location == $s)] | length == 20 and all(.[]; .idle_ms >= 0.5)' \
+	# idle, each (how long depends on the machine's load: the poll that
+	# armed the timer may end late in its millisecond; no timing asserted)
+	expect_jq "$j" "20 sleepers, each with idle_ms > 0" \
+		'[.tasks[] | select(.spawn_location == $s)] | length == 20 and all(.[]; .idle_ms > 0)' \
 		--arg s "$sleepers"
 	expect_jq "$j" "every sleeper: duration_ms >= idle_ms + run_time_ms - 0.01" \
 		'all(.tasks[] | select(.spawn_location == $s); .duration_ms >= .idle_ms + .run_time_ms - 0.01)' \
