@@ -3,7 +3,9 @@
  * The live commands, `--pid PID` (attach) and `run -- CMD`: open the target,
  * plan and attach the probes, trace until Ctrl-C, --duration or the target's
  * exit, detach, then write the outputs. Never leaves a process stopped or
- * held.
+ * held. Also each session `test` starts (--test-child, cli/test_run.c): on a
+ * process stopped at its exec, continued once attached, watched for hung
+ * tests (cli/hang.h), quiet unless one hangs or deadlocks.
  */
 #include <errno.h>
 #include <signal.h>
@@ -466,10 +468,10 @@ static int test_child_end(struct live *l, __u32 reason, bool failed)
 	l->json = NULL; /* closed */
 	/* a hung test process and what it started end here, once said (its
 	 * futures were read before), so the run goes on */
-	if (kept)
+	if (kept) {
 		target__kill_tree(l->target.pid);
-	if (kept)
 		fprintf(stderr, "async-inspect-bpf: its files: %s/\n", o->output_dir);
+	}
 	for (size_t i = 0; !kept && i < sizeof(files) / sizeof(files[0]); i++)
 		if (files[i])
 			unlink(files[i]);
