@@ -135,10 +135,7 @@ int uprobe_return(struct pt_regs *ctx)
 	ts = thread_state_lookup();
 	if (!ts)
 		return 0; /* an entry we never saw (attached mid-poll) */
-	for (int i = 0; i < 2; i++) {
-		at_pop_frames(tid, ts, PT_REGS_SP(ctx), false, false);
-		root_pop(tid, ts, ~0ULL);
-	}
+	pop_unwound(tid, ts, PT_REGS_SP(ctx), ~0ULL);
 	poll_return(tid, ts);
 	/* a worker's carrier poll returned: the thread, back in the blocking
 	 * pool, may run any blocking task now (a block_on of its own too) */

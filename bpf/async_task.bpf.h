@@ -103,7 +103,7 @@ static __always_inline void at_pop_frames(__u32 tid, struct thread_state *ts, __
 
 		if (top == 0 || top > AIB_MAX_POLL_DEPTH)
 			return;
-		top--;
+		top = poll_slot(top - 1);
 		entry_sp = ts->sp[top];
 		if (!entry_sp || entry_sp > sp || (entry_sp == sp && !inclusive))
 			return;

@@ -215,21 +215,33 @@ static __always_inline int root_exit(void)
 	return 0;
 }
 
+/* End the entries a return at `sp` left above it: async-task polls whose
+ * frame lies below sp, and roots whose frame is at or below root_sp. They
+ * interleave at most once (a root nesting async-task polls): a second pass
+ * only when the first ended something. */
+static __always_inline void pop_unwound(__u32 tid, struct thread_state *ts, __u64 sp,
+					__u64 root_sp)
+{
+	for (int i = 0; i < 2; i++) {
+		__u32 depth = ts->depth;
+
+		at_pop_frames(tid, ts, sp, false, false);
+		root_pop(tid, ts, root_sp);
+		if (ts->depth == depth)
+			return;
+	}
+}
+
 /* A call of a loop returned (sp one slot above its entry sp): its root,
  * if its guard did not end it, is over, and so is every async-task poll
  * entered inside it. */
 static __always_inline int root_returned(struct pt_regs *ctx)
 {
-	__u32 tid = current_tid();
 	struct thread_state *ts = thread_state_lookup();
 	__u64 sp = PT_REGS_SP(ctx);
 
-	if (!ts)
-		return 0;
-	for (int i = 0; i < 2; i++) {
-		at_pop_frames(tid, ts, sp, false, false);
-		root_pop(tid, ts, sp - 8);
-	}
+	if (ts)
+		pop_unwound(current_tid(), ts, sp, sp - 8);
 	return 0;
 }
 
