@@ -55,6 +55,8 @@ int uprobe_entry(struct pt_regs *ctx)
 		return on_id_handed_on(ctx, AIB_COOKIE_VADDR(cookie));
 	case AIB_PROBE_BLOCKING_TASK:
 		return on_blocking_task(PT_REGS_PARM2(ctx));
+	case AIB_PROBE_ID_TAKEN:
+		return on_id_taken(ctx, AIB_COOKIE_VADDR(cookie), AIB_COOKIE_ARG(cookie));
 	case AIB_PROBE_AT_RUN:
 		return at_run_enter(ctx, arg0, bias);
 	case AIB_PROBE_AT_RUN_RETURN:

@@ -237,7 +237,7 @@ static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bi
 		return 0;
 	buf = spawn_stack_begin(AIB_SPAWN_TASK_KNOWN, task, AIB_RUNTIME_ASYNC_TASK);
 	if (buf)
-		spawn_stack_send(buf, ctx, bias);
+		spawn_stack_send(buf, ctx, bias, AIB_STACK_MAX);
 	return 0;
 }
 

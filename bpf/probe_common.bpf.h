@@ -268,9 +268,9 @@ static __always_inline struct spawn_scratch *spawn_stack_begin(__u32 flags, __u6
 	return buf;
 }
 
-/* Copy the stack into it and send it. */
+/* Copy up to max bytes of the stack into it and send it. */
 static __always_inline void spawn_stack_send(struct spawn_scratch *buf, struct pt_regs *ctx,
-					     __u64 bias)
+					     __u64 bias, __u32 max)
 {
 	__u64 sp = PT_REGS_SP(ctx);
 	__u32 len;
@@ -288,6 +288,8 @@ static __always_inline void spawn_stack_send(struct spawn_scratch *buf, struct p
 	for (int k = AIB_STACK_MAX / 4096; k >= 0 && !len; k--) {
 		__u32 want = 4096 - (sp & 4095) + k * 4096;
 
+		if (want > max)
+			want = max;
 		if (want > AIB_STACK_MAX)
 			want = AIB_STACK_MAX;
 		if (!bpf_probe_read_user(buf->bytes, want, (void *)sp))

@@ -397,6 +397,43 @@ static __always_inline int on_blocking_task(__u64 task)
 	return send_spawn_id((__u32)bpf_get_current_pid_tgid(), task_id_of(NULL, task), 0);
 }
 
+/* Register number `reg` (x86 encoding order: rax rcx rdx rbx rsp rbp rsi
+ * rdi r8..r15) at the probe. All are read: the verifier takes ctx fields
+ * at constant offsets only, which a switch would be compiled out of. */
+static __always_inline __u64 x86_reg(struct pt_regs *ctx, __u32 reg)
+{
+	__u64 regs[16] = {ctx->ax, ctx->cx, ctx->dx,  ctx->bx,	ctx->sp,  ctx->bp,  ctx->si,  ctx->di,
+			  ctx->r8, ctx->r9, ctx->r10, ctx->r11, ctx->r12, ctx->r13, ctx->r14, ctx->r15};
+
+	return regs[reg & 15];
+}
+
+/* Where no spawn call was seen, the spawn function was inlined into the
+ * program, whose frame is the one the id is taken in, or a few up: 4 KiB
+ * of stack is enough for user space to unwind to the spawn's line. */
+#define INLINED_SPAWN_STACK 4096
+
+/* Just after Id::next's `lock xadd` on NEXT_ID, register `reg` holds the
+ * id a spawn just took, exactly: a spawn call seen on this thread learns
+ * it here, an inlined spawn (none seen) is reported here with its stack. */
+static __always_inline int on_id_taken(struct pt_regs *ctx, __u64 vaddr, __u32 reg)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 id = x86_reg(ctx, reg);
+	struct spawn_scratch *buf;
+
+	if (bpf_map_lookup_elem(&spawn_calls, &tid))
+		return send_spawn_id(tid, id, 0);
+	if (!id)
+		return 0;
+	buf = spawn_stack_begin(0, 0, AIB_RUNTIME_TOKIO);
+	if (!buf)
+		return 0;
+	buf->ev.spawn.predicted_id = id;
+	spawn_stack_send(buf, ctx, PT_REGS_IP(ctx) - vaddr, INLINED_SPAWN_STACK);
+	return 0;
+}
+
 /* raw::try_read_output(header, dst, waker): the JoinHandle of `header` is
  * polled by the task this thread polls. */
 static __always_inline int on_join(__u64 joined)

@@ -86,13 +86,21 @@ enum aib_probe {
 	AIB_PROBE_ROOT_AWAIT_ARC = 36,
 	AIB_PROBE_ROOT_START_ASYNC_IO = 37, /* async-io's block_on: a root of async-task's runtimes */
 	AIB_PROBE_ROOT_RETURNED = 38,  /* where a call of a loop (ROOT_START's function) returns */
+	AIB_PROBE_ID_TAKEN = 39,       /* tokio Id::next took an id: the cookie's arg names the
+					  register holding it (x86 number) */
 	AIB_PROBE_MAX
 };
 
+/* probe in bits 56-63, a small argument of the site in 48-55, the vaddr
+ * (< 2^47 on x86_64) below */
 #define AIB_COOKIE_SHIFT 56
-#define AIB_COOKIE(probe, vaddr) (((__u64)(probe) << AIB_COOKIE_SHIFT) | (vaddr))
+#define AIB_COOKIE_ARG_SHIFT 48
+#define AIB_COOKIE(probe, arg, vaddr)                                                 \
+	(((__u64)(probe) << AIB_COOKIE_SHIFT) | ((__u64)(arg) << AIB_COOKIE_ARG_SHIFT) | \
+	 (vaddr))
 #define AIB_COOKIE_PROBE(c) ((__u32)((c) >> AIB_COOKIE_SHIFT))
-#define AIB_COOKIE_VADDR(c) ((c) & ((1ULL << AIB_COOKIE_SHIFT) - 1))
+#define AIB_COOKIE_ARG(c) ((__u32)((c) >> AIB_COOKIE_ARG_SHIFT) & 0xff)
+#define AIB_COOKIE_VADDR(c) ((c) & ((1ULL << AIB_COOKIE_ARG_SHIFT) - 1))
 
 /* Index into the BPF `drops` per-CPU counters; every one is reported. */
 enum aib_drop {
@@ -152,6 +160,8 @@ enum aib_spawn_flags {
 	AIB_SPAWN_BLOCK_ON = 1 << 4,   /* a block_on root: `task` is made up (AIB_ROOT_TASK) */
 	AIB_SPAWN_RUNTIME_LOOP = 1 << 5, /* user space: a root no program code called */
 	AIB_SPAWN_FOUND_PARKED = 1 << 6, /* user space: a root found parked at attach */
+	AIB_SPAWN_UNWOUND = 1 << 7,	 /* user space: the location was unwound from the stack
+					    (no #[track_caller] Location was read) */
 };
 
 /*

@@ -464,8 +464,8 @@ static void test_offsets(void **state)
 		assert_int_equal(s->offset, off);
 		assert_true(s->probe >= AIB_PROBE_POLL && s->probe < AIB_PROBE_MAX);
 		/* the attach cookie must hold the address */
-		assert_int_equal(AIB_COOKIE_VADDR(AIB_COOKIE(s->probe, s->vaddr)), s->vaddr);
-		assert_int_equal(AIB_COOKIE_PROBE(AIB_COOKIE(s->probe, s->vaddr)), s->probe);
+		assert_int_equal(AIB_COOKIE_VADDR(AIB_COOKIE(s->probe, s->arg, s->vaddr)), s->vaddr);
+		assert_int_equal(AIB_COOKIE_PROBE(AIB_COOKIE(s->probe, s->arg, s->vaddr)), s->probe);
 	}
 }
 

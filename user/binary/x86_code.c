@@ -371,3 +371,119 @@ bool x86_code__follows_call(const struct elf_symbols *syms, __u64 vaddr)
 	       (b[5] == 0xff && CALL_MODRM(b[6]) && (b[6] & 0xc0) == 0x00);   /* *(%reg) */
 #undef CALL_MODRM
 }
+
+/* x86's number of a 64-bit general register (rax 0, rcx 1, ... r15 15), or -1. */
+static int gpr_number(x86_reg r)
+{
+	static const x86_reg order[] = {
+		X86_REG_RAX, X86_REG_RCX, X86_REG_RDX, X86_REG_RBX, X86_REG_RSP, X86_REG_RBP,
+		X86_REG_RSI, X86_REG_RDI, X86_REG_R8,  X86_REG_R9,  X86_REG_R10, X86_REG_R11,
+		X86_REG_R12, X86_REG_R13, X86_REG_R14, X86_REG_R15,
+	};
+
+	for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++)
+		if (order[i] == r)
+			return i;
+	return -1;
+}
+
+/* A rip-relative disp32 ending an instruction that addresses target. */
+static bool may_address(const __u8 *code, size_t size, __u64 base, __u64 target)
+{
+	for (size_t i = 0; i + 4 <= size; i++)
+		if (base + i + 4 + rel32(code + i) == target)
+			return true;
+	return false;
+}
+
+/* Disassemble one function: each `lock xadd %reg, target` (rip-relative,
+ * or through a register `lea`'d or loaded from a slot with its address),
+ * as the instruction after it and reg. A register written since it got
+ * the address holds it no more. */
+static int sweep_xadd(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 base,
+		      __u64 target, const __u64 *slots, int nslots, struct x86_fetch_add *out,
+		      int n, int max)
+{
+	const __u8 *p = code;
+	uint64_t addr = base;
+	bool holds[X86_REG_ENDING] = {false};
+	int pending = -1; /* reg of an xadd just seen: the next instruction is the site */
+
+	while (cs_disasm_iter(cs, &p, &size, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+		const cs_x86_op *m = &x->operands[0];
+		cs_regs rd, wr;
+		__u8 nrd, nwr;
+
+		bool seen = false;
+
+		/* aliases of one function list the same site twice */
+		for (int j = 0; pending >= 0 && j < n && j < max; j++)
+			seen |= out[j].after == insn->address;
+		if (pending >= 0 && !seen && x->prefix[0] != X86_PREFIX_LOCK && n++ < max)
+			out[n - 1] = (struct x86_fetch_add){insn->address, (__u8)pending};
+		pending = -1;
+		if (insn->id == X86_INS_XADD && x->prefix[0] == X86_PREFIX_LOCK && x->op_count == 2 &&
+		    m->type == X86_OP_MEM && m->size == 8 && x->operands[1].type == X86_OP_REG &&
+		    m->mem.index == X86_REG_INVALID &&
+		    ((m->mem.base == X86_REG_RIP && insn->address + insn->size + m->mem.disp == target) ||
+		     (m->mem.base < X86_REG_ENDING && holds[m->mem.base] && m->mem.disp == 0)))
+			pending = gpr_number(x->operands[1].reg);
+		if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
+			nwr = 0;
+		for (__u8 k = 0; k < nwr; k++)
+			if (full_reg(wr[k]) < X86_REG_ENDING)
+				holds[full_reg(wr[k])] = false;
+		if ((insn->id == X86_INS_LEA || insn->id == X86_INS_MOV) && x->op_count == 2 &&
+		    m->type == X86_OP_REG && x->operands[1].type == X86_OP_MEM &&
+		    x->operands[1].mem.base == X86_REG_RIP && x->operands[1].mem.index == X86_REG_INVALID) {
+			__u64 at = insn->address + insn->size + x->operands[1].mem.disp;
+
+			holds[m->reg] = insn->id == X86_INS_LEA ? at == target
+								: is_slot(at, slots, nslots);
+		}
+	}
+	return n;
+}
+
+int x86_code__fetch_add_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
+			      int nslots, struct x86_fetch_add *out, int max)
+{
+	size_t nsyms = elf_symbols__count(syms), cap = 0;
+	__u8 *code = NULL;
+	cs_insn *insn;
+	csh cs;
+	int n = 0;
+
+	if (open_decoder(&cs))
+		return -ENOMEM;
+	insn = cs_malloc(cs);
+	for (size_t k = 0; insn && k < nsyms; k++) {
+		const struct elf_symbol *sym = elf_symbols__get(syms, k);
+		bool refers = false;
+
+		if (!sym->is_func || sym->size < 8 || sym->size > (1 << 20))
+			continue;
+		if (sym->size > cap) {
+			__u8 *bigger = realloc(code, sym->size);
+
+			if (!bigger)
+				break;
+			code = bigger;
+			cap = sym->size;
+		}
+		if (elf_symbols__read(syms, sym->vaddr, code, sym->size))
+			continue;
+		refers = may_address(code, sym->size, sym->vaddr, target);
+		for (int s = 0; s < nslots && !refers; s++)
+			refers = may_address(code, sym->size, sym->vaddr, slots[s]);
+		if (refers)
+			n = sweep_xadd(cs, insn, code, sym->size, sym->vaddr, target, slots, nslots,
+				       out, n, max);
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	free(code);
+	return n;
+}

@@ -63,4 +63,17 @@ int x86_code__arg0_fields(const struct elf_symbols *syms, __u64 vaddr, struct x8
 int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
 			 int nslots, __u64 *rets, int max);
 
+/* A fetch_add on an 8-byte atomic: where the old value is in a register. */
+struct x86_fetch_add {
+	__u64 after; /* the instruction after the `lock xadd`: probe here */
+	__u8 reg;    /* x86 number of the register holding the old value */
+};
+/* Every `lock xadd %reg, target` in the file's functions, the atomic
+ * addressed rip-relative or through a register that a `lea` of it or a
+ * load from one of `slots` (its GOT slots) just set. A site whose next
+ * instruction is lock-prefixed is left out (a uprobe there never fires).
+ * Up to max into out; returns how many there are, or -errno. */
+int x86_code__fetch_add_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
+			      int nslots, struct x86_fetch_add *out, int max);
+
 #endif

@@ -149,7 +149,7 @@ static void emit_process(struct live *l)
 	rec.runtimes = l->plan.runtimes;
 	snprintf(rec.runtime_desc, sizeof(rec.runtime_desc), "%s", l->plan.runtime_desc);
 	rec.poll_sites = l->plan.poll_sites;
-	rec.flags = (l->plan.spawn_sites ? AIB_PROC_SPAWN_LOCATIONS : 0) |
+	rec.flags = (l->plan.spawn_sites || l->plan.spawn_stack_sites ? AIB_PROC_SPAWN_LOCATIONS : 0) |
 		    (l->target.ours || l->o->test_child ? 0 : AIB_PROC_LATE_ATTACH) |
 		    (has_line_tables(l) ? 0 : AIB_PROC_NO_LINE_TABLES);
 	/* the tail of a long path names the program best */
@@ -269,28 +269,35 @@ static void find_tasks(struct live *l)
 		st.scan.truncated ? "; memory above the bound not searched" : "");
 }
 
-/* async-task's are unwound from the spawn's stack: without line tables the
- * program's own frames are often inlined into the runtime's, out of sight. */
-static const char *spawn_locations(struct live *l)
+/* How spawn locations are found: tokio's spawn functions are given a
+ * #[track_caller] Location; where they are inlined, and for async-task
+ * (which keeps none), the spawn's stack is unwound to the program's frame,
+ * which without line tables names a function at best. */
+static const char *spawn_locations(struct live *l, char *buf, size_t len)
 {
 	const struct probe_plan *plan = &l->plan;
 	bool tokio = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
 	bool at = plan->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK);
+	bool track_caller = tokio && plan->spawn_sites && plan->next_id_vaddr;
+	bool stack = (tokio && plan->spawn_stack_sites) || (at && plan->spawn_sites);
 
-	if (at && plan->spawn_sites && !has_line_tables(l))
-		return tokio ? "yes (async-task: function names at best: no line tables)"
-			     : "function names at best (no line tables: debug = \"line-tables-only\" "
-			       "in [profile.release] brings file:line)";
-	if (at && plan->spawn_sites)
-		return tokio ? "yes (async-task: unwound from the spawn's stack)"
-			     : "unwound from the spawn's stack";
-	return plan->spawn_sites && plan->next_id_vaddr ? "yes" : "no";
+	if (!track_caller && !stack)
+		return "no";
+	snprintf(buf, len, "%s%s%s%s", track_caller ? "#[track_caller] Location" : "",
+		 track_caller && stack ? ", " : "",
+		 !stack ? "" : tokio && at ? "the stack where inlined and for async-task"
+			     : tokio	   ? "the stack where inlined"
+					   : "the spawn's stack",
+		 !stack || has_line_tables(l) ? ""
+		 : " (no line tables: function names; debug = \"line-tables-only\" in "
+		   "[profile.release] brings file:line)");
+	return buf;
 }
 
 static int prepare(struct live *l)
 {
 	const struct options *o = l->o;
-	char why[512] = "", captures_buf[96];
+	char why[512] = "", captures_buf[96], spawn_buf[192];
 	struct stack_namer *awaits;
 	int err;
 
@@ -380,7 +387,8 @@ static int prepare(struct live *l)
 		"spawn locations: %s; %s%s%s\n",
 		l->target.ours ? "started" : "attached to", l->target.pid, l->target.name,
 		l->plan.runtime_desc, l->plan.poll_sites, tracer__attached(l->tracer),
-		spawn_locations(l), options__captures(o, captures_buf, sizeof(captures_buf)),
+		spawn_locations(l, spawn_buf, sizeof(spawn_buf)),
+		options__captures(o, captures_buf, sizeof(captures_buf)),
 		l->plan.missing[0] ? "; not found: " : "", l->plan.missing);
 	if (o->blocking_min_ns && tracer__blocking_error(l->tracer) &&
 	    tracer__blocking_error(l->tracer) != -ENOTSUP)

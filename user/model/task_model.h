@@ -90,6 +90,7 @@ struct task_info {
 	bool cancelled : 1;
 	bool panicked : 1;   /* a panic unwound out of its poll */
 	bool found_in_memory : 1; /* found by the attach-time memory scan, state read there */
+	bool location_unwound : 1; /* the location is the spawn stack's, not a Location read */
 };
 
 static inline const char *task_info__name(const struct task_info *t)

@@ -126,6 +126,7 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	t->spawn_ts = t->since = e->hdr.ts;
 	t->parent_id = parent_id;
 	t->location = spawn_location(m, e);
+	t->location_unwound = t->location && (e->flags & AIB_SPAWN_UNWOUND);
 	t->kind = task_kind_of_spawn(e->flags);
 	/* a root found parked at attach waits, since before */
 	t->state = t->found_in_memory ? TASK_IDLE : TASK_RUNNABLE;

@@ -91,6 +91,7 @@ void task_info__spawned(struct task_info *t, const struct pending_spawn *p)
 	t->spawn_ts = p->ts;
 	t->parent_id = p->parent_id;
 	t->location = p->location;
+	t->location_unwound = p->location && (p->flags & AIB_SPAWN_UNWOUND);
 	t->kind = task_kind_of_spawn(p->flags);
 	t->state = TASK_RUNNABLE; /* spawned, waiting for its first poll */
 	t->since = p->ts;

@@ -49,6 +49,11 @@ void report_json__task_fields(struct json_writer *w, const struct task_info *t, 
 		json__null(w);
 	json__key(w, "spawn_location");
 	json__string(w, t->location);
+	/* how it was found: the #[track_caller] Location the spawn call was
+	 * given, or the spawn's stack unwound to the program's frame (an
+	 * inlined spawn, async-task, a block_on root) */
+	json__key(w, "spawn_location_from");
+	json__string(w, !t->location ? NULL : t->location_unwound ? "stack" : "track_caller");
 }
 
 void report_json__frame(struct json_writer *w, const struct await_frame *f)

@@ -16,6 +16,7 @@ struct probe_site {
 	bool retprobe;
 	bool required;	  /* attach failure aborts the session */
 	__u64 vaddr;	  /* ELF virtual address, also the attach cookie */
+	__u8 arg;	  /* the cookie's argument (AIB_COOKIE_ARG) */
 	__u64 offset;	  /* file offset for the uprobe */
 	const char *what; /* the runtime function, for messages */
 	__u64 origin;	  /* AT_RUN_RETURN: the return address the site stands for */
@@ -27,7 +28,8 @@ struct probe_plan {
 	struct probe_site *sites;
 	size_t nsites, cap;
 	__u32 poll_sites;
-	__u32 spawn_sites;
+	__u32 spawn_sites;	/* spawn functions (tokio: given a #[track_caller] Location) */
+	__u32 spawn_stack_sites; /* tokio: where an inlined spawn's id is taken (its stack read) */
 	__u32 await_sites;	/* waker-clone sites: await stacks are taken */
 	__u32 root_sites;	/* block_on loop sites (bpf/block_on.bpf.h) */
 	/* tokio: settings for the BPF side */

@@ -105,7 +105,7 @@ static void tokio_counted(struct probe_plan *plan, const struct site_spec *s, in
 		plan->check_spawn_ids |= n > 0;
 	else if (s->probe == AIB_PROBE_BLOCKING_TASK)
 		plan->check_blocking_ids = n > 0;
-	else if (s->probe >= AIB_PROBE_SPAWN)
+	else if (s->probe >= AIB_PROBE_SPAWN && s->probe <= AIB_PROBE_SPAWN_LOCAL)
 		plan->spawn_sites += (__u32)n;
 	else if (n == 0)
 		probe_plan__note_missing(plan, s->path);
@@ -154,6 +154,59 @@ static __u64 next_id_vaddr(const struct elf_symbols *syms)
 
 	elf_symbols__match(syms, TOKIO_NEXT_ID, find_object, &vaddr);
 	return vaddr;
+}
+
+#define MAX_ID_SITES 256
+
+struct id_sites {
+	struct x86_fetch_add *sites;
+	int n;
+};
+
+/* A spawn function (probed: its call is seen) covers the sites in it. */
+static int drop_covered(const struct elf_symbol *sym, void *arg)
+{
+	struct id_sites *ids = arg;
+
+	for (int i = 0; i < ids->n; i++)
+		if (ids->sites[i].after >= sym->vaddr && ids->sites[i].after < sym->vaddr + sym->size)
+			ids->sites[i--] = ids->sites[--ids->n];
+	return 0;
+}
+
+/* Where Id::next takes a task id (its fetch_add on NEXT_ID survives every
+ * inlining), outside the spawn functions probed: the spawns whose call is
+ * not seen, fat LTO's and those inlined into the program, are seen there,
+ * with the exact id. */
+static int add_id_taken_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	struct x86_fetch_add sites[MAX_ID_SITES];
+	struct id_sites ids = {sites, 0};
+	__u64 slots[8];
+	int nslots = elf_symbols__pointer_slots(syms, plan->next_id_vaddr, slots, 8);
+
+	ids.n = x86_code__fetch_add_sites(syms, plan->next_id_vaddr, slots,
+					  nslots < 0 ? 0 : nslots > 8 ? 8 : nslots, sites, MAX_ID_SITES);
+	if (ids.n < 0)
+		return ids.n;
+	if (ids.n > MAX_ID_SITES)
+		ids.n = MAX_ID_SITES;
+	for (size_t i = 0; i < sizeof(tokio_sites) / sizeof(tokio_sites[0]); i++)
+		if (tokio_sites[i].probe >= AIB_PROBE_SPAWN && tokio_sites[i].probe <= AIB_PROBE_SPAWN_LOCAL)
+			elf_symbols__match(syms, tokio_sites[i].path, drop_covered, &ids);
+	for (int i = 0; i < ids.n; i++) {
+		struct probe_site site = {.probe = AIB_PROBE_ID_TAKEN, .arg = sites[i].reg,
+					  .vaddr = sites[i].after, .what = "tokio Id::next (a spawn)"};
+		int err;
+
+		if (elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
+			continue;
+		err = probe_plan__add(plan, &site);
+		if (err)
+			return err;
+		plan->spawn_stack_sites++;
+	}
+	return 0;
 }
 
 /* The Acquire layout locks.bpf.h reads, checked against the code: poll
@@ -462,7 +515,12 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	if (!plan->next_id_vaddr) /* nothing predicted, nothing to check */
 		plan->check_spawn_ids = plan->check_blocking_ids = false;
 	location_ranges(syms, plan);
-	if (!plan->spawn_sites)
+	if (plan->next_id_vaddr) {
+		err = add_id_taken_sites(syms, plan);
+		if (err)
+			goto fail;
+	}
+	if (!plan->spawn_sites && !plan->spawn_stack_sites)
 		probe_plan__note_missing(plan, "tokio::spawn (inlined: no spawn locations)");
 	else if (!plan->next_id_vaddr)
 		probe_plan__note_missing(plan, TOKIO_NEXT_ID " (spawn calls cannot be matched to tasks)");

@@ -225,7 +225,7 @@ static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 		spawn.file_len = (__u32)strlen(site.where);
 		spawn.line = site.line;
 		spawn.col = site.col;
-		spawn.flags |= AIB_SPAWN_HAS_LOCATION | site.flags;
+		spawn.flags |= AIB_SPAWN_HAS_LOCATION | AIB_SPAWN_UNWOUND | site.flags;
 		if (spawn.flags & AIB_SPAWN_BLOCK_ON)
 			err = name_root(s, &spawn, site.function);
 		if (err)

@@ -270,7 +270,7 @@ static int attach_multi_group(struct tracer *t, bool ret_group, int *fd_out)
 		if (plan->sites[i].retprobe != ret_group)
 			continue;
 		offsets[n] = plan->sites[i].offset;
-		cookies[n++] = AIB_COOKIE(plan->sites[i].probe, plan->sites[i].vaddr);
+		cookies[n++] = AIB_COOKIE(plan->sites[i].probe, plan->sites[i].arg, plan->sites[i].vaddr);
 	}
 	fd = 0;
 	if (n) {
@@ -300,7 +300,7 @@ static int attach_each(struct tracer *t, char *err, size_t err_len)
 		struct bpf_program *prog = s->retprobe ? t->skel->progs.uprobe_return
 						       : t->skel->progs.uprobe_entry;
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = s->retprobe,
-			    .bpf_cookie = AIB_COOKIE(s->probe, s->vaddr));
+			    .bpf_cookie = AIB_COOKIE(s->probe, s->arg, s->vaddr));
 		struct bpf_link *link;
 		int ret;
 
@@ -399,7 +399,7 @@ int tracer__attach(struct tracer *t, const struct probe_plan *plan, char *err, s
 
 int tracer__attach_site(struct tracer *t, const struct probe_site *s, char *err, size_t err_len)
 {
-	__u64 cookie = AIB_COOKIE(s->probe, s->vaddr), offset = s->offset;
+	__u64 cookie = AIB_COOKIE(s->probe, s->arg, s->vaddr), offset = s->offset;
 	int ret = 0;
 
 	if (t->multi) {
