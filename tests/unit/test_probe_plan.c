@@ -288,8 +288,10 @@ static void test_spawn_sites(void **state)
 
 		assert_non_null(s->what);
 		if (s->probe == AIB_PROBE_LOCK_POLLED || s->probe == AIB_PROBE_TOKIO_PANIC ||
-		    s->probe == AIB_PROBE_ROOT_UNPARKED || s->probe == AIB_PROBE_ROOT_RETURNED)
-			continue; /* inside callers: test_lock_sites, test_panic_sites, test_root_sites */
+		    s->probe == AIB_PROBE_ROOT_UNPARKED || s->probe == AIB_PROBE_ROOT_RETURNED ||
+		    s->probe == AIB_PROBE_ID_TAKEN)
+			continue; /* inside callers: test_lock_sites, test_panic_sites, test_root_sites,
+				     test_id_taken_sites */
 		matches(f, s->what, &a, true);
 		if (s->probe == AIB_PROBE_AWAIT || s->probe == AIB_PROBE_JOIN ||
 			    s->probe == AIB_PROBE_LOCK_POLL || s->probe == AIB_PROBE_LOCK_DROP ||
@@ -449,6 +451,58 @@ static void test_next_id(void **state)
 	assert_int_not_equal(f->plan.next_id_vaddr, 0);
 	assert_int_equal(f->plan.next_id_vaddr, a.v[0]);
 	assert_null(strstr(f->plan.missing, "NEXT_ID"));
+}
+
+/* Id::next's fetch_add on NEXT_ID, wherever it was inlined: every site
+ * follows a `lock xadd` (multi_thread reaches NEXT_ID through its GOT
+ * slot); the plan probes those outside the spawn functions it probes. */
+static void test_id_taken_sites(void **state)
+{
+	struct fixture *f = *state;
+	struct x86_fetch_add sites[256];
+	static struct addrs spawn_fns;
+	__u64 slots[8];
+	int nslots = elf_symbols__pointer_slots(f->syms, f->plan.next_id_vaddr, slots, 8);
+	int n = x86_code__fetch_add_sites(f->syms, f->plan.next_id_vaddr, slots, nslots, sites, 256);
+	size_t planned = sites_of(&f->plan, AIB_PROBE_ID_TAKEN, -1);
+
+	assert_true(nslots > 0);
+	assert_true(n > 0 && n <= 256);
+	for (int i = 0; i < n; i++) {
+		__u8 b[9];
+
+		assert_int_equal(elf_symbols__read(f->syms, sites[i].after - 9, b, 9), 0);
+		/* lock xadd %reg,(%base): f0 REX 0f c1 modrm; %reg,disp32(%rip): 9 bytes */
+		const __u8 *x = b[4] == 0xf0 && b[6] == 0x0f && b[7] == 0xc1 ? b + 4
+			       : b[0] == 0xf0 && b[2] == 0x0f && b[3] == 0xc1 && (b[4] & 0xc7) == 0x05
+				       ? b
+				       : NULL;
+
+		if (!x)
+			fail_msg("site 0x%llx follows no lock xadd",
+				 (unsigned long long)sites[i].after);
+		/* the register: REX.R and ModRM.reg */
+		assert_int_equal(sites[i].reg, (x[1] & 4) << 1 | (x[4] >> 3 & 7));
+	}
+	assert_int_equal(planned, f->plan.spawn_stack_sites);
+	assert_true(planned <= (size_t)n);
+	/* none inside a probed spawn function: its entry already says */
+	matches(f, "tokio::task::spawn::spawn*", &spawn_fns, true);
+	for (size_t i = 0; i < f->plan.nsites; i++) {
+		const struct probe_site *s = &f->plan.sites[i];
+
+		if (s->probe != AIB_PROBE_ID_TAKEN)
+			continue;
+		for (size_t j = 0; j < spawn_fns.n; j++) {
+			const struct elf_symbol *fn = NULL;
+
+			for (size_t k = 0; k < elf_symbols__count(f->syms) && !fn; k++)
+				if (elf_symbols__get(f->syms, k)->vaddr == spawn_fns.v[j] &&
+				    elf_symbols__get(f->syms, k)->is_func)
+					fn = elf_symbols__get(f->syms, k);
+			assert_false(fn && s->vaddr >= fn->vaddr && s->vaddr < fn->vaddr + fn->size);
+		}
+	}
 }
 
 static void test_offsets(void **state)
@@ -1217,6 +1271,7 @@ int main(void)
 		T(test_spawn_sites),
 		T(test_no_duplicate_sites),
 		T(test_panic_sites),
+		T(test_id_taken_sites),
 		T(test_next_id),
 		T(test_offsets),
 		T(test_string_ranges),

@@ -306,6 +306,33 @@ static void test_library_function(void **state)
 	}
 }
 
+/* A frame is judged by its crate first: tokio built from a path, git or
+ * vendored checkout is tokio still; a third-party crate is library code by
+ * its registry file; the program's own crate by neither. */
+static void test_library_by_crate(void **state)
+{
+	static const struct {
+		const char *fn, *file;
+		bool lib;
+	} cases[] = {
+		{ "tokio::runtime::task::state::State::ref_inc",
+		  "/home/u/src/tokio-1.53.1/tokio/src/runtime/task/state.rs", true },
+		{ "tokio::sync::oneshot::Receiver<T>::poll", "../tokio/src/sync/oneshot.rs", true },
+		{ "<async_task::raw::RawTask<F,T,S,M>>::run", "/work/app/async-task/src/raw.rs", true },
+		{ "hyper::client::conn::SendRequest<B>::send_request",
+		  "/root/.cargo/registry/src/index.crates.io-6f17d22bba15001f/hyper-0.14.27/src/client/conn.rs",
+		  true },
+		{ NULL, "vendor/tokio/src/runtime/park.rs", true },
+		{ "demo::handler::{{closure}}", "src/main.rs", false },
+		{ "demo::handler", NULL, false },
+		{ "tokio_demo::serve", "/home/u/tokio-demo/src/lib.rs", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		if (symbolizer__is_library(cases[i].fn, cases[i].file) != cases[i].lib)
+			fail_msg("%s in %s: expected %d", cases[i].fn, cases[i].file, cases[i].lib);
+}
+
 static void test_first_user_frame(void **state)
 {
 	struct sym_frame f[4], user;
@@ -482,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_symbols_only),
 		cmocka_unit_test(test_library_file),
 		cmocka_unit_test(test_library_function),
+		cmocka_unit_test(test_library_by_crate),
 		cmocka_unit_test(test_first_user_frame),
 		cmocka_unit_test(test_rust_lines),
 		cmocka_unit_test(test_rust_std_lines_only),

@@ -433,14 +433,12 @@ static void walk(struct walk *w, Dwarf_Die *parent)
 static void judge(struct sym_frame *f, const char *comp_dir)
 {
 	char path[PATH_MAX];
+	const char *file = f->file;
 
-	if (!f->file)
-		f->library = !f->function || symbolizer__is_library_function(f->function);
-	else if (f->file[0] == '/' || !comp_dir ||
-		 snprintf(path, sizeof(path), "%s/%s", comp_dir, f->file) >= (int)sizeof(path))
-		f->library = symbolizer__is_library_file(f->file);
-	else
-		f->library = symbolizer__is_library_file(path);
+	if (file && file[0] != '/' && comp_dir &&
+	    snprintf(path, sizeof(path), "%s/%s", comp_dir, file) < (int)sizeof(path))
+		file = path;
+	f->library = f->function || file ? symbolizer__is_library(f->function, file) : true;
 }
 
 /* The inline chain at addr from DWARF; 0 if no CU covers it. */
@@ -607,6 +605,11 @@ bool symbolizer__is_library_function(const char *function)
 			return true;
 	}
 	return false;
+}
+
+bool symbolizer__is_library(const char *function, const char *file)
+{
+	return symbolizer__is_library_function(function) || symbolizer__is_library_file(file);
 }
 
 int symbolizer__first_user_frame(struct symbolizer *s, const __u64 *pcs, int n,

@@ -19,9 +19,9 @@ struct sym_frame {
 	const char *file;     /* as the DWARF says (absolute or relative); NULL without line tables */
 	__u32 line, col;      /* 0 if unknown */
 	bool inlined;	      /* inlined into the next (outer) frame */
-	/* runtime or library code: by the file when there is one, a relative
-	 * path taken in its compile unit's directory (a registry crate's files
-	 * are as relative as the program's); by the function otherwise */
+	/* runtime or library code, as symbolizer__is_library says (a relative
+	 * path taken in its compile unit's directory: a registry crate's files
+	 * are as relative as the program's); unknown code is too */
 	bool library;
 };
 
@@ -54,6 +54,12 @@ bool symbolizer__is_library_file(const char *file);
  * async_channel::, event_listener::, concurrent_queue::, ...), also behind a
  * leading '<' (trait impls). */
 bool symbolizer__is_library_function(const char *function);
+
+/* Runtime or library code: a function of a crate named above (by its
+ * path, wherever its sources sit: vendored, a path or git dependency), or
+ * any code in a file of a registry or of the standard library (third-party
+ * crates). Either may be NULL. */
+bool symbolizer__is_library(const char *function, const char *file);
 
 /* The innermost frame of the program's own code along a call chain of ELF
  * vaddrs (pcs[0] an instruction address, the others return addresses, as

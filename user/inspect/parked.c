@@ -107,11 +107,6 @@ static bool tcp_peer(int pid, int fd, char *buf, size_t len)
 	return true;
 }
 
-static bool library_frame(const struct future_frame *f)
-{
-	return f->file ? symbolizer__is_library_file(f->file)
-		       : symbolizer__is_library_function(f->function);
-}
 
 /* The task's future decoded from memory: 0 and *d, or -errno. */
 /* A task whose root future is a spawn_blocking closure. */
@@ -146,7 +141,7 @@ static int from_memory(const struct parked_opts *o, const struct task_info *t,
 		snprintf(f->file, sizeof(f->file), "%s", fa->frames[i].file ?: "");
 		f->line = fa->frames[i].line;
 		f->col = fa->frames[i].col;
-		f->library = library_frame(&fa->frames[i]);
+		f->library = symbolizer__is_library(fa->frames[i].function, fa->frames[i].file);
 	}
 	if (strcmp(fa->root_state, "suspended")) {
 		snprintf(d->detail, sizeof(d->detail), "%s", !strcmp(fa->root_state, "unresumed")
