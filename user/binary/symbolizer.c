@@ -30,6 +30,7 @@
 
 #include "lib/array.h"
 #include "binary/binary.h"
+#include "binary/crate_map.h"
 #include "binary/elf_symbols.h"
 #include "lib/u64_map.h"
 
@@ -73,6 +74,8 @@ struct symbolizer {
 	size_t nentries, entries_cap;
 	struct sym_frame *frames;
 	size_t nframes, frames_cap;
+
+	struct crate_map *crates; /* NULL: no unit names its crate */
 
 	struct u64_map *names; /* source string's address -> strs[] */
 	char **strs;
@@ -219,8 +222,15 @@ static int func_die_at(struct symbolizer *s, __u64 addr, Dwarf_Die *cudie, Dwarf
 	return r && dwarf_offdie(s->dw, r->die, func);
 }
 
+static int find_main(const struct elf_symbol *sym, void *ctx)
+{
+	*(__u64 *)ctx = sym->vaddr;
+	return 0;
+}
+
 struct symbolizer *symbolizer__new(const struct binary *bin)
 {
+	__u64 main_vaddr = 0;
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
 	if (!s) {
@@ -236,6 +246,8 @@ struct symbolizer *symbolizer__new(const struct binary *bin)
 		errno = ENOMEM;
 		return NULL;
 	}
+	elf_symbols__match(s->syms, "main", find_main, &main_vaddr);
+	s->crates = s->dw ? crate_map__new(s->dw, main_vaddr) : NULL; /* NULL: by names only */
 	return s;
 }
 
@@ -243,6 +255,7 @@ void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	crate_map__free(s->crates);
 	free(s->funcs);
 	free(s->cus);
 	for (size_t i = 0; i < s->nunits; i++)
@@ -428,9 +441,10 @@ static void walk(struct walk *w, Dwarf_Die *parent)
 	} while (!dwarf_siblingof(&die, &die));
 }
 
-/* Sets f->library. A relative file is relative to its unit's directory,
- * which is the crate's own for a registry crate. */
-static void judge(struct sym_frame *f, const char *comp_dir)
+/* Sets f->library: the crates and directories everyone knows, then the
+ * program's own crates as its units say. A relative file is relative to
+ * its unit's directory. */
+static void judge(const struct symbolizer *s, struct sym_frame *f, const char *comp_dir)
 {
 	char path[PATH_MAX];
 	const char *file = f->file;
@@ -438,7 +452,9 @@ static void judge(struct sym_frame *f, const char *comp_dir)
 	if (file && file[0] != '/' && comp_dir &&
 	    snprintf(path, sizeof(path), "%s/%s", comp_dir, file) < (int)sizeof(path))
 		file = path;
-	f->library = f->function || file ? symbolizer__is_library(f->function, file) : true;
+	f->library = f->function || file ? symbolizer__is_library(f->function, file) ||
+						   !crate_map__is_own(s->crates, f->function, file)
+					 : true;
 }
 
 /* The inline chain at addr from DWARF; 0 if no CU covers it. */
@@ -493,7 +509,7 @@ static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 	}
 	name = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &attr));
 	for (int i = 0; i < n; i++)
-		judge(&out[i], name);
+		judge(s, &out[i], name);
 	return n;
 }
 
@@ -510,7 +526,7 @@ static const struct cached *lookup(struct symbolizer *s, __u64 addr)
 	n = dwarf_chain(s, addr, chain);
 	if (!n && (name = func_at(s, addr))) { /* no DWARF here: the symbol */
 		chain[n] = (struct sym_frame){ .function = name };
-		judge(&chain[n++], NULL);
+		judge(s, &chain[n++], NULL);
 	}
 	if (array__grow((void **)&s->frames, &s->frames_cap, s->nframes + n, sizeof(*s->frames)) ||
 	    array__grow((void **)&s->entries, &s->entries_cap, s->nentries + 1,

@@ -97,6 +97,9 @@ struct runtime_ops {
 	/* The runtime's own threads that run a block_on (an executor thread's
 	 * loop): a root called from one is the runtime's, not the program's. */
 	const struct root_loop *own_loops;
+	/* Functions that spawn the runtime's own carrier tasks (tokio's
+	 * workers): a spawn seen by its stack from one is the runtime's. */
+	const struct root_loop *own_spawns;
 
 	/* What a lock acquire is for, from a function on the path to its
 	 * call; AIB_LOCK_KIND_UNKNOWN for others. NULL: no lock probes. */

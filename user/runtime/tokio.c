@@ -589,6 +589,21 @@ static const struct root_loop tokio_root_loops[] = {
 	{NULL, NULL},
 };
 
+/* Where worker::run is inlined (fat LTO), a worker's loop is told by its
+ * stack: its entering the runtime is no root, and the spawn_blocking that
+ * starts it (Launch::launch) spawns no program task. */
+static const struct root_loop tokio_own_loops[] = {
+	{"tokio::runtime::scheduler::multi_thread::worker::run",
+	 "src/runtime/scheduler/multi_thread/worker.rs"},
+	{NULL, NULL},
+};
+
+static const struct root_loop tokio_own_spawns[] = {
+	{"tokio::runtime::scheduler::multi_thread::worker::Launch::launch",
+	 "src/runtime/scheduler/multi_thread/worker.rs"},
+	{NULL, NULL},
+};
+
 const struct runtime_ops tokio_runtime = {
 	.id = AIB_RUNTIME_TOKIO,
 	.name = "tokio",
@@ -605,4 +620,6 @@ const struct runtime_ops tokio_runtime = {
 	.next_id_vaddr = next_id_vaddr,
 	.lock_kind = lock_kind,
 	.root_loops = tokio_root_loops,
+	.own_loops = tokio_own_loops,
+	.own_spawns = tokio_own_spawns,
 };

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The build matrix: the real tool on one tokio program and one smol
+# (async-task) program of tests/programs/matrix, each built every way users
+# ship it (tools/build-matrix.sh says how: opt-levels, LTO, codegen units,
+# panic=abort, frame pointers, debug info none / line tables / full, split
+# debug info, tokio vendored as a path dependency). Every cell must give
+# the same exact counts per spawn location, and, where the build keeps line
+# tables, the same await sites and what they wait for.
+#
+#   bash tests/e2e/matrix.sh [TEST...]   # all tests (tokio_CELL, smol_CELL), or those named
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PROGS=$ROOT/tests/programs/matrix/target
+SRC=$ROOT/tests/programs/matrix/src/bin
+SRC_PREFIX=src/bin
+CELLS=(o1 o3 os thin fat cgu1 abort fp nodebug full split vendored)
+PREREQS=()
+ALL_TESTS=()
+for c in "${CELLS[@]}"; do
+	PREREQS+=("$c/release/mx_tokio" "$c/release/mx_smol")
+	ALL_TESTS+=("tokio_$c" "smol_$c")
+done
+NONROOT_TESTS=()
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
+
+# label of a spawn line: spawned/completed/alive (the fixtures' top comments)
+declare -A COUNTS=([work]=40/40/0 [config]=3/0/3 [nap]=1/0/1)
+
+# The parked tasks of a spawn label: "AWAIT_SITE KIND" of each, deduplicated.
+awaits_at() { # JSON LOCATION
+	jqf "$1" --arg l "$2" '[.tasks[] | select(.spawn_location == $l)
+		| "\(.await_site) \(.waiting_for.kind)"] | unique | join(",")'
+}
+
+# PROG (mx_tokio, mx_smol) built as CELL, parked READY, traced 1.5 s.
+run_cell() { # PROG CELL
+	local prog=$1 cell=$2 j=out.json label loc c
+	tool out run --duration 1.5 --stuck-after 1s --json "$j" -- "$PROGS/$cell/release/$prog"
+	expect_rc out 0
+	grep -q '^READY$' out.out || fail "$prog did not get READY within the 1.5 s"
+	expect_jq "$j" "44 tasks, 40 completed, 4 alive" \
+		'.metadata | .total_tasks == 44 and .completed_tasks == 40 and .alive_tasks == 4'
+	expect_jq "$j" "every task's spawn location found" \
+		'[.tasks[] | select(.kind != "block_on") | .spawn_location, .spawn_location_from]
+		 | all(. != null)'
+	if [ "$cell" = nodebug ]; then
+		# no line tables: a location is a #[track_caller] file:line:col, or
+		# the program's function the spawn was inlined into
+		expect_jq "$j" "locations: the program's files or functions, 44/40/4 in all" \
+			'[.locations[]] | (map(.location | startswith($f) or startswith($fn)) | all)
+			 and (map(.spawned) | add) == 44 and (map(.completed) | add) == 40
+			 and (map(.alive) | add) == 4' \
+			--arg f "$SRC_PREFIX/$prog.rs:" --arg fn "$prog::"
+		grep -q 'spawn locations: .*no line tables' out.err ||
+			fail "the start-up line does not say the line tables are missing: $(head -1 out.err)"
+		grep -q 'Note: the binary has no line tables' out.out || fail "no note on line tables"
+		return
+	fi
+	for label in "${!COUNTS[@]}"; do
+		loc=$(loc_of "$j" "$prog" "spawn_$label")
+		IFS=/ read -r -a c <<<"${COUNTS[$label]}"
+		expect_counts "$j" "$loc" "$label" "${c[0]}" "${c[1]}" "${c[2]}"
+	done
+	expect_eq "config: await site, waiting for" \
+		"$(awaits_at "$j" "$(loc_of "$j" "$prog" spawn_config)")" \
+		"$SRC_PREFIX/$prog.rs:$(marker_line "$prog" await_config) channel"
+	expect_eq "nap: await site, waiting for" \
+		"$(awaits_at "$j" "$(loc_of "$j" "$prog" spawn_nap)")" \
+		"$SRC_PREFIX/$prog.rs:$(marker_line "$prog" await_nap) timer"
+}
+
+for c in "${CELLS[@]}"; do
+	eval "test_tokio_$c() { run_cell mx_tokio $c; }"
+	eval "test_smol_$c() { run_cell mx_smol $c; }"
+done
+
+main "$@"
