@@ -97,6 +97,7 @@ programs:
 	cd $(PROGRAMS_DIR)/test-crate && $(CARGO) test --no-run --offline -q
 	cd $(PROGRAMS_DIR)/locks && CARGO_TARGET_DIR=target/full CARGO_PROFILE_RELEASE_DEBUG=full \
 	  $(CARGO) build --release --offline -q
+	CARGO=$(CARGO) bash tools/build-matrix.sh
 	@for v in $(AWAIT_VARIANTS); do \
 	  case $$v in *-full) debug=full;; *) debug=line-tables-only;; esac; \
 	  case $$v in fp-*) flags="-C force-frame-pointers=yes";; *) flags="";; esac; \
@@ -141,7 +142,8 @@ e2e: all programs
 	bash tests/e2e/exports.sh && \
 	bash tests/e2e/faults.sh && \
 	bash tests/e2e/block_on.sh && \
-	bash tests/e2e/test_cmd.sh
+	bash tests/e2e/test_cmd.sh && \
+	bash tests/e2e/matrix.sh
 
 # The unit tests and replays of the e2e recordings under AddressSanitizer,
 # LeakSanitizer and UBSan, built in their own folder.

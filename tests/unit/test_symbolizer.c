@@ -25,6 +25,7 @@
 #include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "binary/symbolizer.h"
+#include "binary/crate_map.h"
 
 /* a real call: neither inlined nor cloned nor specialised away */
 #ifdef __clang__
@@ -456,6 +457,44 @@ static void test_rust_lines(void **state)
 	binary__free(b);
 }
 
+/* The program's crates are its workspace's members: by a function's crate,
+ * else by the file's directory; Debian's crates, std and anything outside
+ * the workspace are not. */
+static void test_crate_map(void **state)
+{
+	char path[PATH_MAX], file[PATH_MAX + 32];
+	struct binary *b;
+	struct crate_map *m;
+	const char *ws;
+
+	program_path(path, sizeof(path), "../../async-task/target/release/astd_tasks");
+	if (access(path, R_OK))
+		skip();
+	b = binary__open(path);
+	assert_non_null(b);
+	m = crate_map__new(binary__dwarf(b), func_vaddr(b, "main"));
+	assert_non_null(m);
+	ws = crate_map__workspace(m);
+	assert_non_null(ws);
+	assert_non_null(strstr(ws, "tests/programs/async-task"));
+	assert_int_equal(crate_map__is_own(m, "astd_tasks::main", NULL), 1);
+	assert_int_equal(crate_map__is_own(m, "<astd_tasks::Job as core::future::future::Future>::poll", NULL), 1);
+	assert_int_equal(crate_map__is_own(m, "async_task::raw::RawTask<F,T,S>::run", NULL), 0);
+	assert_int_equal(crate_map__is_own(m, "async_global_executor::threading::thread_main_loop", NULL), 0);
+	assert_int_equal(crate_map__is_own(m, "<F as core::future::into_future::IntoFuture>::into_future", NULL), 0);
+	/* no path: the file says */
+	snprintf(file, sizeof(file), "%s/src/astd_tasks.rs", ws);
+	assert_int_equal(crate_map__is_own(m, "{async_fn#0}", file), 1);
+	assert_int_equal(crate_map__is_own(m, "ref_inc", "/usr/share/cargo/registry/async-task-4.3.0/src/raw.rs"), 0);
+	assert_int_equal(crate_map__is_own(m, NULL, "/rustc/0123abcd/library/core/src/future/mod.rs"), 0);
+	/* a dependency built from a path outside the workspace */
+	assert_int_equal(crate_map__is_own(m, "poll<u32>", "/home/u/src/tokio/tokio/src/sync/oneshot.rs"), 0);
+	assert_int_equal(crate_map__is_own(m, "ref_inc", NULL), -1);
+	assert_int_equal(crate_map__is_own(NULL, "astd_tasks::main", NULL), -1);
+	crate_map__free(m);
+	binary__free(b);
+}
+
 /* The tokio programs are built without debuginfo, but the standard library
  * linked in brings its own DWARF: the program's frames have no file. */
 static void test_rust_std_lines_only(void **state)
@@ -479,7 +518,8 @@ static void test_rust_std_lines_only(void **state)
 	pcs[1] = main_vaddr + 5;
 	rs = symbolizer__new(b);
 	assert_non_null(rs);
-	assert_true(symbolizer__has_lines(rs));
+	/* std's lines are not the program's */
+	assert_false(symbolizer__has_lines(rs));
 
 	n = symbolizer__frames(rs, std_vaddr + 4, false, f, 16);
 	assert_true(n >= 1);
@@ -512,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_library_by_crate),
 		cmocka_unit_test(test_first_user_frame),
 		cmocka_unit_test(test_rust_lines),
+		cmocka_unit_test(test_crate_map),
 		cmocka_unit_test(test_rust_std_lines_only),
 	};
 

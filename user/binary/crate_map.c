@@ -69,8 +69,12 @@ static int add_unit(struct crate_map *m, char *crate, const char *root, const ch
 	return 0;
 }
 
-/* The members' directory: most relative units' (std's, /rustc/<hash>, is
- * not one). */
+bool crate_map__is_std_dir(const char *comp_dir)
+{
+	return comp_dir && (!strncmp(comp_dir, "/rustc/", 7) || !strncmp(comp_dir, "/rust/deps/", 11));
+}
+
+/* The members' directory: most relative units' (std's is not one). */
 static const char *likeliest_workspace(const struct crate_map *m)
 {
 	const char *best = NULL;
@@ -79,7 +83,7 @@ static const char *likeliest_workspace(const struct crate_map *m)
 	for (size_t i = 0; i < m->n; i++) {
 		size_t n = 0;
 
-		if (!m->units[i].relative || !strncmp(m->units[i].comp_dir, "/rustc/", 7))
+		if (!m->units[i].relative || crate_map__is_std_dir(m->units[i].comp_dir))
 			continue;
 		for (size_t j = 0; j < m->n; j++)
 			n += m->units[j].relative && !strcmp(m->units[j].comp_dir, m->units[i].comp_dir);
@@ -157,11 +161,17 @@ static bool is_member(const struct crate_map *m, const struct crate_unit *u)
 }
 
 /* The crate a Rust path starts with, into buf; false for a name that is no
- * path ("main", "{async_fn#0}", a short inlined name). */
+ * path ("main", "{async_fn#0}", a short inlined name). A trait impl on a
+ * type parameter ("<F as core::future::IntoFuture>::into_future") is the
+ * trait's crate's blanket impl. */
 static bool path_crate(const char *function, char *buf, size_t len)
 {
+	const char *as = function[0] == '<' ? strstr(function, " as ") : NULL;
 	size_t n;
 
+	if (as && !memchr(function, ':', (size_t)(as - function)) &&
+	    !memchr(function + 1, '<', (size_t)(as - function - 1)))
+		function = as + 4;
 	function += strspn(function, "<&*");
 	if (!strncmp(function, "mut ", 4) || !strncmp(function, "dyn ", 4))
 		function += 4;

@@ -15,6 +15,7 @@
 
 #include <elfutils/libdw.h>
 #include <linux/types.h>
+#include <stdbool.h>
 
 struct crate_map;
 
@@ -31,6 +32,10 @@ void crate_map__free(struct crate_map *m);
  * absolute path): in a dependency's directory, else in the workspace.
  * Either may be NULL. */
 int crate_map__is_own(const struct crate_map *m, const char *function, const char *file);
+
+/* Is this a unit directory of the prebuilt standard library: /rustc/<hash>
+ * (std, core, ...) or /rust/deps/<crate> (their dependencies)? */
+bool crate_map__is_std_dir(const char *comp_dir);
 
 /* The workspace directory, for messages and tests. */
 const char *crate_map__workspace(const struct crate_map *m);

@@ -160,7 +160,11 @@ static int index_cus(struct symbolizer *s)
 
 		if (dwarf_tag(&cudie) != DW_TAG_compile_unit)
 			continue;
-		s->has_lines |= dwarf_hasattr(&cudie, DW_AT_stmt_list);
+		/* Rust's prebuilt std brings its own lines, whatever the
+		 * program was built with: those do not count */
+		s->has_lines |= dwarf_hasattr(&cudie, DW_AT_stmt_list) &&
+				!crate_map__is_std_dir(dwarf_formstring(
+					dwarf_attr(&cudie, DW_AT_comp_dir, &(Dwarf_Attribute){0})));
 		if (array__grow((void **)&s->units, &s->units_cap, s->nunits + 1, sizeof(*s->units)))
 			return -ENOMEM;
 		s->units[s->nunits] = (struct unit){ .off = dwarf_dieoffset(&cudie) };

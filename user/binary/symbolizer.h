@@ -31,7 +31,8 @@ struct binary;
  * A binary without DWARF resolves through its symbols only. NULL + ENOMEM. */
 struct symbolizer *symbolizer__new(const struct binary *bin);
 void symbolizer__free(struct symbolizer *s);
-/* true if the file has DWARF line tables */
+/* true if the file has DWARF line tables for more than the prebuilt
+ * standard library (crate_map__is_std_dir) */
 bool symbolizer__has_lines(const struct symbolizer *s);
 
 /* Frames at ELF virtual address `vaddr`, innermost (most inlined) first,

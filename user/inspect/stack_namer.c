@@ -208,6 +208,27 @@ static bool in_loop(const struct sym_frame *f, const struct root_loop *loops)
 	return false;
 }
 
+bool stack_namer__in_runtime_loop(struct stack_namer *sn, const struct aib_stack *stack,
+				  const __u8 *bytes, const struct root_loop *loops)
+{
+	struct stack_snapshot snap = snapshot(stack, bytes, stack->len);
+	__u64 pcs[MAX_PCS];
+	int n = unwinder__unwind(sn->unwinder, &snap, pcs, MAX_PCS);
+
+	for (int i = 0; i < n; i++) {
+		struct sym_frame f[16];
+		int nf = symbolizer__frames(sn->symbolizer, pcs[i], i > 0, f, 16);
+
+		for (int j = 0; j < nf; j++) {
+			if (in_loop(&f[j], loops))
+				return true;
+			if (!f[j].library)
+				return false;
+		}
+	}
+	return false;
+}
+
 int stack_namer__loop_frame(struct stack_namer *sn, const struct aib_stack *stack,
 			    const __u8 *bytes, const struct root_loop *loops, __u64 *entry_sp)
 {

@@ -56,6 +56,13 @@ struct root_loop;
 int stack_namer__loop_frame(struct stack_namer *n, const struct aib_stack *stack,
 			    const __u8 *bytes, const struct root_loop *loops, __u64 *entry_sp);
 
+/* Is one of `loops` on the stack with none of the program's frames inside
+ * it: a block_on or spawn the runtime makes for itself (a worker's loop,
+ * an executor thread), not one the program made from inside such a loop
+ * (block_in_place)? */
+bool stack_namer__in_runtime_loop(struct stack_namer *n, const struct aib_stack *stack,
+				  const __u8 *bytes, const struct root_loop *loops);
+
 /* Its symbolizer, to name other addresses of the executable. */
 struct symbolizer *stack_namer__symbolizer(struct stack_namer *n);
 

@@ -68,6 +68,46 @@ static const struct wait_rule *match_rule(const struct wait_rule *rules, size_t 
 
 #define NRULES(a) (sizeof(a) / sizeof((a)[0]))
 
+/* What the rules match a frame by: its path, or where the DWARF names an
+ * inlined function by its short name only (line tables only, fat LTO),
+ * the module its file is: ".../tokio-1.24.2/src/sync/oneshot.rs" or
+ * ".../tokio/src/sync/oneshot.rs" -> "tokio::sync::oneshot::poll". */
+static const char *frame_path(const struct await_frame *f, char *buf, size_t len)
+{
+	const char *src = NULL, *crate, *p;
+	size_t n = 0, clen;
+
+	if (strstr(f->function, "::") || f->file[0] != '/')
+		return f->function;
+	for (p = strstr(f->file, "/src/"); p; p = strstr(p + 1, "/src/"))
+		src = p;
+	if (!src)
+		return f->function;
+	for (crate = src; crate > f->file && crate[-1] != '/'; crate--)
+		;
+	clen = (size_t)(src - crate);
+	/* the version a registry adds: "-1.24.2" */
+	for (p = crate; p < src; p++)
+		if (*p == '-' && p[1] >= '0' && p[1] <= '9') {
+			clen = (size_t)(p - crate);
+			break;
+		}
+	for (size_t i = 0; i < clen && n + 1 < len; i++)
+		buf[n++] = crate[i] == '-' ? '_' : crate[i];
+	for (p = src + 4; *p && n + 2 < len; p++) {
+		if (!strcmp(p, ".rs") || !strcmp(p, "/mod.rs") || !strcmp(p, "/lib.rs"))
+			break;
+		if (*p == '/') {
+			buf[n++] = ':';
+			buf[n++] = ':';
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	snprintf(buf + n, len - n, "::%s", f->function);
+	return buf;
+}
+
 enum aib_wait_kind await_site__classify(const struct await_frame *f, int n, char *detail,
 					size_t detail_len)
 {
@@ -78,9 +118,12 @@ enum aib_wait_kind await_site__classify(const struct await_frame *f, int n, char
 
 	snprintf(detail, detail_len, "%s", "");
 	for (i = 0; i < n && f[i].library && !r; i++) {
-		r = match_rule(wait_rules, NRULES(wait_rules), f[i].function);
+		char buf[sizeof(f[i].file) + sizeof(f[i].function)];
+		const char *path = frame_path(&f[i], buf, sizeof(buf));
+
+		r = match_rule(wait_rules, NRULES(wait_rules), path);
 		if (!weak)
-			weak = match_rule(weak_rules, NRULES(weak_rules), f[i].function);
+			weak = match_rule(weak_rules, NRULES(weak_rules), path);
 	}
 	if (!r)
 		r = weak;
@@ -88,7 +131,9 @@ enum aib_wait_kind await_site__classify(const struct await_frame *f, int n, char
 		return AIB_WAIT_UNKNOWN;
 	if (r->kind == AIB_WAIT_LOCK)
 		for (int j = i; j < n && f[j].library; j++) {
-			const struct wait_rule *l = match_rule(lock_kinds, NRULES(lock_kinds), f[j].function);
+			char buf[sizeof(f[j].file) + sizeof(f[j].function)];
+			const struct wait_rule *l =
+				match_rule(lock_kinds, NRULES(lock_kinds), frame_path(&f[j], buf, sizeof(buf)));
 
 			if (l) {
 				r = l;

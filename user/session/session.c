@@ -195,20 +195,17 @@ static int name_root(struct session *s, const struct aib_ev_spawn *e, const char
 }
 
 /* A block_on root called from one of its runtime's own threads (an
- * executor's loop), or a spawn of the runtime's own carrier (a worker),
- * outside any task (block_in_place's root runs inside a worker's task): not
- * the program's. */
+ * executor's loop), or a spawn of the runtime's own carrier (a worker):
+ * not the program's. */
 static bool runtime_loop(struct session *s, const struct aib_ev_spawn_stack *e)
 {
 	const struct runtime_ops *rt = runtime__get((enum aib_runtime)e->spawn.runtime);
 	const struct root_loop *own = !rt ? NULL
 				      : e->spawn.flags & AIB_SPAWN_BLOCK_ON ? rt->own_loops
 									    : rt->own_spawns;
-	__u64 sp;
 
-	return own && !e->spawn.parent_task && s->o.spawn_stacks &&
-	       !stack_namer__loop_frame(s->o.spawn_stacks, &e->stack, (const __u8 *)(e + 1), own,
-					&sp);
+	return own && s->o.spawn_stacks &&
+	       stack_namer__in_runtime_loop(s->o.spawn_stacks, &e->stack, (const __u8 *)(e + 1), own);
 }
 
 /* A spawn with the stack copied at it: unwind to the program's own frame,
