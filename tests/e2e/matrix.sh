@@ -27,6 +27,11 @@ source "$ROOT/tests/e2e/lib.sh"
 
 # label of a spawn line: spawned/completed/alive (the fixtures' top comments)
 declare -A COUNTS=([work]=40/40/0 [config]=3/0/3 [nap]=1/0/1)
+# What a cell cannot have, which its start-up line must name: LTO inlines
+# async-task's Runnable::schedule into smol's spawn, so its tasks are found
+# at their first poll, with no spawn location (RawTask::schedule, which
+# survives, also runs at every wake: not probed yet).
+declare -A MISSING=([smol_thin]="Runnable::schedule (inlined" [smol_fat]="Runnable::schedule (inlined")
 
 # The parked tasks of a spawn label: "AWAIT_SITE KIND" of each, deduplicated.
 awaits_at() { # JSON LOCATION
@@ -36,15 +41,24 @@ awaits_at() { # JSON LOCATION
 
 # PROG (mx_tokio, mx_smol) built as CELL, parked READY, traced 1.5 s.
 run_cell() { # PROG CELL
-	local prog=$1 cell=$2 j=out.json label loc c
+	local prog=$1 cell=$2 j=out.json label loc c missing=${MISSING[${1#mx_}_$2]:-}
 	tool out run --duration 1.5 --stuck-after 1s --json "$j" -- "$PROGS/$cell/release/$prog"
 	expect_rc out 0
 	grep -q '^READY$' out.out || fail "$prog did not get READY within the 1.5 s"
 	expect_jq "$j" "44 tasks, 40 completed, 4 alive" \
 		'.metadata | .total_tasks == 44 and .completed_tasks == 40 and .alive_tasks == 4'
-	expect_jq "$j" "every task's spawn location found" \
-		'[.tasks[] | select(.kind != "block_on") | .spawn_location, .spawn_location_from]
-		 | all(. != null)'
+	if [ -n "$missing" ]; then
+		grep -qF "not found: $missing" out.err ||
+			fail "the start-up line does not name '$missing': $(head -1 out.err)"
+		expect_eq "all tasks first seen at a poll" \
+			"$(jqf "$j" '.locations | map("\(.location) \(.spawned)/\(.completed)/\(.alive)") | join(",")')" \
+			"null 44/40/4"
+		grep -q '^(unknown: spawn not seen) ' out.out || fail "the report does not say the spawns were not seen"
+	else
+		expect_jq "$j" "every task's spawn location found" \
+			'[.tasks[] | select(.kind != "block_on") | .spawn_location, .spawn_location_from]
+			 | all(. != null)'
+	fi
 	if [ "$cell" = nodebug ]; then
 		# no line tables: a location is a #[track_caller] file:line:col, or
 		# the program's function the spawn was inlined into
@@ -53,9 +67,18 @@ run_cell() { # PROG CELL
 			 and (map(.spawned) | add) == 44 and (map(.completed) | add) == 40
 			 and (map(.alive) | add) == 4' \
 			--arg f "$SRC_PREFIX/$prog.rs:" --arg fn "$prog::"
-		grep -q 'spawn locations: .*no line tables' out.err ||
+		grep -q "not found: .*the program's line tables" out.err ||
 			fail "the start-up line does not say the line tables are missing: $(head -1 out.err)"
 		grep -q 'Note: the binary has no line tables' out.out || fail "no note on line tables"
+		return
+	fi
+	if [ -n "$missing" ]; then
+		# the parked tasks told apart by their await sites instead
+		expect_eq "parked tasks: await site, waiting for (count)" \
+			"$(jqf "$j" '[.tasks[] | select(.kind != "block_on" and .state != "completed")
+				| "\(.await_site) \(.waiting_for.kind)"] | group_by(.)
+				| map("\(.[0]) (\(length))") | join(",")')" \
+			"$SRC_PREFIX/$prog.rs:$(marker_line "$prog" await_config) channel (3),$SRC_PREFIX/$prog.rs:$(marker_line "$prog" await_nap) timer (1)"
 		return
 	fi
 	for label in "${!COUNTS[@]}"; do

@@ -12,7 +12,7 @@
 #include "lib/array.h"
 
 struct crate_unit {
-	char *crate;	/* "tokio" */
+	char *crate;	/* "tokio"; NULL when the unit does not say (incremental builds) */
 	char *dir;	/* absolute directory of its root file: its files are below */
 	char *comp_dir; /* where rustc ran */
 	bool relative;	/* its root file was given relative to comp_dir */
@@ -24,7 +24,8 @@ struct crate_map {
 	const char *workspace;	  /* a comp_dir of units */
 };
 
-/* "ROOT/@/CRATE.HASH-cgu.N" -> root and crate, malloc'ed; false if not so. */
+/* "ROOT/@/CRATE.HASH-cgu.N" -> root and crate, malloc'ed (an incremental
+ * build names its units "ROOT/@/<random>": crate NULL); false if not so. */
 static bool parse_unit_name(const char *name, char **root, char **crate)
 {
 	const char *at = name ? strstr(name, "/@/") : NULL;
@@ -33,40 +34,44 @@ static bool parse_unit_name(const char *name, char **root, char **crate)
 	if (!at || at == name)
 		return false;
 	len = strcspn(at + 3, ".");
-	if (!len)
-		return false;
 	*root = strndup(name, (size_t)(at - name));
-	*crate = strndup(at + 3, len);
-	return *root && *crate;
+	*crate = len && at[3 + len] == '.' ? strndup(at + 3, len) : NULL;
+	return *root && (*crate || at[3 + len] != '.');
 }
 
 static int add_unit(struct crate_map *m, char *crate, const char *root, const char *comp_dir)
 {
 	const char *slash = strrchr(root, '/');
-	size_t dlen = slash ? (size_t)(slash - root) : 0;
-	bool relative = root[0] != '/';
-	struct crate_unit u = {.crate = crate, .relative = relative};
-	size_t clen = comp_dir ? strlen(comp_dir) : 0;
+	int dlen = slash ? (int)(slash - root) : 0;
+	struct crate_unit u = {.crate = crate, .relative = root[0] != '/'};
+	size_t len = (comp_dir ? strlen(comp_dir) : 0) + (size_t)dlen + 2;
 
+	u.comp_dir = strdup(comp_dir ?: "");
+	u.dir = malloc(len);
+	if (!u.comp_dir || !u.dir)
+		goto fail;
+	if (u.relative && comp_dir)
+		snprintf(u.dir, len, "%s/%.*s", comp_dir, dlen, root);
+	else
+		snprintf(u.dir, len, "%.*s", dlen, root);
+	/* a crate's many units: one entry */
 	for (size_t i = 0; i < m->n; i++)
-		if (!strcmp(m->units[i].crate, crate) && !strcmp(m->units[i].comp_dir, comp_dir ?: "")) {
+		if (!strcmp(m->units[i].crate ?: "", crate ?: "") && !strcmp(m->units[i].dir, u.dir) &&
+		    !strcmp(m->units[i].comp_dir, u.comp_dir)) {
+			free(u.comp_dir);
+			free(u.dir);
 			free(crate);
 			return 0;
 		}
-	u.comp_dir = strdup(comp_dir ?: "");
-	u.dir = malloc(clen + dlen + 2);
-	if (!u.comp_dir || !u.dir || array__grow((void **)&m->units, &m->cap, m->n + 1, sizeof(u))) {
-		free(u.comp_dir);
-		free(u.dir);
-		free(crate);
-		return -ENOMEM;
-	}
-	if (relative && clen)
-		snprintf(u.dir, clen + dlen + 2, "%s/%.*s", comp_dir, (int)dlen, root);
-	else
-		snprintf(u.dir, clen + dlen + 2, "%.*s", (int)dlen, root);
+	if (array__grow((void **)&m->units, &m->cap, m->n + 1, sizeof(u)))
+		goto fail;
 	m->units[m->n++] = u;
 	return 0;
+fail:
+	free(u.comp_dir);
+	free(u.dir);
+	free(crate);
+	return -ENOMEM;
 }
 
 bool crate_map__is_std_dir(const char *comp_dir)
@@ -200,10 +205,17 @@ int crate_map__is_own(const struct crate_map *m, const char *function, const cha
 	if (!m)
 		return -1;
 	if (function && path_crate(function, crate, sizeof(crate))) {
-		for (size_t i = 0; i < m->n; i++)
-			if (!strcmp(m->units[i].crate, crate) && is_member(m, &m->units[i]))
-				return 1;
-		return 0;
+		bool unnamed_member = false;
+
+		for (size_t i = 0; i < m->n; i++) {
+			if (m->units[i].crate && !strcmp(m->units[i].crate, crate))
+				return is_member(m, &m->units[i]);
+			unnamed_member |= !m->units[i].crate && is_member(m, &m->units[i]);
+		}
+		/* a crate no unit names: a dependency, unless the members' units
+		 * are unnamed (an incremental build): then the file says */
+		if (!unnamed_member)
+			return 0;
 	}
 	if (!file || file[0] != '/')
 		return -1;

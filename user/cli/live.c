@@ -271,8 +271,7 @@ static void find_tasks(struct live *l)
 
 /* How spawn locations are found: tokio's spawn functions are given a
  * #[track_caller] Location; where they are inlined, and for async-task
- * (which keeps none), the spawn's stack is unwound to the program's frame,
- * which without line tables names a function at best. */
+ * (which keeps none), the spawn's stack is unwound to the program's frame. */
 static const char *spawn_locations(struct live *l, char *buf, size_t len)
 {
 	const struct probe_plan *plan = &l->plan;
@@ -283,14 +282,11 @@ static const char *spawn_locations(struct live *l, char *buf, size_t len)
 
 	if (!track_caller && !stack)
 		return "no";
-	snprintf(buf, len, "%s%s%s%s", track_caller ? "#[track_caller] Location" : "",
+	snprintf(buf, len, "%s%s%s", track_caller ? "#[track_caller] Location" : "",
 		 track_caller && stack ? ", " : "",
 		 !stack ? "" : tokio && at ? "the stack where inlined and for async-task"
 			     : tokio	   ? "the stack where inlined"
-					   : "the spawn's stack",
-		 !stack || has_line_tables(l) ? ""
-		 : " (no line tables: function names; debug = \"line-tables-only\" in "
-		   "[profile.release] brings file:line)");
+					   : "the spawn's stack");
 	return buf;
 }
 
@@ -327,6 +323,9 @@ static int prepare(struct live *l)
 	 * plan takes await stacks, those, blocked syscalls' and lock sites'. */
 	l->stacks = stack_namer__new(l->bin);
 	l->stacks_err = l->stacks ? 0 : errno;
+	if (!has_line_tables(l))
+		probe_plan__note_missing(&l->plan, "the program's line tables "
+			"(debug = \"line-tables-only\" in [profile.release] brings file:line)");
 	awaits = l->plan.await_sites ? l->stacks : NULL;
 	/* Futures decoded from memory need full debug info. */
 	if (l->plan.runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO))
