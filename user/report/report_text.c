@@ -166,6 +166,7 @@ struct stuck_row {
 	__u64 blocked;
 	bool at_least;
 	const char *thread; /* a block_on root's thread, or NULL */
+	bool late_attach;   /* a task first seen at a poll may predate the session */
 };
 
 static int by_blocked_desc(const void *a, const void *b)
@@ -205,7 +206,9 @@ static void stuck_task(const struct stuck_row *r, const struct report_opts *o,
 		fprintf(f, "  %s at %s", t->kind == TASK_BLOCK_ON ? "block_on" : "spawned", t->location);
 	else
 		fprintf(f, "  %s", t->found_in_memory ? "(found in memory: spawned before the attach)"
-						      : "(spawned before the attach)");
+				   : r->late_attach   ? "(spawned before the attach)"
+				   : t->spawn_seen    ? "(spawn site not resolved)"
+						      : "(spawn not seen)");
 	if (r->thread)
 		fprintf(f, " on thread %s", r->thread);
 	fputc('\n', f);
@@ -254,7 +257,7 @@ static int stuck_tasks(const struct task_model *m, const struct report_opts *o, 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct task_info *t = task_model__task(m, i);
-		struct stuck_row r = {.t = t};
+		struct stuck_row r = {.t = t, .late_attach = task_model__summary(m)->late_attach};
 
 		if (t->kind == TASK_RUNTIME || (t->state != TASK_IDLE && t->state != TASK_RUNNABLE))
 			continue;
