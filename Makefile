@@ -89,7 +89,8 @@ $(BIN): $(MAIN_OBJ) $(LIB)
 
 # ---- Rust programs we trace (offline, Debian's crates) ----
 programs:
-	cd $(PROGRAMS_DIR) && $(CARGO) build --release --offline -q
+	cd $(PROGRAMS_DIR) && $(CARGO) build --release --offline -q && \
+	  $(CARGO) build --profile demo --bin demo --offline -q
 	cd $(PROGRAMS_DIR)/async-task && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/locks && $(CARGO) build --release --offline -q
 	cd $(PROGRAMS_DIR)/block-on && $(CARGO) build --release --offline -q && \

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 seconds=${DEMO_SECONDS:-5}
 echo "== inspecting the demo service for ${seconds}s (tests/programs/src/bin/demo.rs) =="
 exec build/async-inspect-bpf run --duration "$seconds" --tasks 15 --json build/demo.json \
-	-- tests/programs/target/release/demo
+	-- tests/programs/target/demo/demo

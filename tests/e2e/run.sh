@@ -232,6 +232,24 @@ test_replay_bad_kind() {
 		'(.tasks | length) >= 1 and .metadata.total_tasks <= $n' --argjson n "$FULL"
 }
 
+# 7b. `make demo`'s screen (tools/demo.sh on the demo built as users ship it,
+# with line tables): the stuck task tops it, named, with its await's
+# file:line and what it waits for.
+test_demo_screen() {
+	local line
+	line=$(marker_line demo await_config)
+	RC=0
+	DEMO_SECONDS=2 timeout -k 5 "$TOOL_TIMEOUT" bash "$ROOT/tools/demo.sh" >screen.out 2>screen.err || RC=$?
+	expect_rc screen 0
+	grep -A3 '^Stuck tasks' screen.out >stuck.txt || fail "no stuck tasks on the demo's screen"
+	expect_eq "the stuck task" "$(sed -n 2p stuck.txt | awk '{print $1, $2, $3, $4, $5}')" \
+		"Task 3 load_config spawned at"
+	grep -q "└─> load_config()  src/bin/demo.rs:$line   ◄── BLOCKED" stuck.txt ||
+		fail "load_config's await (src/bin/demo.rs:$line) not on the screen: $(sed -n 3p stuck.txt)"
+	grep -q "waiting for: channel (oneshot receive)" stuck.txt || fail "what it waits for is not said"
+	! grep -q "not found: .*line tables" screen.err || fail "the demo was built without line tables"
+}
+
 # 8. --duration on a program that runs forever: the tool stops it in time and
 # reports the stuck task as alive and idle.
 test_duration() {
@@ -566,7 +584,7 @@ test_panics() {
 	grep -q 'panicked' panics.out || fail "the text report does not show the panicked tasks"
 }
 
-ALL_TESTS=(multi_thread current_thread nested panics heavy_load drops_by_reason attach_pid attach_alias record_replay
+ALL_TESTS=(multi_thread current_thread nested panics heavy_load drops_by_reason demo_screen attach_pid attach_alias record_replay
 	replay_truncated replay_bad_magic replay_bad_kind duration sigint_run sigint_pid
 	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
 	err_replay_missing err_output_collision err_json_unwritable err_disk_full err_thread_id

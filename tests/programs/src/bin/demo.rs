@@ -78,7 +78,7 @@ fn checksum(seed: u64, rounds: u64) -> u64 {
 
 async fn load_config(rx: oneshot::Receiver<String>) -> Option<String> {
     // The sender is never used: this waits forever.
-    rx.await.ok()
+    rx.await.ok() // aib:await_config
 }
 
 async fn fetch_user(id: u64, ms: u64) -> u64 {
