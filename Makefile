@@ -12,13 +12,14 @@ ARCH      := x86
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
              -Iinclude -Iuser -I$(OUT) -D_GNU_SOURCE
-LDLIBS    := -lbpf -lelf -ldw -lcapstone -lz -liberty -lm
+LDLIBS    := -lbpf -lelf -ldw -ldebuginfod -lcapstone -lz -liberty -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
              libiberty-dev libdw-dev libcapstone-dev pkg-config jq protobuf-compiler \
-             librust-tokio-dev librust-async-std-dev librust-smol-dev libclang-rt-14-dev
+             librust-tokio-dev librust-async-std-dev librust-smol-dev libclang-rt-14-dev \
+             libdebuginfod-dev debuginfod
 # And what `make bench` needs besides: tokio-tracing for its third variant.
 BENCH_PKGS := librust-tracing-subscriber-dev
 
@@ -144,6 +145,7 @@ e2e: all programs
 	bash tests/e2e/faults.sh && \
 	bash tests/e2e/block_on.sh && \
 	bash tests/e2e/test_cmd.sh && \
+	bash tests/e2e/debuginfo.sh && \
 	bash tests/e2e/matrix.sh
 
 # The unit tests and replays of the e2e recordings under AddressSanitizer,

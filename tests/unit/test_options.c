@@ -75,6 +75,7 @@ static void test_defaults(void **state)
 	assert_null(p.o.exports.folded);
 	assert_null(p.o.exports.csv_dir);
 	assert_int_equal(p.o.exports.folded_kind, FOLDED_BOTH);
+	assert_null(p.o.debuginfo);
 }
 
 static void test_every_flag(void **state)
@@ -247,6 +248,7 @@ static void test_command_fit(void **state)
 	static const char *const live_only[][2] = {
 		{"--pid", "3"},	 {"-d", "3"},	      {"--record", "o.rec"}, {"--locks", NULL},
 		{"--blocking", NULL}, {"--ringbuf-mb", "8"}, {"--blocking-threshold", "2ms"},
+		{"--debuginfo", "x.debug"},
 	};
 	struct parsed p;
 	char want[160];
@@ -352,6 +354,38 @@ static void test_output_collisions(void **state)
 	assert_string_equal(p.o.json, "c");
 }
 
+/* --debuginfo FILE: live sessions and test take it; a file that cannot be
+ * read is a usage error before anything starts. */
+static void test_debuginfo(void **state)
+{
+	char path[] = "/tmp/aib_opt_XXXXXX", eq[64];
+	struct parsed p;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	expect_ok(parse(&p, "run", "--debuginfo", path, "--", "./app", NULL));
+	assert_int_equal(p.o.cmd, CMD_RUN);
+	assert_string_equal(p.o.debuginfo, path);
+	expect_ok(parse(&p, "--debuginfo", path, "-p", "7", NULL));
+	assert_int_equal(p.o.cmd, CMD_ATTACH);
+	assert_string_equal(p.o.debuginfo, path);
+	snprintf(eq, sizeof(eq), "--debuginfo=%s", path);
+	expect_ok(parse(&p, "test", eq, "--", "cargo", "test", NULL));
+	assert_int_equal(p.o.cmd, CMD_TEST);
+	assert_string_equal(p.o.debuginfo, path);
+	/* after `--`, it is CMD's */
+	expect_ok(parse(&p, "run", "--", "./app", "--debuginfo", "/nonexistent", NULL));
+	assert_null(p.o.debuginfo);
+
+	expect_error(parse(&p, "-p", "1", "--debuginfo", NULL), "--debuginfo needs a value (try --help)");
+	expect_error(parse(&p, "run", "--debuginfo", "/nonexistent/app.debug", "--", "./app", NULL),
+		     "--debuginfo /nonexistent/app.debug: No such file or directory");
+	expect_error(parse(&p, "-p", "1", "--debuginfo", "/tmp", NULL),
+		     "--debuginfo /tmp is not a file");
+	unlink(path);
+}
+
 static void test_durations(void **state)
 {
 	static const struct {
@@ -379,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_durations),    cmocka_unit_test(test_command_fit),
 		cmocka_unit_test(test_output_collisions), cmocka_unit_test(test_test_command),
+		cmocka_unit_test(test_debuginfo),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);

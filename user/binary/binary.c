@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "binary/debug_file.h"
 #include "binary/elf_symbols.h"
 
 struct binary {
@@ -18,6 +19,7 @@ struct binary {
 	Dwarf *dw;
 	Dwarf_CFI *cfi;
 	bool own_cfi; /* from .eh_frame: ours to end; .debug_frame's is dw's */
+	struct debug_file *debug; /* NULL: not looked for */
 };
 
 /* Does every DWARF string section end in a NUL? libdw (0.188) hands out
@@ -47,9 +49,29 @@ static bool dwarf_strings_terminated(Elf *elf)
 	return true;
 }
 
+/* The ELF to read DWARF from: the debug file's when it has DWARF and the
+ * executable has none, or it was given. */
+static Elf *dwarf_elf(const struct binary *b, bool own_dwarf)
+{
+	Elf *dbg = b->debug ? debug_file__elf(b->debug) : NULL;
+	bool dwarf, symtab;
+
+	if (!dbg)
+		return b->elf;
+	debug_file__sections(dbg, &dwarf, &symtab);
+	return dwarf && (!own_dwarf || debug_file__source(b->debug) == DEBUG_GIVEN) ? dbg : b->elf;
+}
+
 struct binary *binary__open(const char *path)
 {
+	return binary__open_with_debug(path, NULL);
+}
+
+struct binary *binary__open_with_debug(const char *path, const struct debug_search *s)
+{
 	struct binary *b;
+	bool dwarf, symtab;
+	Elf *dw_elf;
 	int err;
 
 	if (!path) {
@@ -80,13 +102,22 @@ struct binary *binary__open(const char *path)
 		err = -ENOEXEC;
 		goto fail;
 	}
+	debug_file__sections(b->elf, &dwarf, &symtab);
+	if (s && (s->given || !dwarf || !symtab)) {
+		b->debug = debug_file__find(b->elf, path, s);
+		if (!b->debug) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
 	b->syms = elf_symbols__new(b); /* checks the machine and the type */
 	if (!b->syms) {
 		err = -errno;
 		goto fail;
 	}
 	/* a malformed string section: the file is used as if it had no DWARF */
-	b->dw = dwarf_strings_terminated(b->elf) ? dwarf_begin_elf(b->elf, DWARF_C_READ, NULL)
+	dw_elf = dwarf_elf(b, dwarf);
+	b->dw = dwarf_strings_terminated(dw_elf) ? dwarf_begin_elf(dw_elf, DWARF_C_READ, NULL)
 						 : NULL;
 	/* .eh_frame is always there for C and Rust; .debug_frame is the rare
 	 * fallback, read through the DWARF */
@@ -111,6 +142,7 @@ void binary__free(struct binary *b)
 	if (b->dw)
 		dwarf_end(b->dw);
 	elf_symbols__free(b->syms);
+	debug_file__free(b->debug);
 	if (b->elf)
 		elf_end(b->elf);
 	if (b->fd >= 0)
@@ -141,4 +173,9 @@ Dwarf *binary__dwarf(const struct binary *b)
 Dwarf_CFI *binary__cfi(const struct binary *b)
 {
 	return b->cfi;
+}
+
+const struct debug_file *binary__debug_file(const struct binary *b)
+{
+	return b->debug;
 }

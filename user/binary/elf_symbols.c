@@ -7,6 +7,7 @@
  */
 #include "binary/elf_symbols.h"
 #include "binary/binary.h"
+#include "binary/debug_file.h"
 
 #include <errno.h>
 #include <gelf.h>
@@ -33,6 +34,7 @@ struct alloc_sec {
 struct elf_symbols {
 	const struct binary *bin; /* the file they are read from */
 	Elf *elf;	   /* the binary's */
+	Elf *symelf;	   /* the one whose symbol table is read: elf, or its debug file's */
 	const char *image; /* whole file, mmapped by libelf */
 	size_t image_size;
 	dev_t dev;
@@ -149,6 +151,24 @@ static int cmp_sym(const void *a, const void *b)
 	return strcmp(x->raw, y->raw);
 }
 
+/* A stripped executable's .symtab from its debug file (s->symelf then). */
+static Elf_Scn *debug_symtab(struct elf_symbols *s)
+{
+	const struct debug_file *df = binary__debug_file(s->bin);
+	Elf *dbg = df ? debug_file__elf(df) : NULL;
+	Elf_Scn *scn = NULL;
+
+	while (dbg && (scn = elf_nextscn(dbg, scn))) {
+		GElf_Shdr sh;
+
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB) {
+			s->symelf = dbg;
+			return scn;
+		}
+	}
+	return NULL;
+}
+
 static int read_headers(struct elf_symbols *s, Elf_Scn **symscn)
 {
 	GElf_Ehdr eh;
@@ -203,6 +223,9 @@ static int read_headers(struct elf_symbols *s, Elf_Scn **symscn)
 		s->secs = secs;
 		s->secs[s->nsecs++] = (struct alloc_sec){ name, sh.sh_addr, sh.sh_size };
 	}
+	s->symelf = s->elf;
+	if (!*symscn)
+		*symscn = debug_symtab(s);
 	s->has_symtab = *symscn != NULL;
 	if (!*symscn)
 		*symscn = dynsym;
@@ -239,7 +262,7 @@ static int read_symbols(struct elf_symbols *s, Elf_Scn *scn)
 		type = GELF_ST_TYPE(sym.st_info);
 		if ((type != STT_FUNC && type != STT_OBJECT) || sym.st_shndx == SHN_UNDEF)
 			continue;
-		name = elf_strptr(s->elf, sh.sh_link, sym.st_name);
+		name = elf_strptr(s->symelf, sh.sh_link, sym.st_name);
 		if (!name || !*name)
 			continue;
 

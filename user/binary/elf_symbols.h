@@ -33,13 +33,14 @@ struct elf_symbol {
 };
 
 /* Reads the defined function and object symbols of an x86_64 ET_EXEC/ET_DYN
- * file (.symtab, or .dynsym when there is no .symtab); binary__open does, and
+ * file (.symtab, else its debug file's, else .dynsym); binary__open does, and
  * owns the result (the table borrows its ELF handle). NULL + errno: ENOEXEC
  * for another machine, an object file or a malformed one, ENOMEM. */
 struct elf_symbols *elf_symbols__new(const struct binary *bin);
 void elf_symbols__free(struct elf_symbols *syms);
 
-/* false for a stripped binary (.symtab absent; .dynsym alone does not count) */
+/* false for a stripped binary (.symtab absent, in its debug file too;
+ * .dynsym alone does not count) */
 bool elf_symbols__has_symtab(const struct elf_symbols *syms);
 /* The binary they were read from (its DWARF, when a layout needs types). */
 const struct binary *elf_symbols__binary(const struct elf_symbols *syms);

@@ -63,6 +63,7 @@ struct symbolizer {
 	size_t nfuncs;
 
 	Dwarf *dw; /* the binary's; NULL without DWARF */
+	Elf *elf;  /* the executable's: a debug file's segments may be absent */
 	struct range *cus;
 	size_t ncus, cus_cap;
 	struct unit *units;
@@ -152,7 +153,7 @@ static int index_cus(struct symbolizer *s)
 {
 	Dwarf_CU *cu = NULL;
 	Dwarf_Die cudie;
-	Elf *elf = dwarf_getelf(s->dw);
+	Elf *elf = s->elf;
 
 	while (!dwarf_get_units(s->dw, cu, &cu, NULL, NULL, &cudie, NULL)) {
 		Dwarf_Addr base, start, end;
@@ -243,6 +244,7 @@ struct symbolizer *symbolizer__new(const struct binary *bin)
 	}
 	s->syms = binary__symbols(bin);
 	s->dw = binary__dwarf(bin); /* NULL: symbols only */
+	s->elf = binary__elf(bin);
 	s->cache = u64_map__new();
 	s->names = u64_map__new();
 	if (!s->cache || !s->names || index_funcs(s) || (s->dw && index_cus(s))) {

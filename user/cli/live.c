@@ -22,6 +22,7 @@
 #include "lib/clock.h"
 #include "lib/u64_map.h"
 #include "binary/binary.h"
+#include "binary/debug_file.h"
 #include "binary/elf_symbols.h"
 #include "binary/symbolizer.h"
 #include "binary/x86_code.h"
@@ -290,26 +291,65 @@ static const char *spawn_locations(struct live *l, char *buf, size_t len)
 	return buf;
 }
 
-static int prepare(struct live *l)
+/* "; debug info: FILE (how found)" for the start-up line, when a separate
+ * debug file is used. */
+static const char *debug_info(const struct live *l, char *buf, size_t len)
+{
+	const struct debug_file *df = binary__debug_file(l->bin);
+
+	if (!df || !debug_file__elf(df))
+		return "";
+	snprintf(buf, len, "; debug info: %s (%s)", debug_file__path(df),
+		 debug_file__source_name(debug_file__source(df)));
+	return buf;
+}
+
+/* The executable and its debug file, if it has one. */
+static int open_binary(struct live *l)
 {
 	const struct options *o = l->o;
-	char why[512] = "", captures_buf[96], spawn_buf[192];
-	struct stack_namer *awaits;
-	int err;
+	const struct debug_file *df;
+	char where[PATH_MAX + 4096] = ""; /* where no symbol table was found */
 
-	/* Read once, now (an attached target's /proc/PID/exe goes when it
-	 * exits); every reader of the file borrows it. */
-	l->bin = binary__open(l->target.exe);
+	/* test's sessions look locally, as test did before starting them */
+	l->bin = binary__open_with_debug(l->target.exe,
+					 &(struct debug_search){.given = o->debuginfo,
+								.debuginfod = !o->test_child});
 	if (!l->bin) {
 		if (errno == ENOEXEC)
 			return cli__fail("%s: not an x86_64 ELF executable", l->target.name);
 		return cli__fail("cannot read %s: %s", l->target.name, strerror(errno));
 	}
 	l->syms = binary__symbols(l->bin);
-	if (!elf_symbols__has_symtab(l->syms))
-		return cli__fail("%s is stripped (no symbol table): rebuild it without stripping "
-			    "(Cargo: [profile.release] strip = false), or inspect an unstripped copy",
-			    l->target.name);
+	df = binary__debug_file(l->bin);
+	/* test gives it to every program of its tree: it fits one of them */
+	if (df && debug_file__given_refused(df) && !o->test_child)
+		return cli__fail("cannot use --debuginfo %s for %s: %s", o->debuginfo,
+				 l->target.name, debug_file__given_refused(df));
+	if (elf_symbols__has_symtab(l->syms))
+		return 0;
+	if (df && debug_file__elf(df))
+		snprintf(where, sizeof(where), ", nor has its debug file %s", debug_file__path(df));
+	else if (df)
+		snprintf(where, sizeof(where), ", no debug file: %s", debug_file__tried(df));
+	return cli__fail("%s is stripped (no symbol table%s): rebuild it without stripping (Cargo: "
+			 "[profile.release] strip = false), give its debug file (--debuginfo FILE), "
+			 "or inspect an unstripped copy", l->target.name, where);
+}
+
+static int prepare(struct live *l)
+{
+	const struct options *o = l->o;
+	char why[512] = "", captures_buf[96], spawn_buf[192], debug_buf[PATH_MAX + 64];
+	const struct debug_file *df;
+	struct stack_namer *awaits;
+	int err;
+
+	/* Read once, now (an attached target's /proc/PID/exe goes when it
+	 * exits); every reader of the file borrows it. */
+	err = open_binary(l);
+	if (err)
+		return err;
 	err = probe_plan__for_binary(l->syms, &l->plan,
 				     (o->locks ? PROBE_CAPTURE_LOCKS : 0) |
 					     (o->blocking_min_ns ? PROBE_CAPTURE_BLOCKING : 0),
@@ -383,12 +423,17 @@ static int prepare(struct live *l)
 	if (!o->test_child) /* test's own: quiet unless a test hangs */
 		fprintf(stderr,
 		"async-inspect-bpf: %s pid %d (%s): %s runtime, %u poll sites, %zu probes attached; "
-		"spawn locations: %s; %s%s%s\n",
+		"spawn locations: %s%s; %s%s%s\n",
 		l->target.ours ? "started" : "attached to", l->target.pid, l->target.name,
 		l->plan.runtime_desc, l->plan.poll_sites, tracer__attached(l->tracer),
-		spawn_locations(l, spawn_buf, sizeof(spawn_buf)),
+		spawn_locations(l, spawn_buf, sizeof(spawn_buf)), debug_info(l, debug_buf, sizeof(debug_buf)),
 		options__captures(o, captures_buf, sizeof(captures_buf)),
 		l->plan.missing[0] ? "; not found: " : "", l->plan.missing);
+	df = binary__debug_file(l->bin);
+	if (!o->test_child && df && !debug_file__elf(df))
+		fprintf(stderr, "async-inspect-bpf: no debug info in %s and no debug file for it "
+			"(tried: %s): names come from its symbol table, without file:line or types\n",
+			l->target.name, debug_file__tried(df));
 	if (o->blocking_min_ns && tracer__blocking_error(l->tracer) &&
 	    tracer__blocking_error(l->tracer) != -ENOTSUP)
 		cli__warn("blocking syscalls inside polls are not traced (syscall tracepoints: %s)",

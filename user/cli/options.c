@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/options.h"
 #include "report/report.h"
 
@@ -42,6 +44,8 @@ static const char usage[] =
 	"      --stuck-after DURATION  list tasks parked longer than this first, with the\n"
 	"                        .await they wait on (default 2s; 500ms, 1.5s, 3m)\n"
 	"      --all-frames      await stacks keep the runtime's and std's frames\n"
+	"      --debuginfo FILE  the program's separate debug file (DWARF split out); else\n"
+	"                        it is looked for by build-id, .gnu_debuglink, debuginfod\n"
 	"      --ringbuf-mb N    each CPU's ring buffer, in MiB (default 16; 256 in all\n"
 	"                        shared when there are more than 16 CPUs)\n"
 	"      --fail-on-deadlock  exit with status 3 once a deadlock is found (after the\n"
@@ -101,6 +105,7 @@ enum {
 	OPT_FAIL_ON_HANG,
 	OPT_OUTPUT,
 	OPT_TEST_CHILD,
+	OPT_DEBUGINFO,
 };
 
 static const struct option longopts[] = {
@@ -127,6 +132,7 @@ static const struct option longopts[] = {
 	{"timeout", required_argument, 0, OPT_TIMEOUT},
 	{"fail-on-hang", no_argument, 0, OPT_FAIL_ON_HANG},
 	{"output", required_argument, 0, OPT_OUTPUT},
+	{"debuginfo", required_argument, 0, OPT_DEBUGINFO},
 	{"test-child", no_argument, 0, OPT_TEST_CHILD}, /* test's own, per process */
 	{0, 0, 0, 0},
 };
@@ -268,6 +274,9 @@ static int take_option(int c, const char *arg, struct options *o, char *err, siz
 	case OPT_TEST_CHILD:
 		o->test_child = true;
 		return 0;
+	case OPT_DEBUGINFO:
+		o->debuginfo = arg;
+		return 0;
 	case OPT_FLAMEGRAPH_KIND:
 		if (!strcmp(arg, "both"))
 			o->exports.folded_kind = FOLDED_BOTH;
@@ -322,6 +331,8 @@ static const char *live_only(int c)
 		return "--fail-on-hang";
 	case OPT_OUTPUT:
 		return "--output";
+	case OPT_DEBUGINFO:
+		return "--debuginfo";
 	}
 	return NULL;
 }
@@ -395,6 +406,23 @@ static int check_outputs(const struct options *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* A file we can read, said now rather than once the target runs (whether it
+ * is the target's debug file is known once the target is opened). */
+static int check_debuginfo(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return bad(err, errlen, "--debuginfo %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return bad(err, errlen, "--debuginfo %s is not a file", path);
+	}
+	close(fd);
+	return 0;
+}
+
 /* What the command needs once every option is read. */
 static int check_command(struct options *o, int argc, char **argv, const char *live_option,
 			 char *err, size_t errlen)
@@ -411,6 +439,8 @@ static int check_command(struct options *o, int argc, char **argv, const char *l
 			   o->hang_timeout_ns ? "--timeout" : o->fail_on_hang ? "--fail-on-hang"
 									   : "--output");
 	}
+	if (o->debuginfo && o->cmd != CMD_REPLAY && check_debuginfo(o->debuginfo, err, errlen))
+		return -EINVAL;
 	switch (o->cmd) {
 	case CMD_TEST:
 		if (optind >= argc)

@@ -40,6 +40,7 @@ struct options {
 	bool locks;		/* optional capture: tokio's locks */
 	__u64 blocking_min_ns;	/* optional capture: syscalls inside polls this long; 0 = off */
 	bool verbose;
+	const char *debuginfo;	/* the target's separate debug file (live, test) */
 	char **argv;		/* run, test: the command */
 	/* test: a test running this long is hung; then its process's report
 	 * and files go to output_dir, and the process is ended */

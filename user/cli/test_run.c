@@ -23,6 +23,7 @@
 #include "cli/outputs.h"
 #include "lib/u64_map.h"
 #include "binary/binary.h"
+#include "binary/debug_file.h"
 #include "binary/elf_symbols.h"
 #include "runtime/probe_plan.h"
 #include "trace/follower.h"
@@ -108,7 +109,9 @@ static bool has_runtime(struct test_run *r, pid_t pid, bool *libtest)
 		*libtest = kind == PROGRAM_TEST;
 		return kind != PROGRAM_NO_RUNTIME;
 	}
-	bin = binary__open(exe);
+	/* found locally as the session will (debuginfod is not asked for
+	 * every program a build runs) */
+	bin = binary__open_with_debug(exe, &(struct debug_search){.given = r->o->debuginfo});
 	if (!bin)
 		return false;
 	yes = elf_symbols__has_symtab(binary__symbols(bin)) &&
@@ -170,6 +173,10 @@ static pid_t start_session(struct test_run *r, pid_t pid, const char *dir)
 		argv[n++] = "--locks";
 	if (o->verbose)
 		argv[n++] = "-v";
+	if (o->debuginfo) {
+		argv[n++] = "--debuginfo";
+		argv[n++] = (char *)o->debuginfo;
+	}
 	argv[n] = NULL;
 	s = fork();
 	if (s == 0) {
