@@ -239,7 +239,7 @@ test_demo_screen() {
 	local line
 	line=$(marker_line demo await_config)
 	RC=0
-	DEMO_SECONDS=2 timeout -k 5 "$TOOL_TIMEOUT" bash "$ROOT/tools/demo.sh" >screen.out 2>screen.err || RC=$?
+	DEMO_SECONDS=3 timeout -k 5 "$TOOL_TIMEOUT" bash "$ROOT/tools/demo.sh" >screen.out 2>screen.err || RC=$?
 	expect_rc screen 0
 	grep -A3 '^Stuck tasks' screen.out >stuck.txt || fail "no stuck tasks on the demo's screen"
 	expect_eq "the stuck task" "$(sed -n 2p stuck.txt | awk '{print $1, $2, $3, $4, $5}')" \
