@@ -495,6 +495,60 @@ static void test_crate_map(void **state)
 	binary__free(b);
 }
 
+/* Line tables only: an async body inlined into tokio's harness or into
+ * async-executor's wrapper is named by the type the generic function it
+ * sits in names, one not inlined by its symbol (the build matrix's o3
+ * cell: make programs); none of the program's own is left unnamed. */
+static void test_async_body_names(void **state)
+{
+	static const struct {
+		const char *prog, *want[2];
+	} cases[] = {
+		{ "mx_tokio", { "mx_tokio::nap::", "mx_tokio::wait_for_config::" } },
+		{ "mx_smol", { "mx_smol::nap::", "mx_smol::wait_for_config::" } },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++) {
+		char path[PATH_MAX], rel[64];
+		struct binary *b;
+		struct symbolizer *rs;
+		__u64 lo, hi;
+		bool found[2] = { false, false };
+
+		snprintf(rel, sizeof(rel), "../../matrix/target/o3/release/%s", cases[c].prog);
+		program_path(path, sizeof(path), rel);
+		if (access(path, R_OK))
+			skip();
+		b = binary__open(path);
+		assert_non_null(b);
+		rs = symbolizer__new(b);
+		assert_non_null(rs);
+		assert_int_equal(elf_symbols__section_bounds(binary__symbols(b), ".text", &lo, &hi), 0);
+		for (__u64 a = lo; a < hi && !(found[0] && found[1]); a += 4) {
+			struct sym_frame f[16];
+			int n = symbolizer__frames(rs, a, false, f, 16);
+
+			for (int i = 0; i < n; i++) {
+				/* no body of the program's own file left unnamed */
+				if (f[i].function && !f[i].library && i + 1 < n && f[i + 1].library &&
+				    (!strncmp(f[i].function, "{async_fn#", 10) ||
+				     !strncmp(f[i].function, "{async_block#", 13)))
+					fail_msg("%s: 0x%llx: %s in %s:%u unnamed", cases[c].prog,
+						 (unsigned long long)a, f[i].function, f[i].file, f[i].line);
+				for (int k = 0; k < 2; k++)
+					found[k] |= f[i].function && !f[i].library &&
+						    !strncmp(f[i].function, cases[c].want[k],
+							     strlen(cases[c].want[k]));
+			}
+		}
+		for (int k = 0; k < 2; k++)
+			if (!found[k])
+				fail_msg("%s: no frame named %s", cases[c].prog, cases[c].want[k]);
+		symbolizer__free(rs);
+		binary__free(b);
+	}
+}
+
 /* The tokio programs are built without debuginfo, but the standard library
  * linked in brings its own DWARF: the program's frames have no file. */
 static void test_rust_std_lines_only(void **state)
@@ -553,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_first_user_frame),
 		cmocka_unit_test(test_rust_lines),
 		cmocka_unit_test(test_crate_map),
+		cmocka_unit_test(test_async_body_names),
 		cmocka_unit_test(test_rust_std_lines_only),
 	};
 

@@ -374,7 +374,9 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
 	char path[512];
 	__u32 i;
 
-	if (!name_origin(die, &origin) || !dwarf_diecu(&origin, &cu, NULL, NULL))
+	/* a closure's name carries its type arguments: they can be long */
+	if (strlen(raw) + 1 >= sizeof(path) || !name_origin(die, &origin) ||
+	    !dwarf_diecu(&origin, &cu, NULL, NULL))
 		return NULL;
 	if (u64_map__get(s->names, (uintptr_t)origin.addr, &i))
 		return s->strs[i];
@@ -463,6 +465,70 @@ static void judge(const struct symbolizer *s, struct sym_frame *f, const char *c
 					 : true;
 }
 
+/* A copy of str kept as long as the symbolizer; NULL if out of memory. */
+static const char *keep(struct symbolizer *s, const char *str)
+{
+	char *copy = strdup(str);
+
+	if (!copy || array__grow((void **)&s->strs, &s->strs_cap, s->nstrs + 1, sizeof(*s->strs))) {
+		free(copy);
+		return NULL;
+	}
+	return s->strs[s->nstrs++] = copy;
+}
+
+/* The path of the first "PATH::{async_fn_env#N}" (or block env) in
+ * text, into path; false if there is none. */
+static bool env_path(const char *text, bool block, char *path, size_t len)
+{
+	const char *env = block ? "::{async_block_env#" : "::{async_fn_env#";
+	const char *at = text ? strstr(text, env) : NULL, *start;
+
+	if (!at)
+		return false;
+	/* back to the start of the path: after '<', ' ' or ',' */
+	for (start = at; start > text && !strchr("<, ", start[-1]); start--)
+		;
+	snprintf(path, len, "%.*s", (int)(at - start), start);
+	return at > start;
+}
+
+/*
+ * Line-tables-only DWARF names an inlined async body "{async_fn#0}", with
+ * no path; the generic function it is inlined into names its type among
+ * its type arguments: "poll<demo::load_config::{async_fn_env#0}, ...>"
+ * (tokio's harness), "{async_block#0}<(), app::serve::{async_fn_env#0}>"
+ * (the async block async-executor wraps a future in). The nearest such
+ * name outward is this body's, unless an async body without type arguments
+ * lies between (it is that one's). The body is then
+ * "demo::load_config::{async_fn#0}" (an async block's env names the block:
+ * "demo::main::{async_block#0}::{async_block_env#0}"). chain is outermost
+ * first, the body at chain[k].
+ */
+static const char *async_body_name(struct symbolizer *s, const char *body, Dwarf_Die *chain, int k)
+{
+	bool block = !strncmp(body, "{async_block#", 13);
+	char path[512], full[600];
+
+	if (strncmp(body, "{async_fn#", 10) && !block)
+		return NULL;
+	for (int i = k - 1; i >= 0; i--) {
+		Dwarf_Attribute attr;
+		const char *name = dwarf_formstring(dwarf_attr_integrate(&chain[i], DW_AT_name, &attr));
+		const char *args = name ? strchr(name, '<') : NULL;
+
+		if (args && env_path(args + 1, block, path, sizeof(path))) {
+			if (block)
+				return keep(s, path);
+			snprintf(full, sizeof(full), "%s::%s", path, body);
+			return keep(s, full);
+		}
+		if (name && (!strncmp(name, "{async_fn#", 10) || !strncmp(name, "{async_block#", 13)))
+			return NULL; /* another body's type comes first */
+	}
+	return NULL;
+}
+
 /* The inline chain at addr from DWARF; 0 if no CU covers it. */
 static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 {
@@ -488,8 +554,12 @@ static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 		int tag = dwarf_tag(die);
 		Dwarf_Word idx;
 
+		const char *name = die_name(s, die, rust, tag == DW_TAG_subprogram ? addr : 0);
+
+		if (rust && i > 0 && name && name[0] == '{')
+			name = async_body_name(s, name, w.path, i) ?: name;
 		out[n++] = (struct sym_frame){
-			.function = die_name(s, die, rust, tag == DW_TAG_subprogram ? addr : 0),
+			.function = name,
 			.file = call_file, .line = call_line, .col = call_col,
 			.inlined = tag == DW_TAG_inlined_subroutine,
 		};
