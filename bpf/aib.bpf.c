@@ -62,7 +62,9 @@ int uprobe_entry(struct pt_regs *ctx)
 	case AIB_PROBE_AT_RUN_RETURN:
 		return at_run_return(ctx);
 	case AIB_PROBE_AT_SCHEDULE:
-		return at_schedule(ctx, arg0, bias);
+		return at_schedule(ctx, arg0, bias, false);
+	case AIB_PROBE_AT_SCHEDULE_ANY:
+		return at_schedule(ctx, arg0, bias, true);
 	case AIB_PROBE_AT_WAKE:
 		return at_wake(arg0, AIB_WAKE_BY_VAL);
 	case AIB_PROBE_AT_WAKE_BY_REF:

@@ -14,7 +14,8 @@
  * - a new task shows up at Runnable::schedule, which the executors call
  *   right after spawning (wakes schedule through RawTask, not through it);
  *   the stack copied there holds the caller's frames, from which user space
- *   takes the spawn location.
+ *   takes the spawn location. Where LTO inlined it, at RawTask::schedule,
+ *   for a task not seen running yet (at_seen).
  *
  * Layout (include/async_task_layout.h): the header is not repr(C), so user
  * space reads where it keeps the vtable pointer and the state word off the
@@ -29,6 +30,19 @@
 
 const volatile __u64 at_vtable_off = ASYNC_TASK_HDR_VTABLE;
 const volatile __u64 at_state_off = ASYNC_TASK_HDR_STATE;
+
+/* Where Runnable::schedule is inlined, RawTask::schedule tells a new task
+ * from a woken one by this set of tasks seen running, until a poll of
+ * theirs completes or cancels them (destroy is called directly, inlined:
+ * no probe sees every free). */
+const volatile bool at_track_seen;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} at_seen SEC(".maps");
 
 /* Return addresses already reported (runtime addresses). */
 struct {
@@ -73,8 +87,12 @@ static __always_inline __u32 at_result(__u64 task, __u64 vtable, __u64 *state)
 static __always_inline void at_emit_poll_end(__u32 tid, __u64 task, __u64 state, __u32 result,
 					     __u32 depth)
 {
-	struct aib_ev_poll *e = event_reserve(sizeof(*e));
+	struct aib_ev_poll *e;
 
+	/* done: its header may be a new task's next */
+	if (at_track_seen && (result == AIB_POLL_READY || result == AIB_POLL_CANCELLED))
+		bpf_map_delete_elem(&at_seen, &task);
+	e = event_reserve(sizeof(*e));
 	if (!e)
 		return;
 	fill_hdr(&e->hdr, AIB_EV_POLL_END, sizeof(*e), tid);
@@ -164,6 +182,11 @@ static __always_inline int at_run_enter(struct pt_regs *ctx, __u64 task, __u64 b
 		count_drop(AIB_DROP_DEPTH);
 		return 0; /* nothing would pop it: not pushed, not reported */
 	}
+	if (at_track_seen && !bpf_map_lookup_elem(&at_seen, &task)) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&at_seen, &task, &one, BPF_ANY);
+	}
 	ts->task[depth] = task;
 	ts->task_id[depth] = at_vtable(task); /* no id: tells a freed header at the end */
 	ts->sp[depth] = sp;
@@ -226,8 +249,11 @@ static __always_inline int at_wake(__u64 task, __u32 how)
 
 /* Runnable::schedule(self): a task not running, completed or closed is new
  * (a reschedule by hand of a waiting task is rare; the model keeps a task
- * it knows to be waiting): report it with a copy of the stack. */
-static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bias)
+ * it knows to be waiting): report it with a copy of the stack. Through
+ * RawTask::schedule (`any`), a task seen running is being woken; one not
+ * seen may be one that ran before the attach: the model keeps a task it
+ * knows (AIB_SPAWN_UNLESS_KNOWN). */
+static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bias, bool any)
 {
 	__u64 state = at_state(task);
 	struct spawn_scratch *buf;
@@ -235,7 +261,10 @@ static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bi
 	if (state & (ASYNC_TASK_STATE_RUNNING | ASYNC_TASK_STATE_COMPLETED |
 		     ASYNC_TASK_STATE_CLOSED))
 		return 0;
-	buf = spawn_stack_begin(AIB_SPAWN_TASK_KNOWN, task, AIB_RUNTIME_ASYNC_TASK);
+	if (any && bpf_map_lookup_elem(&at_seen, &task))
+		return 0;
+	buf = spawn_stack_begin(AIB_SPAWN_TASK_KNOWN | (any ? AIB_SPAWN_UNLESS_KNOWN : 0), task,
+				AIB_RUNTIME_ASYNC_TASK);
 	if (buf)
 		spawn_stack_send(buf, ctx, bias, AIB_STACK_MAX);
 	return 0;

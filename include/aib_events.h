@@ -88,6 +88,9 @@ enum aib_probe {
 	AIB_PROBE_ROOT_RETURNED = 38,  /* where a call of a loop (ROOT_START's function) returns */
 	AIB_PROBE_ID_TAKEN = 39,       /* tokio Id::next took an id: the cookie's arg names the
 					  register holding it (x86 number) */
+	/* async-task where Runnable::schedule is inlined (LTO): */
+	AIB_PROBE_AT_SCHEDULE_ANY = 40, /* RawTask::schedule: a new task's first schedule, or a
+					   wake's (told apart by the tasks seen running) */
 	AIB_PROBE_MAX
 };
 
@@ -162,6 +165,7 @@ enum aib_spawn_flags {
 	AIB_SPAWN_FOUND_PARKED = 1 << 6, /* user space: a root found parked at attach */
 	AIB_SPAWN_UNWOUND = 1 << 7,	 /* user space: the location was unwound from the stack
 					    (no #[track_caller] Location was read) */
+	AIB_SPAWN_UNLESS_KNOWN = 1 << 8, /* with TASK_KNOWN: a reschedule if the task is known */
 };
 
 /*

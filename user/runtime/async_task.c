@@ -30,14 +30,34 @@ static const struct site_spec at_sites[] = {
 	{"async_std::task::builder::Builder::spawn", AIB_PROBE_AT_TASK_NAME, false},
 };
 
-/* Spawn sites are counted; a missing schedule is said. */
+/* Spawn sites are counted. */
 static void at_counted(struct probe_plan *plan, const struct site_spec *s, int n)
 {
-	if (s->probe != AIB_PROBE_AT_SCHEDULE)
-		return;
+	if (s->probe == AIB_PROBE_AT_SCHEDULE)
+		plan->spawn_sites += (__u32)n;
+}
+
+/* Where LTO inlined Runnable::schedule into the executor's spawn, a new
+ * task is told at RawTask::schedule (a vtable function: never inlined
+ * away) from a woken one by whether it was seen running. */
+static int add_schedule_fallback(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	int n = probe_plan__add_matching(syms, plan, "async_task::raw::RawTask<F,T,S>::schedule",
+					 AIB_PROBE_AT_SCHEDULE_ANY, false, false);
+
+	if (n < 0)
+		return n;
+	/* LTO may inline a future type's RawTask::schedule into the spawn
+	 * too (measured: smol, fat and thin LTO: the schedule of 1 of 3 future
+	 * types kept): its tasks are found at their first poll */
+	probe_plan__note_missing(plan, n ? "Runnable::schedule (inlined: RawTask::schedule instead; "
+					   "tasks it is inlined for are found on first poll)"
+					 : "Runnable::schedule (inlined: tasks found on first poll)");
 	if (n == 0)
-		probe_plan__note_missing(plan, "Runnable::schedule (inlined: tasks found on first poll)");
+		return 0;
 	plan->spawn_sites += (__u32)n;
+	plan->at_track_seen = true;
+	return 0;
 }
 
 /* std's catch_unwind cleanup: every poll entered below its frame was
@@ -187,6 +207,8 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	plan->poll_sites += (__u32)n;
 	err = probe_plan__add_specs(syms, plan, at_sites, sizeof(at_sites) / sizeof(at_sites[0]),
 				    "no async-task runtime (%s not found)", at_counted, why, why_len);
+	if (!err && !plan->spawn_sites)
+		err = add_schedule_fallback(syms, plan);
 	if (err)
 		goto fail;
 	n = add_panic_cleanup(syms, plan);

@@ -45,6 +45,7 @@ struct probe_plan {
 	bool blocking;
 	/* async-task: header layout for the BPF side */
 	__u64 at_vtable_off, at_state_off;
+	bool at_track_seen; /* new tasks told at RawTask::schedule (AIB_PROBE_AT_SCHEDULE_ANY) */
 	/* optional functions that were not found, comma separated */
 	char missing[512];
 };

@@ -220,6 +220,7 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 	t->skel->rodata->check_blocking_ids = plan->check_blocking_ids;
 	t->skel->rodata->at_vtable_off = plan->at_vtable_off;
 	t->skel->rodata->at_state_off = plan->at_state_off;
+	t->skel->rodata->at_track_seen = plan->at_track_seen;
 	if (plan->lock_sites) {
 		t->skel->rodata->acq_sem_off = plan->acq_sem_off;
 		t->skel->rodata->acq_permits_off = plan->acq_permits_off;
