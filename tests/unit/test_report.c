@@ -318,6 +318,7 @@ static void test_json_fragments(void **state)
 			"      \"run_time_ms\": 1.500,\n"
 			"      \"parent_id\": null,\n"
 			"      \"spawn_location\": \"src/main.rs:10:5\",\n"
+			"      \"spawn_location_from\": \"track_caller\",\n"
 			"      \"spawn_seen\": true,\n"
 			"      \"cancelled\": false,\n"
 			"      \"panicked\": false,\n"
@@ -356,7 +357,8 @@ static void test_json_fragments(void **state)
 			"      \"poll_count\": 1,\n"
 			"      \"run_time_ms\": 0.500,\n"
 			"      \"parent_id\": 2,\n"
-			"      \"spawn_location\": \"src/worker.rs:20:9\",\n");
+			"      \"spawn_location\": \"src/worker.rs:20:9\",\n"
+			"      \"spawn_location_from\": \"track_caller\",\n");
 	assert_contains(out, "      \"idle_ms\": 6.500,\n");
 	assert_contains(out, "          \"tid\": 12,\n          \"name\": null\n");
 
