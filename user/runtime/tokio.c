@@ -118,6 +118,7 @@ static void tokio_counted(struct probe_plan *plan, const struct site_spec *s, in
 #define ACQUIRE_POLL "<tokio::sync::batch_semaphore::Acquire as core::future::future::Future>::poll"
 #define ACQUIRE_DROP "<tokio::sync::batch_semaphore::Acquire as core::ops::drop::Drop>::drop"
 #define SEM_RELEASE "tokio::sync::batch_semaphore::Semaphore::release"
+#define SEM_ADD_PERMITS "tokio::sync::batch_semaphore::Semaphore::add_permits_locked"
 #define LOCKS_MISSING "tokio locks"
 #define MAX_LOCK_CALLS 1024
 #define TOKIO_HARNESS "tokio::runtime::task::harness::"
@@ -397,9 +398,29 @@ static int lock_layout(const struct elf_symbols *syms, unsigned sources, struct 
 	return err;
 }
 
+/* Releases: add_permits_locked(sem, permits, guard), which every release
+ * ends in, Semaphore::release(sem, permits) inlined or not (1.53 fat LTO
+ * inlined release into some guard drops and called it from others: a
+ * probe on release saw no guard released); release itself where
+ * add_permits_locked is inlined into it. add_permits_locked's other
+ * callers, a poll or a dropped Acquire giving back permits it was
+ * assigned, hold no guard: the model counts them as untracked releases. */
+static int add_release_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	int n = probe_plan__add_matching_cheap(syms, plan, SEM_ADD_PERMITS, AIB_PROBE_LOCK_RELEASE,
+					       X86_KEEP_ARG0 | X86_KEEP_ARG1);
+
+	if (n == 0)
+		n = probe_plan__add_matching_cheap(syms, plan, SEM_RELEASE, AIB_PROBE_LOCK_RELEASE,
+						   X86_KEEP_ARG0 | X86_KEEP_ARG1);
+	if (n == 0)
+		probe_plan__note_missing(plan, SEM_RELEASE " (inlined: lock holders not seen)");
+	return n < 0 ? n : 0;
+}
+
 /* tokio's locks (locks.bpf.h): Acquire::poll's entry and the return site
- * of each call of it, Semaphore::release, Acquire::drop. Optional: fat LTO
- * may inline Acquire::poll or drop (1.24), thin LTO Semaphore::release. */
+ * of each call of it, the releases, Acquire::drop. Optional: fat LTO may
+ * inline Acquire::poll or drop (1.24), thin LTO Semaphore::release. */
 static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *plan)
 {
 	__u64 poll = probe_plan__function(syms, ACQUIRE_POLL);
@@ -429,11 +450,7 @@ static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *pla
 					   X86_KEEP_ARG0);
 	n = n < 0 ? n : probe_plan__add_matching_cheap(syms, plan, ACQUIRE_DROP, AIB_PROBE_LOCK_DROP,
 						      X86_KEEP_ARG0);
-	n = n < 0 ? n : probe_plan__add_matching_cheap(syms, plan, SEM_RELEASE, AIB_PROBE_LOCK_RELEASE,
-						      X86_KEEP_ARG0 | X86_KEEP_ARG1);
-	if (n == 0)
-		probe_plan__note_missing(plan, SEM_RELEASE " (inlined: lock holders not seen)");
-	return n < 0 ? n : 0;
+	return n < 0 ? n : add_release_sites(syms, plan);
 }
 
 /* tokio's harness polls a task's future inside catch_unwind (poll_future,
