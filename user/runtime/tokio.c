@@ -379,7 +379,8 @@ static int lock_layout(const struct elf_symbols *syms, unsigned sources, struct 
 
 	memset(out, 0, sizeof(*out));
 	if (!poll || !drop) {
-		snprintf(why, len, "%s inlined", poll ? "Acquire::drop" : "Acquire::poll");
+		snprintf(why, len, "no %s (inlined, or no tokio lock used)",
+			 poll ? "Acquire::drop" : "Acquire::poll");
 		return -ENOENT;
 	}
 	if (sources & LAYOUT_FROM_DWARF) {
