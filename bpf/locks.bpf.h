@@ -13,19 +13,34 @@
  * - <Acquire as Drop>::drop of a still queued Acquire: the wait ends
  *   without the lock (a timeout, a cancelled task).
  *
- * Layout (include/tokio_layout.h): user space reads the Acquire's fields
- * off the code of Acquire::poll and Acquire::drop and sets them before
- * load; the semaphore's permit word is tokio's (TOKIO_SEM_PERMITS).
+ * Layout: user space reads the Acquire's fields and the semaphore's permit
+ * word from the binary's DWARF types or off its code (runtime/tokio.c) and
+ * sets them before load; no lock probe is attached without them.
  */
 #ifndef LOCKS_BPF_H
 #define LOCKS_BPF_H
 
-#include "tokio_layout.h"
 #include "probe_common.bpf.h"
 
-const volatile __u64 acq_sem_off = TOKIO_ACQ_SEMAPHORE;
-const volatile __u64 acq_permits_off = TOKIO_ACQ_NUM_PERMITS;
-const volatile __u64 acq_queued_off = TOKIO_ACQ_QUEUED;
+const volatile __u64 acq_sem_off;
+const volatile __u64 acq_permits_off;
+const volatile __u64 acq_permits_size; /* 4 (u32) or 8 (usize) */
+const volatile __u64 acq_queued_off;
+const volatile __u64 sem_permits_off;
+const volatile __u64 sem_permit_shift;
+
+/* Acquire.num_permits, as wide as the binary has it (little-endian: the
+ * low half of a usize is the u32 the API takes). */
+static __always_inline int read_permits(__u64 acquire, __u32 *permits)
+{
+	__u64 v = 0;
+	int err = acq_permits_size == 8 ?
+			  bpf_probe_read_user(&v, 8, (void *)(acquire + acq_permits_off)) :
+			  bpf_probe_read_user(&v, 4, (void *)(acquire + acq_permits_off));
+
+	*permits = v > 0xffffffffULL ? 0xffffffffU : (__u32)v;
+	return err;
+}
 
 static __always_inline void lock_event(__u32 tid, __u64 sem, __u64 acquire, __u64 site,
 				       __u64 available, __u32 permits, __u16 op)
@@ -58,7 +73,7 @@ static __always_inline int lock_poll(struct pt_regs *ctx, __u64 acquire)
 	if (ts->acq_sp)
 		count_drop(AIB_DROP_LOCK_NESTED); /* the last one's return went unseen */
 	if (bpf_probe_read_user(&sem, sizeof(sem), (void *)(acquire + acq_sem_off)) ||
-	    bpf_probe_read_user(&permits, sizeof(permits), (void *)(acquire + acq_permits_off))) {
+	    read_permits(acquire, &permits)) {
 		ts->acq_sp = 0;
 		return 0;
 	}
@@ -78,9 +93,10 @@ static __always_inline __u64 lock_available(const struct thread_state *ts, __u8 
 {
 	__u64 word = 0;
 
-	if (bpf_probe_read_user(&word, sizeof(word), (void *)(ts->acq_sem + TOKIO_SEM_PERMITS)))
+	if (bpf_probe_read_user(&word, sizeof(word), (void *)(ts->acq_sem + sem_permits_off)))
 		return ~0ULL;
-	return (word >> TOKIO_SEM_PERMIT_SHIFT) + (result == AIB_LOCK_ACQUIRED ? ts->acq_permits : 0);
+	return (word >> (sem_permit_shift & 63)) +
+	       (result == AIB_LOCK_ACQUIRED ? ts->acq_permits : 0);
 }
 
 /* Where an Acquire::poll call returned (site = this probe's ELF vaddr). */
@@ -125,7 +141,7 @@ static __always_inline int lock_drop(__u64 acquire)
 		return 0;
 	if (bpf_probe_read_user(&sem, sizeof(sem), (void *)(acquire + acq_sem_off)))
 		return 0;
-	bpf_probe_read_user(&permits, sizeof(permits), (void *)(acquire + acq_permits_off));
+	read_permits(acquire, &permits);
 	lock_event(current_tid(), sem, acquire, 0, ~0ULL, permits, AIB_LOCK_GAVE_UP);
 	return 0;
 }

@@ -6,9 +6,9 @@
  * files named are tokio's (src/...). Macros only, so that it compiles
  * under clang -target bpf (vmlinux.h) and in user space alike.
  *
- * What rustc may lay out otherwise is read off the binary's code at attach
- * and only defaults here (TOKIO_ACQ_*); the rest is repr(C), or a constant
- * of tokio's.
+ * What rustc may lay out otherwise (the batch semaphore's) is read from
+ * each binary at attach and has no value here; the rest is repr(C), or a
+ * constant of tokio's.
  */
 #ifndef TOKIO_LAYOUT_H
 #define TOKIO_LAYOUT_H
@@ -51,16 +51,11 @@
 #define TOKIO_WORKER_INDEX 0x18
 
 /* The batch semaphore under Mutex, RwLock, Semaphore and bounded mpsc
- * (sync/batch_semaphore.rs): `permits` holds the free permits shifted by
- * PERMIT_SHIFT over the CLOSED bit (measured at +0x20). */
-#define TOKIO_SEM_PERMITS 0x20
-#define TOKIO_SEM_PERMIT_SHIFT 1
-/* Acquire { node, semaphore, num_permits: u32, queued: bool } is not
- * repr(C): rustc 1.95's offsets, the defaults of what user space reads
- * off the code of Acquire::poll and Acquire::drop before load. */
-#define TOKIO_ACQ_SEMAPHORE 0x00
-#define TOKIO_ACQ_NUM_PERMITS 0x30
-#define TOKIO_ACQ_QUEUED 0x34
+ * (sync/batch_semaphore.rs) and its Acquire future are not repr(C), and
+ * Acquire.num_permits went from u32 (1.24) to usize (1.53): their layout
+ * is read from each binary (user/runtime/tokio.c, struct lock_layout),
+ * never assumed here. */
+
 /* A RwLock writer acquires all of MAX_READS (sync/rwlock.rs: u32::MAX >> 3). */
 #define TOKIO_RWLOCK_MAX_READS (~0U >> 3)
 

@@ -43,6 +43,8 @@
 #include "inspect/future_decoder.h"
 #include "inspect/proc_mem.h"
 #include "inspect/task_scan.h"
+#include "runtime/probe_plan.h"
+#include "runtime/runtime.h"
 
 #define MT_SCHED "alloc::sync::Arc<tokio::runtime::scheduler::multi_thread::handle::Handle, alloc::alloc::Global>"
 
@@ -100,6 +102,7 @@ struct variant_ctx {
 	struct binary *bin;
 	struct future_decoder *d;
 	Dwarf *dw; /* the binary's, to build memory images from its types */
+	unsigned shift; /* its semaphores' permit shift, read from it */
 };
 
 static bool peel(Dwarf_Die *t)
@@ -412,6 +415,20 @@ static bool ends_with(const char *s, const char *tail)
 
 /* ---- setup ---- */
 
+/* The permit shift the probes would read from bin (0: not recognized). */
+static unsigned permit_shift_of(struct binary *bin)
+{
+	struct lock_layout l;
+	char why[256];
+
+	if (tokio_runtime.lock_layout(binary__symbols(bin), LAYOUT_FROM_ANY, &l, why,
+				      sizeof(why))) {
+		print_message("lock layout not recognized: %s\n", why);
+		return 0;
+	}
+	return l.permit_shift;
+}
+
 static struct variant_ctx nofp = { .name = "nofp-full" }, fp = { .name = "fp-full" };
 
 static int open_variant(void **state)
@@ -428,6 +445,7 @@ static int open_variant(void **state)
 	if (!vc->d)
 		return -1;
 	vc->dw = binary__dwarf(vc->bin);
+	vc->shift = permit_shift_of(vc->bin);
 	return 0;
 }
 
@@ -664,7 +682,8 @@ static void test_lock_chain(void **state)
 static int locks_of(struct variant_ctx *vc, struct future_lock *out)
 {
 	nreads = 0;
-	return future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, out,
+	assert_int_not_equal(vc->shift, 0);
+	return future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, vc->shift, out,
 					   FUTURE_MAX_LOCKS);
 }
 
@@ -723,15 +742,20 @@ static void test_locks_held_image(void **state)
 	put(gptr, mutex_addr, 8);
 
 	/* the arguments */
-	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, locks, 0),
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, vc->shift,
+						     locks, 0),
 			 0);
-	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, NULL, 0),
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, vc->shift,
+						     NULL, 0),
 			 0);
-	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, locks, -1),
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, vc->shift,
+						     locks, -1),
 			 -EINVAL);
-	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, NULL, 1),
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, vc->shift,
+						     NULL, 1),
 			 -EINVAL);
-	assert_int_equal(future_decoder__tokio_locks(NULL, HEADER, BIAS, img_read, NULL, locks, 1),
+	assert_int_equal(future_decoder__tokio_locks(NULL, HEADER, BIAS, img_read, NULL, vc->shift,
+						     locks, 1),
 			 -EINVAL);
 
 	/* still taking the lock (Suspend0, Mutex::lock not started): no guard,
@@ -786,7 +810,8 @@ static void test_locks_wait_image(void **state)
 	put(aw3 + noff + stoff, 1, 8);
 
 	/* max 1 keeps the waiting one */
-	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, locks, 1),
+	assert_int_equal(future_decoder__tokio_locks(vc->d, HEADER, BIAS, img_read, NULL, vc->shift,
+						     locks, 1),
 			 1);
 	assert_true(locks[0].waiting);
 
@@ -1143,19 +1168,19 @@ static void test_live(void **state)
 
 		h = find_task(vc, pid, bias, "hold_lock", m, nm);
 		assert_true(h != 0);
-		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid, held,
-							     FUTURE_MAX_LOCKS), 1);
+		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid,
+							     vc->shift, held, FUTURE_MAX_LOCKS), 1);
 		assert_false(held[0].waiting);
 		assert_int_equal(held[0].kind, AIB_LOCK_KIND_MUTEX);
 		assert_int_equal(held[0].permits, 1);
 		h = find_task(vc, pid, bias, "take_lock", m, nm);
 		assert_true(h != 0);
-		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid, wait,
-							     FUTURE_MAX_LOCKS), 1);
+		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid,
+							     vc->shift, wait, FUTURE_MAX_LOCKS), 1);
 		assert_lock(&wait[0], held[0].sem, 1, true, AIB_LOCK_KIND_MUTEX);
 		h = find_task(vc, pid, bias, "nap", m, nm);
-		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid, wait,
-							     FUTURE_MAX_LOCKS), 0);
+		assert_int_equal(future_decoder__tokio_locks(vc->d, h, bias, pid_read, &pid,
+							     vc->shift, wait, FUTURE_MAX_LOCKS), 0);
 	}
 
 	h = find_task(vc, pid, bias, "read_socket", m, nm);
@@ -1182,6 +1207,7 @@ static struct locks_ctx {
 	struct binary *bin;
 	struct future_decoder *d;
 	Dwarf *dw; /* the binary's */
+	unsigned shift;
 } lk;
 
 static int open_locks(void **state)
@@ -1201,6 +1227,7 @@ static int open_locks(void **state)
 	if (!(lk.d = future_decoder__new(lk.bin)))
 		return 0; /* without full DWARF (ENODATA): skipped */
 	lk.dw = binary__dwarf(lk.bin);
+	lk.shift = permit_shift_of(lk.bin);
 	return 0;
 }
 
@@ -1346,7 +1373,7 @@ static void live_locks(struct live *l, const char *mode)
 							    proc_mem__read_cb, l->pm, &fa), 0);
 		t->root = fa.nframes ? fa.frames[0].function : "";
 		t->n = future_decoder__tokio_locks(lk.d, t->header, l->bias, proc_mem__read_cb,
-						   l->pm, t->locks, FUTURE_MAX_LOCKS);
+						   l->pm, lk.shift, t->locks, FUTURE_MAX_LOCKS);
 		if (getenv("DEBUG_LIVE"))
 			print_message("%#llx %s: %d locks\n", (unsigned long long)t->header, t->root,
 				      t->n);
@@ -1388,7 +1415,8 @@ static void check_cycle(const char *mode, const char *const *fns, const char *co
 		assert_lock(&t->locks[1], sem[(k + 1) % len], 1, true, AIB_LOCK_KIND_MUTEX);
 		/* room for one: the waiting one */
 		assert_int_equal(future_decoder__tokio_locks(lk.d, t->header, l.bias,
-							     proc_mem__read_cb, l.pm, t->locks, 1), 1);
+							     proc_mem__read_cb, l.pm, lk.shift,
+							     t->locks, 1), 1);
 		assert_lock(&t->locks[0], sem[(k + 1) % len], 1, true, AIB_LOCK_KIND_MUTEX);
 	}
 	for (int k = 0; k < len; k++)

@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -868,49 +869,57 @@ static void test_emulated_instructions(void **state)
 #define ACQUIRE_POLL "<tokio::sync::batch_semaphore::Acquire as core::future::future::Future>::poll"
 #define ACQUIRE_DROP "<tokio::sync::batch_semaphore::Acquire as core::ops::drop::Drop>::drop"
 #define SEM_RELEASE "tokio::sync::batch_semaphore::Semaphore::release"
+#define SEM_ADD_PERMITS "tokio::sync::batch_semaphore::Semaphore::add_permits_locked"
 
-static bool has_field(const struct x86_field *f, int n, __u64 disp, __u8 size, bool compare)
+/* The value loaded through value `from` at disp, as wide as size: its index, or -1. */
+static int value_at(const struct x86_value *v, int n, int from, __u64 disp, __u8 size)
 {
-	for (int i = 0; i < n; i++)
-		if (f[i].disp == disp && f[i].size == size && f[i].compare == compare)
-			return true;
-	return false;
+	for (int i = 1; i < n; i++)
+		if (v[i].from == from && v[i].disp == disp && v[i].size == size)
+			return i;
+	return -1;
 }
 
-/* The Acquire layout as rustc 1.95 lays out tokio 1.24's (objdump of the
- * fixtures): poll starts `mov (%rdi),%r13` (the &Semaphore) and
- * `mov 0x30(%rdi),%r12d` (num_permits) before its first branch; drop
- * starts `cmpb $0x1,0x34(%rdi)` (queued). */
+/* tokio 1.24's Acquire as rustc 1.95 lays it out, read off the fixtures'
+ * code (objdump): poll starts `mov (%rdi),%r13` (the &Semaphore) and
+ * `mov 0x30(%rdi),%r12d` (num_permits), later `mov 0x20(%r13),%rbp; test
+ * $0x1,%bpl` (Semaphore.permits, CLOSED) and `lea (%r12,%r12,1),%r14`
+ * (PERMIT_SHIFT); drop starts `cmpb $0x1,0x34(%rdi)` (queued). */
 static void check_acquire_layout(const struct elf_symbols *syms, const struct probe_plan *plan)
 {
 	static struct addrs poll, drop;
 	struct fixture tmp = {.syms = syms};
-	struct x86_field f[8];
-	int n;
+	const struct lock_layout *l = &plan->lock_layout;
+	struct x86_value v[64];
+	int n, sem, word;
 
 	assert_true(matches(&tmp, ACQUIRE_POLL, &poll, true) >= 1);
 	assert_true(matches(&tmp, ACQUIRE_DROP, &drop, true) >= 1);
 
-	n = x86_code__arg0_fields(syms, poll.v[0], f, 8);
-	assert_true(n >= 2);
-	/* first the &Semaphore, then num_permits */
-	assert_int_equal(f[0].disp, 0);
-	assert_int_equal(f[0].size, 8);
-	assert_false(f[0].compare);
-	assert_true(has_field(f, n, 0x30, 4, false));
+	n = x86_code__arg_values(syms, poll.v[0], 0, v, 64);
+	assert_true(n >= 4);
+	assert_true(v[0].from == -1 && v[0].pointer); /* the argument, read through */
+	sem = value_at(v, n, 0, 0, 8);
+	assert_int_equal(sem, 1); /* first the &Semaphore */
+	assert_true(v[sem].pointer);
+	assert_true(value_at(v, n, 0, 0x30, 4) > 0);
+	word = value_at(v, n, sem, 0x20, 8);
+	assert_true(word > 0);
+	assert_int_equal(v[word].mask, 1);
 	/* max bounds what is written */
-	assert_int_equal(x86_code__arg0_fields(syms, poll.v[0], f, 1), 1);
-	assert_int_equal(f[0].disp, 0);
+	assert_int_equal(x86_code__arg_values(syms, poll.v[0], 0, v, 2), 2);
+	assert_int_equal(v[1].disp, 0);
 
-	n = x86_code__arg0_fields(syms, drop.v[0], f, 8);
-	assert_true(n >= 1);
-	assert_int_equal(f[0].disp, 0x34);
-	assert_int_equal(f[0].size, 1);
-	assert_true(f[0].compare);
+	n = x86_code__arg_values(syms, drop.v[0], 0, v, 64);
+	assert_true(n >= 2);
+	assert_true(v[1].from == 0 && v[1].disp == 0x34 && v[1].size == 1 && v[1].compare);
 
-	assert_int_equal(plan->acq_sem_off, 0);
-	assert_int_equal(plan->acq_permits_off, 0x30);
-	assert_int_equal(plan->acq_queued_off, 0x34);
+	assert_int_equal(l->acq_sem, 0);
+	assert_int_equal(l->acq_permits, 0x30);
+	assert_int_equal(l->acq_permits_size, 4);
+	assert_int_equal(l->acq_queued, 0x34);
+	assert_int_equal(l->sem_permits, 0x20);
+	assert_int_equal(l->permit_shift, 1);
 }
 
 /* Is there a call of `target` ending at `ret`: `call rel32`, or
@@ -937,18 +946,22 @@ static bool call_returns_at(const struct elf_symbols *syms, __u64 target, __u64 
 	return false;
 }
 
-/* The lock sites of a plan: Acquire::poll's and drop's entries, release if
- * the binary has it, and a LOCK_POLLED site a few emulated-or-kept
- * instructions after each return address of an Acquire::poll call. */
+/* The lock sites of a plan: Acquire::poll's and drop's entries, the
+ * releases (add_permits_locked, which every release ends in, else
+ * Semaphore::release) if the binary has them, and a LOCK_POLLED site a few
+ * emulated-or-kept instructions after each return address of an
+ * Acquire::poll call. */
 static void check_lock_sites(const struct elf_symbols *syms, const struct probe_plan *plan)
 {
 	static struct addrs poll, drop, release;
 	struct fixture tmp = {.syms = syms};
 	size_t npoll = matches(&tmp, ACQUIRE_POLL, &poll, true),
 	       ndrop = matches(&tmp, ACQUIRE_DROP, &drop, true),
-	       nrelease = matches(&tmp, SEM_RELEASE, &release, true);
+	       nrelease = matches(&tmp, SEM_ADD_PERMITS, &release, true);
 	size_t polled = sites_of(plan, AIB_PROBE_LOCK_POLLED, -1);
 
+	if (!nrelease)
+		nrelease = matches(&tmp, SEM_RELEASE, &release, true);
 	assert_int_equal(sites_of(plan, AIB_PROBE_LOCK_POLL, -1), npoll);
 	assert_int_equal(sites_of(plan, AIB_PROBE_LOCK_DROP, -1), ndrop);
 	assert_int_equal(sites_of(plan, AIB_PROBE_LOCK_RELEASE, -1), nrelease);
@@ -1060,6 +1073,125 @@ static void test_default_captures(void **state)
 	probe_plan__release(&plan);
 }
 
+/* ---- the lock layout read off the code, on synthetic functions ---- */
+
+#define SYM_ACQ_POLL "_ZN86_$LT$tokio..sync..batch_semaphore..Acquire$u20$as$u20$core..future" \
+		     "..future..Future$GT$4poll17h0123456789abcdefE"
+#define SYM_ACQ_DROP "_ZN79_$LT$tokio..sync..batch_semaphore..Acquire$u20$as$u20$core..ops" \
+		     "..drop..Drop$GT$4drop17h0123456789abcdefE"
+#define SYM_POLL_ACQUIRE "_ZN5tokio4sync15batch_semaphore9Semaphore12poll_acquire" \
+			 "17h0123456789abcdefE"
+
+/* tokio 1.24's shape (objdump of the fixtures, registers kept) */
+/* a poll with no shift: the CLOSED test, then `(test mask)` */
+#define POLL_PART "mov (%rdi),%r13\\n mov 0x30(%rdi),%r12d\\n mov 0x20(%r13),%rbp\\n test "
+
+#define POLL_124 "push %rbx\\n mov %rdi,%rbx\\n mov (%rdi),%r13\\n mov 0x30(%rdi),%r12d\\n" \
+		 " movzbl 0x34(%rbx),%eax\\n test %al,%al\\n je 1f\\n mov 0x28(%rbx),%r12\\n" \
+		 "1: mov 0x20(%r13),%rbp\\n test $0x1,%bpl\\n jne 2f\\n lea (%r12,%r12,1),%r14\\n" \
+		 "2: pop %rbx\\n ret"
+#define DROP_124 "cmpb $0x1,0x34(%rdi)\\n jne 1f\\n mov (%rdi),%rdx\\n mov $1,%cl\\n" \
+		 " xor %eax,%eax\\n lock cmpxchg %cl,(%rdx)\\n1: ret"
+
+/* ASM_FN's text for a body known at run time: its length. */
+static int asm_fn(char *buf, size_t len, const char *sym, const char *body)
+{
+	int n = snprintf(buf, len, ASM_FN("%s", "%s"), sym, sym, sym, body, sym, sym);
+
+	assert_true(n > 0 && (size_t)n < len);
+	return n;
+}
+
+static void test_lock_layout_code(void **state)
+{
+	static const struct {
+		const char *what, *poll, *drop, *poll_acquire;
+		struct lock_layout want; /* when why is NULL */
+		const char *why;	 /* what the message must name */
+	} cases[] = {
+		{"1.24", POLL_124, DROP_124, NULL, {0, 0x30, 0x34, 4, 1, 0x20}, NULL},
+		/* fields elsewhere, a usize count, PERMIT_SHIFT 2 over a CLOSED
+		 * bit 1; a pointer in rax before a call is lost there; drop
+		 * spills self and tests queued */
+		{"moved",
+		 "push %rbx\\n push %r15\\n mov %rdi,%r15\\n mov 0x10(%rdi),%rbp\\n"
+		 " mov 0x48(%rdi),%rax\\n"
+		 " call aib_nop\\n mov 0x8(%rax),%rcx\\n test $0x1,%cl\\n mov 0x40(%r15),%rbx\\n"
+		 " movzbl 0x18(%r15),%eax\\n mov 0x8(%rbx),%r13\\n test $0x2,%r13b\\n jne 1f\\n"
+		 " lea 0x0(,%rbp,4),%r14\\n1: pop %r15\\n pop %rbx\\n ret",
+		 "sub $0x18,%rsp\\n mov %rdi,0x8(%rsp)\\n testb $0x1,0x18(%rdi)\\n je 1f\\n"
+		 " mov 0x8(%rsp),%rax\\n mov 0x40(%rax),%rdx\\n xor %eax,%eax\\n"
+		 " lock cmpxchg %ecx,(%rdx)\\n1: add $0x18,%rsp\\n ret",
+		 NULL, {0x40, 0x10, 0x18, 8, 2, 0x8}, NULL},
+		/* no shift in poll: poll_acquire's num_permits (dev builds) */
+		{"shift in poll_acquire",
+		 POLL_PART "$0x1,%bpl\\n ret",
+		 DROP_124,
+		 "sub $0x18,%rsp\\n mov %edx,0xc(%rsp)\\n mov 0xc(%rsp),%eax\\n mov %eax,%eax\\n"
+		 " shl %rax\\n add $0x18,%rsp\\n ret",
+		 {0, 0x30, 0x34, 4, 1, 0x20}, NULL},
+		{"no shift",
+		 POLL_PART "$0x1,%bpl\\n ret",
+		 DROP_124, NULL, {0}, "(Semaphore::PERMIT_SHIFT)"},
+		{"two flags",
+		 POLL_PART "$0x3,%bpl\\n"
+		 " lea (%r12,%r12,1),%r14\\n ret",
+		 DROP_124, NULL, {0}, "(Acquire.semaphore, Semaphore.permits)"},
+		{"CLOSED above the shift",
+		 POLL_PART "$0x2,%bpl\\n"
+		 " lea (%r12,%r12,1),%r14\\n ret",
+		 DROP_124, NULL, {0}, "the CLOSED flag (0x2) is no bit below"},
+		{"no count", "mov (%rdi),%r13\\n mov 0x20(%r13),%rbp\\n test $0x1,%bpl\\n ret",
+		 DROP_124, NULL, {0}, "(Acquire.num_permits)"},
+		{"no queued", POLL_124, "mov (%rdi),%rdx\\n lock cmpxchg %cl,(%rdx)\\n ret", NULL,
+		 {0}, "(Acquire.queued)"},
+		{"drop through another field", POLL_124,
+		 "cmpb $0x1,0x34(%rdi)\\n jne 1f\\n mov 0x8(%rdi),%rdx\\n"
+		 " lock cmpxchg %cl,(%rdx)\\n1: ret",
+		 NULL, {0}, "not go through Acquire.semaphore (+0x0)"},
+		{"overlap",
+		 "mov (%rdi),%r13\\n mov 0x4(%rdi),%r12d\\n mov 0x20(%r13),%rbp\\n"
+		 " test $0x1,%bpl\\n lea (%r12,%r12,1),%r14\\n ret",
+		 DROP_124, NULL, {0}, "overlap"},
+		/* no layout to read: said before any source is tried */
+		{"no drop", POLL_124, NULL, NULL, {0}, "no Acquire::drop (inlined, or no tokio lock"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char src[4096], why[512] = "";
+		struct lock_layout got;
+		struct binary *bin;
+		int err;
+
+		int len = snprintf(src, sizeof(src), "%s", ASM_FN("aib_nop", "ret"));
+
+		len += asm_fn(src + len, sizeof(src) - (size_t)len, SYM_ACQ_POLL, cases[i].poll);
+		if (cases[i].drop)
+			len += asm_fn(src + len, sizeof(src) - (size_t)len, SYM_ACQ_DROP,
+				      cases[i].drop);
+		if (cases[i].poll_acquire)
+			len += asm_fn(src + len, sizeof(src) - (size_t)len, SYM_POLL_ACQUIRE,
+				      cases[i].poll_acquire);
+		assert_true(snprintf(src + len, sizeof(src) - (size_t)len,
+				     "int main(void) { return 0; }\n") < (int)sizeof(src) - len);
+		bin = compiled(src);
+		err = tokio_runtime.lock_layout(binary__symbols(bin), LAYOUT_FROM_ANY, &got, why,
+						sizeof(why));
+		if (cases[i].why) {
+			if (err != -ENOENT || !strstr(why, cases[i].why) ||
+			    (!strstr(why, "no DWARF types") && cases[i].drop))
+				fail_msg("%s: %d \"%s\", want -ENOENT naming \"%s\" and DWARF",
+					 cases[i].what, err, why, cases[i].why);
+		} else if (err || memcmp(&got, &cases[i].want, sizeof(got))) {
+			fail_msg("%s: %d \"%s\": sem +0x%x permits +0x%x/%u queued +0x%x "
+				 "word +0x%x shift %u", cases[i].what, err, why, got.acq_sem,
+				 got.acq_permits, got.acq_permits_size, got.acq_queued,
+				 got.sem_permits, got.permit_shift);
+		}
+		binary__free(bin);
+	}
+}
+
 /* tests/programs/locks's fixture (`make programs`), beside AIB_PROGRAMS:
  * a binary that keeps Semaphore::release, with Mutex, RwLock and
  * Semaphore acquires. Skipped when it is not built. */
@@ -1119,6 +1251,80 @@ static void test_locks_fixture(void **state)
 	binary__free(bin);
 }
 
+/* The first executable dir/prefix* (cargo's hashed test binaries), or false. */
+static bool find_exe(const char *dir, const char *prefix, char *out, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) || strchr(e->d_name, '.'))
+			continue;
+		found = snprintf(out, len, "%s/%.200s", dir, e->d_name) < (int)len &&
+			!access(out, X_OK);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* One fixture's layout from `sources`: 0 and *l, or the error and *why. */
+static int layout_of(const char *path, unsigned sources, struct lock_layout *l, char *why,
+		     size_t len)
+{
+	struct binary *bin = binary__open(path);
+	int err;
+
+	assert_non_null(bin);
+	err = tokio_runtime.lock_layout(binary__symbols(bin), sources, l, why, len);
+	binary__free(bin);
+	return err;
+}
+
+/* The two readings of the layout agree where both work (the locks
+ * fixture with full debug info); line tables only leave the code, a dev
+ * build (test-crate's `cargo test`) the DWARF: its unoptimized code reads
+ * the fields in Acquire::project. Each must give tokio 1.24's layout
+ * (rustc 1.95: the objdump above). */
+static void test_lock_layout_sources(void **state)
+{
+	static const struct lock_layout want = {0, 0x30, 0x34, 4, 1, 0x20};
+	const char *dir = getenv("AIB_PROGRAMS");
+	struct lock_layout l;
+	char path[PATH_MAX], deps[PATH_MAX], why[512];
+	int tried = 0;
+
+	snprintf(path, sizeof(path), "%s/../../locks/target/full/release/locks", dir ? dir : ".");
+	if (!access(path, R_OK)) {
+		tried++;
+		assert_int_equal(layout_of(path, LAYOUT_FROM_DWARF, &l, why, sizeof(why)), 0);
+		assert_memory_equal(&l, &want, sizeof(l));
+		assert_int_equal(layout_of(path, LAYOUT_FROM_CODE, &l, why, sizeof(why)), 0);
+		assert_memory_equal(&l, &want, sizeof(l));
+	}
+	snprintf(path, sizeof(path), "%s/../../locks/target/release/locks", dir ? dir : ".");
+	if (!access(path, R_OK)) {
+		tried++;
+		assert_int_equal(layout_of(path, LAYOUT_FROM_DWARF, &l, why, sizeof(why)), -ENOENT);
+		assert_non_null(strstr(why, "no DWARF types"));
+		assert_int_equal(layout_of(path, LAYOUT_FROM_ANY, &l, why, sizeof(why)), 0);
+		assert_memory_equal(&l, &want, sizeof(l));
+	}
+	snprintf(deps, sizeof(deps), "%s/../../test-crate/target/debug/deps", dir ? dir : ".");
+	if (find_exe(deps, "hangs-", path, sizeof(path))) {
+		tried++;
+		assert_int_equal(layout_of(path, LAYOUT_FROM_CODE, &l, why, sizeof(why)), -ENOENT);
+		assert_non_null(strstr(why, "(Acquire.semaphore, Semaphore.permits)"));
+		assert_int_equal(layout_of(path, LAYOUT_FROM_ANY, &l, why, sizeof(why)), 0);
+		assert_memory_equal(&l, &want, sizeof(l));
+	}
+	if (!tried) {
+		fprintf(stderr, "no locks or test-crate fixture (`make programs`): test skipped\n");
+		skip();
+	}
+}
+
 static void test_tokio_lock_kind(void **state)
 {
 	static const struct {
@@ -1176,16 +1382,30 @@ SELF_FN("aib_t_release", "test %rsi,%rsi\n je 1f\n mov $1,%cl\n1: ret");
 /* rsi overwritten before the branch */
 SELF_FN("aib_t_arg1_clobbered", "mov $1,%esi\n test %rdi,%rdi\n je 1f\n1: ret");
 /* fields through rdi and a copy of it, compares, a lea (no access), a
- * copy ended by another value, other registers, up to the first branch */
+ * copy ended by another value, other registers; past the first branch */
 SELF_FN("aib_t_fields", "mov %rdi,%rbx\n mov (%rbx),%r13\n mov 0x30(%rdi),%r12d\n"
 			" lea 0x8(%rdi),%rax\n cmpb $0x1,0x34(%rbx)\n movzwl 0x10(%rdi),%ecx\n"
 			" mov %rsi,%rbx\n mov 0x40(%rbx),%rdx\n mov 0x48(%rax),%rdx\n mov %fs:0x0,%rax\n"
 			" mov 0x18(%rsi),%r8\n cmpq $0,0x20(%rdi)\n je 1f\n mov 0x50(%rdi),%r9\n1: ret");
-/* rdi itself overwritten (64 bits): nothing read through it after */
+/* rdi overwritten by a load: the next load goes through the loaded pointer */
 SELF_FN("aib_t_fields_clobbered", "mov 0x8(%rdi),%rdi\n mov 0x10(%rdi),%rax\n ret");
-/* a copy, or rdi, partly overwritten (32 bits): no longer the argument */
+/* a copy overwritten (32 bits); a 32-bit value is no pointer */
 SELF_FN("aib_t_fields_part_clobbered", "mov %rdi,%rbx\n mov $0,%ebx\n mov 0x40(%rbx),%rdx\n"
 				       " mov (%rdi),%edi\n mov 0x8(%rdi),%eax\n ret");
+/* a spill and reloads (after a ret and a jmp too: the body's frame), a
+ * call's clobbers, masks and shifts */
+SELF_FN("aib_t_values", "push %rbx\n sub $0x20,%rsp\n mov %rdi,0x8(%rsp)\n mov (%rdi),%rbx\n"
+			" mov 0x10(%rdi),%rax\n call aib_t_ret_site\n mov 0x8(%rax),%rcx\n"
+			" mov 0x20(%rbx),%rdx\n test $0x1,%dl\n mov 0x8(%rsp),%rsi\n"
+			" mov 0x30(%rsi),%ecx\n shl $2,%rcx\n add $0x20,%rsp\n pop %rbx\n ret\n"
+			" mov 0x8(%rsp),%rdi\n movzbl 0x38(%rdi),%eax\n and $0x4,%al\n jmp 1f\n"
+			"1: mov 0x8(%rsp),%r8\n mov 0x40(%r8),%r9\n lea (%r9,%r9,1),%r10\n ret");
+/* a 32-bit argument spilled, reloaded as wide, zero-extended, shifted */
+SELF_FN("aib_t_spill32", "sub $0x18,%rsp\n mov %edx,0xc(%rsp)\n mov 0xc(%rsp),%eax\n"
+			 " mov %eax,%eax\n shl %rax\n add $0x18,%rsp\n ret");
+/* reloaded wider than spilled: not the argument */
+SELF_FN("aib_t_spill_wider", "sub $0x18,%rsp\n mov %edx,0xc(%rsp)\n mov 0xc(%rsp),%rax\n"
+			     " shl %rax\n add $0x18,%rsp\n ret");
 
 /* a waker clone's start: the lock-prefixed add is skipped for the jle */
 SELF_FN("aib_t_locked", "lock incq -0x10(%rdi)\n jle 1f\n mov %rdi,%rax\n ret\n1: ud2");
@@ -1198,7 +1418,7 @@ static void test_self_code(void **state)
 {
 	struct binary *bin = binary__open("/proc/self/exe");
 	const struct elf_symbols *self = binary__symbols(bin);
-	struct x86_field f[16];
+	struct x86_value v[16];
 	__u64 a, at = 0;
 	int n;
 
@@ -1226,25 +1446,51 @@ static void test_self_code(void **state)
 	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG0 | X86_KEEP_RET, &at), 0);
 	assert_int_equal(at, a + 8); /* mov 5 + test 3 */
 
-	/* the fields read through the first argument, in order */
+	/* the values read through the first argument, in order */
 	a = sym_addr(self, "aib_t_fields");
-	n = x86_code__arg0_fields(self, a, f, 16);
-	assert_int_equal(n, 5);
-	assert_true(f[0].disp == 0 && f[0].size == 8 && !f[0].compare);	   /* (%rbx) */
-	assert_true(f[1].disp == 0x30 && f[1].size == 4 && !f[1].compare); /* 0x30(%rdi) */
-	assert_true(f[2].disp == 0x34 && f[2].size == 1 && f[2].compare);  /* cmpb 0x34(%rbx) */
-	assert_true(f[3].disp == 0x10 && f[3].size == 2 && !f[3].compare); /* movzwl */
-	assert_true(f[4].disp == 0x20 && f[4].size == 8 && f[4].compare);  /* cmpq, then je */
-	assert_int_equal(x86_code__arg0_fields(self, a, f, 2), 2);
-	assert_int_equal(x86_code__arg0_fields(self, a, f, 0), 0);
+	n = x86_code__arg_values(self, a, 0, v, 16);
+	assert_int_equal(n, 7);
+	assert_true(v[0].from == -1 && v[0].pointer && !v[0].shift && !v[0].mask);
+	assert_true(v[1].disp == 0 && v[1].size == 8 && !v[1].compare); /* (%rbx) */
+	assert_true(v[2].disp == 0x30 && v[2].size == 4 && !v[2].compare); /* 0x30(%rdi) */
+	assert_true(v[3].disp == 0x34 && v[3].size == 1 && v[3].compare); /* cmpb 0x34(%rbx) */
+	assert_true(v[4].disp == 0x10 && v[4].size == 2 && !v[4].compare); /* movzwl */
+	assert_true(v[5].disp == 0x20 && v[5].size == 8 && v[5].compare); /* cmpq */
+	assert_true(v[6].disp == 0x50 && v[6].size == 8);		 /* past the je */
+	for (int i = 1; i < n; i++)
+		assert_int_equal(v[i].from, 0);
+	assert_int_equal(x86_code__arg_values(self, a, 0, v, 2), 2);
+	assert_int_equal(x86_code__arg_values(self, a, 0, v, 0), 0);
+	assert_int_equal(x86_code__arg_values(self, a, 6, v, 1), -EINVAL); /* 6 in registers */
+	/* the second argument: through rsi and its copy in rbx */
+	n = x86_code__arg_values(self, a, 1, v, 16);
+	assert_int_equal(n, 3);
+	assert_true(v[1].from == 0 && v[1].disp == 0x40);
+	assert_true(v[2].from == 0 && v[2].disp == 0x18);
 	a = sym_addr(self, "aib_t_fields_clobbered");
-	n = x86_code__arg0_fields(self, a, f, 16);
-	assert_int_equal(n, 1);
-	assert_int_equal(f[0].disp, 8);
+	n = x86_code__arg_values(self, a, 0, v, 16);
+	assert_int_equal(n, 3);
+	assert_true(v[1].from == 0 && v[1].disp == 8 && v[1].pointer);
+	assert_true(v[2].from == 1 && v[2].disp == 0x10); /* the second hop */
 	a = sym_addr(self, "aib_t_fields_part_clobbered");
-	n = x86_code__arg0_fields(self, a, f, 16);
+	n = x86_code__arg_values(self, a, 0, v, 16);
+	assert_int_equal(n, 2);
+	assert_true(v[1].disp == 0 && v[1].size == 4 && !v[1].pointer);
+	a = sym_addr(self, "aib_t_values");
+	n = x86_code__arg_values(self, a, 0, v, 16);
+	assert_int_equal(n, 7);
+	assert_true(v[1].from == 0 && v[1].disp == 0 && v[1].pointer);	 /* in rbx: kept */
+	assert_true(v[2].from == 0 && v[2].disp == 0x10 && !v[2].pointer); /* rax: lost at a call */
+	assert_true(v[3].from == 1 && v[3].disp == 0x20 && v[3].mask == 1);
+	assert_true(v[4].from == 0 && v[4].disp == 0x30 && v[4].size == 4 && v[4].shift == 2);
+	assert_true(v[5].from == 0 && v[5].disp == 0x38 && v[5].size == 1 && v[5].mask == 4);
+	assert_true(v[6].from == 0 && v[6].disp == 0x40 && v[6].shift == 1);
+	n = x86_code__arg_values(self, sym_addr(self, "aib_t_spill32"), 2, v, 16);
 	assert_int_equal(n, 1);
-	assert_true(f[0].disp == 0 && f[0].size == 4); /* (%rdi), read before rdi's overwrite */
+	assert_int_equal(v[0].shift, 1);
+	n = x86_code__arg_values(self, sym_addr(self, "aib_t_spill_wider"), 2, v, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].shift, 0);
 	/* lock-prefixed first instructions: past them, or no site */
 	a = sym_addr(self, "aib_t_locked");
 	assert_int_equal(x86_code__cheap_point(self, a, X86_KEEP_ARG0, &at), 0);
@@ -1289,6 +1535,8 @@ int main(void)
 		T(test_tokio_lock_kind),
 		T(test_self_code),
 		T(test_locks_fixture),
+		T(test_lock_layout_code),
+		T(test_lock_layout_sources),
 	};
 	int failed = cmocka_run_group_tests_name("probe_plan (fixture)", fixture_tests, setup, teardown);
 

@@ -183,59 +183,299 @@ static x86_reg full_reg(x86_reg r)
 	return r;
 }
 
-/* Registers holding the first argument: rdi, and copies made of it. */
-static bool holds_arg0(const bool *copies, x86_reg r)
+#define TRACE_BYTES 640 /* Acquire::poll's CLOSED test and shift: within 190 bytes (1.24, 1.53) */
+#define TRACE_INSNS 160
+#define TRACE_VALUES 64
+#define TRACE_SLOTS 32
+#define TRACE_HOPS 2
+
+struct value_trace {
+	struct x86_value v[TRACE_VALUES];
+	__u8 hops[TRACE_VALUES];
+	int n;
+	int reg[X86_REG_ENDING]; /* the value each 64-bit register holds; -1: none */
+	bool sp_known;		 /* rsp - rsp at entry is `sp` */
+	__s64 sp, body_sp;	 /* body_sp: the lowest, the body's frame */
+	struct trace_slot {
+		__s64 at; /* from rsp at entry */
+		int v;
+		__u8 size;
+	} slot[TRACE_SLOTS];
+	int nslots;
+};
+
+static int held(const struct value_trace *t, x86_reg r)
 {
-	return r < X86_REG_ENDING && copies[r];
+	x86_reg f = full_reg(r);
+
+	return f > X86_REG_INVALID && f < X86_REG_ENDING ? t->reg[f] : -1;
 }
 
-int x86_code__arg0_fields(const struct elf_symbols *syms, __u64 vaddr, struct x86_field *out,
-			  int max)
+static struct trace_slot *slot_of(struct value_trace *t, const x86_op_mem *m, bool add)
 {
-	__u8 buf[SCAN_BYTES * 2];
+	__s64 at = t->sp + m->disp;
+
+	if (!t->sp_known || m->base != X86_REG_RSP || m->index != X86_REG_INVALID)
+		return NULL;
+	for (int i = 0; i < t->nslots; i++)
+		if (t->slot[i].at == at)
+			return &t->slot[i];
+	if (!add || t->nslots == TRACE_SLOTS)
+		return NULL;
+	t->slot[t->nslots] = (struct trace_slot){.at = at, .v = -1};
+	return &t->slot[t->nslots++];
+}
+
+/* A load (or compare, or store) through a register holding value `from`:
+ * a new value, or -1 (not pointer-sized, too many, too many hops). */
+static int add_value(struct value_trace *t, int from, const cs_insn *insn, const cs_x86_op *op)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	struct x86_value *v;
+
+	if (t->v[from].size != 8)
+		return -1;
+	t->v[from].pointer = true;
+	if (t->hops[from] >= TRACE_HOPS || t->n == TRACE_VALUES || op->mem.disp < 0)
+		return -1;
+	v = &t->v[t->n];
+	*v = (struct x86_value){.from = from, .disp = (__u64)op->mem.disp, .size = op->size,
+				.compare = insn->id == X86_INS_CMP || insn->id == X86_INS_TEST,
+				.store = op->access == CS_AC_WRITE};
+	if ((insn->id == X86_INS_TEST || insn->id == X86_INS_AND) && x->op_count == 2 &&
+	    x->operands[1].type == X86_OP_IMM)
+		v->mask = (__u64)x->operands[1].imm;
+	t->hops[t->n] = t->hops[from] + 1;
+	return t->n++;
+}
+
+static void note_shift(struct value_trace *t, int v, __s64 k)
+{
+	if (v >= 0 && !t->v[v].shift && k > 0 && k < 64)
+		t->v[v].shift = (__u8)k;
+}
+
+/* What one instruction does with the values: new loads, tests, shifts;
+ * the register it leaves a value in (*dst = that value), else -1. */
+static x86_reg trace_uses(struct value_trace *t, const cs_insn *insn, int *dst)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	const cs_x86_op *op0 = &x->operands[0], *op1 = &x->operands[1];
+	bool two = x->op_count == 2, load = false;
+	x86_reg to = X86_REG_INVALID;
+
+	switch (insn->id) {
+	case X86_INS_MOV:
+	case X86_INS_MOVZX:
+	case X86_INS_MOVSX:
+	case X86_INS_MOVSXD:
+		load = two && op0->type == X86_OP_REG;
+		break;
+	case X86_INS_TEST:
+	case X86_INS_AND:
+		if (two && op0->type == X86_OP_REG && op1->type == X86_OP_IMM) {
+			int v = held(t, op0->reg);
+
+			if (v >= 0 && !t->v[v].mask)
+				t->v[v].mask = (__u64)op1->imm;
+		}
+		break;
+	case X86_INS_SHL:
+	case X86_INS_SAL:
+		if (op0->type == X86_OP_REG && (x->op_count == 1 || op1->type == X86_OP_IMM))
+			note_shift(t, held(t, op0->reg), x->op_count == 1 ? 1 : op1->imm);
+		break;
+	case X86_INS_ADD: /* add r,r: r << 1 */
+		if (two && op0->type == X86_OP_REG && op1->type == X86_OP_REG &&
+		    full_reg(op0->reg) == full_reg(op1->reg))
+			note_shift(t, held(t, op0->reg), 1);
+		break;
+	case X86_INS_LEA: { /* lea (r,r,1) or lea (,r,2^k): r << k; no access */
+		const x86_op_mem *m = &op1->mem;
+
+		if (two && m->disp == 0 && m->index != X86_REG_INVALID && m->base == m->index &&
+		    m->scale == 1)
+			note_shift(t, held(t, m->index), 1);
+		else if (two && m->disp == 0 && m->base == X86_REG_INVALID && m->scale > 1)
+			note_shift(t, held(t, m->index), __builtin_ctz((unsigned)m->scale));
+		return X86_REG_INVALID;
+	}
+	}
+	*dst = -1;
+	for (__u8 k = 0; k < x->op_count; k++) {
+		const cs_x86_op *op = &x->operands[k];
+		int from, v;
+
+		if (op->type != X86_OP_MEM || op->mem.segment != X86_REG_INVALID)
+			continue;
+		if (op->mem.base == X86_REG_RSP) {
+			struct trace_slot *s = slot_of(t, &op->mem, op->access & CS_AC_WRITE);
+			bool spill = insn->id == X86_INS_MOV && two && k == 0 && op->size >= 4 &&
+				     op1->type == X86_OP_REG;
+
+			if (s && (op->access & CS_AC_WRITE)) { /* a spill (32, 64 bits), or lost */
+				s->v = spill ? held(t, op1->reg) : -1;
+				s->size = op->size;
+			} else if (s && s->v >= 0 && load && k == 1 && op->size == s->size) {
+				*dst = s->v; /* a reload, as wide */
+				to = op0->reg;
+			}
+			continue;
+		}
+		from = held(t, op->mem.base);
+		if (from < 0 || op->mem.index != X86_REG_INVALID)
+			continue;
+		v = add_value(t, from, insn, op);
+		if (load && k == 1 && v >= 0) {
+			*dst = v;
+			to = op0->reg;
+		}
+	}
+	/* a copy: 64 bits, or 32 (an integer's low half: rustc zero-extends
+	 * a u32 argument so) */
+	if (insn->id == X86_INS_MOV && two && op0->type == X86_OP_REG && op1->type == X86_OP_REG) {
+		int v = held(t, op1->reg);
+
+		if (v >= 0 && op0->size >= 4) {
+			*dst = v;
+			to = op0->reg;
+		}
+	}
+	return *dst >= 0 ? to : X86_REG_INVALID;
+}
+
+/* rsp's moves, as far as they are known: what the stack slots are told by. */
+static void trace_sp(struct value_trace *t, const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	bool imm = x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		   x->operands[0].reg == X86_REG_RSP && x->operands[1].type == X86_OP_IMM;
+
+	switch (insn->id) {
+	case X86_INS_PUSH:
+		t->sp -= 8;
+		break;
+	case X86_INS_POP:
+		t->sp += 8;
+		break;
+	case X86_INS_CALL:
+		break;
+	case X86_INS_RET: /* the code after an epilogue is the body's again */
+		t->sp = t->body_sp;
+		return;
+	case X86_INS_SUB:
+	case X86_INS_ADD:
+		if (imm) {
+			t->sp += insn->id == X86_INS_SUB ? -x->operands[1].imm : x->operands[1].imm;
+			break;
+		}
+		/* fallthrough */
+	default: /* any other write of rsp: slots no longer told apart */
+		t->sp_known = false;
+		t->nslots = 0;
+		return;
+	}
+	if (t->sp < t->body_sp)
+		t->body_sp = t->sp;
+}
+
+static bool writes_sp(csh cs, const cs_insn *insn)
+{
+	cs_regs rd, wr;
+	__u8 nrd, nwr;
+
+	if (insn->id == X86_INS_RET)
+		return true;
+	if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
+		return true;
+	for (__u8 i = 0; i < nwr; i++)
+		if (wr[i] == X86_REG_RSP)
+			return true;
+	return false;
+}
+
+/* The size of the function symbol starting at vaddr, or 0 if none. */
+static __u64 function_size(const struct elf_symbols *syms, __u64 vaddr)
+{
+	for (size_t i = 0, n = elf_symbols__count(syms); i < n; i++) {
+		const struct elf_symbol *sym = elf_symbols__get(syms, i);
+
+		if (sym->is_func && sym->vaddr == vaddr && sym->size)
+			return sym->size;
+	}
+	return 0;
+}
+
+int x86_code__arg_values(const struct elf_symbols *syms, __u64 vaddr, int arg,
+			 struct x86_value *out, int max)
+{
+	static const x86_reg args[] = {X86_REG_RDI, X86_REG_RSI, X86_REG_RDX,
+				       X86_REG_RCX, X86_REG_R8,	 X86_REG_R9};
+	static const x86_reg clobbered[] = {X86_REG_RAX, X86_REG_RCX, X86_REG_RDX,
+					    X86_REG_RSI, X86_REG_RDI, X86_REG_R8,
+					    X86_REG_R9,	 X86_REG_R10, X86_REG_R11};
+	struct value_trace *t;
+	__u8 buf[TRACE_BYTES];
 	const __u8 *code = buf;
-	size_t size = sizeof(buf);
+	size_t size = 0;
 	uint64_t addr = vaddr;
-	bool copies[X86_REG_ENDING] = {[X86_REG_RDI] = true};
 	cs_insn *insn;
 	csh cs;
-	int n = 0, err = elf_symbols__read(syms, vaddr, buf, sizeof(buf)) ? -EFAULT : 0;
+	int err = 0;
 
-	err = err ?: open_decoder(&cs);
-	if (err)
-		return err;
-	insn = cs_malloc(cs);
-	for (int i = 0; insn && i < 2 * SCAN_INSNS && cs_disasm_iter(cs, &code, &size, &addr, insn); i++) {
-		const cs_x86 *x = &insn->detail->x86;
+	if (arg < 0 || arg >= (int)(sizeof(args) / sizeof(args[0])) || max < 0)
+		return -EINVAL;
+	/* the function, if its symbol says where it ends; near the end of
+	 * the text a shorter read still holds it */
+	size = function_size(syms, vaddr);
+	size = size && size < sizeof(buf) ? size : sizeof(buf);
+	while (size >= 64 && elf_symbols__read(syms, vaddr, buf, size))
+		size /= 2;
+	if (size < 64 && elf_symbols__read(syms, vaddr, buf, size))
+		return -EFAULT;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memset(t->reg, 0xff, sizeof(t->reg));
+	t->reg[args[arg]] = 0;
+	t->v[0] = (struct x86_value){.from = -1, .size = 8};
+	t->n = 1;
+	t->sp_known = true;
+	err = open_decoder(&cs);
+	insn = err ? NULL : cs_malloc(cs);
+	for (int i = 0; insn && i < TRACE_INSNS && cs_disasm_iter(cs, &code, &size, &addr, insn);
+	     i++) {
 		cs_regs rd, wr;
 		__u8 nrd, nwr;
+		int dst;
+		x86_reg to = trace_uses(t, insn, &dst);
 
-		for (__u8 k = 0; k < x->op_count && n < max; k++) {
-			const cs_x86_op *op = &x->operands[k];
-
-			if (op->type == X86_OP_MEM && holds_arg0(copies, op->mem.base) &&
-			    op->mem.index == X86_REG_INVALID && op->mem.segment == X86_REG_INVALID &&
-			    op->mem.disp >= 0 && insn->id != X86_INS_LEA)
-				out[n++] = (struct x86_field){.disp = (__u64)op->mem.disp, .size = op->size,
-							      .compare = insn->id == X86_INS_CMP};
-		}
-		if (is_control_flow(insn))
-			break;
 		if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
 			break;
-		/* `mov %rdi, %reg` copies the argument; any other write ends a copy */
-		bool copy = insn->id == X86_INS_MOV && x->op_count == 2 &&
-			    x->operands[0].type == X86_OP_REG && x->operands[1].type == X86_OP_REG &&
-			    holds_arg0(copies, x->operands[1].reg);
 		for (__u8 k = 0; k < nwr; k++)
 			if (full_reg(wr[k]) < X86_REG_ENDING)
-				copies[full_reg(wr[k])] = copy && wr[k] == x->operands[0].reg &&
-							  full_reg(wr[k]) == wr[k];
+				t->reg[full_reg(wr[k])] = -1;
+		if (insn->id == X86_INS_CALL)
+			for (size_t k = 0; k < sizeof(clobbered) / sizeof(clobbered[0]); k++)
+				t->reg[clobbered[k]] = -1;
+		if (to != X86_REG_INVALID)
+			t->reg[full_reg(to)] = dst;
+		if (t->sp_known && writes_sp(cs, insn))
+			trace_sp(t, insn);
+		else if (t->sp_known && insn->id == X86_INS_JMP) /* a tail call's epilogue before */
+			t->sp = t->body_sp;
 	}
 	if (insn)
 		cs_free(insn, 1);
-	cs_close(&cs);
-	return n;
+	if (!err)
+		cs_close(&cs);
+	if (!err) {
+		err = t->n < max ? t->n : max;
+		if (err)
+			memcpy(out, t->v, (size_t)err * sizeof(*out));
+	}
+	free(t);
+	return err;
 }
 
 static __s32 rel32(const __u8 *p)

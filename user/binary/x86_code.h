@@ -43,17 +43,29 @@ int x86_code__cheap_entry_point(const struct elf_symbols *syms, __u64 vaddr, __u
  * far as the bytes tell: call rel32, call *reg, call *mem)? */
 bool x86_code__follows_call(const struct elf_symbols *syms, __u64 vaddr);
 
-/* A memory operand read through the first argument (rdi, or a register
- * copied from it) in a function's straight-line start. */
-struct x86_field {
-	__u64 disp;
-	__u8 size;    /* bytes */
-	bool compare; /* a cmp against it rather than a load */
+/* A value a function derives from one of its arguments: the argument
+ * itself (always the first), a load through it, or a load through such a
+ * loaded pointer (two hops), followed through register copies and stack
+ * spills. What a layout is calibrated from: a field's offset and size, and
+ * what the code then does with it. */
+struct x86_value {
+	int from;      /* the value it was loaded through; -1: the argument itself */
+	__u64 disp;    /* the load's displacement from `from` */
+	__u8 size;     /* bytes accessed */
+	bool compare;  /* cmp/test in place rather than loaded */
+	bool store;    /* only written */
+	bool pointer;  /* used as a base address afterwards */
+	__u64 mask;    /* the first `test $mask` or `and $mask` of it; 0: none */
+	__u8 shift;    /* the first left shift of it (shl, add r,r, lea); 0: none */
 };
-/* Those operands in the order the code uses them, up to max: how many, or
- * -errno. What a layout is calibrated from. */
-int x86_code__arg0_fields(const struct elf_symbols *syms, __u64 vaddr, struct x86_field *out,
-			  int max);
+/* Those values of argument `arg` (0: rdi, 1: rsi, 2: rdx, ...) in the
+ * order the code first uses them, by a linear sweep of the function's
+ * first instructions (up to its symbol's end): registers a call clobbers are dropped at the call,
+ * the callee-saved ones and stack slots kept across branches (a value
+ * parked in rbx stays there on every path of rustc's code). Up to max
+ * into out: how many, or -errno. */
+int x86_code__arg_values(const struct elf_symbols *syms, __u64 vaddr, int arg,
+			 struct x86_value *out, int max);
 
 /* Return addresses of every call to `target` in the file's functions: a
  * direct `call target`, or `call *slot(%rip)` through one of the pointer

@@ -243,7 +243,8 @@ static void find_tasks(struct live *l)
 	struct proc_mem *mem = target_memory(l); /* kept for decoding futures at the end */
 	struct late_attach la = {
 		.pid = l->target.pid, .syms = l->syms, .decoder = l->decoder, .mem = mem,
-		.bias = l->bias, .locks = l->plan.lock_sites, .session = l->session,
+		.bias = l->bias, .locks = l->plan.lock_sites,
+		.permit_shift = l->plan.lock_layout.permit_shift, .session = l->session,
 		.stacks = l->plan.root_sites ? l->stacks : NULL, .tracer = l->tracer,
 		.runtimes = l->plan.runtimes,
 	};

@@ -297,7 +297,8 @@ int future_decoder__tokio_task(struct future_decoder *d, __u64 header, __u64 bia
 }
 
 int future_decoder__tokio_locks(struct future_decoder *d, __u64 header, __u64 bias,
-				future_read_fn read, void *ctx, struct future_lock *out, int max)
+				future_read_fn read, void *ctx, unsigned permit_shift,
+				struct future_lock *out, int max)
 {
 	struct future_walk w = { read, ctx, bias, MAX_NODES + FUTURE_LOCKS_NODES,
 				 MAX_READS + FUTURE_LOCKS_READS };
@@ -306,7 +307,7 @@ int future_decoder__tokio_locks(struct future_decoder *d, __u64 header, __u64 bi
 
 	if (!d || !read || max < 0 || (!out && max > 0))
 		return -EINVAL;
-	future_locks__begin(d->locks, out, max);
+	future_locks__begin(d->locks, permit_shift, out, max);
 	if ((err = decode_task(d, &w, header, &fa, d->locks)))
 		return err;
 	return future_locks__end(d->locks);

@@ -109,8 +109,10 @@ struct future_lock {
  * out (when there are more, the waiting one still comes last, in out[max-1]).
  * Returns how many were stored, or -errno as future_decoder__tokio_task
  * (-EINVAL also for max < 0, or out NULL with max > 0). A task that is not
- * Running (finished) has none: 0. */
+ * Running (finished) has none: 0. The semaphores' permit words hold the
+ * free permits << permit_shift (the plan's struct lock_layout). */
 int future_decoder__tokio_locks(struct future_decoder *d, __u64 header, __u64 bias,
-				future_read_fn read, void *ctx, struct future_lock *out, int max);
+				future_read_fn read, void *ctx, unsigned permit_shift,
+				struct future_lock *out, int max);
 
 #endif

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokio_layout.h"
 #include "lib/str.h"
 #include "lib/u64_map.h"
 #include "binary/dwarf_die.h"
@@ -36,6 +35,7 @@ struct future_locks {
 	struct future_lock wait;
 	enum aib_lock_kind kind; /* of the innermost async fn so far */
 	bool in_sync;		 /* that fn is tokio::sync's */
+	unsigned permit_shift;	 /* of the semaphore's permit word (struct lock_layout) */
 	__u64 seen[MAX_LOCK_SEEN];
 	int nseen;
 };
@@ -158,7 +158,7 @@ static bool lock_sem(struct future_locks *fl, struct future_walk *w, Dwarf_Die *
 
 /* whether the semaphore of type st at sem has a free permit (read: yes/no;
  * unreadable: false) */
-static bool sem_free(struct future_walk *w, Dwarf_Die *st, __u64 sem)
+static bool sem_free(struct future_walk *w, Dwarf_Die *st, __u64 sem, unsigned shift)
 {
 	Dwarf_Die pt;
 	__u64 off;
@@ -166,7 +166,7 @@ static bool sem_free(struct future_walk *w, Dwarf_Die *st, __u64 sem)
 
 	return die__child_member(st, "permits", &off, &pt) &&
 	       future_walk__read_scalar(w, &pt, sem + off, &permits) &&
-	       (__u64)permits >> TOKIO_SEM_PERMIT_SHIFT > 0;
+	       (__u64)permits >> shift > 0;
 }
 
 static void lock_add(struct future_locks *fl, const struct future_lock *l)
@@ -204,7 +204,7 @@ static void read_guard(struct future_locks *fl, struct future_walk *w, const str
 	}
 	/* exclusive: the semaphore has no permit left while it is held */
 	if ((l.kind == AIB_LOCK_KIND_MUTEX || l.kind == AIB_LOCK_KIND_RWLOCK_WRITE) &&
-	    sem_free(w, &st, l.sem))
+	    sem_free(w, &st, l.sem, fl->permit_shift))
 		return;
 	lock_add(fl, &l);
 }
@@ -334,8 +334,10 @@ void future_locks__leaf(struct future_locks *fl, struct future_walk *w, Dwarf_Di
 	fl->has_wait = true;
 }
 
-void future_locks__begin(struct future_locks *fl, struct future_lock *out, int max)
+void future_locks__begin(struct future_locks *fl, unsigned permit_shift, struct future_lock *out,
+			 int max)
 {
+	fl->permit_shift = permit_shift & 63;
 	fl->out = out;
 	fl->max = max;
 	fl->n = fl->nseen = 0;

@@ -26,8 +26,10 @@ struct future_walk;
 struct future_locks *future_locks__new(struct dwarf_types *types);
 void future_locks__free(struct future_locks *fl);
 
-/* A task: its locks go to out, at most max (max >= 0). */
-void future_locks__begin(struct future_locks *fl, struct future_lock *out, int max);
+/* A task: its locks go to out, at most max (max >= 0); the semaphores'
+ * permit words hold the free permits << permit_shift (struct lock_layout). */
+void future_locks__begin(struct future_locks *fl, unsigned permit_shift, struct future_lock *out,
+			 int max);
 /* An async fn of the chain (function: its path): its state machine env at
  * runtime address addr, in variant v. */
 void future_locks__frame(struct future_locks *fl, struct future_walk *w, const char *function,

@@ -22,6 +22,17 @@ struct probe_site {
 	__u64 origin;	  /* AT_RUN_RETURN: the return address the site stands for */
 };
 
+/* What the lock probes read (tokio's batch semaphore, bpf/locks.bpf.h),
+ * from the binary's DWARF types or its code (runtime_ops.lock_layout). */
+struct lock_layout {
+	__u32 acq_sem;	       /* Acquire.semaphore: &Semaphore */
+	__u32 acq_permits;     /* Acquire.num_permits */
+	__u32 acq_queued;      /* Acquire.queued: bool */
+	__u8 acq_permits_size; /* 4 (u32: tokio 1.24), 8 (usize: 1.53) */
+	__u8 permit_shift;     /* Semaphore.permits holds the free permits << it, over flags */
+	__u32 sem_permits;     /* Semaphore.permits: a usize */
+};
+
 struct probe_plan {
 	__u32 runtimes;		/* AIB_RUNTIME_BIT()s found */
 	char runtime_desc[64];	/* "tokio", "async-std (async-task)", ... */
@@ -37,17 +48,16 @@ struct probe_plan {
 	__u64 loc_lo, loc_hi, str_lo, str_hi;
 	bool check_spawn_ids;	  /* sites where a spawned task's id is handed on */
 	bool check_blocking_ids; /* the same for spawn_blocking */
-	/* tokio's batch semaphore (locks.bpf.h): sites, and the layout read
-	 * off the code of Acquire::poll and Acquire::drop */
+	/* tokio's batch semaphore (locks.bpf.h): sites, and its layout */
 	__u32 lock_sites;
-	__u64 acq_sem_off, acq_permits_off, acq_queued_off;
+	struct lock_layout lock_layout;
 	/* blocking syscalls inside tokio polls are timed (blocking.bpf.h) */
 	bool blocking;
 	/* async-task: header layout for the BPF side */
 	__u64 at_vtable_off, at_state_off;
 	bool at_track_seen; /* new tasks told at RawTask::schedule (AIB_PROBE_AT_SCHEDULE_ANY) */
 	/* optional functions that were not found, comma separated */
-	char missing[512];
+	char missing[1024];
 };
 
 struct elf_symbols;

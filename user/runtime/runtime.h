@@ -17,6 +17,7 @@
 #include "aib_events.h"
 
 struct elf_symbols;
+struct lock_layout;
 struct probe_plan;
 struct symbolizer;
 struct u64_map;
@@ -104,6 +105,19 @@ struct runtime_ops {
 	/* What a lock acquire is for, from a function on the path to its
 	 * call; AIB_LOCK_KIND_UNKNOWN for others. NULL: no lock probes. */
 	enum aib_lock_kind (*lock_kind)(const char *function);
+	/* The layout the lock probes read, from `sources` (enum
+	 * layout_source; DWARF first): 0, or -ENOENT (`why` names what was not
+	 * recognized where), or another -errno. NULL: no lock probes. */
+	int (*lock_layout)(const struct elf_symbols *syms, unsigned sources,
+			   struct lock_layout *out, char *why, size_t why_len);
+};
+
+/* Where a layout is read from: rustc lays out a non-repr(C) struct as it
+ * likes, so never a constant. */
+enum layout_source {
+	LAYOUT_FROM_DWARF = 1 << 0, /* the type information (debug = "full", dev builds) */
+	LAYOUT_FROM_CODE = 1 << 1,  /* the machine code (line tables only, none) */
+	LAYOUT_FROM_ANY = LAYOUT_FROM_DWARF | LAYOUT_FROM_CODE,
 };
 
 extern const struct runtime_ops tokio_runtime, async_task_runtime;

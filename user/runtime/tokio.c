@@ -118,6 +118,7 @@ static void tokio_counted(struct probe_plan *plan, const struct site_spec *s, in
 #define ACQUIRE_POLL "<tokio::sync::batch_semaphore::Acquire as core::future::future::Future>::poll"
 #define ACQUIRE_DROP "<tokio::sync::batch_semaphore::Acquire as core::ops::drop::Drop>::drop"
 #define SEM_RELEASE "tokio::sync::batch_semaphore::Semaphore::release"
+#define SEM_ADD_PERMITS "tokio::sync::batch_semaphore::Semaphore::add_permits_locked"
 #define LOCKS_MISSING "tokio locks"
 #define MAX_LOCK_CALLS 1024
 #define TOKIO_HARNESS "tokio::runtime::task::harness::"
@@ -209,80 +210,286 @@ static int add_id_taken_sites(const struct elf_symbols *syms, struct probe_plan 
 	return 0;
 }
 
-/* The Acquire layout locks.bpf.h reads, checked against the code: poll
- * loads the &Semaphore (8 bytes) and num_permits (4) through self before
- * its first branch; drop first compares `queued` (1). */
-static bool lock_layout(const struct elf_symbols *syms, __u64 poll, __u64 drop,
-			struct probe_plan *plan)
-{
-	struct x86_field f[8];
-	int n = x86_code__arg0_fields(syms, poll, f, 8);
-	bool sem = false, permits = false, queued = false;
+/* ---- the batch semaphore's layout (locks.bpf.h), never assumed ----
+ *
+ * Acquire { node: Waiter, semaphore: &Semaphore, num_permits: u32 (1.24) or
+ * usize (1.53), queued: bool } is not repr(C): rustc 1.95 put semaphore at
+ * +0, num_permits at +0x30 and queued at +0x34 (1.24) or +0x38 (1.53).
+ * Semaphore.permits (+0x20 in both) holds the free permits shifted by
+ * PERMIT_SHIFT (1) over the CLOSED flag (bit 0). Read from the DWARF types
+ * when the binary has them, else off the code of Acquire::poll (which
+ * inlines Semaphore::poll_acquire in release builds) and Acquire::drop. */
 
-	for (int i = 0; i < n; i++) {
-		if (!f[i].compare && f[i].size == 8 && !sem) {
-			plan->acq_sem_off = f[i].disp;
-			sem = true;
-		} else if (!f[i].compare && f[i].size == 4 && !permits) {
-			plan->acq_permits_off = f[i].disp;
-			permits = true;
-		}
-	}
-	n = x86_code__arg0_fields(syms, drop, f, 8);
-	for (int i = 0; i < n && !queued; i++) {
-		if (f[i].compare && f[i].size == 1) {
-			plan->acq_queued_off = f[i].disp;
-			queued = true;
-		}
-	}
-	return sem && permits && queued;
+#define SEM_POLL_ACQUIRE "tokio::sync::batch_semaphore::Semaphore::poll_acquire"
+#define LAYOUT_VALUES 64
+
+static bool disjoint(__u64 a, __u64 alen, __u64 b, __u64 blen)
+{
+	return a + alen <= b || b + blen <= a;
 }
 
-/* The same layout from the DWARF types, when the code does not show it:
- * an unoptimized build (`cargo test`'s dev profile) reads the fields in
- * Acquire::project, not in poll. Acquire::poll's `self` is a Pin<&mut
- * Acquire>: its `pointer` points at the struct whose members say. */
-static bool lock_layout_dwarf(const struct elf_symbols *syms, __u64 poll, struct probe_plan *plan)
+/* The fields one sees apart, the sizes the probes can read. */
+static int layout_check(const struct lock_layout *l, char *why, size_t len)
+{
+	if ((l->acq_permits_size != 4 && l->acq_permits_size != 8) || !l->permit_shift ||
+	    l->permit_shift > 8 || !disjoint(l->acq_sem, 8, l->acq_permits, l->acq_permits_size) ||
+	    !disjoint(l->acq_sem, 8, l->acq_queued, 1) ||
+	    !disjoint(l->acq_permits, l->acq_permits_size, l->acq_queued, 1)) {
+		snprintf(why, len,
+			 "Acquire's fields overlap or have odd sizes: semaphore +0x%x, num_permits "
+			 "+0x%x (%u bytes), queued +0x%x, permit shift %u",
+			 l->acq_sem, l->acq_permits, l->acq_permits_size, l->acq_queued,
+			 l->permit_shift);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* The first value of v[0..n) loaded through v[from] that `ok` accepts, or -1. */
+static int first_value(const struct x86_value *v, int n, int from,
+		       bool (*ok)(const struct x86_value *v))
+{
+	for (int i = 1; i < n; i++)
+		if (v[i].from == from && ok(&v[i]))
+			return i;
+	return -1;
+}
+
+static bool is_pointer(const struct x86_value *v)
+{
+	return v->size == 8 && v->pointer && !v->store;
+}
+
+/* tested against one flag (CLOSED) and no other bit */
+static bool is_flag_word(const struct x86_value *v)
+{
+	return v->size == 8 && !v->store && v->mask && !(v->mask & (v->mask - 1));
+}
+
+static bool is_count(const struct x86_value *v)
+{
+	return (v->size == 4 || v->size == 8) && !v->pointer && !v->store && !v->compare;
+}
+
+static bool is_shifted_count(const struct x86_value *v)
+{
+	return is_count(v) && v->shift;
+}
+
+static bool is_flag_byte(const struct x86_value *v)
+{
+	return v->size == 1 && !v->store && (v->compare || v->mask);
+}
+
+/* PERMIT_SHIFT: where the code shifts a permit count, Acquire::poll with
+ * Semaphore::poll_acquire inlined (pv: `needed << PERMIT_SHIFT`, `lea
+ * (%r12,%r12,1)` in 1.24, `lea (,%rbp,2)` in 1.53), else poll_acquire's own
+ * num_permits argument (dev builds: a spill, a reload, `shl %rax`). The
+ * CLOSED flag the code tests, when known (else 0), lies below it. */
+static int permit_shift(const struct elf_symbols *syms, const struct x86_value *pv, int pn,
+			__u64 closed, __u8 *shift, char *why, size_t len)
+{
+	struct x86_value v[LAYOUT_VALUES];
+	__u64 pa = probe_plan__function(syms, SEM_POLL_ACQUIRE);
+	int i = first_value(pv, pn, 0, is_shifted_count);
+
+	*shift = 0;
+	if (i > 0)
+		*shift = pv[i].shift;
+	else if (pa && x86_code__arg_values(syms, pa, 2, v, LAYOUT_VALUES) > 0)
+		*shift = v[0].shift;
+	if (!*shift) {
+		snprintf(why, len, "no permit count shifted in Acquire::poll or %s "
+				   "(Semaphore::PERMIT_SHIFT)", SEM_POLL_ACQUIRE);
+		return -ENOENT;
+	}
+	if (closed >> *shift) {
+		snprintf(why, len, "the CLOSED flag (0x%llx) is no bit below the permits' shift "
+				   "(%u)", (unsigned long long)closed, *shift);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* From the code: Acquire::poll reads the &Semaphore and tests the word
+ * through it for CLOSED, reads num_permits and shifts it; drop first tests
+ * `queued`, then locks the semaphore's waiter list through the same field. */
+static int layout_code(const struct elf_symbols *syms, __u64 poll, __u64 drop,
+		       struct lock_layout *l, char *why, size_t len)
+{
+	struct x86_value pv[LAYOUT_VALUES], dv[LAYOUT_VALUES];
+	int pn = x86_code__arg_values(syms, poll, 0, pv, LAYOUT_VALUES);
+	int dn = x86_code__arg_values(syms, drop, 0, dv, LAYOUT_VALUES);
+	int sem = -1, word = -1, permits, queued, dsem;
+
+	if (pn < 0 || dn < 0) {
+		snprintf(why, len, "the code of Acquire::poll or drop cannot be read");
+		return pn < 0 ? pn : dn;
+	}
+	for (int i = 1; i < pn && word < 0; i++)
+		if (pv[i].from == 0 && is_pointer(&pv[i]) &&
+		    (word = first_value(pv, pn, i, is_flag_word)) > 0)
+			sem = i;
+	if (word < 0) {
+		snprintf(why, len, "Acquire::poll reads no pointer whose word it tests for one "
+				   "flag (Acquire.semaphore, Semaphore.permits)");
+		return -ENOENT;
+	}
+	permits = first_value(pv, pn, 0, is_count);
+	queued = first_value(dv, dn, 0, is_flag_byte);
+	dsem = first_value(dv, dn, 0, is_pointer);
+	if (permits < 0 || queued < 0) {
+		snprintf(why, len, "%s",
+			 permits < 0 ? "Acquire::poll reads no count (Acquire.num_permits)"
+				     : "Acquire::drop tests no flag byte (Acquire.queued)");
+		return -ENOENT;
+	}
+	if (dsem < 0 || dv[dsem].disp != pv[sem].disp) {
+		snprintf(why, len, "Acquire::drop does not go through Acquire.semaphore (+0x%llx)",
+			 (unsigned long long)pv[sem].disp);
+		return -ENOENT;
+	}
+	*l = (struct lock_layout){.acq_sem = (__u32)pv[sem].disp,
+				  .acq_permits = (__u32)pv[permits].disp,
+				  .acq_permits_size = pv[permits].size,
+				  .acq_queued = (__u32)dv[queued].disp,
+				  .sem_permits = (__u32)pv[word].disp};
+	return permit_shift(syms, pv, pn, pv[word].mask, &l->permit_shift, why, len) ?:
+		       layout_check(l, why, len);
+}
+
+/* A member of struct t: its offset and size. */
+static bool member(Dwarf_Die *t, const char *name, __u32 *off, __u8 *size, Dwarf_Die *type)
+{
+	Dwarf_Die ty;
+	__u64 o;
+	int n;
+
+	if (!die__child_member(t, name, &o, &ty) || o > 1 << 20)
+		return false;
+	/* rustc gives a pointer type no byte size: x86-64's */
+	n = dwarf_tag(&ty) == DW_TAG_pointer_type ? 8 : dwarf_bytesize(&ty);
+	if (n <= 0)
+		return false;
+	*off = (__u32)o;
+	*size = (__u8)(n > 255 ? 255 : n);
+	if (type)
+		*type = ty;
+	return true;
+}
+
+/* From the DWARF types: Acquire::poll's `self` is a Pin<&mut Acquire>, its
+ * `pointer` points at the struct whose members say, and `semaphore` at the
+ * Semaphore. PERMIT_SHIFT is a constant (no DWARF): from the code. */
+static int layout_dwarf(const struct elf_symbols *syms, __u64 poll, struct lock_layout *l,
+			char *why, size_t len)
 {
 	struct dwarf_types *ts = dwarf_types__new(elf_symbols__binary(syms));
-	Dwarf_Die func, self, pin, ptr, acquire, field;
-	__u64 off, sem, permits, queued;
-	bool ok;
+	struct x86_value pv[LAYOUT_VALUES];
+	Dwarf_Die func, self, pin, ptr, acquire, sem, semt;
+	const char *missing = NULL;
+	__u8 sem_size = 0, queued_size = 0, word_size = 0;
+	__u64 off;
+	int pn, err = errno;
 
-	if (!ts)
-		return false; /* no types: line tables only, or no DWARF */
-	ok = dwarf_types__func_at(ts, poll, &func) &&
-	     die__child_named(&func, DW_TAG_formal_parameter, "self", &self) &&
-	     die__type(&self, &pin) && die__child_member(&pin, "pointer", &off, &ptr) &&
-	     die__type(&ptr, &acquire) && die__child_member(&acquire, "semaphore", &sem, &field) &&
-	     die__child_member(&acquire, "num_permits", &permits, &field) &&
-	     die__child_member(&acquire, "queued", &queued, &field);
-	dwarf_types__free(ts);
-	if (ok) {
-		plan->acq_sem_off = sem;
-		plan->acq_permits_off = permits;
-		plan->acq_queued_off = queued;
+	if (!ts) {
+		snprintf(why, len, "no DWARF types (debug info none or line tables only)");
+		return err == ENODATA ? -ENOENT : -err;
 	}
-	return ok;
+	if (!dwarf_types__func_at(ts, poll, &func))
+		missing = "no DWARF function at Acquire::poll";
+	else if (!die__child_named(&func, DW_TAG_formal_parameter, "self", &self) ||
+		 !die__type(&self, &pin) || !die__child_member(&pin, "pointer", &off, &ptr) ||
+		 !die__type(&ptr, &acquire))
+		missing = "Acquire::poll's self is no Pin<&mut Acquire>";
+	else if (!member(&acquire, "semaphore", &l->acq_sem, &sem_size, &sem) || sem_size != 8)
+		missing = "no pointer Acquire.semaphore";
+	else if (!member(&acquire, "num_permits", &l->acq_permits, &l->acq_permits_size, NULL))
+		missing = "no member Acquire.num_permits";
+	else if (!member(&acquire, "queued", &l->acq_queued, &queued_size, NULL) ||
+		 queued_size != 1)
+		missing = "no bool Acquire.queued";
+	else if (!die__type(&sem, &semt) ||
+		 !member(&semt, "permits", &l->sem_permits, &word_size, NULL) || word_size != 8)
+		missing = "no usize Semaphore.permits";
+	dwarf_types__free(ts);
+	if (missing) {
+		snprintf(why, len, "%s", missing);
+		return -ENOENT;
+	}
+	pn = x86_code__arg_values(syms, poll, 0, pv, LAYOUT_VALUES);
+	return permit_shift(syms, pv, pn < 0 ? 0 : pn, 0, &l->permit_shift, why, len) ?:
+		       layout_check(l, why, len);
 }
 
-/* tokio's locks (locks.bpf.h): Acquire::poll's entry and the return site
- * of each call of it, Semaphore::release, Acquire::drop. Optional: fat LTO
- * inlines Acquire::poll, thin LTO Semaphore::release. */
-static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+static int lock_layout(const struct elf_symbols *syms, unsigned sources, struct lock_layout *out,
+		       char *why, size_t len)
 {
 	__u64 poll = probe_plan__function(syms, ACQUIRE_POLL);
 	__u64 drop = probe_plan__function(syms, ACQUIRE_DROP);
-	int n;
+	char dwarf_why[160] = "", code_why[160] = "";
+	int err = -ENOENT;
 
+	memset(out, 0, sizeof(*out));
 	if (!poll || !drop) {
-		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire::poll inlined)");
+		snprintf(why, len, "no %s (inlined, or no tokio lock used)",
+			 poll ? "Acquire::drop" : "Acquire::poll");
+		return -ENOENT;
+	}
+	if (sources & LAYOUT_FROM_DWARF) {
+		err = layout_dwarf(syms, poll, out, dwarf_why, sizeof(dwarf_why));
+		if (err != -ENOENT)
+			return err;
+	}
+	if (sources & LAYOUT_FROM_CODE) {
+		err = layout_code(syms, poll, drop, out, code_why, sizeof(code_why));
+		if (err != -ENOENT)
+			return err;
+	}
+	memset(out, 0, sizeof(*out));
+	snprintf(why, len, "Acquire layout not recognized: %s%s%s", dwarf_why,
+		 *dwarf_why && *code_why ? "; " : "", code_why);
+	return err;
+}
+
+/* Releases: add_permits_locked(sem, permits, guard), which every release
+ * ends in, Semaphore::release(sem, permits) inlined or not (1.53 fat LTO
+ * inlined release into some guard drops and called it from others: a
+ * probe on release saw no guard released); release itself where
+ * add_permits_locked is inlined into it. add_permits_locked's other
+ * callers, a poll or a dropped Acquire giving back permits it was
+ * assigned, hold no guard: the model counts them as untracked releases. */
+static int add_release_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	int n = probe_plan__add_matching_cheap(syms, plan, SEM_ADD_PERMITS, AIB_PROBE_LOCK_RELEASE,
+					       X86_KEEP_ARG0 | X86_KEEP_ARG1);
+
+	if (n == 0)
+		n = probe_plan__add_matching_cheap(syms, plan, SEM_RELEASE, AIB_PROBE_LOCK_RELEASE,
+						   X86_KEEP_ARG0 | X86_KEEP_ARG1);
+	if (n == 0)
+		probe_plan__note_missing(plan, SEM_RELEASE " (inlined: lock holders not seen)");
+	return n < 0 ? n : 0;
+}
+
+/* tokio's locks (locks.bpf.h): Acquire::poll's entry and the return site
+ * of each call of it, the releases, Acquire::drop. Optional: fat LTO may
+ * inline Acquire::poll or drop (1.24), thin LTO Semaphore::release. */
+static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	__u64 poll = probe_plan__function(syms, ACQUIRE_POLL);
+	char why[400];
+	int n, err = lock_layout(syms, LAYOUT_FROM_ANY, &plan->lock_layout, why, sizeof(why));
+
+	if (err == -ENOENT) {
+		char note[sizeof(why) + 32];
+
+		snprintf(note, sizeof(note), LOCKS_MISSING " (%s)", why);
+		probe_plan__note_missing(plan, note);
 		return 0;
 	}
-	if (!lock_layout(syms, poll, drop, plan) && !lock_layout_dwarf(syms, poll, plan)) {
-		probe_plan__note_missing(plan, LOCKS_MISSING " (Acquire layout not recognized)");
-		return 0;
-	}
+	if (err)
+		return err;
 	/* the result is in al, the call's return told by sp */
 	n = probe_plan__add_return_sites(syms, plan, poll, AIB_PROBE_LOCK_POLLED, X86_KEEP_RET,
 					 "a return site of Acquire::poll", MAX_LOCK_CALLS);
@@ -297,11 +504,7 @@ static int add_lock_sites(const struct elf_symbols *syms, struct probe_plan *pla
 					   X86_KEEP_ARG0);
 	n = n < 0 ? n : probe_plan__add_matching_cheap(syms, plan, ACQUIRE_DROP, AIB_PROBE_LOCK_DROP,
 						      X86_KEEP_ARG0);
-	n = n < 0 ? n : probe_plan__add_matching_cheap(syms, plan, SEM_RELEASE, AIB_PROBE_LOCK_RELEASE,
-						      X86_KEEP_ARG0 | X86_KEEP_ARG1);
-	if (n == 0)
-		probe_plan__note_missing(plan, SEM_RELEASE " (inlined: lock holders not seen)");
-	return n < 0 ? n : 0;
+	return n < 0 ? n : add_release_sites(syms, plan);
 }
 
 /* tokio's harness polls a task's future inside catch_unwind (poll_future,
@@ -619,6 +822,7 @@ const struct runtime_ops tokio_runtime = {
 	.check_header = check_header,
 	.next_id_vaddr = next_id_vaddr,
 	.lock_kind = lock_kind,
+	.lock_layout = lock_layout,
 	.root_loops = tokio_root_loops,
 	.own_loops = tokio_own_loops,
 	.own_spawns = tokio_own_spawns,

@@ -41,7 +41,7 @@ static void found_locks(const struct late_attach *la, const struct found_task *f
 	    runtime__running(f->runtime, f->state))
 		return;
 	n = future_decoder__tokio_locks(la->decoder, f->header, la->bias, proc_mem__read_cb, la->mem,
-					locks, FUTURE_MAX_LOCKS);
+					la->permit_shift, locks, FUTURE_MAX_LOCKS);
 	for (int i = 0; i < n; i++) {
 		e.sem = locks[i].sem;
 		e.task = f->header;

@@ -28,6 +28,7 @@ struct late_attach {
 	struct proc_mem *mem;		 /* NULL when its memory cannot be read */
 	__u64 bias;			 /* load bias of the executable */
 	bool locks;			 /* the lock probes are attached: guards are followed */
+	unsigned permit_shift;		 /* then, the plan's (struct lock_layout) */
 	struct session *session;
 	/* block_on roots: parked threads' stacks are unwound with `stacks`
 	 * (NULL: none are looked for), each root found handed to `tracer` */

@@ -222,9 +222,14 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 	t->skel->rodata->at_state_off = plan->at_state_off;
 	t->skel->rodata->at_track_seen = plan->at_track_seen;
 	if (plan->lock_sites) {
-		t->skel->rodata->acq_sem_off = plan->acq_sem_off;
-		t->skel->rodata->acq_permits_off = plan->acq_permits_off;
-		t->skel->rodata->acq_queued_off = plan->acq_queued_off;
+		const struct lock_layout *l = &plan->lock_layout;
+
+		t->skel->rodata->acq_sem_off = l->acq_sem;
+		t->skel->rodata->acq_permits_off = l->acq_permits;
+		t->skel->rodata->acq_permits_size = l->acq_permits_size;
+		t->skel->rodata->acq_queued_off = l->acq_queued;
+		t->skel->rodata->sem_permits_off = l->sem_permits;
+		t->skel->rodata->sem_permit_shift = l->permit_shift;
 	}
 	t->skel->rodata->exec_tgid = (__u32)t->opts.pid;
 	if (plan->blocking && t->opts.blocked_min_ns) {
