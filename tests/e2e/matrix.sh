@@ -26,12 +26,20 @@ NONROOT_TESTS=()
 source "$ROOT/tests/e2e/lib.sh"
 
 # label of a spawn line: spawned/completed/alive (the fixtures' top comments)
-declare -A COUNTS=([work]=40/40/0 [config]=3/0/3 [nap]=1/0/1)
+declare -A COUNTS=([work]=40/40/0 [blocking]=2/2/0 [config]=3/0/3 [nap]=1/0/1)
 # What a cell cannot have, which its start-up line must name: LTO inlines
 # async-task's Runnable::schedule into smol's spawn; a new task is then told
 # at RawTask::schedule, which LTO inlines there too for some future types:
 # those tasks are found at their first poll, with no spawn location.
 declare -A MISSING=([smol_thin]="Runnable::schedule (inlined" [smol_fat]="Runnable::schedule (inlined")
+
+# the kind of task each spawn line makes
+declare -A KIND=([work]=async [blocking]=blocking [config]=async [nap]=async)
+
+# The kinds of the tasks spawned at a location, deduplicated.
+kinds_at() { # JSON LOCATION
+	jqf "$1" --arg l "$2" '[.tasks[] | select(.spawn_location == $l) | .kind] | unique | join(",")'
+}
 
 # The parked tasks of a spawn label: "AWAIT_SITE KIND" of each, deduplicated.
 awaits_at() { # JSON LOCATION
@@ -45,8 +53,8 @@ run_cell() { # PROG CELL
 	tool out run --duration 1.5 --stuck-after 1s --json "$j" -- "$PROGS/$cell/release/$prog"
 	expect_rc out 0
 	grep -q '^READY$' out.out || fail "$prog did not get READY within the 1.5 s"
-	expect_jq "$j" "44 tasks, 40 completed, 4 alive" \
-		'.metadata | .total_tasks == 44 and .completed_tasks == 40 and .alive_tasks == 4'
+	expect_jq "$j" "46 tasks, 42 completed, 4 alive" \
+		'.metadata | .total_tasks == 46 and .completed_tasks == 42 and .alive_tasks == 4'
 	if [ -n "$missing" ]; then
 		grep -qF "not found: $missing" out.err ||
 			fail "the start-up line does not name '$missing': $(head -1 out.err)"
@@ -63,6 +71,8 @@ run_cell() { # PROG CELL
 				unseen=$((u[0] + c[0]))/$((u[1] + c[1]))/$((u[2] + c[2]))
 			else
 				expect_eq "$label at its line" "$got" "${COUNTS[$label]}"
+				expect_eq "$label: kind" "$(kinds_at "$j" "$(loc_of "$j" "$prog" "spawn_$label")")" \
+					"${KIND[$label]}"
 			fi
 		done
 		expect_eq "the tasks whose spawn was not seen" \
@@ -76,9 +86,9 @@ run_cell() { # PROG CELL
 	if [ "$cell" = nodebug ]; then
 		# no line tables: a location is a #[track_caller] file:line:col, or
 		# the program's function the spawn was inlined into
-		expect_jq "$j" "locations: the program's files or functions, 44/40/4 in all" \
+		expect_jq "$j" "locations: the program's files or functions, 46/42/4 in all" \
 			'[.locations[]] | (map(.location | startswith($f) or startswith($fn)) | all)
-			 and (map(.spawned) | add) == 44 and (map(.completed) | add) == 40
+			 and (map(.spawned) | add) == 46 and (map(.completed) | add) == 42
 			 and (map(.alive) | add) == 4' \
 			--arg f "$SRC_PREFIX/$prog.rs:" --arg fn "$prog::"
 		grep -q "not found: .*the program's line tables" out.err ||
@@ -101,6 +111,7 @@ run_cell() { # PROG CELL
 		loc=$(loc_of "$j" "$prog" "spawn_$label")
 		IFS=/ read -r -a c <<<"${COUNTS[$label]}"
 		expect_counts "$j" "$loc" "$label" "${c[0]}" "${c[1]}" "${c[2]}"
+		expect_eq "$label: kind" "$(kinds_at "$j" "$loc")" "${KIND[$label]}"
 	done
 	expect_eq "config: await site, waiting for" \
 		"$(awaits_at "$j" "$(loc_of "$j" "$prog" spawn_config)")" \

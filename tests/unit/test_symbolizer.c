@@ -497,8 +497,10 @@ static void test_crate_map(void **state)
 
 /* Line tables only: an async body inlined into tokio's harness or into
  * async-executor's wrapper is named by the type the generic function it
- * sits in names, one not inlined by its symbol (the build matrix's o3
- * cell: make programs); none of the program's own is left unnamed. */
+ * sits in names, one inlined into another async body by the future its
+ * drop glue drops on the line it is awaited from, one not inlined by its
+ * symbol (the build matrix's o3 cell and the await fixture: make
+ * programs); none of the program's own is left unnamed. */
 static void test_async_body_names(void **state)
 {
 	static const struct {
@@ -506,16 +508,22 @@ static void test_async_body_names(void **state)
 	} cases[] = {
 		{ "mx_tokio", { "mx_tokio::nap::", "mx_tokio::wait_for_config::" } },
 		{ "mx_smol", { "mx_smol::nap::", "mx_smol::wait_for_config::" } },
+		/* an async fn inlined into another: by the line it is awaited on */
+		{ "../../await/target/nofp-lines/release/stuck",
+		  { "stuck::recv_config::{async_fn#0}", "stuck::wait_for_config::" } },
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++) {
-		char path[PATH_MAX], rel[64];
+		char path[PATH_MAX], rel[96];
 		struct binary *b;
 		struct symbolizer *rs;
 		__u64 lo, hi;
 		bool found[2] = { false, false };
 
-		snprintf(rel, sizeof(rel), "../../matrix/target/o3/release/%s", cases[c].prog);
+		if (cases[c].prog[0] == '.')
+			snprintf(rel, sizeof(rel), "%s", cases[c].prog);
+		else
+			snprintf(rel, sizeof(rel), "../../matrix/target/o3/release/%s", cases[c].prog);
 		program_path(path, sizeof(path), rel);
 		if (access(path, R_OK))
 			skip();

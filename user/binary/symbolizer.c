@@ -46,6 +46,16 @@ struct range {
 	};
 };
 
+/* An `.await` on an async fn's future, as line tables keep it: its drop
+ * glue, drop_in_place<PATH::{async_fn_env#N}>, inlined on the line it is
+ * awaited from (the future is dropped there once it is ready), or an
+ * into_future<...> of it. */
+struct await_call {
+	const char *file; /* libdw's */
+	__u32 line;
+	const char *path; /* "demo::recv_config" */
+};
+
 struct unit {
 	Dwarf_Off off;	     /* of the CU DIE */
 	struct range *funcs; /* concrete subprograms, once indexed */
@@ -77,6 +87,12 @@ struct symbolizer {
 	size_t nframes, frames_cap;
 
 	struct crate_map *crates; /* NULL: no unit names its crate */
+	/* every unit's, once needed: an async fn's drop glue may be inlined in
+	 * another unit than the code that awaits it (one walk of every DIE:
+	 * 147 ms on the 8.9 MB await fixture) */
+	struct await_call *awaits;
+	size_t nawaits, awaits_cap;
+	bool awaits_indexed;
 
 	struct u64_map *names; /* source string's address -> strs[] */
 	char **strs;
@@ -266,6 +282,7 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->cus);
 	for (size_t i = 0; i < s->nunits; i++)
 		free(s->units[i].funcs);
+	free(s->awaits);
 	free(s->units);
 	u64_map__free(s->cache);
 	free(s->entries);
@@ -529,6 +546,101 @@ static const char *async_body_name(struct symbolizer *s, const char *body, Dwarf
 	return NULL;
 }
 
+/* "drop_in_place<PATH::{async_fn_env#N}>" (or into_future<...>): PATH into
+ * path; false for any other name (a type that only holds such a future). */
+static bool awaited_env(const char *name, char *path, size_t len)
+{
+	static const char *const fns[] = {"drop_in_place<", "into_future<"};
+	const char *env = "::{async_fn_env#";
+
+	for (size_t i = 0; name && i < sizeof(fns) / sizeof(*fns); i++) {
+		size_t n = strlen(fns[i]);
+		const char *at = strncmp(name, fns[i], n) ? NULL : strstr(name + n, env);
+
+		if (at && strchr(at, '}') && !strcmp(strchr(at, '}'), "}>") &&
+		    !memchr(name + n, '<', (size_t)(at - name - n))) {
+			snprintf(path, len, "%.*s", (int)(at - name - n), name + n);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The file a DIE's DW_AT_call_file names, or NULL. */
+static const char *call_file_of(Dwarf_Die *die, Dwarf_Files *files)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word idx;
+
+	return files && !dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &idx)
+		       ? dwarf_filesrc(files, idx, NULL, NULL)
+		       : NULL;
+}
+
+/* Every awaited_env inlined under parent: where async fns' futures are
+ * awaited. */
+static void index_awaits_under(struct symbolizer *s, Dwarf_Files *files, Dwarf_Die *parent)
+{
+	Dwarf_Die die;
+
+	if (dwarf_child(parent, &die))
+		return;
+	do {
+		Dwarf_Attribute attr;
+		const char *name, *file;
+		char path[512];
+
+		if (dwarf_tag(&die) == DW_TAG_inlined_subroutine &&
+		    (name = dwarf_formstring(dwarf_attr_integrate(&die, DW_AT_name, &attr))) &&
+		    awaited_env(name, path, sizeof(path)) && (file = call_file_of(&die, files)) &&
+		    !array__grow((void **)&s->awaits, &s->awaits_cap, s->nawaits + 1,
+				 sizeof(*s->awaits)) &&
+		    (name = keep(s, path)))
+			s->awaits[s->nawaits++] =
+				(struct await_call){file, attr_u32(&die, DW_AT_call_line), name};
+		index_awaits_under(s, files, &die);
+	} while (!dwarf_siblingof(&die, &die));
+}
+
+static void index_awaits(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->nunits; i++) {
+		Dwarf_Files *files;
+		Dwarf_Die cu;
+
+		if (dwarf_offdie(s->dw, s->units[i].off, &cu) &&
+		    !dwarf_getsrcfiles(&cu, &files, NULL))
+			index_awaits_under(s, files, &cu);
+	}
+}
+
+/* An async body inlined into another async body: the async fn awaited on
+ * the line it is polled from, when one only is (line tables only). */
+static const char *awaited_body_name(struct symbolizer *s, Dwarf_Files *files, const char *body,
+				     Dwarf_Die *die)
+{
+	const char *path = NULL, *file = call_file_of(die, files);
+	char full[600];
+	__u32 line = attr_u32(die, DW_AT_call_line);
+
+	if (strncmp(body, "{async_fn#", 10) || !file || !line)
+		return NULL;
+	if (!s->awaits_indexed) {
+		s->awaits_indexed = true;
+		index_awaits(s);
+	}
+	for (size_t i = 0; i < s->nawaits; i++)
+		if (s->awaits[i].line == line && !strcmp(s->awaits[i].file, file)) {
+			if (path && strcmp(path, s->awaits[i].path))
+				return NULL; /* two on the line: which one? */
+			path = s->awaits[i].path;
+		}
+	if (!path)
+		return NULL;
+	snprintf(full, sizeof(full), "%s::%s", path, body);
+	return keep(s, full);
+}
+
 /* The inline chain at addr from DWARF; 0 if no CU covers it. */
 static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 {
@@ -557,7 +669,8 @@ static int dwarf_chain(struct symbolizer *s, __u64 addr, struct sym_frame *out)
 		const char *name = die_name(s, die, rust, tag == DW_TAG_subprogram ? addr : 0);
 
 		if (rust && i > 0 && name && name[0] == '{')
-			name = async_body_name(s, name, w.path, i) ?: name;
+			name = async_body_name(s, name, w.path, i) ?:
+			       awaited_body_name(s, files, name, die) ?: name;
 		out[n++] = (struct sym_frame){
 			.function = name,
 			.file = call_file, .line = call_line, .col = call_col,

@@ -177,15 +177,26 @@ int stack_namer__blocked(struct stack_namer *sn, const struct aib_ev_blocked *e,
 
 /* ---- spawn sites ---- */
 
+static bool in_loop(const struct sym_frame *f, const struct root_loop *loops);
+
+struct passed {
+	struct spawn_site *out;
+	const struct spawn_kind *kinds;
+};
+
 /* A spawn through the blocking crate's pool passes its frames on the way
- * from the program's own code. */
-static void note_pool(const struct sym_frame *f, void *ctx)
+ * from the program's own code; one of a runtime's spawn functions that was
+ * inlined into the program says its kind. */
+static void note_kind(const struct sym_frame *f, void *ctx)
 {
-	struct spawn_site *out = ctx;
+	struct passed *p = ctx;
 
 	if ((f->function && !strncmp(f->function, "blocking::", 10)) ||
 	    (f->file && strstr(f->file, "/blocking-") && strstr(f->file, "/src/")))
-		out->flags |= AIB_SPAWN_BLOCKING;
+		p->out->flags |= AIB_SPAWN_BLOCKING;
+	for (const struct spawn_kind *k = p->kinds; k && k->fn.path; k++)
+		if (in_loop(f, &(struct root_loop[]){k->fn, {NULL, NULL}}[0]))
+			p->out->flags |= k->flag;
 }
 
 /* The frame is in one of the loops: by its path, or, an inlined frame
@@ -263,15 +274,16 @@ int stack_namer__loop_frame(struct stack_namer *sn, const struct aib_stack *stac
 }
 
 int stack_namer__spawn(struct stack_namer *sn, const struct aib_stack *stack, const __u8 *bytes,
-		       struct spawn_site *out)
+		       const struct spawn_kind *kinds, struct spawn_site *out)
 {
+	struct passed passed = {out, kinds};
 	struct stack_snapshot snap = snapshot(stack, bytes, stack->len);
 	__u64 pcs[MAX_SPAWN_PCS];
 	struct sym_frame user;
 	int n = unwinder__unwind(sn->unwinder, &snap, pcs, MAX_SPAWN_PCS);
 
 	memset(out, 0, sizeof(*out));
-	if (symbolizer__first_user_frame(sn->symbolizer, pcs, n, &user, note_pool, out))
+	if (symbolizer__first_user_frame(sn->symbolizer, pcs, n, &user, note_kind, &passed))
 		return -ENOENT;
 	snprintf(out->where, sizeof(out->where), "%s", user.file ? user.file : user.function);
 	snprintf(out->function, sizeof(out->function), "%s", user.function ? user.function : "");

@@ -43,10 +43,12 @@ int stack_namer__await(struct stack_namer *n, const struct aib_await_stack *s,
 		       struct await_desc *out);
 int stack_namer__blocked(struct stack_namer *n, const struct aib_ev_blocked *e,
 			 struct await_desc *out);
+struct spawn_kind;
 /* 0 and *out, or -ENOENT when no frame of the program's own code was found
- * in the copy (`bytes`: stack->len of them). */
+ * in the copy (`bytes`: stack->len of them). out->flags: the kind of spawn
+ * the runtime frames passed on the way say (`kinds`, may be NULL). */
 int stack_namer__spawn(struct stack_namer *n, const struct aib_stack *stack, const __u8 *bytes,
-		       struct spawn_site *out);
+		       const struct spawn_kind *kinds, struct spawn_site *out);
 
 struct root_loop;
 /* The outermost frame on the copied stack of one of `loops` ({NULL}-

@@ -54,6 +54,14 @@ struct root_loop {
 	const char *file;
 };
 
+/* A runtime function a spawn's stack passes through that says its kind
+ * (spawn_blocking, spawn_local): where the spawn was inlined into the
+ * program, its stack is all that tells (AIB_SPAWN_BLOCKING, ...). */
+struct spawn_kind {
+	struct root_loop fn;
+	__u32 flag;
+};
+
 struct runtime_ops {
 	enum aib_runtime id;
 	const char *name;
@@ -101,6 +109,8 @@ struct runtime_ops {
 	/* Functions that spawn the runtime's own carrier tasks (tokio's
 	 * workers): a spawn seen by its stack from one is the runtime's. */
 	const struct root_loop *own_spawns;
+	/* The kinds of spawn a stack tells ({{NULL}}-terminated), or NULL. */
+	const struct spawn_kind *spawn_kinds;
 
 	/* What a lock acquire is for, from a function on the path to its
 	 * call; AIB_LOCK_KIND_UNKNOWN for others. NULL: no lock probes. */

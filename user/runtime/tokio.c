@@ -807,6 +807,17 @@ static const struct root_loop tokio_own_spawns[] = {
 	{NULL, NULL},
 };
 
+static const struct spawn_kind tokio_spawn_kinds[] = {
+	{{"tokio::runtime::blocking::pool::spawn_blocking", "src/runtime/blocking/pool.rs"},
+	 AIB_SPAWN_BLOCKING},
+	{{"tokio::runtime::blocking::pool::Spawner::spawn_blocking", "src/runtime/blocking/pool.rs"},
+	 AIB_SPAWN_BLOCKING},
+	{{"tokio::task::blocking::spawn_blocking", "src/task/blocking.rs"}, AIB_SPAWN_BLOCKING},
+	{{"tokio::task::local::spawn_local", "src/task/local.rs"}, AIB_SPAWN_LOCAL},
+	{{"tokio::task::local::LocalSet::spawn_local", "src/task/local.rs"}, AIB_SPAWN_LOCAL},
+	{{NULL, NULL}, 0},
+};
+
 const struct runtime_ops tokio_runtime = {
 	.id = AIB_RUNTIME_TOKIO,
 	.name = "tokio",
@@ -826,4 +837,5 @@ const struct runtime_ops tokio_runtime = {
 	.root_loops = tokio_root_loops,
 	.own_loops = tokio_own_loops,
 	.own_spawns = tokio_own_spawns,
+	.spawn_kinds = tokio_spawn_kinds,
 };

@@ -212,6 +212,7 @@ static bool runtime_loop(struct session *s, const struct aib_ev_spawn_stack *e)
  * then record a plain spawn (the stack itself is not kept). */
 static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 {
+	const struct runtime_ops *rt = runtime__get((enum aib_runtime)e->spawn.runtime);
 	struct aib_ev_spawn spawn = e->spawn;
 	struct spawn_site site;
 	int err;
@@ -220,7 +221,8 @@ static int on_spawn_stack(struct session *s, const struct aib_ev_spawn_stack *e)
 	spawn.hdr.size = sizeof(spawn);
 	/* the decoder checked that stack.len bytes follow */
 	err = s->o.spawn_stacks
-		      ? stack_namer__spawn(s->o.spawn_stacks, &e->stack, (const __u8 *)(e + 1), &site)
+		      ? stack_namer__spawn(s->o.spawn_stacks, &e->stack, (const __u8 *)(e + 1),
+					   rt ? rt->spawn_kinds : NULL, &site)
 		      : -ENODATA;
 	if (!err) {
 		spawn.file_addr = where_key(s, site.where, spawn.hdr.ts);

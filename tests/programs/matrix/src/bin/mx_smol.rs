@@ -1,9 +1,10 @@
 //! The build matrix's async-task program (tests/e2e/matrix.sh), on smol's
 //! global executor, from a block_on root: `work` 40 (spawned in a loop,
-//! each waits on a 1-3 ms timer, all complete), then `config` 3 (each
-//! parked forever on a channel whose sender lives: `await_config`) and
-//! `nap` 1 (a timer of an hour: `await_nap`). Prints READY once they are
-//! parked, then waits forever.
+//! each waits on a 1-3 ms timer, all complete), `blocking` 2 (closures run
+//! by smol::unblock on the blocking pool, both complete), then `config` 3
+//! (each parked forever on a channel whose sender lives: `await_config`)
+//! and `nap` 1 (a timer of an hour: `await_nap`). Prints READY once they
+//! are parked, then waits forever.
 use std::time::Duration;
 
 async fn work(i: u64) -> u64 {
@@ -27,6 +28,9 @@ fn main() {
         }
         for t in done {
             t.await;
+        }
+        for i in 0..2u64 {
+            smol::unblock(move || i * 2).await; // aib:spawn_blocking
         }
         let (tx, rx) = smol::channel::bounded::<u32>(1);
         for _ in 0..3 {

@@ -1,9 +1,10 @@
 //! The build matrix's tokio program (tests/e2e/matrix.sh). On a 2-worker
 //! runtime, from its block_on root: `work` 40 (spawned in a loop, each
-//! sleeps 1-3 ms, all complete), then `config` 3 (each parked forever on a
-//! oneshot whose sender lives: the await marked `await_config`) and `nap` 1
-//! (parked on a sleep of an hour: `await_nap`). Prints READY once they are
-//! parked, then waits forever.
+//! sleeps 1-3 ms, all complete), `blocking` 2 (spawn_blocking closures, both
+//! complete), then `config` 3 (each parked forever on a oneshot whose
+//! sender lives: the await marked `await_config`) and `nap` 1 (parked on a
+//! sleep of an hour: `await_nap`). Prints READY once they are parked, then
+//! waits forever.
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -33,6 +34,9 @@ fn main() {
         }
         for h in done {
             h.await.unwrap();
+        }
+        for i in 0..2u64 {
+            tokio::task::spawn_blocking(move || i * 2).await.unwrap(); // aib:spawn_blocking
         }
         let mut senders = Vec::new();
         for _ in 0..3 {
