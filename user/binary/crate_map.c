@@ -100,10 +100,13 @@ static const char *likeliest_workspace(const struct crate_map *m)
 	return best;
 }
 
+static bool is_member(const struct crate_map *m, const struct crate_unit *u);
+
 struct crate_map *crate_map__new(Dwarf *dw, __u64 main_vaddr)
 {
 	struct crate_map *m = calloc(1, sizeof(*m));
 	const char *main_dir = NULL;
+	bool members = false;
 	Dwarf_CU *cu = NULL;
 	Dwarf_Die cudie, main_cu;
 	int err = 0;
@@ -134,7 +137,10 @@ struct crate_map *crate_map__new(Dwarf *dw, __u64 main_vaddr)
 			m->workspace = m->units[i].comp_dir;
 	if (!m->workspace)
 		m->workspace = likeliest_workspace(m);
-	if (err || !m->workspace) {
+	/* no member (a build system that passes absolute paths): cannot tell */
+	for (size_t i = 0; m->workspace && i < m->n && !members; i++)
+		members = is_member(m, &m->units[i]);
+	if (err || !members) {
 		crate_map__free(m);
 		errno = err ? -err : ENODATA;
 		return NULL;

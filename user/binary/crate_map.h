@@ -21,8 +21,8 @@ struct crate_map;
 
 /* From the DWARF's units; the workspace is the directory of the unit that
  * holds main_vaddr (the program's main), else the one most members were
- * compiled in. NULL + errno: ENODATA (no Rust unit names a crate),
- * ENOMEM. */
+ * compiled in. NULL + errno: ENODATA (no Rust unit names a crate, or none
+ * is a member: a build that passed absolute paths only), ENOMEM. */
 struct crate_map *crate_map__new(Dwarf *dw, __u64 main_vaddr);
 void crate_map__free(struct crate_map *m);
 
