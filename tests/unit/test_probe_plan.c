@@ -797,6 +797,38 @@ static void test_async_task_plan(void **state)
 /* async-task's header layout as Runnable::run reads it (a frame-pointer
  * build's prologue skipped, any register, a jmp or a call), into the plan
  * and the memory scan alike; rustc 1.95's when the code is anything else. */
+static int first_vaddr(const struct elf_symbol *sym, void *ctx)
+{
+	*(__u64 *)ctx = sym->vaddr;
+	return 0;
+}
+
+/* RawTask::run's return sites where LTO inlined Runnable::run: after each
+ * call through slot 0x28 of a vtable read from +8 of a header, the
+ * register not written since (byte offsets from the function's start). */
+static void test_vcall_sites(void **state)
+{
+	const char *src =
+		"__asm__(\".text\\n.globl aib_loop\\n.type aib_loop,@function\\naib_loop:\\n"
+		"mov 0x8(%rdi),%rax\\n call *0x28(%rax)\\n"	       /* 4 + 3: a site at +7 */
+		"mov 0x8(%rdi),%rax\\n mov %rsi,%rax\\n call *0x28(%rax)\\n" /* written: +17 */
+		"mov 0x10(%rdi),%rcx\\n call *0x28(%rcx)\\n"	       /* another field: +24 */
+		"mov 0x8(%rdi),%rdx\\n call *0x30(%rdx)\\n"	       /* another slot: +31 */
+		"mov 0x8(%rbx),%r8\\n nop\\n call *0x28(%r8)\\n"      /* 4 + 1 + 4: a site at +40 */
+		"ret\\n.size aib_loop, .-aib_loop\");\n"
+		"int main(void) { return 0; }\n";
+	struct binary *bin = compiled(src);
+	__u64 rets[8], start = 0;
+	int n;
+
+	assert_int_equal(elf_symbols__match(binary__symbols(bin), "aib_loop", first_vaddr, &start), 1);
+	n = x86_code__vcall_sites(binary__symbols(bin), 8, 0x28, rets, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(rets[0], start + 7);
+	assert_int_equal(rets[1], start + 40);
+	binary__free(bin);
+}
+
 static void test_async_task_layout(void **state)
 {
 	static const struct {
@@ -1531,6 +1563,7 @@ int main(void)
 		T(test_minimal_tokio),
 		T(test_async_task_plan),
 		T(test_async_task_layout),
+		T(test_vcall_sites),
 		T(test_emulated_instructions),
 		T(test_tokio_lock_kind),
 		T(test_self_code),

@@ -727,3 +727,96 @@ int x86_code__fetch_add_sites(const struct elf_symbols *syms, __u64 target, cons
 	free(code);
 	return n;
 }
+
+/* A `call *disp(%reg)` with this disp (FF /2, disp8 or disp32, no SIB). */
+static bool may_vcall(const __u8 *code, size_t size, __u64 disp)
+{
+	for (size_t i = 0; i + 3 <= size; i++) {
+		__u8 m = code[i + 1];
+
+		if (code[i] != 0xff || (m & 0x38) != 0x10 || (m & 7) == 4)
+			continue;
+		if ((m & 0xc0) == 0x40 && disp < 0x80 && code[i + 2] == disp)
+			return true;
+		if ((m & 0xc0) == 0x80 && i + 6 <= size && (__u64)rel32(code + i + 2) == disp)
+			return true;
+	}
+	return false;
+}
+
+/* Disassemble one function: the return address of each `call
+ * *slot_off(%reg)` whose %reg was loaded from vt_off(%any) and not written
+ * since. */
+static int sweep_vcalls(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 base,
+			__u64 vt_off, __u64 slot_off, __u64 *rets, int n, int max)
+{
+	const __u8 *p = code;
+	uint64_t addr = base;
+	bool holds[X86_REG_ENDING] = {false};
+
+	while (cs_disasm_iter(cs, &p, &size, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+		const cs_x86_op *op = &x->operands[0];
+		cs_regs rd, wr;
+		__u8 nrd, nwr;
+		bool seen = false;
+
+		if (insn->id == X86_INS_CALL && x->op_count == 1 && op->type == X86_OP_MEM &&
+		    op->mem.index == X86_REG_INVALID && op->mem.base < X86_REG_ENDING &&
+		    holds[op->mem.base] && (__u64)op->mem.disp == slot_off) {
+			for (int j = 0; j < n && j < max; j++)
+				seen |= rets[j] == insn->address + insn->size;
+			if (!seen && n++ < max)
+				rets[n - 1] = insn->address + insn->size;
+		}
+		if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
+			nwr = 0;
+		for (__u8 k = 0; k < nwr; k++)
+			if (full_reg(wr[k]) < X86_REG_ENDING)
+				holds[full_reg(wr[k])] = false;
+		if (insn->id == X86_INS_MOV && x->op_count == 2 && op->type == X86_OP_REG &&
+		    op->size == 8 && x->operands[1].type == X86_OP_MEM &&
+		    x->operands[1].mem.index == X86_REG_INVALID &&
+		    x->operands[1].mem.base != X86_REG_RIP && (__u64)x->operands[1].mem.disp == vt_off)
+			holds[op->reg] = true;
+	}
+	return n;
+}
+
+int x86_code__vcall_sites(const struct elf_symbols *syms, __u64 vt_off, __u64 slot_off,
+			  __u64 *rets, int max)
+{
+	size_t nsyms = elf_symbols__count(syms), cap = 0;
+	__u8 *code = NULL;
+	cs_insn *insn;
+	csh cs;
+	int n = 0;
+
+	if (open_decoder(&cs))
+		return -ENOMEM;
+	insn = cs_malloc(cs);
+	for (size_t k = 0; insn && k < nsyms; k++) {
+		const struct elf_symbol *sym = elf_symbols__get(syms, k);
+
+		if (!sym->is_func || sym->size < 3 || sym->size > (1 << 20))
+			continue;
+		if (sym->size > cap) {
+			__u8 *bigger = realloc(code, sym->size);
+
+			if (!bigger)
+				break;
+			code = bigger;
+			cap = sym->size;
+		}
+		if (elf_symbols__read(syms, sym->vaddr, code, sym->size))
+			continue;
+		if (may_vcall(code, sym->size, slot_off))
+			n = sweep_vcalls(cs, insn, code, sym->size, sym->vaddr, vt_off, slot_off, rets,
+					 n, max);
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	free(code);
+	return n;
+}

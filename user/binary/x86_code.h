@@ -75,6 +75,14 @@ int x86_code__arg_values(const struct elf_symbols *syms, __u64 vaddr, int arg,
 int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
 			 int nslots, __u64 *rets, int max);
 
+/* Return addresses of every `call *slot_off(%reg)` whose %reg was loaded
+ * with `mov vt_off(%base), %reg` and not written since: a call through a
+ * vtable slot, the vtable read from an object's header (async-task's
+ * RawTask::run where Runnable::run was inlined). Up to max into rets;
+ * returns how many there are, or -errno. */
+int x86_code__vcall_sites(const struct elf_symbols *syms, __u64 vt_off, __u64 slot_off,
+			  __u64 *rets, int max);
+
 /* A fetch_add on an 8-byte atomic: where the old value is in a register. */
 struct x86_fetch_add {
 	__u64 after; /* the instruction after the `lock xadd`: probe here */

@@ -154,16 +154,36 @@ static void layout(const struct elf_symbols *syms, struct runtime_layout *out)
 	}
 }
 
+#define MAX_VCALL_SITES 256
+
 /* Where RawTask::run returns: Runnable::run tail-calls it, so after each
- * call of Runnable::run. Sites found only at run time (other callers) are
- * reported by the BPF side and added then. */
-static int add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan)
+ * call of Runnable::run; where LTO inlined Runnable::run into executors'
+ * loops, after each call through the run slot of a vtable read from a
+ * header. Sites found only at run time (other callers) are reported by the
+ * BPF side and added then: the first poll from one ends unseen. */
+static int add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan,
+			    const struct runtime_layout *l)
 {
-	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN);
+	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN), rets[MAX_VCALL_SITES];
 	int n = run ? probe_plan__add_return_sites(syms, plan, run, AIB_PROBE_AT_RUN_RETURN, 0,
 						   "a return site of RawTask::run", 64)
 		    : 0;
 
+	if (n < 0 || run)
+		return n < 0 ? n : 0;
+	n = x86_code__vcall_sites(syms, l->vtable_off, l->poll_slot, rets, MAX_VCALL_SITES);
+	for (int i = 0; i < n && i < MAX_VCALL_SITES; i++) {
+		struct probe_site site = {.probe = AIB_PROBE_AT_RUN_RETURN, .origin = rets[i],
+					  .what = "a return site of RawTask::run"};
+		int err;
+
+		if (x86_code__cheap_probe_point(syms, rets[i], &site.vaddr) ||
+		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
+			continue;
+		err = probe_plan__add(plan, &site);
+		if (err)
+			return err;
+	}
 	return n < 0 ? n : 0;
 }
 
@@ -230,7 +250,7 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	layout(syms, &l);
 	plan->at_vtable_off = l.vtable_off;
 	plan->at_state_off = l.state_off;
-	err = add_return_sites(syms, plan);
+	err = add_return_sites(syms, plan, &l);
 	if (err)
 		goto fail;
 	err = add_roots(syms, plan);
