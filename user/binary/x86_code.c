@@ -557,8 +557,25 @@ static int sweep(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 bas
 	return n;
 }
 
-int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
-			 int nslots, __u64 *rets, int max)
+/* What a search of every function looks for, and what it found so far. */
+struct code_search {
+	/* a cheap look at the bytes: worth disassembling? */
+	bool (*may)(const struct code_search *q, const __u8 *code, size_t size, __u64 base);
+	/* disassemble one function, adding what it finds: the new count */
+	int (*sweep)(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
+		     size_t size, __u64 base, int n);
+	__u64 target, vt_off, slot_off;
+	const __u64 *slots;
+	int nslots;
+	__u64 *rets;
+	struct x86_fetch_add *adds;
+	int max;
+};
+
+/* Every function of the file of at least min_size bytes through q: how
+ * many things q found (more than q->max: only max kept), or -errno. */
+static int search_functions(const struct elf_symbols *syms, const struct code_search *q,
+			    size_t min_size)
 {
 	size_t nsyms = elf_symbols__count(syms), cap = 0;
 	__u8 *code = NULL;
@@ -571,9 +588,8 @@ int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u
 	insn = cs_malloc(cs);
 	for (size_t k = 0; insn && k < nsyms; k++) {
 		const struct elf_symbol *sym = elf_symbols__get(syms, k);
-		__u64 base = sym->vaddr;
 
-		if (!sym->is_func || sym->size < 5 || sym->size > (1 << 20))
+		if (!sym->is_func || sym->size < min_size || sym->size > (1 << 20))
 			continue;
 		if (sym->size > cap) {
 			__u8 *bigger = realloc(code, sym->size);
@@ -583,16 +599,35 @@ int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u
 			code = bigger;
 			cap = sym->size;
 		}
-		if (elf_symbols__read(syms, base, code, sym->size))
-			continue;
-		if (may_refer(code, sym->size, base, target, slots, nslots))
-			n = sweep(cs, insn, code, sym->size, base, target, slots, nslots, rets, n, max);
+		if (!elf_symbols__read(syms, sym->vaddr, code, sym->size) &&
+		    q->may(q, code, sym->size, sym->vaddr))
+			n = q->sweep(q, cs, insn, code, sym->size, sym->vaddr, n);
 	}
 	if (insn)
 		cs_free(insn, 1);
 	cs_close(&cs);
 	free(code);
 	return n;
+}
+
+static bool may_call(const struct code_search *q, const __u8 *code, size_t size, __u64 base)
+{
+	return may_refer(code, size, base, q->target, q->slots, q->nslots);
+}
+
+static int sweep_calls(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
+		       size_t size, __u64 base, int n)
+{
+	return sweep(cs, insn, code, size, base, q->target, q->slots, q->nslots, q->rets, n, q->max);
+}
+
+int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
+			 int nslots, __u64 *rets, int max)
+{
+	struct code_search q = {.may = may_call, .sweep = sweep_calls, .target = target,
+				.slots = slots, .nslots = nslots, .rets = rets, .max = max};
+
+	return search_functions(syms, &q, 5);
 }
 
 bool x86_code__follows_call(const struct elf_symbols *syms, __u64 vaddr)
@@ -686,46 +721,29 @@ static int sweep_xadd(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u6
 	return n;
 }
 
+static bool may_xadd(const struct code_search *q, const __u8 *code, size_t size, __u64 base)
+{
+	bool refers = may_address(code, size, base, q->target);
+
+	for (int s = 0; s < q->nslots && !refers; s++)
+		refers = may_address(code, size, base, q->slots[s]);
+	return refers;
+}
+
+static int sweep_xadds(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
+		       size_t size, __u64 base, int n)
+{
+	return sweep_xadd(cs, insn, code, size, base, q->target, q->slots, q->nslots, q->adds, n,
+			  q->max);
+}
+
 int x86_code__fetch_add_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
 			      int nslots, struct x86_fetch_add *out, int max)
 {
-	size_t nsyms = elf_symbols__count(syms), cap = 0;
-	__u8 *code = NULL;
-	cs_insn *insn;
-	csh cs;
-	int n = 0;
+	struct code_search q = {.may = may_xadd, .sweep = sweep_xadds, .target = target,
+				.slots = slots, .nslots = nslots, .adds = out, .max = max};
 
-	if (open_decoder(&cs))
-		return -ENOMEM;
-	insn = cs_malloc(cs);
-	for (size_t k = 0; insn && k < nsyms; k++) {
-		const struct elf_symbol *sym = elf_symbols__get(syms, k);
-		bool refers = false;
-
-		if (!sym->is_func || sym->size < 8 || sym->size > (1 << 20))
-			continue;
-		if (sym->size > cap) {
-			__u8 *bigger = realloc(code, sym->size);
-
-			if (!bigger)
-				break;
-			code = bigger;
-			cap = sym->size;
-		}
-		if (elf_symbols__read(syms, sym->vaddr, code, sym->size))
-			continue;
-		refers = may_address(code, sym->size, sym->vaddr, target);
-		for (int s = 0; s < nslots && !refers; s++)
-			refers = may_address(code, sym->size, sym->vaddr, slots[s]);
-		if (refers)
-			n = sweep_xadd(cs, insn, code, sym->size, sym->vaddr, target, slots, nslots,
-				       out, n, max);
-	}
-	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
-	free(code);
-	return n;
+	return search_functions(syms, &q, 8);
 }
 
 /* A `call *disp(%reg)` with this disp (FF /2, disp8 or disp32, no SIB). */
@@ -783,40 +801,22 @@ static int sweep_vcalls(csh cs, cs_insn *insn, const __u8 *code, size_t size, __
 	return n;
 }
 
+static bool may_vcalls(const struct code_search *q, const __u8 *code, size_t size, __u64 base)
+{
+	return may_vcall(code, size, q->slot_off);
+}
+
+static int sweep_vcall(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
+		       size_t size, __u64 base, int n)
+{
+	return sweep_vcalls(cs, insn, code, size, base, q->vt_off, q->slot_off, q->rets, n, q->max);
+}
+
 int x86_code__vcall_sites(const struct elf_symbols *syms, __u64 vt_off, __u64 slot_off,
 			  __u64 *rets, int max)
 {
-	size_t nsyms = elf_symbols__count(syms), cap = 0;
-	__u8 *code = NULL;
-	cs_insn *insn;
-	csh cs;
-	int n = 0;
+	struct code_search q = {.may = may_vcalls, .sweep = sweep_vcall, .vt_off = vt_off,
+				.slot_off = slot_off, .rets = rets, .max = max};
 
-	if (open_decoder(&cs))
-		return -ENOMEM;
-	insn = cs_malloc(cs);
-	for (size_t k = 0; insn && k < nsyms; k++) {
-		const struct elf_symbol *sym = elf_symbols__get(syms, k);
-
-		if (!sym->is_func || sym->size < 3 || sym->size > (1 << 20))
-			continue;
-		if (sym->size > cap) {
-			__u8 *bigger = realloc(code, sym->size);
-
-			if (!bigger)
-				break;
-			code = bigger;
-			cap = sym->size;
-		}
-		if (elf_symbols__read(syms, sym->vaddr, code, sym->size))
-			continue;
-		if (may_vcall(code, sym->size, slot_off))
-			n = sweep_vcalls(cs, insn, code, sym->size, sym->vaddr, vt_off, slot_off, rets,
-					 n, max);
-	}
-	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
-	free(code);
-	return n;
+	return search_functions(syms, &q, 3);
 }
