@@ -194,9 +194,12 @@ static void note_kind(const struct sym_frame *f, void *ctx)
 	if ((f->function && !strncmp(f->function, "blocking::", 10)) ||
 	    (f->file && strstr(f->file, "/blocking-") && strstr(f->file, "/src/")))
 		p->out->flags |= AIB_SPAWN_BLOCKING;
-	for (const struct spawn_kind *k = p->kinds; k && k->fn.path; k++)
-		if (in_loop(f, &(struct root_loop[]){k->fn, {NULL, NULL}}[0]))
+	for (const struct spawn_kind *k = p->kinds; k && k->fn.path; k++) {
+		const struct root_loop one[] = {k->fn, {NULL, NULL}};
+
+		if (in_loop(f, one))
 			p->out->flags |= k->flag;
+	}
 }
 
 /* The frame is in one of the loops: by its path, or, an inlined frame
