@@ -266,7 +266,7 @@ static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bi
 	buf = spawn_stack_begin(AIB_SPAWN_TASK_KNOWN | (any ? AIB_SPAWN_UNLESS_KNOWN : 0), task,
 				AIB_RUNTIME_ASYNC_TASK);
 	if (buf)
-		spawn_stack_send(buf, ctx, bias, AIB_STACK_MAX);
+		spawn_stack_send(buf, ctx, bias, PT_REGS_IP(ctx), AIB_STACK_MAX);
 	return 0;
 }
 

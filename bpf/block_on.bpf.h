@@ -182,7 +182,7 @@ static __always_inline int root_start(struct pt_regs *ctx, __u64 bias, __u32 run
 	buf = spawn_stack_begin(AIB_SPAWN_TASK_KNOWN | AIB_SPAWN_BLOCK_ON, AIB_ROOT_TASK(seq),
 				runtime);
 	if (buf)
-		spawn_stack_send(buf, ctx, bias, AIB_STACK_MAX);
+		spawn_stack_send(buf, ctx, bias, PT_REGS_IP(ctx), AIB_STACK_MAX);
 	bit = 1u << depth;
 	ts->task[depth] = AIB_ROOT_TASK(seq);
 	ts->task_id[depth] = AIB_ROOT_ID(seq);

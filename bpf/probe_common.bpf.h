@@ -268,15 +268,16 @@ static __always_inline struct spawn_scratch *spawn_stack_begin(__u32 flags, __u6
 	return buf;
 }
 
-/* Copy up to max bytes of the stack into it and send it. */
+/* Copy up to max bytes of the stack into it and send it; ip is where to
+ * name the innermost frame (the probe's, or an instruction just before). */
 static __always_inline void spawn_stack_send(struct spawn_scratch *buf, struct pt_regs *ctx,
-					     __u64 bias, __u32 max)
+					     __u64 bias, __u64 ip, __u32 max)
 {
 	__u64 sp = PT_REGS_SP(ctx);
 	__u32 len;
 
 	buf->ev.stack.bias = bias;
-	buf->ev.stack.ip = PT_REGS_IP(ctx);
+	buf->ev.stack.ip = ip;
 	buf->ev.stack.sp = sp;
 	buf->ev.stack.bp = PT_REGS_FP(ctx);
 	buf->ev.stack.pad = 0;

@@ -413,13 +413,14 @@ static __always_inline __u64 x86_reg(struct pt_regs *ctx, __u32 reg)
  * of stack is enough for user space to unwind to the spawn's line. */
 #define INLINED_SPAWN_STACK 4096
 
-/* Just after Id::next's `lock xadd` on NEXT_ID, register `reg` holds the
- * id a spawn just took, exactly: a spawn call seen on this thread learns
- * it here, an inlined spawn (none seen) is reported here with its stack. */
-static __always_inline int on_id_taken(struct pt_regs *ctx, __u64 vaddr, __u32 reg)
+/* Just after Id::next's `lock xadd` on NEXT_ID, the register `arg` names
+ * (AIB_ID_TAKEN_ARG) holds the id a spawn just took, exactly: a spawn call
+ * seen on this thread learns it here, an inlined spawn (none seen) is
+ * reported here with its stack. */
+static __always_inline int on_id_taken(struct pt_regs *ctx, __u64 vaddr, __u32 arg)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 id = x86_reg(ctx, reg);
+	__u64 id = x86_reg(ctx, arg & 15);
 	struct spawn_scratch *buf;
 
 	if (bpf_map_lookup_elem(&spawn_calls, &tid))
@@ -430,7 +431,9 @@ static __always_inline int on_id_taken(struct pt_regs *ctx, __u64 vaddr, __u32 r
 	if (!buf)
 		return 0;
 	buf->ev.spawn.predicted_id = id;
-	spawn_stack_send(buf, ctx, PT_REGS_IP(ctx) - vaddr, INLINED_SPAWN_STACK);
+	/* named at the xadd: the instruction after it often has line 0 */
+	spawn_stack_send(buf, ctx, PT_REGS_IP(ctx) - vaddr, PT_REGS_IP(ctx) - (arg >> 4),
+			 INLINED_SPAWN_STACK);
 	return 0;
 }
 

@@ -87,7 +87,8 @@ enum aib_probe {
 	AIB_PROBE_ROOT_START_ASYNC_IO = 37, /* async-io's block_on: a root of async-task's runtimes */
 	AIB_PROBE_ROOT_RETURNED = 38,  /* where a call of a loop (ROOT_START's function) returns */
 	AIB_PROBE_ID_TAKEN = 39,       /* tokio Id::next took an id: the cookie's arg names the
-					  register holding it (x86 number) */
+					  register holding it and the xadd's length
+					  (AIB_ID_TAKEN_ARG) */
 	/* async-task where Runnable::schedule is inlined (LTO): */
 	AIB_PROBE_AT_SCHEDULE_ANY = 40, /* RawTask::schedule: a new task's first schedule, or a
 					   wake's (told apart by the tasks seen running) */
@@ -104,6 +105,8 @@ enum aib_probe {
 #define AIB_COOKIE_PROBE(c) ((__u32)((c) >> AIB_COOKIE_SHIFT))
 #define AIB_COOKIE_ARG(c) ((__u32)((c) >> AIB_COOKIE_ARG_SHIFT) & 0xff)
 #define AIB_COOKIE_VADDR(c) ((c) & ((1ULL << AIB_COOKIE_ARG_SHIFT) - 1))
+/* AIB_PROBE_ID_TAKEN's argument: x86 register number, instruction length */
+#define AIB_ID_TAKEN_ARG(reg, len) ((__u8)(((reg) & 15) | ((len) & 15) << 4))
 
 /* Index into the BPF `drops` per-CPU counters; every one is reported. */
 enum aib_drop {

@@ -482,8 +482,9 @@ static void test_id_taken_sites(void **state)
 		if (!x)
 			fail_msg("site 0x%llx follows no lock xadd",
 				 (unsigned long long)sites[i].after);
-		/* the register: REX.R and ModRM.reg */
+		/* the register: REX.R and ModRM.reg; the xadd's length */
 		assert_int_equal(sites[i].reg, (x[1] & 4) << 1 | (x[4] >> 3 & 7));
+		assert_int_equal(sites[i].len, x == b ? 9 : 5);
 	}
 	assert_int_equal(planned, f->plan.spawn_stack_sites);
 	assert_true(planned <= (size_t)n);

@@ -683,6 +683,7 @@ static int sweep_xadd(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u6
 	uint64_t addr = base;
 	bool holds[X86_REG_ENDING] = {false};
 	int pending = -1; /* reg of an xadd just seen: the next instruction is the site */
+	__u8 pending_len = 0;
 
 	while (cs_disasm_iter(cs, &p, &size, &addr, insn)) {
 		const cs_x86 *x = &insn->detail->x86;
@@ -696,14 +697,17 @@ static int sweep_xadd(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u6
 		for (int j = 0; pending >= 0 && j < n && j < max; j++)
 			seen |= out[j].after == insn->address;
 		if (pending >= 0 && !seen && x->prefix[0] != X86_PREFIX_LOCK && n++ < max)
-			out[n - 1] = (struct x86_fetch_add){insn->address, (__u8)pending};
+			out[n - 1] = (struct x86_fetch_add){insn->address, (__u8)pending, pending_len};
 		pending = -1;
 		if (insn->id == X86_INS_XADD && x->prefix[0] == X86_PREFIX_LOCK && x->op_count == 2 &&
 		    m->type == X86_OP_MEM && m->size == 8 && x->operands[1].type == X86_OP_REG &&
 		    m->mem.index == X86_REG_INVALID &&
 		    ((m->mem.base == X86_REG_RIP && insn->address + insn->size + m->mem.disp == target) ||
 		     (m->mem.base < X86_REG_ENDING && holds[m->mem.base] && m->mem.disp == 0)))
+		{
 			pending = gpr_number(x->operands[1].reg);
+			pending_len = insn->size;
+		}
 		if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
 			nwr = 0;
 		for (__u8 k = 0; k < nwr; k++)

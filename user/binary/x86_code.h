@@ -87,6 +87,7 @@ int x86_code__vcall_sites(const struct elf_symbols *syms, __u64 vt_off, __u64 sl
 struct x86_fetch_add {
 	__u64 after; /* the instruction after the `lock xadd`: probe here */
 	__u8 reg;    /* x86 number of the register holding the old value */
+	__u8 len;    /* the `lock xadd`'s bytes, before `after` */
 };
 /* Every `lock xadd %reg, target` in the file's functions, the atomic
  * addressed rip-relative or through a register that a `lea` of it or a

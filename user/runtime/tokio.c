@@ -196,7 +196,10 @@ static int add_id_taken_sites(const struct elf_symbols *syms, struct probe_plan 
 		if (tokio_sites[i].probe >= AIB_PROBE_SPAWN && tokio_sites[i].probe <= AIB_PROBE_SPAWN_LOCAL)
 			elf_symbols__match(syms, tokio_sites[i].path, drop_covered, &ids);
 	for (int i = 0; i < ids.n; i++) {
-		struct probe_site site = {.probe = AIB_PROBE_ID_TAKEN, .arg = sites[i].reg,
+		/* the line tables place the xadd better than the instruction
+		 * after it (often line 0): the stack is named from there */
+		struct probe_site site = {.probe = AIB_PROBE_ID_TAKEN,
+					  .arg = AIB_ID_TAKEN_ARG(sites[i].reg, sites[i].len),
 					  .vaddr = sites[i].after, .what = "tokio Id::next (a spawn)"};
 		int err;
 

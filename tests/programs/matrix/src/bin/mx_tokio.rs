@@ -35,8 +35,9 @@ fn main() {
         for h in done {
             h.await.unwrap();
         }
-        for i in 0..2u64 {
-            tokio::task::spawn_blocking(move || i * 2).await.unwrap(); // aib:spawn_blocking
+        let blocking: Vec<_> = (0..2u64).map(|i| tokio::task::spawn_blocking(move || i * 2)).collect(); // aib:spawn_blocking
+        for h in blocking {
+            h.await.unwrap();
         }
         let mut senders = Vec::new();
         for _ in 0..3 {
