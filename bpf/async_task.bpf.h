@@ -34,15 +34,28 @@ const volatile __u64 at_state_off = ASYNC_TASK_HDR_STATE;
 /* Where Runnable::schedule is inlined, RawTask::schedule tells a new task
  * from a woken one by this set of tasks seen running, until a poll of
  * theirs completes or cancels them (destroy is called directly, inlined:
- * no probe sees every free). */
+ * no probe sees every free). The value is the vtable the task ran with: a
+ * task's last poll ends on its thread after the task completed, and by
+ * then another thread may have freed the header and spawned a task of
+ * another type there (the thread preempted on its way out of run). */
 const volatile bool at_track_seen;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64);
 } at_seen SEC(".maps");
+
+/* Return addresses (file vaddrs) of the calls that hand RawTask::schedule
+ * a new task (user space finds them in the code: user/runtime/async_task.c):
+ * a call from one is a spawn whatever at_seen says. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ASYNC_TASK_SPAWN_CALLS_MAX);
+	__type(key, __u64);
+	__type(value, __u8);
+} at_spawn_calls SEC(".maps");
 
 /* Return addresses already reported (runtime addresses). */
 struct {
@@ -87,15 +100,17 @@ static __always_inline __u32 at_result(__u64 task, __u64 vtable, __u64 *state)
 static __always_inline void at_emit_poll_end(__u32 tid, __u64 task, __u64 state, __u32 result,
 					     __u32 depth)
 {
-	struct aib_ev_poll *e;
+	struct aib_ev_poll *e = event_reserve(sizeof(*e));
 
-	/* done: its header may be a new task's next */
+	if (e)
+		fill_hdr(&e->hdr, AIB_EV_POLL_END, sizeof(*e), tid);
+	/* done: its header may be a new task's next. Forgotten after this
+	 * record's time is taken: a spawn there that finds it gone is later,
+	 * and the model has ended this task by then. */
 	if (at_track_seen && (result == AIB_POLL_READY || result == AIB_POLL_CANCELLED))
 		bpf_map_delete_elem(&at_seen, &task);
-	e = event_reserve(sizeof(*e));
 	if (!e)
 		return;
-	fill_hdr(&e->hdr, AIB_EV_POLL_END, sizeof(*e), tid);
 	e->task = task;
 	e->task_id = 0;
 	e->state = state;
@@ -182,13 +197,10 @@ static __always_inline int at_run_enter(struct pt_regs *ctx, __u64 task, __u64 b
 		count_drop(AIB_DROP_DEPTH);
 		return 0; /* nothing would pop it: not pushed, not reported */
 	}
-	if (at_track_seen && !bpf_map_lookup_elem(&at_seen, &task)) {
-		__u8 one = 1;
-
-		bpf_map_update_elem(&at_seen, &task, &one, BPF_ANY);
-	}
 	ts->task[depth] = task;
 	ts->task_id[depth] = at_vtable(task); /* no id: tells a freed header at the end */
+	if (at_track_seen)
+		bpf_map_update_elem(&at_seen, &task, &ts->task_id[depth], BPF_ANY);
 	ts->sp[depth] = sp;
 	ts->frame_sp[depth] = sp;
 	ts->depth = depth + 1;
@@ -247,24 +259,41 @@ static __always_inline int at_wake(__u64 task, __u32 how)
 	return 0;
 }
 
+/* Is RawTask::schedule, just entered, called from a spawn? */
+static __always_inline bool at_called_to_spawn(struct pt_regs *ctx, __u64 bias)
+{
+	__u64 ret = 0;
+
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx)))
+		return false;
+	ret -= bias;
+	return bpf_map_lookup_elem(&at_spawn_calls, &ret);
+}
+
 /* Runnable::schedule(self): a task not running, completed or closed is new
  * (a reschedule by hand of a waiting task is rare; the model keeps a task
  * it knows to be waiting): report it with a copy of the stack. Through
- * RawTask::schedule (`any`), a task seen running is being woken; one not
- * seen may be one that ran before the attach: the model keeps a task it
- * knows (AIB_SPAWN_UNLESS_KNOWN). */
+ * RawTask::schedule (`any`): called from a spawn, the same; else a task
+ * seen running is being woken, and one not seen may be one that ran before
+ * the attach: the model keeps a task it knows (AIB_SPAWN_UNLESS_KNOWN). */
 static __always_inline int at_schedule(struct pt_regs *ctx, __u64 task, __u64 bias, bool any)
 {
-	__u64 state = at_state(task);
+	__u64 state = at_state(task), *seen_vtable = NULL;
 	struct spawn_scratch *buf;
+	__u32 flags = AIB_SPAWN_TASK_KNOWN;
 
 	if (state & (ASYNC_TASK_STATE_RUNNING | ASYNC_TASK_STATE_COMPLETED |
 		     ASYNC_TASK_STATE_CLOSED))
 		return 0;
-	if (any && bpf_map_lookup_elem(&at_seen, &task))
-		return 0;
-	buf = spawn_stack_begin(AIB_SPAWN_TASK_KNOWN | (any ? AIB_SPAWN_UNLESS_KNOWN : 0), task,
-				AIB_RUNTIME_ASYNC_TASK);
+	if (any && !at_called_to_spawn(ctx, bias)) {
+		seen_vtable = bpf_map_lookup_elem(&at_seen, &task);
+		if (seen_vtable && *seen_vtable == at_vtable(task))
+			return 0;
+		/* seen with another vtable: its memory was reused, the task is new */
+		if (!seen_vtable)
+			flags |= AIB_SPAWN_UNLESS_KNOWN;
+	}
+	buf = spawn_stack_begin(flags, task, AIB_RUNTIME_ASYNC_TASK);
 	if (buf)
 		spawn_stack_send(buf, ctx, bias, PT_REGS_IP(ctx), AIB_STACK_MAX);
 	return 0;

@@ -38,5 +38,11 @@
  * Runnable::run jumps through `run`, its slot also read off that code. */
 #define ASYNC_TASK_VT_FUNCS 7
 #define ASYNC_TASK_VT_RUN 0x28
+/* schedule, where run is at its declared place (the fields kept in order) */
+#define ASYNC_TASK_VT_SCHEDULE 0
+
+/* Calls that hand a new task to RawTask::schedule (Runnable::schedule
+ * inlined into a spawn), by return address: at most this many. */
+#define ASYNC_TASK_SPAWN_CALLS_MAX 256
 
 #endif /* ASYNC_TASK_LAYOUT_H */

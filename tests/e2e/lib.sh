@@ -47,7 +47,7 @@ keep_recordings() {
 	mkdir -p "$AIB_E2E_RECORDINGS"
 	suite=$(basename "$0" .sh)
 	while IFS= read -r -d '' f; do
-		[ "$(head -c 8 "$f" 2>/dev/null)" = AIBTRACE ] || continue
+		[ "$(head -c 8 "$f" 2>/dev/null | tr -d '\0')" = AIBTRACE ] || continue
 		n=$((n + 1))
 		cp "$f" "$AIB_E2E_RECORDINGS/$suite-$n-$(basename "$f")" 2>/dev/null || true
 	done < <(find "$T" -type f -size +31c -print0 2>/dev/null)

@@ -27,11 +27,11 @@ source "$ROOT/tests/e2e/lib.sh"
 
 # label of a spawn line: spawned/completed/alive (the fixtures' top comments)
 declare -A COUNTS=([work]=40/40/0 [blocking]=2/2/0 [config]=3/0/3 [nap]=1/0/1)
-# What a cell cannot have, which its start-up line must name: LTO inlines
-# async-task's Runnable::schedule into smol's spawn; a new task is then told
-# at RawTask::schedule, which LTO inlines there too for some future types:
-# those tasks are found at their first poll, with no spawn location.
-declare -A MISSING=([smol_thin]="Runnable::schedule (inlined" [smol_fat]="Runnable::schedule (inlined")
+# What a cell's start-up line must name: LTO inlines async-task's
+# Runnable::schedule into smol's spawn, and a new task is told at
+# RawTask::schedule instead (each task's spawn still found).
+declare -A FALLBACK=([smol_thin]="Runnable::schedule (inlined: RawTask::schedule instead)"
+	[smol_fat]="Runnable::schedule (inlined: RawTask::schedule instead)")
 
 # the kind of task each spawn line makes
 declare -A KIND=([work]=async [blocking]=blocking [config]=async [nap]=async)
@@ -49,36 +49,17 @@ awaits_at() { # JSON LOCATION
 
 # PROG (mx_tokio, mx_smol) built as CELL, parked READY, traced 1.5 s.
 run_cell() { # PROG CELL
-	local prog=$1 cell=$2 j=out.json label loc got c missing=${MISSING[${1#mx_}_$2]:-}
+	local prog=$1 cell=$2 j=out.json label loc c fallback=${FALLBACK[${1#mx_}_$2]:-}
 	tool out run --duration 1.5 --stuck-after 1s --json "$j" -- "$PROGS/$cell/release/$prog"
 	expect_rc out 0
 	grep -q '^READY$' out.out || fail "$prog did not get READY within the 1.5 s"
 	expect_jq "$j" "46 tasks, 42 completed, 4 alive" \
 		'.metadata | .total_tasks == 46 and .completed_tasks == 42 and .alive_tasks == 4'
-	if [ -n "$missing" ]; then
-		grep -qF "not found: $missing" out.err ||
-			fail "the start-up line does not name '$missing': $(head -1 out.err)"
-		# each label: at its line with its exact counts, or among the
-		# tasks whose spawn was not seen, which are the rest exactly
-		local unseen=0/0/0 u
-		for label in "${!COUNTS[@]}"; do
-			loc="$SRC_PREFIX/$prog.rs:$(marker_line "$prog" "spawn_$label"):"
-			got=$(jqf "$j" --arg p "$loc" '[.locations[] | select(.location != null
-				and (.location | startswith($p)))] | map("\(.spawned)/\(.completed)/\(.alive)") | join(",")')
-			if [ -z "$got" ]; then
-				IFS=/ read -r -a c <<<"${COUNTS[$label]}"
-				IFS=/ read -r -a u <<<"$unseen"
-				unseen=$((u[0] + c[0]))/$((u[1] + c[1]))/$((u[2] + c[2]))
-			else
-				expect_eq "$label at its line" "$got" "${COUNTS[$label]}"
-				expect_eq "$label: kind" "$(kinds_at "$j" "$(loc_of "$j" "$prog" "spawn_$label")")" \
-					"${KIND[$label]}"
-			fi
-		done
-		expect_eq "the tasks whose spawn was not seen" \
-			"$(jqf "$j" '[.locations[] | select(.location == null) | "\(.spawned)/\(.completed)/\(.alive)"] | join(",")' | sed 's/^$/0\/0\/0/')" \
-			"$unseen"
-	elif [ "$cell" = nodebug ]; then
+	if [ -n "$fallback" ]; then
+		grep -qF "$fallback" out.err ||
+			fail "the start-up line does not name '$fallback': $(head -1 out.err)"
+	fi
+	if [ "$cell" = nodebug ]; then
 		# every spawn seen; one inlined into code with no frame of the
 		# program's own (main's body inlined into tokio's block_on) has
 		# no location to give without line tables
@@ -99,15 +80,6 @@ run_cell() { # PROG CELL
 		grep -q "not found: .*the program's line tables" out.err ||
 			fail "the start-up line does not say the line tables are missing: $(head -1 out.err)"
 		grep -q 'Note: the binary has no line tables' out.out || fail "no note on line tables"
-		return
-	fi
-	if [ -n "$missing" ]; then
-		# the parked tasks told apart by their await sites instead
-		expect_eq "parked tasks: await site, waiting for (count)" \
-			"$(jqf "$j" '[.tasks[] | select(.kind != "block_on" and .state != "completed")
-				| "\(.await_site) \(.waiting_for.kind)"] | group_by(.)
-				| map("\(.[0]) (\(length))") | join(",")')" \
-			"$SRC_PREFIX/$prog.rs:$(marker_line "$prog" await_config) channel (3),$SRC_PREFIX/$prog.rs:$(marker_line "$prog" await_nap) timer (1)"
 		return
 	fi
 	for label in "${!COUNTS[@]}"; do

@@ -830,6 +830,44 @@ static void test_vcall_sites(void **state)
 	binary__free(bin);
 }
 
+/* Where LTO inlined Runnable::schedule: the calls that hand RawTask::schedule
+ * a new task, direct or through the vtable's schedule slot, and not the
+ * one from RawTask's own wake. */
+#define SYM_RAW_SCHEDULE AT_RAW_TASK "8schedule17h0123456789abcdefE"
+
+static const char SRC_SCHEDULE_INLINED[] =
+	ASM_FN(SYM_RUNNABLE_RUN, "mov 0x0(%rdi),%rax\\n jmp *0x28(%rax)")
+	FN(SYM_AT_RUN, "at_run")
+	ASM_FN(SYM_RAW_SCHEDULE, "ret")
+	ASM_FN(SYM_AT_WAKE, "push %rbx\\n call " SYM_RAW_SCHEDULE "\\n pop %rbx\\n ret")
+	/* push 1 + call 5: a spawn call returning to +6 */
+	ASM_FN("spawn_direct", "push %rbx\\n call " SYM_RAW_SCHEDULE "\\n pop %rbx\\n ret")
+	/* mov 3 + call 2: through slot 0 of the vtable at +0, returning to +5 */
+	ASM_FN("spawn_vcall", "mov (%rdi),%rax\\n call *(%rax)\\n ret")
+	"int spawn_direct(void *); int spawn_vcall(void *);\n"
+	"int main(int c, char **v) { return c > 5 ? spawn_direct(v) + spawn_vcall(v) +\n"
+	"  (int)at_run(c) : 0; }\n";
+
+static void test_async_task_spawn_calls(void **state)
+{
+	struct binary *bin = compiled(SRC_SCHEDULE_INLINED);
+	const struct elf_symbols *syms = binary__symbols(bin);
+	struct probe_plan plan;
+	char why[256] = "";
+	__u64 want[2];
+
+	assert_int_equal(probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)), 0);
+	assert_true(plan.at_track_seen);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_AT_SCHEDULE_ANY, false), 1);
+	assert_int_equal(plan.n_at_spawn_calls, 2);
+	want[0] = sym_addr(syms, "spawn_direct") + 6;
+	want[1] = sym_addr(syms, "spawn_vcall") + 5;
+	for (int i = 0; i < 2; i++)
+		assert_true(plan.at_spawn_calls[0] == want[i] || plan.at_spawn_calls[1] == want[i]);
+	probe_plan__release(&plan);
+	binary__free(bin);
+}
+
 static void test_async_task_layout(void **state)
 {
 	static const struct {
@@ -1565,6 +1603,7 @@ int main(void)
 		T(test_async_task_plan),
 		T(test_async_task_layout),
 		T(test_vcall_sites),
+		T(test_async_task_spawn_calls),
 		T(test_emulated_instructions),
 		T(test_tokio_lock_kind),
 		T(test_self_code),

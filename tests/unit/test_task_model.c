@@ -1329,20 +1329,26 @@ static void test_many_tasks(void **state)
 
 /* ---- async-task: no task ids, spawns name their header ---- */
 
-static void spawn_at(struct ctx *c, __u64 ts, __u32 tid, __u64 header, __u64 parent,
-		     __u64 file_addr, __u32 line)
+static void spawn_flagged(struct ctx *c, __u64 ts, __u32 tid, __u64 header, __u64 parent,
+			  __u64 file_addr, __u32 line, __u32 flags)
 {
 	struct aib_ev_spawn e = {
 		.hdr = hdr(AIB_EV_SPAWN, sizeof(e), tid, ts),
 		.parent_task = parent,
 		.file_addr = file_addr,
 		.line = line,
-		.flags = AIB_SPAWN_TASK_KNOWN | (file_addr ? AIB_SPAWN_HAS_LOCATION : 0),
+		.flags = AIB_SPAWN_TASK_KNOWN | (file_addr ? AIB_SPAWN_HAS_LOCATION : 0) | flags,
 		.task = header,
 		.runtime = AIB_RUNTIME_ASYNC_TASK,
 	};
 
 	apply(c, &e.hdr);
+}
+
+static void spawn_at(struct ctx *c, __u64 ts, __u32 tid, __u64 header, __u64 parent,
+		     __u64 file_addr, __u32 line)
+{
+	spawn_flagged(c, ts, tid, header, parent, file_addr, line, 0);
 }
 
 static void task_name(struct ctx *c, __u64 ts, __u32 tid, const char *name)
@@ -1432,6 +1438,37 @@ static void test_async_task_reschedule(void **state)
 	assert_int_equal(task(c, 3)->busy_ns, 10);
 	assert_int_equal(task(c, 4)->state, TASK_RUNNABLE); /* the late end was not its */
 	assert_true(task_model__summary(c->m)->anomalies >= 1);
+}
+
+/* Where LTO inlined Runnable::schedule, a task is told at RawTask::schedule
+ * when BPF has not seen it run (AIB_SPAWN_UNLESS_KNOWN): a task the model
+ * knows alive is being woken (found parked at the attach), but a finished
+ * task's header is a new task's (the matrix's LTO'd smol cells: an
+ * `unblock` task allocated where a `work` task had ended, 1 run in 12). */
+static void test_async_task_spawn_unless_known(void **state)
+{
+	struct ctx *c = *state;
+	const struct task_info *t;
+
+	c->runtime = AIB_RUNTIME_ASYNC_TASK;
+	location(c, 1, (1ULL << 63) + 0, "src/main.rs");
+	spawn_flagged(c, 100, 1, H1, 0, (1ULL << 63) + 0, 12, AIB_SPAWN_UNLESS_KNOWN);
+	pbegin(c, 110, 2, H1, 0, 0);
+	pend(c, 120, 2, H1, 0, 0, AIB_POLL_READY);
+	spawn_flagged(c, 130, 1, H1, 0, (1ULL << 63) + 0, 34, AIB_SPAWN_UNLESS_KNOWN);
+	pbegin(c, 140, 2, H1, 0, 0);
+	pend(c, 150, 2, H1, 0, 0, AIB_POLL_PENDING);
+	spawn_flagged(c, 160, 3, H1, 0, (1ULL << 63) + 0, 50, AIB_SPAWN_UNLESS_KNOWN);
+	task_model__finish(c->m, 200);
+
+	assert_int_equal(task_model__task_count(c->m), 2);
+	assert_int_equal(task(c, 0)->state, TASK_COMPLETED);
+	t = task(c, 1);
+	assert_int_equal(t->header, H1);
+	assert_true(t->spawn_seen);
+	assert_string_equal(t->location, "src/main.rs:34");
+	assert_int_equal(t->state, TASK_IDLE); /* its wake was no new task */
+	assert_int_equal(t->spawn_ts, 130);
 }
 
 /* A task woken during its poll is rescheduled before that poll returns:
@@ -1781,6 +1818,7 @@ int main(void)
 		T(test_unknown_ids),
 		T(test_async_task_lifecycle),
 		T(test_async_task_reschedule),
+		T(test_async_task_spawn_unless_known),
 		T(test_async_task_panic_cancel_name),
 		T(test_block_on_root),
 		T(test_block_on_root_kinds),

@@ -494,13 +494,27 @@ static bool is_slot(__u64 addr, const __u64 *slots, int nslots)
 	return false;
 }
 
-/* A byte pattern that may be a call of target, or a load of its pointer:
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One of the targets, sorted? */
+static bool is_target(__u64 addr, const __u64 *targets, int ntargets)
+{
+	return ntargets == 1 ? addr == targets[0]
+			     : bsearch(&addr, targets, (size_t)ntargets, sizeof(addr), cmp_u64) != NULL;
+}
+
+/* A byte pattern that may be a call of a target, or a load of its pointer:
  * `call rel32`, `call *slot(%rip)`, `mov slot(%rip), %reg`. */
-static bool may_refer(const __u8 *code, size_t size, __u64 base, __u64 target, const __u64 *slots,
-		      int nslots)
+static bool may_refer(const __u8 *code, size_t size, __u64 base, const __u64 *targets,
+		      int ntargets, const __u64 *slots, int nslots)
 {
 	for (size_t i = 0; i + 5 <= size; i++) {
-		if (code[i] == 0xe8 && base + i + 5 + rel32(code + i + 1) == target)
+		if (code[i] == 0xe8 && is_target(base + i + 5 + rel32(code + i + 1), targets, ntargets))
 			return true;
 		if (i + 7 <= size && (code[i] & 0xf0) == 0x40 && code[i + 1] == 0x8b &&
 		    (code[i + 2] & 0xc7) == 0x05 && is_slot(base + i + 7 + rel32(code + i + 3), slots, nslots))
@@ -518,12 +532,13 @@ static bool rip_slot(const cs_insn *insn, const cs_x86_op *op, const __u64 *slot
 	       is_slot(insn->address + insn->size + op->mem.disp, slots, nslots);
 }
 
-/* Disassemble one function: the return address of each call of target,
+/* Disassemble one function: the return address of each call of a target,
  * direct, through a slot, or through a register a slot was loaded into
  * (a loop may hoist the load). A register reused for something else only
  * adds a site where nothing needs ending: harmless. */
-static int sweep(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 base, __u64 target,
-		 const __u64 *slots, int nslots, __u64 *rets, int n, int max)
+static int sweep(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 base,
+		 const __u64 *targets, int ntargets, const __u64 *slots, int nslots, __u64 *rets,
+		 int n, int max)
 {
 	const __u8 *p = code;
 	uint64_t addr = base;
@@ -539,7 +554,7 @@ static int sweep(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 bas
 		if (insn->id != X86_INS_CALL || x->op_count != 1)
 			continue;
 		if (x->operands[0].type == X86_OP_IMM)
-			hit = (__u64)x->operands[0].imm == target;
+			hit = is_target((__u64)x->operands[0].imm, targets, ntargets);
 		else if (x->operands[0].type == X86_OP_REG)
 			hit = loaded[x->operands[0].reg];
 		else
@@ -565,6 +580,8 @@ struct code_search {
 	int (*sweep)(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
 		     size_t size, __u64 base, int n);
 	__u64 target, vt_off, slot_off;
+	const __u64 *targets; /* calls: sorted */
+	int ntargets;
 	const __u64 *slots;
 	int nslots;
 	__u64 *rets;
@@ -612,22 +629,43 @@ static int search_functions(const struct elf_symbols *syms, const struct code_se
 
 static bool may_call(const struct code_search *q, const __u8 *code, size_t size, __u64 base)
 {
-	return may_refer(code, size, base, q->target, q->slots, q->nslots);
+	return may_refer(code, size, base, q->targets, q->ntargets, q->slots, q->nslots);
 }
 
 static int sweep_calls(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
 		       size_t size, __u64 base, int n)
 {
-	return sweep(cs, insn, code, size, base, q->target, q->slots, q->nslots, q->rets, n, q->max);
+	return sweep(cs, insn, code, size, base, q->targets, q->ntargets, q->slots, q->nslots,
+		     q->rets, n, q->max);
 }
 
 int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
 			 int nslots, __u64 *rets, int max)
 {
-	struct code_search q = {.may = may_call, .sweep = sweep_calls, .target = target,
-				.slots = slots, .nslots = nslots, .rets = rets, .max = max};
+	struct code_search q = {.may = may_call, .sweep = sweep_calls, .targets = &target,
+				.ntargets = 1, .slots = slots, .nslots = nslots, .rets = rets,
+				.max = max};
 
 	return search_functions(syms, &q, 5);
+}
+
+int x86_code__direct_call_sites(const struct elf_symbols *syms, const __u64 *targets, int ntargets,
+				__u64 *rets, int max)
+{
+	__u64 *sorted = malloc((size_t)(ntargets > 0 ? ntargets : 1) * sizeof(*sorted));
+	struct code_search q = {.may = may_call, .sweep = sweep_calls, .targets = sorted,
+				.ntargets = ntargets, .rets = rets, .max = max};
+	int n;
+
+	if (!sorted)
+		return -ENOMEM;
+	if (ntargets > 0) {
+		memcpy(sorted, targets, (size_t)ntargets * sizeof(*sorted));
+		qsort(sorted, (size_t)ntargets, sizeof(*sorted), cmp_u64);
+	}
+	n = ntargets > 0 ? search_functions(syms, &q, 5) : 0;
+	free(sorted);
+	return n;
 }
 
 bool x86_code__follows_call(const struct elf_symbols *syms, __u64 vaddr)
@@ -758,6 +796,9 @@ static bool may_vcall(const __u8 *code, size_t size, __u64 disp)
 
 		if (code[i] != 0xff || (m & 0x38) != 0x10 || (m & 7) == 4)
 			continue;
+		/* `call *(%reg)`: slot 0 (rm 5 there is rip-relative) */
+		if ((m & 0xc0) == 0 && disp == 0 && (m & 7) != 5)
+			return true;
 		if ((m & 0xc0) == 0x40 && disp < 0x80 && code[i + 2] == disp)
 			return true;
 		if ((m & 0xc0) == 0x80 && i + 6 <= size && (__u64)rel32(code + i + 2) == disp)

@@ -75,6 +75,11 @@ int x86_code__arg_values(const struct elf_symbols *syms, __u64 vaddr, int arg,
 int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
 			 int nslots, __u64 *rets, int max);
 
+/* The same for direct calls (`call rel32`) of any of the targets, in one
+ * pass over the file. */
+int x86_code__direct_call_sites(const struct elf_symbols *syms, const __u64 *targets, int ntargets,
+				__u64 *rets, int max);
+
 /* Return addresses of every `call *slot_off(%reg)` whose %reg was loaded
  * with `mov vt_off(%base), %reg` and not written since: a call through a
  * vtable slot, the vtable read from an object's header (async-task's

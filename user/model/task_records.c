@@ -109,6 +109,8 @@ static int on_spawn_known(struct task_model *m, const struct aib_ev_spawn *e)
 	struct task_info *t = task_model__live_task(m, e->task, 0);
 	__u32 idx;
 
+	if (t && t->state == TASK_COMPLETED)
+		t = NULL; /* a finished task's header, reused */
 	if (t && (t->state == TASK_RUNNABLE || (e->flags & AIB_SPAWN_UNLESS_KNOWN)))
 		return 0;
 	/* Its memory is reused, so it ended: a poll in flight by now (its end

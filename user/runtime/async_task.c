@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "async_task_layout.h"
 #include "binary/elf_symbols.h"
@@ -20,6 +21,9 @@
 #define AT_WAKE "async_task::raw::RawTask<F,T,S>::wake"
 #define AT_CLONE_WAKER "async_task::raw::RawTask<F,T,S>::clone_waker"
 #define AT_RUNNABLE_RUN "async_task::runnable::Runnable::run"
+#define AT_RAW "async_task::raw::RawTask<F,T,S>::"
+#define AT_SCHEDULE AT_RAW "schedule"
+#define MAX_CALL_SITES 256
 
 static const struct site_spec at_sites[] = {
 	{AT_WAKE, AIB_PROBE_AT_WAKE, true},
@@ -37,21 +41,110 @@ static void at_counted(struct probe_plan *plan, const struct site_spec *s, int n
 		plan->spawn_sites += (__u32)n;
 }
 
+/* The functions of async-task's RawTask, as address ranges, and the
+ * entries of its schedule copies. */
+struct raw_task_code {
+	__u64 (*r)[2];
+	size_t n, cap;
+	__u64 schedule[MAX_CALL_SITES];
+	int nschedule;
+};
+
+static int add_raw_task_fn(const struct elf_symbol *sym, void *ctx)
+{
+	struct raw_task_code *c = ctx;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+		void *bigger = realloc(c->r, cap * sizeof(c->r[0]));
+
+		if (!bigger)
+			return -ENOMEM;
+		c->r = bigger;
+		c->cap = cap;
+	}
+	c->r[c->n][0] = sym->vaddr;
+	c->r[c->n++][1] = sym->vaddr + sym->size;
+	if (!strcmp(sym->path, AT_SCHEDULE) && c->nschedule < MAX_CALL_SITES)
+		c->schedule[c->nschedule++] = sym->vaddr;
+	return 0;
+}
+
+/* Is the return address ret in one of RawTask's functions? */
+static bool in_raw_task(const struct raw_task_code *c, __u64 ret)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (ret > c->r[i][0] && ret <= c->r[i][1])
+			return true;
+	return false;
+}
+
+/* Keep the call sites in rets (n of them) outside RawTask's functions. */
+static void keep_spawn_calls(struct probe_plan *plan, const struct raw_task_code *raw,
+			     const __u64 *rets, int n)
+{
+	for (int i = 0; i < n && i < MAX_CALL_SITES; i++) {
+		bool dup = false;
+
+		for (__u32 j = 0; j < plan->n_at_spawn_calls; j++)
+			dup |= plan->at_spawn_calls[j] == rets[i];
+		if (!dup && !in_raw_task(raw, rets[i]) &&
+		    plan->n_at_spawn_calls < ASYNC_TASK_SPAWN_CALLS_MAX)
+			plan->at_spawn_calls[plan->n_at_spawn_calls++] = rets[i];
+	}
+}
+
+/*
+ * The calls of RawTask::schedule that hand it a new task: Runnable::schedule
+ * inlined into a spawn, as a direct call of one of its copies (LTO sees the
+ * vtable) or a call through the schedule slot of a header's vtable. async-
+ * task's own RawTask functions call it for wakes; a spawn calls it from
+ * elsewhere. Such a call is a new task whatever at_seen says: one of the
+ * same type may have ended at that address a moment before, the end of its
+ * last poll not seen yet (measured: the matrix's thin smol program with its
+ * two `unblock` calls awaited in turn, the second task counted as the
+ * first's in 10 runs of 25).
+ */
+static int find_spawn_calls(const struct elf_symbols *syms, struct probe_plan *plan,
+			    const struct runtime_layout *l)
+{
+	struct raw_task_code raw = {0};
+	__u64 rets[MAX_CALL_SITES];
+	int n = elf_symbols__match(syms, AT_RAW "*", add_raw_task_fn, &raw);
+
+	if (n >= 0)
+		n = x86_code__direct_call_sites(syms, raw.schedule, raw.nschedule, rets,
+						MAX_CALL_SITES);
+	if (n > 0)
+		keep_spawn_calls(plan, &raw, rets, n);
+	/* rustc kept TaskVTable's fields in order when run is where declared */
+	if (n >= 0 && l->poll_slot == ASYNC_TASK_VT_RUN) {
+		n = x86_code__vcall_sites(syms, l->vtable_off, ASYNC_TASK_VT_SCHEDULE, rets,
+					  MAX_CALL_SITES);
+		if (n > 0)
+			keep_spawn_calls(plan, &raw, rets, n);
+	}
+	free(raw.r);
+	return n < 0 ? n : 0;
+}
+
 /* Where LTO inlined Runnable::schedule into the executor's spawn, a new
  * task is told at RawTask::schedule (a vtable function: never inlined
- * away) from a woken one by whether it was seen running. */
-static int add_schedule_fallback(const struct elf_symbols *syms, struct probe_plan *plan)
+ * away): called from a spawn (find_spawn_calls), or else not seen running. */
+static int add_schedule_fallback(const struct elf_symbols *syms, struct probe_plan *plan,
+				 const struct runtime_layout *l)
 {
-	int n = probe_plan__add_matching(syms, plan, "async_task::raw::RawTask<F,T,S>::schedule",
-					 AIB_PROBE_AT_SCHEDULE_ANY, false, false);
+	int n = probe_plan__add_matching(syms, plan, AT_SCHEDULE, AIB_PROBE_AT_SCHEDULE_ANY, false,
+					 false);
 
+	if (n > 0)
+		n = find_spawn_calls(syms, plan, l) ?: n;
 	if (n < 0)
 		return n;
-	/* LTO may inline a future type's RawTask::schedule into the spawn
-	 * too (measured: smol, fat and thin LTO: the schedule of 1 of 3 future
-	 * types kept): its tasks are found at their first poll */
-	probe_plan__note_missing(plan, n ? "Runnable::schedule (inlined: RawTask::schedule instead; "
-					   "tasks it is inlined for are found on first poll)"
+	/* a devirtualized RawTask::schedule may be inlined into a spawn too
+	 * (not seen in the build matrix: every task's spawn found there);
+	 * such a task is found at its first poll, and says so */
+	probe_plan__note_missing(plan, n ? "Runnable::schedule (inlined: RawTask::schedule instead)"
 					 : "Runnable::schedule (inlined: tasks found on first poll)");
 	if (n == 0)
 		return 0;
@@ -154,8 +247,6 @@ static void layout(const struct elf_symbols *syms, struct runtime_layout *out)
 	}
 }
 
-#define MAX_VCALL_SITES 256
-
 /* Where RawTask::run returns: Runnable::run tail-calls it, so after each
  * call of Runnable::run; where LTO inlined Runnable::run into executors'
  * loops, after each call through the run slot of a vtable read from a
@@ -164,15 +255,15 @@ static void layout(const struct elf_symbols *syms, struct runtime_layout *out)
 static int add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan,
 			    const struct runtime_layout *l)
 {
-	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN), rets[MAX_VCALL_SITES];
+	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN), rets[MAX_CALL_SITES];
 	int n = run ? probe_plan__add_return_sites(syms, plan, run, AIB_PROBE_AT_RUN_RETURN, 0,
 						   "a return site of RawTask::run", 64)
 		    : 0;
 
 	if (n < 0 || run)
 		return n < 0 ? n : 0;
-	n = x86_code__vcall_sites(syms, l->vtable_off, l->poll_slot, rets, MAX_VCALL_SITES);
-	for (int i = 0; i < n && i < MAX_VCALL_SITES; i++) {
+	n = x86_code__vcall_sites(syms, l->vtable_off, l->poll_slot, rets, MAX_CALL_SITES);
+	for (int i = 0; i < n && i < MAX_CALL_SITES; i++) {
 		struct probe_site site = {.probe = AIB_PROBE_AT_RUN_RETURN, .origin = rets[i],
 					  .what = "a return site of RawTask::run"};
 		int err;
@@ -227,8 +318,9 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	plan->poll_sites += (__u32)n;
 	err = probe_plan__add_specs(syms, plan, at_sites, sizeof(at_sites) / sizeof(at_sites[0]),
 				    "no async-task runtime (%s not found)", at_counted, why, why_len);
+	layout(syms, &l);
 	if (!err && !plan->spawn_sites)
-		err = add_schedule_fallback(syms, plan);
+		err = add_schedule_fallback(syms, plan, &l);
 	if (err)
 		goto fail;
 	n = add_panic_cleanup(syms, plan);
@@ -247,7 +339,6 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	plan->await_sites += (__u32)n;
 	if (n == 0)
 		probe_plan__note_missing(plan, AT_CLONE_WAKER " (no await sites)");
-	layout(syms, &l);
 	plan->at_vtable_off = l.vtable_off;
 	plan->at_state_off = l.state_off;
 	err = add_return_sites(syms, plan, &l);

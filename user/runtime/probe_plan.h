@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "aib_events.h"
+#include "async_task_layout.h"
 
 struct probe_site {
 	enum aib_probe probe;
@@ -56,6 +57,9 @@ struct probe_plan {
 	/* async-task: header layout for the BPF side */
 	__u64 at_vtable_off, at_state_off;
 	bool at_track_seen; /* new tasks told at RawTask::schedule (AIB_PROBE_AT_SCHEDULE_ANY) */
+	/* the return addresses of the calls there that schedule a new task */
+	__u64 at_spawn_calls[ASYNC_TASK_SPAWN_CALLS_MAX];
+	__u32 n_at_spawn_calls;
 	/* optional functions that were not found, comma separated */
 	char missing[1024];
 };

@@ -200,6 +200,20 @@ static void unload(struct tracer *t)
 	t->skel = NULL;
 }
 
+/* async-task: the calls that schedule a new task (bpf/async_task.bpf.h). */
+static int fill_spawn_calls(struct tracer *t, char *err, size_t err_len)
+{
+	int fd = bpf_map__fd(t->skel->maps.at_spawn_calls);
+	__u8 one = 1;
+
+	for (__u32 i = 0; i < t->plan->n_at_spawn_calls; i++)
+		if (bpf_map_update_elem(fd, &t->plan->at_spawn_calls[i], &one, BPF_ANY)) {
+			snprintf(err, err_len, "cannot fill the spawn call map: %s", strerror(errno));
+			return -errno;
+		}
+	return 0;
+}
+
 static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 {
 	const struct probe_plan *plan = t->plan;
@@ -255,7 +269,8 @@ static int load(struct tracer *t, bool multi, char *err, size_t err_len)
 			 ret == -EPERM ? " (need root, or CAP_BPF and CAP_PERFMON)" : "");
 		return ret;
 	}
-	return fill_rings(t, err, err_len);
+	ret = fill_spawn_calls(t, err, err_len);
+	return ret ?: fill_rings(t, err, err_len);
 }
 
 static int attach_multi_group(struct tracer *t, bool ret_group, int *fd_out)

@@ -29,11 +29,10 @@ fn main() {
         for t in done {
             t.await;
         }
-        // both spawned before either is awaited (see docs/limitations.md:
-        // a header freed and reused at once, by a task whose spawn LTO hid)
-        let blocking: Vec<_> = (0..2u64).map(|i| smol::unblock(move || i * 2)).collect(); // aib:spawn_blocking
-        for t in blocking {
-            t.await;
+        // one after the other: the second task is allocated where the
+        // first one just ended, often before that one's last poll returns
+        for i in 0..2u64 {
+            smol::unblock(move || i * 2).await; // aib:spawn_blocking
         }
         let (tx, rx) = smol::channel::bounded::<u32>(1);
         for _ in 0..3 {
