@@ -21,9 +21,9 @@ source "$ROOT/tests/e2e/lib.sh"
 
 # label of the spawn line -> label of the await, and the kind it waits for
 declare -A AWAIT=([oneshot]=oneshot [sleep]=sleep [joined]=joined [join]=join [socket]=socket
-	[notify]=notify [mpsc]=mpsc [holder]=holder [lock]=lock [blocking]=blocking)
+	[notify]=notify [mpsc]=mpsc [holder]=holder [lock]=lock [blocking]=blocking [two]=two)
 declare -A KIND=([oneshot]=channel [sleep]=timer [joined]=channel [join]=join [socket]=io
-	[notify]=channel [mpsc]=channel [holder]=timer [lock]=lock [blocking]=blocking)
+	[notify]=channel [mpsc]=channel [holder]=timer [lock]=lock [blocking]=blocking [two]=channel)
 
 # The one live task spawned at the line of `aib:spawn_LABEL`, as JSON.
 task_at() { # JSON LABEL
@@ -51,6 +51,11 @@ expect_awaits() { # JSON METHOD
 	t=$(task_at "$j" oneshot)
 	expect_eq "oneshot: await_stack lines" "$(jq -r '[.await_stack[].line] | join(",")' <<<"$t")" \
 		"$(marker_line stuck oneshot_outer),$(marker_line stuck oneshot)"
+	# two async fns awaited on one line: the parked one named (by column,
+	# with line tables only)
+	t=$(task_at "$j" two)
+	expect_eq "two: await_stack" "$(jq -r '[.await_stack[] | "\(.function | sub("::\\{async_fn#0\\}$"; "")):\(.line)"] | join(",")' <<<"$t")" \
+		"stuck::two_on_a_line:$(marker_line stuck two_outer),stuck::first_value:$(marker_line stuck two)"
 	expect_eq "join: the awaited task" "$(jq -r .waiting_for.task <<<"$(task_at "$j" join)")" \
 		"$(jq -r .id <<<"$(task_at "$j" joined)")"
 }
@@ -118,8 +123,8 @@ test_late_attach_lines() {
 	attach_parked nofp-lines late.json 0
 	expect_jq late.json "parked tasks: no await, and why" \
 		'[.tasks[] | select(.state == "idle") | select(.await_method == "none"
-		  and (.await_note | test("full debug info")))] | length == 10'
-	expect_eq "stuck tasks drawn" "$(grep -c 'await unknown: parked before the attach' attach.out)" 10
+		  and (.await_note | test("full debug info")))] | length == 11'
+	expect_eq "stuck tasks drawn" "$(grep -c 'await unknown: parked before the attach' attach.out)" 11
 }
 
 # 7. The report replayed from a recording shows the same awaits.

@@ -64,10 +64,10 @@ need_split() {
 		objcopy --strip-all stuck stuck-all
 		tool base run --duration 1.5 --stuck-after 1s --json base.json -- ./stuck
 		expect_rc base 0
-		# not a vacuous reference: all 10 parked tasks decoded, file:line
+		# not a vacuous reference: all 11 parked tasks decoded, file:line
 		expect_eq "unsplit: awaits decoded from memory, at file:line" \
 			"$(jqf base.json '[.tasks[] | select(.await_method == "state-machine"
-				and (.await_site | test("^src/stuck.rs:[0-9]+$")))] | length')" 10
+				and (.await_site | test("^src/stuck.rs:[0-9]+$")))] | length')" 11
 		awaits base.json >base.awaits.tmp
 		mv base.awaits.tmp base.awaits
 		cd "$here"
@@ -135,7 +135,7 @@ test_debuglink_attach() {
 	objcopy --add-gnu-debuglink=.debug/stuck.debug "$S/stuck-all" stuck-link
 	attach_awaits base "$S/stuck"
 	expect_eq "attached to the unsplit binary: awaits decoded from memory" \
-		"$(jqf base.json '[.tasks[] | select(.found_in_memory and .await_method == "state-machine")] | length')" 10
+		"$(jqf base.json '[.tasks[] | select(.found_in_memory and .await_method == "state-machine")] | length')" 11
 	attach_awaits link "$PWD/stuck-link"
 	grep -qF "; debug info: $PWD/.debug/stuck.debug (.gnu_debuglink); " link.err ||
 		fail "the start-up line does not name .debug/stuck.debug: $(head -n 1 link.err)"

@@ -498,7 +498,7 @@ static void test_crate_map(void **state)
 /* Line tables only: an async body inlined into tokio's harness or into
  * async-executor's wrapper is named by the type the generic function it
  * sits in names, one inlined into another async body by the future its
- * drop glue drops on the line it is awaited from, one not inlined by its
+ * drop glue drops where it is awaited (line, then column), one not inlined by its
  * symbol (the build matrix's o3 cell and the await fixture: make
  * programs); none of the program's own is left unnamed. */
 static void test_async_body_names(void **state)
@@ -511,6 +511,9 @@ static void test_async_body_names(void **state)
 		/* an async fn inlined into another: by the line it is awaited on */
 		{ "../../await/target/nofp-lines/release/stuck",
 		  { "stuck::recv_config::{async_fn#0}", "stuck::wait_for_config::" } },
+		/* two awaited on one line: by the column of its await */
+		{ "../../await/target/nofp-lines/release/stuck",
+		  { "stuck::first_value::{async_fn#0}", "stuck::two_on_a_line::" } },
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++) {

@@ -9,6 +9,8 @@
 //!   mpsc      an mpsc receive, sender alive
 //!   lock      a tokio Mutex held by `holder` (parked on its own sleep)
 //!   blocking  the JoinHandle of a spawn_blocking closure sleeping an hour
+//!   two       first_value <- two_on_a_line, which awaits two async fns on
+//!             one line: a oneshot whose sender lives, never sent
 //! Spawned from `main` (lines marked `// aib:spawn_LABEL`); once all of
 //! them are parked it prints READY, then waits forever. An argument N > 0
 //! wakes `ticker` every N ms so the program is never fully quiet.
@@ -72,6 +74,19 @@ async fn wait_blocking() -> u32 {
     .unwrap_or(0)
 }
 
+async fn first_value(rx: oneshot::Receiver<u32>) -> u32 {
+    rx.await.unwrap_or(0) // aib:two
+}
+
+async fn nap_for(ms: u32) -> u32 {
+    tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+    ms
+}
+
+async fn two_on_a_line(rx: oneshot::Receiver<u32>) -> u32 {
+    nap_for(first_value(rx).await).await // aib:two_outer
+}
+
 async fn tick(every_ms: u64) {
     loop {
         tokio::time::sleep(Duration::from_millis(every_ms)).await;
@@ -84,6 +99,7 @@ async fn main() {
     // Kept alive to the end so no await ever resolves.
     let (cfg_tx, cfg_rx) = oneshot::channel::<u32>();
     let (joined_tx, joined_rx) = oneshot::channel::<u32>();
+    let (two_tx, two_rx) = oneshot::channel::<u32>();
     let (mpsc_tx, mpsc_rx) = mpsc::channel::<u32>(1);
     let notify = Arc::new(Notify::new());
     let mutex = Arc::new(Mutex::new(0u32));
@@ -103,6 +119,7 @@ async fn main() {
     let _ = locked_rx.await;
     tokio::spawn(take_lock(mutex.clone())); // aib:spawn_lock
     tokio::spawn(wait_blocking()); // aib:spawn_blocking
+    tokio::spawn(two_on_a_line(two_rx)); // aib:spawn_two
     if every_ms > 0 {
         tokio::spawn(tick(every_ms));
     }
@@ -111,5 +128,5 @@ async fn main() {
     use std::io::Write;
     std::io::stdout().flush().ok();
     std::future::pending::<()>().await;
-    drop((cfg_tx, joined_tx, mpsc_tx, notify, client));
+    drop((cfg_tx, joined_tx, two_tx, mpsc_tx, notify, client));
 }
