@@ -93,6 +93,8 @@ int uprobe_entry(struct pt_regs *ctx)
 		return tokio_panic_caught();
 	case AIB_PROBE_ROOT_START:
 		return root_start(ctx, bias, AIB_RUNTIME_TOKIO);
+	case AIB_PROBE_ROOT_START_INLINED:
+		return root_start_inlined(ctx, bias);
 	case AIB_PROBE_ROOT_START_ASYNC_IO:
 		return root_start(ctx, bias, AIB_RUNTIME_ASYNC_TASK);
 	case AIB_PROBE_ROOT_END:

@@ -204,6 +204,24 @@ static __always_inline int root_start(struct pt_regs *ctx, __u64 bias, __u32 run
 	return 0;
 }
 
+/* Where a block_on calls CachedParkThread::block_on with enter_runtime
+ * inlined (tokio 1.53's multi-thread Runtime::block_on): a root starts,
+ * unless enter_runtime's probe opened it from this very frame (1.24's
+ * guard-style enter_runtime returns before the same call): a root entered
+ * below this sp. */
+static __always_inline int root_start_inlined(struct pt_regs *ctx, __u64 bias)
+{
+	struct thread_state *ts = thread_state_lookup();
+	__u32 top;
+
+	if (ts && ts->depth && ts->depth <= AIB_MAX_POLL_DEPTH) {
+		top = poll_slot(ts->depth - 1);
+		if (is_root(ts, top) && ts->frame_sp[top] < PT_REGS_SP(ctx))
+			return 0;
+	}
+	return root_start(ctx, bias, AIB_RUNTIME_TOKIO);
+}
+
 /* The loop's guard is dropped: the root on top is over. A worker's guard,
  * or the guard of a loop entered before the session, finds none. */
 static __always_inline int root_exit(void)

@@ -92,6 +92,8 @@ enum aib_probe {
 	/* async-task where Runnable::schedule is inlined (LTO): */
 	AIB_PROBE_AT_SCHEDULE_ANY = 40, /* RawTask::schedule: a new task's first schedule, or a
 					   wake's (told apart by the tasks seen running) */
+	AIB_PROBE_ROOT_START_INLINED = 41, /* a tokio block_on calls its park loop with
+					      enter_runtime inlined: a root, unless one is open */
 	AIB_PROBE_MAX
 };
 

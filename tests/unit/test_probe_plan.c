@@ -290,9 +290,9 @@ static void test_spawn_sites(void **state)
 		assert_non_null(s->what);
 		if (s->probe == AIB_PROBE_LOCK_POLLED || s->probe == AIB_PROBE_TOKIO_PANIC ||
 		    s->probe == AIB_PROBE_ROOT_UNPARKED || s->probe == AIB_PROBE_ROOT_RETURNED ||
-		    s->probe == AIB_PROBE_ID_TAKEN)
+		    s->probe == AIB_PROBE_ID_TAKEN || s->probe == AIB_PROBE_ROOT_START_INLINED)
 			continue; /* inside callers: test_lock_sites, test_panic_sites, test_root_sites,
-				     test_id_taken_sites */
+				     test_id_taken_sites, test_inlined_root_starts */
 		matches(f, s->what, &a, true);
 		if (s->probe == AIB_PROBE_AWAIT || s->probe == AIB_PROBE_JOIN ||
 			    s->probe == AIB_PROBE_LOCK_POLL || s->probe == AIB_PROBE_LOCK_DROP ||
@@ -864,6 +864,43 @@ static void test_async_task_spawn_calls(void **state)
 	want[1] = sym_addr(syms, "spawn_vcall") + 5;
 	for (int i = 0; i < 2; i++)
 		assert_true(plan.at_spawn_calls[0] == want[i] || plan.at_spawn_calls[1] == want[i]);
+	probe_plan__release(&plan);
+	binary__free(bin);
+}
+
+/* A block_on whose enter_runtime was inlined (tokio 1.53's multi-thread
+ * Runtime::block_on): a root start at its call of the park loop, none at
+ * another caller's (tokio::future::block_on, for blocking_recv). */
+#define SYM_PARK_BLOCK_ON "_ZN5tokio7runtime4park16CachedParkThread8block_on17h0123456789abcdefE"
+#define SYM_RUNTIME_BLOCK_ON "_ZN5tokio7runtime7runtime7Runtime8block_on17h0123456789abcdefE"
+#define SYM_FUTURE_BLOCK_ON "_ZN5tokio6future8block_on8block_on17h0123456789abcdefE"
+
+static const char SRC_BLOCK_ON_INLINED[] =
+	FN(SYM_POLL, "p")
+	FN(SYM_WAKE_VAL, "wv")
+	FN(SYM_WAKE_REF, "wr")
+	ASM_FN(SYM_PARK_BLOCK_ON, "ret")
+	/* push 1, then the call: a site at +1 */
+	ASM_FN(SYM_RUNTIME_BLOCK_ON, "push %rbx\\n call " SYM_PARK_BLOCK_ON "\\n pop %rbx\\n ret")
+	ASM_FN(SYM_FUTURE_BLOCK_ON, "push %rbx\\n call " SYM_PARK_BLOCK_ON "\\n pop %rbx\\n ret")
+	"int rb(void) __asm__(\"" SYM_RUNTIME_BLOCK_ON "\");\n"
+	"int fb(void) __asm__(\"" SYM_FUTURE_BLOCK_ON "\");\n"
+	"int main(int c, char **v) { return c > 5 ? (int)(p(c) + wv(c) + wr(c)) + rb() + fb() : 0; }\n";
+
+static void test_inlined_root_starts(void **state)
+{
+	struct binary *bin = compiled(SRC_BLOCK_ON_INLINED);
+	const struct elf_symbols *syms = binary__symbols(bin);
+	struct probe_plan plan;
+	char why[256] = "";
+
+	assert_int_equal(probe_plan__for_binary(syms, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)), 0);
+	assert_int_equal(sites_of(&plan, AIB_PROBE_ROOT_START_INLINED, 0), 1);
+	for (size_t i = 0; i < plan.nsites; i++)
+		if (plan.sites[i].probe == AIB_PROBE_ROOT_START_INLINED)
+			assert_int_equal(plan.sites[i].vaddr, sym_addr(syms, SYM_RUNTIME_BLOCK_ON) + 1);
+	/* roots there are: not said missing */
+	assert_null(strstr(plan.missing, "enter_runtime"));
 	probe_plan__release(&plan);
 	binary__free(bin);
 }
@@ -1604,6 +1641,7 @@ int main(void)
 		T(test_async_task_layout),
 		T(test_vcall_sites),
 		T(test_async_task_spawn_calls),
+		T(test_inlined_root_starts),
 		T(test_emulated_instructions),
 		T(test_tokio_lock_kind),
 		T(test_self_code),

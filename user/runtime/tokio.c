@@ -98,6 +98,78 @@ static const struct root_spec tokio_roots[] = {
 	ROOT_ENTRY("tokio::util::wake::clone_arc_raw", AIB_PROBE_ROOT_AWAIT, X86_KEEP_ARG0),
 };
 
+/* tokio's block_on entries, whose root loop is CachedParkThread::block_on
+ * called inside enter_runtime (1.24: after it returns a guard) */
+static const char *const block_on_entries[] = {
+	"tokio::runtime::runtime::Runtime::block_on",
+	"tokio::runtime::runtime::Runtime::block_on_inner",
+	"tokio::runtime::handle::Handle::block_on",
+	"tokio::runtime::handle::Handle::block_on_inner",
+	"tokio::runtime::scheduler::multi_thread::MultiThread::block_on",
+};
+#define PARK_BLOCK_ON "tokio::runtime::park::CachedParkThread::block_on"
+#define MAX_BLOCK_ON_CALLS 64
+
+struct block_on_calls {
+	const struct elf_symbols *syms;
+	struct probe_plan *plan;
+	__u64 rets[MAX_BLOCK_ON_CALLS];
+	int nrets, added, err;
+};
+
+/* Each call of the park loop made from this block_on entry: a root start
+ * at the call (a `call rel32`, emulated). */
+static int add_calls_in(const struct elf_symbol *sym, void *ctx)
+{
+	struct block_on_calls *c = ctx;
+
+	for (int i = 0; i < c->nrets && i < MAX_BLOCK_ON_CALLS && !c->err; i++) {
+		struct probe_site site = {.probe = AIB_PROBE_ROOT_START_INLINED,
+					  .vaddr = c->rets[i] - 5, .what = PARK_BLOCK_ON " call"};
+		__u8 op = 0;
+
+		if (c->rets[i] <= sym->vaddr + 5 || c->rets[i] > sym->vaddr + sym->size ||
+		    elf_symbols__read(c->syms, site.vaddr, &op, 1) || op != 0xe8 ||
+		    elf_symbols__vaddr_to_offset(c->syms, site.vaddr, &site.offset))
+			continue;
+		c->err = probe_plan__add(c->plan, &site);
+		c->added += !c->err;
+	}
+	return 0;
+}
+
+static int add_park_copy_calls(const struct elf_symbol *sym, void *ctx)
+{
+	struct block_on_calls *c = ctx;
+	int n = x86_code__call_sites(c->syms, sym->vaddr, NULL, 0, c->rets + c->nrets,
+				     MAX_BLOCK_ON_CALLS - c->nrets);
+
+	if (n < 0)
+		return n;
+	c->nrets += n < MAX_BLOCK_ON_CALLS - c->nrets ? n : MAX_BLOCK_ON_CALLS - c->nrets;
+	return 0;
+}
+
+/*
+ * A block_on whose enter_runtime was inlined into it (tokio 1.53 release:
+ * the multi-thread Runtime::block_on, whose root was missed without a
+ * word) still calls the park loop, CachedParkThread::block_on, from its
+ * own body: a root starts at that call, unless enter_runtime's probe
+ * opened it (bpf/block_on.bpf.h). The sites added, or -errno.
+ */
+static int add_inlined_root_starts(const struct elf_symbols *syms, struct probe_plan *plan)
+{
+	struct block_on_calls c = {.syms = syms, .plan = plan};
+	int n = elf_symbols__match(syms, PARK_BLOCK_ON, add_park_copy_calls, &c);
+
+	for (size_t i = 0; n >= 0 && c.nrets && i < sizeof(block_on_entries) / sizeof(*block_on_entries); i++)
+		n = elf_symbols__match(syms, block_on_entries[i], add_calls_in, &c);
+	if (n < 0 || c.err)
+		return n < 0 ? n : c.err;
+	plan->root_sites += (__u32)c.added;
+	return c.added;
+}
+
 /* What each kind of site found tells the plan. */
 static void tokio_counted(struct probe_plan *plan, const struct site_spec *s, int n)
 {
@@ -704,7 +776,12 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 		err = n;
 		goto fail;
 	}
-	if (!probe_plan__function(syms, tokio_roots[0].path) &&
+	n = add_inlined_root_starts(syms, plan);
+	if (n < 0) {
+		err = n;
+		goto fail;
+	}
+	if (!n && !probe_plan__function(syms, tokio_roots[0].path) &&
 	    !probe_plan__function(syms, tokio_roots[1].path))
 		probe_plan__note_missing(plan, "enter_runtime (inlined: no block_on roots)");
 
