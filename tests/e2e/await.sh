@@ -80,7 +80,7 @@ test_fp_lines() { run_variant fp-lines stack; }
 test_fp_full() { run_variant fp-full state-machine; }
 
 # Attach with --pid once every task is parked: none is polled while traced.
-# The fixture has 13 tasks: 10 parked, the spawn_blocking closure and tokio's
+# The fixture has 14 tasks: 11 parked, the spawn_blocking closure and tokio's
 # 2 worker carriers running; a running one is told from a carrier by its
 # type (full debug info), else left to the probes.
 attach_parked() { # VARIANT JSON RUNNING-KEPT
@@ -92,11 +92,11 @@ attach_parked() { # VARIANT JSON RUNNING-KEPT
 	tool attach --pid "$tgt" --duration 1 --stuck-after 0.5s --json "$2"
 	expect_rc attach 0
 	kill "$tgt"
-	grep -q "^async-inspect-bpf: $((10 + $3)) tasks found in memory, and $((3 - $3)) running" \
+	grep -q "^async-inspect-bpf: $((11 + $3)) tasks found in memory, and $((3 - $3)) running" \
 		attach.err || fail "tasks found: $(grep 'found in memory' attach.err)"
 	expect_eq "found tasks: states" \
 		"$(jqf "$2" '[.tasks[] | select(.found_in_memory and .kind != "block_on") | .state] | group_by(.) | map("\(.[0])=\(length)") | join(",")')" \
-		"idle=10$([ "$3" = 0 ] || echo ",running=$3")"
+		"idle=11$([ "$3" = 0 ] || echo ",running=$3")"
 	# and main's own future, parked in its block_on: found from its thread's stack
 	expect_jq "$2" "main's root found parked" \
 		'[.tasks[] | select(.kind == "block_on")] | length == 1 and .[0].found_in_memory and .[0].state == "idle"'

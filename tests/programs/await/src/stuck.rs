@@ -114,12 +114,12 @@ async fn main() {
     tokio::spawn(read_socket(server)); // aib:spawn_socket
     tokio::spawn(wait_notify(notify.clone())); // aib:spawn_notify
     tokio::spawn(recv_mpsc(mpsc_rx)); // aib:spawn_mpsc
+    tokio::spawn(two_on_a_line(two_rx)); // aib:spawn_two
     let (locked_tx, locked_rx) = oneshot::channel();
     tokio::spawn(hold_lock(mutex.clone(), locked_tx)); // aib:spawn_holder
     let _ = locked_rx.await;
     tokio::spawn(take_lock(mutex.clone())); // aib:spawn_lock
     tokio::spawn(wait_blocking()); // aib:spawn_blocking
-    tokio::spawn(two_on_a_line(two_rx)); // aib:spawn_two
     if every_ms > 0 {
         tokio::spawn(tick(every_ms));
     }
