@@ -192,8 +192,24 @@ static void expect_same(const struct founds *a, const struct founds *b)
 	assert_memory_equal(a->t, b->t, (size_t)a->n * sizeof(a->t[0]));
 }
 
+/* The build of SRC with these flags and its stripped copy, both opened
+ * before any check can fail (the files are gone then); false if the
+ * compiler refuses the flags. */
+static bool opened(const char *flags, struct binary **bin, struct binary **strip)
+{
+	char exe[PATH_MAX];
+
+	if (!build(SRC, flags, exe, sizeof(exe)))
+		return false;
+	*bin = binary__open(exe);
+	*strip = *bin ? stripped(exe) : NULL;
+	unlink(exe);
+	assert_non_null(*bin);
+	return true;
+}
+
 /* Every shape on one build, then on its stripped copy. */
-static void check_build(const char *exe)
+static void check_build(struct binary *bin, struct binary *strip)
 {
 	static const char *const whole7[] = {"good_a", "good_b", "bad_order", "bad_align",
 					     "bad_sched", "bad_big"};
@@ -202,12 +218,9 @@ static void check_build(const char *exe)
 					    "bad_align", "bad_sched", "bad_big"};
 	static const int with8_fn0[] = {0, 3, 0, 1, 2, 0, 0}, skip8[] = {0, 0, 1, 0, 0, 0, 0};
 	static const char *const six[] = {"six"}, *const eight[] = {"eight"};
-	struct binary *bin = binary__open(exe), *strip;
-	const struct elf_symbols *syms;
+	const struct elf_symbols *syms = binary__symbols(bin);
 	struct founds *w7, *a7, *w6, *w8, *again;
 
-	assert_non_null(bin);
-	syms = binary__symbols(bin);
 	/* whole runs: 7 + 3 plain words whatever they say; not six, eight
 	 * (a run of 8) or with_ptr (a word is a pointer) */
 	w7 = find(syms, 7, false);
@@ -219,33 +232,31 @@ static void check_build(const char *exe)
 	expect(syms, w6, six, (const int[]){0}, none, 1);
 	expect(syms, w8, eight, (const int[]){0}, none, 1);
 
-	strip = stripped(exe);
 	again = find(binary__symbols(strip), 7, false);
 	expect_same(w7, again);
 	free(again);
 	again = find(binary__symbols(strip), 7, true);
 	expect_same(a7, again);
 	free(again);
-	binary__free(strip);
 	free(w7);
 	free(a7);
 	free(w6);
 	free(w8);
-	binary__free(bin);
 }
 
 static void test_synthetic_shapes(void **state)
 {
-	char exe[PATH_MAX];
-
 	for (size_t v = 0; v < sizeof(VARIANTS) / sizeof(VARIANTS[0]); v++) {
-		if (!build(SRC, VARIANTS[v], exe, sizeof(exe))) {
+		struct binary *bin, *strip;
+
+		if (!opened(VARIANTS[v], &bin, &strip)) {
 			assert_non_null(strstr(VARIANTS[v], "pack-relative-relocs"));
 			fprintf(stderr, "cc %s: not supported here, variant skipped\n", VARIANTS[v]);
 			continue;
 		}
-		check_build(exe);
-		unlink(exe);
+		check_build(bin, strip);
+		binary__free(strip);
+		binary__free(bin);
 	}
 }
 
@@ -270,7 +281,6 @@ static void check_tokio(const struct elf_symbols *syms, const struct tokio_vtabl
 static void test_synthetic_tokio(void **state)
 {
 	struct tokio_vtable v[MAX_TABLES], again[MAX_TABLES];
-	char exe[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(VARIANTS) / sizeof(VARIANTS[0]); i++) {
 		struct binary *bin, *strip;
@@ -278,10 +288,8 @@ static void test_synthetic_tokio(void **state)
 		__u64 a, b, e;
 		int n;
 
-		if (!build(SRC, VARIANTS[i], exe, sizeof(exe)))
+		if (!opened(VARIANTS[i], &bin, &strip))
 			continue; /* said by test_synthetic_shapes */
-		bin = binary__open(exe);
-		assert_non_null(bin);
 		syms = binary__symbols(bin);
 		n = tokio_vtables__find(syms, v, MAX_TABLES);
 		assert_int_equal(n, 3);
@@ -300,12 +308,10 @@ static void test_synthetic_tokio(void **state)
 			if (k)
 				assert_true(v[k].addr > v[k - 1].addr);
 		}
-		strip = stripped(exe);
 		assert_int_equal(tokio_vtables__find(binary__symbols(strip), again, MAX_TABLES), n);
 		assert_memory_equal(v, again, (size_t)n * sizeof(v[0]));
 		binary__free(strip);
 		binary__free(bin);
-		unlink(exe);
 	}
 }
 
