@@ -40,11 +40,34 @@
  * id's offset differs per future type (32, 40, 48, 136 seen): always read
  * it through the vtable. */
 #define TOKIO_VT_POLL 0x00
+#define TOKIO_VT_SCHEDULE 0x08
+#define TOKIO_VT_DEALLOC 0x10
+#define TOKIO_VT_TRY_READ_OUTPUT 0x18
+#define TOKIO_VT_DROP_JOIN_HANDLE_SLOW 0x20
+#define TOKIO_VT_DROP_ABORT_HANDLE 0x28
+#define TOKIO_VT_SHUTDOWN 0x30
 #define TOKIO_VT_FUNCS 7
 #define TOKIO_VT_TRAILER_OFFSET 0x38
 #define TOKIO_VT_SCHEDULER_OFFSET 0x40
 #define TOKIO_VT_ID_OFFSET 0x48
+#define TOKIO_VT_OFFSETS 3
 #define TOKIO_VT_WORDS 10
+
+/* A vtable told by its shape alone, where there are no symbols
+ * (runtime/tokio_vtables.c): its 7 functions, then 3 offsets that Cell's
+ * repr(C) orders, header <= scheduler <= id (a zero-sized scheduler shares
+ * the id's) < trailer, all 8-aligned. Seen (rustc 1.95, 330 vtables of
+ * 1.24.2, 121 of 1.53.1): scheduler 32, or 128 where the future is
+ * 128-aligned; id the scheduler's, or 8 or 16 more; trailer 72..4264.
+ * The trailer's bound is loose on purpose: 1.24 keeps the whole future in
+ * the cell (1.53 boxes one over 16 KiB), and futures of 64 KiB exist; one
+ * of 16 MiB could not be built on a stack to be spawned (8 MiB for main,
+ * 2 MiB for tokio's workers). Any bound from 1 << 16 up finds the same on
+ * every fixture and in sccache. */
+#define TOKIO_VT_TRAILER_MAX (1ULL << 24)
+#define TOKIO_VT_OFFSETS_OK(trailer, sched, id)                                          \
+	((sched) >= TOKIO_HDR_SIZE && (id) >= (sched) && (trailer) > (id) &&             \
+	 (trailer) < TOKIO_VT_TRAILER_MAX && !(((trailer) | (sched) | (id)) % 8))
 
 /* worker::run(Arc<Worker>): ArcInner { strong, weak, Worker { handle,
  * index, .. } } (runtime/scheduler/multi_thread/worker.rs, measured) */

@@ -2,7 +2,8 @@
 /*
  * A fuzzed executable through what a session does with the target's file:
  * binary__open (ELF, symbols, DWARF, CFI), symbol lookups, reads and
- * address translations, then the symbolizer and the unwinder on it.
+ * address translations, tables of code pointers found by their shape (tokio's
+ * vtables), then the symbolizer and the unwinder on it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "binary/elf_symbols.h"
 #include "binary/symbolizer.h"
 #include "binary/unwinder.h"
+#include "runtime/tokio_vtables.h"
 #include "fuzz_input.h"
 
 #define MAX_SYMS 64 /* looked at per input: enough to reach every branch */
@@ -29,6 +31,7 @@ static void symbols(const struct elf_symbols *syms, struct symbolizer *sz,
 	size_t n = elf_symbols__count(syms), i;
 	__u64 off, start, end, slots[4], pcs[8], stack[16] = { 0 };
 	struct sym_frame frames[8];
+	struct tokio_vtable vt[4];
 	char buf[64];
 	int matched = 0;
 
@@ -38,6 +41,7 @@ static void symbols(const struct elf_symbols *syms, struct symbolizer *sz,
 		elf_symbols__match(syms, paths[i], count_match, &matched);
 	elf_symbols__section_bounds(syms, ".rodata", &start, &end);
 	elf_symbols__section_bounds(syms, ".data.rel.ro", &start, &end);
+	tokio_vtables__find(syms, vt, 4);
 	for (i = 0; i < n && i < MAX_SYMS; i++) {
 		const struct elf_symbol *s = elf_symbols__get(syms, i);
 
