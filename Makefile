@@ -146,7 +146,8 @@ e2e: all programs
 	bash tests/e2e/block_on.sh && \
 	bash tests/e2e/test_cmd.sh && \
 	bash tests/e2e/debuginfo.sh && \
-	bash tests/e2e/matrix.sh
+	bash tests/e2e/matrix.sh && \
+	bash tests/e2e/stripped.sh
 
 # The unit tests and replays of the e2e recordings under AddressSanitizer,
 # LeakSanitizer and UBSan, built in their own folder.

@@ -25,9 +25,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compile_c.h"
 #include "binary/binary.h"
 #include "binary/code_tables.h"
 #include "binary/elf_symbols.h"
+#include "runtime/probe_plan.h"
 #include "runtime/tokio_vtables.h"
 #include "tokio_layout.h"
 
@@ -35,27 +37,6 @@
 
 /* ---- building and stripping ---- */
 
-/* Compiles src with flags into a temporary executable named in exe; false
- * if the compiler refuses the flags (an older linker). Skipped without cc. */
-static bool build(const char *src, const char *flags, char *exe, size_t len)
-{
-	char cpath[] = "/tmp/aib_tables_src_XXXXXX", cmd[PATH_MAX * 2 + 256];
-	int fd, rc;
-
-	if (system("command -v cc >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "no C compiler: test skipped\n");
-		skip();
-	}
-	fd = mkstemp(cpath);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, src, strlen(src)), (ssize_t)strlen(src));
-	close(fd);
-	snprintf(exe, len, "%s.bin", cpath);
-	snprintf(cmd, sizeof(cmd), "cc -x c -O0 %s -o %s %s 2>/dev/null", flags, exe, cpath);
-	rc = system(cmd);
-	unlink(cpath);
-	return rc == 0;
-}
 
 /* `objcopy --strip-all` of path, opened; the copy is gone once opened. */
 static struct binary *stripped(const char *path)
@@ -199,7 +180,7 @@ static bool opened(const char *flags, struct binary **bin, struct binary **strip
 {
 	char exe[PATH_MAX];
 
-	if (!build(SRC, flags, exe, sizeof(exe)))
+	if (!compile_c(SRC, flags, exe, sizeof(exe)))
 		return false;
 	*bin = binary__open(exe);
 	*strip = *bin ? stripped(exe) : NULL;
@@ -209,7 +190,7 @@ static bool opened(const char *flags, struct binary **bin, struct binary **strip
 }
 
 /* Every shape on one build, then on its stripped copy. */
-static void check_build(struct binary *bin, struct binary *strip)
+static void check_compile_c(struct binary *bin, struct binary *strip)
 {
 	static const char *const whole7[] = {"good_a", "good_b", "bad_order", "bad_align",
 					     "bad_sched", "bad_big"};
@@ -254,7 +235,7 @@ static void test_synthetic_shapes(void **state)
 			fprintf(stderr, "cc %s: not supported here, variant skipped\n", VARIANTS[v]);
 			continue;
 		}
-		check_build(bin, strip);
+		check_compile_c(bin, strip);
 		binary__free(strip);
 		binary__free(bin);
 	}
@@ -333,7 +314,7 @@ static void test_api(void **state)
 	const struct elf_symbols *syms;
 	int calls = 0;
 
-	assert_true(build("int main(void) { return 0; }\n", "", exe, sizeof(exe)));
+	assert_true(compile_c("int main(void) { return 0; }\n", "", exe, sizeof(exe)));
 	bin = binary__open(exe);
 	unlink(exe);
 	assert_non_null(bin);
@@ -345,7 +326,7 @@ static void test_api(void **state)
 	assert_int_equal(code_tables__find(syms, &any7, NULL, NULL), -EINVAL);
 	binary__free(bin);
 
-	assert_true(build(SRC, "", exe, sizeof(exe)));
+	assert_true(compile_c(SRC, "", exe, sizeof(exe)));
 	bin = binary__open(exe);
 	unlink(exe);
 	syms = binary__symbols(bin);
@@ -384,6 +365,61 @@ static bool has(const struct addrs *a, __u64 v)
 		if (a->v[i] == v)
 			return true;
 	return false;
+}
+
+/* The plan of the stripped copy (runtime/tokio_stripped.c): every vtable
+ * confirmed, its poll probed at entry and return, and the wake probes on
+ * exactly tokio's waker functions, as the symbol table names them. */
+static void check_stripped_plan(const char *path, const struct elf_symbols *syms,
+				const struct elf_symbols *strip, const struct addrs *polls, int n)
+{
+	static const struct {
+		const char *path;
+		enum aib_probe probe;
+	} wakers[] = {
+		{"tokio::runtime::task::waker::wake_by_val", AIB_PROBE_WAKE_BY_VAL},
+		{"tokio::runtime::task::waker::wake_by_ref", AIB_PROBE_WAKE_BY_REF},
+	};
+	struct probe_plan plan;
+	char why[512] = "", want[64];
+	int entries = 0, returns = 0;
+
+	if (probe_plan__for_binary(strip, &plan, PROBE_CAPTURE_ALL, why, sizeof(why)))
+		fail_msg("%s stripped: %s", path, why);
+	snprintf(want, sizeof(want), "tokio (found by structure: %d task vtable%s)", n,
+		 n == 1 ? "" : "s");
+	if (!strstr(plan.runtime_desc, want))
+		fail_msg("%s stripped: \"%s\", not %s", path, plan.runtime_desc, want);
+	for (size_t i = 0; i < plan.nsites; i++) {
+		const struct probe_site *site = &plan.sites[i];
+
+		if (site->probe != AIB_PROBE_POLL)
+			continue;
+		if (!has(polls, site->vaddr))
+			fail_msg("%s stripped: a poll probe at %#llx, no raw::poll", path,
+				 (unsigned long long)site->vaddr);
+		returns += site->retprobe;
+		entries += !site->retprobe;
+	}
+	assert_int_equal(entries, n);
+	assert_int_equal(returns, n);
+	for (size_t w = 0; w < sizeof(wakers) / sizeof(*wakers); w++) {
+		struct addrs named = {.n = 0};
+		int sites = 0;
+
+		assert_true(elf_symbols__match(syms, wakers[w].path, add_func, &named) > 0);
+		for (size_t i = 0; i < plan.nsites; i++) {
+			if (plan.sites[i].probe != wakers[w].probe)
+				continue;
+			if (!has(&named, plan.sites[i].vaddr))
+				fail_msg("%s stripped: a wake probe at %#llx, no %s", path,
+					 (unsigned long long)plan.sites[i].vaddr, wakers[w].path);
+			sites++;
+		}
+		if (sites < 1)
+			fail_msg("%s stripped: no %s probe", path, wakers[w].path);
+	}
+	probe_plan__release(&plan);
 }
 
 /* The truth from the symbol table, then the stripped copy. */
@@ -434,6 +470,7 @@ static void check_fixture(const char *path)
 	strip = stripped(path);
 	assert_int_equal(tokio_vtables__find(binary__symbols(strip), again, MAX_TABLES), n);
 	assert_memory_equal(v, again, (size_t)n * sizeof(v[0]));
+	check_stripped_plan(path, syms, binary__symbols(strip), &named[0], n);
 	binary__free(strip);
 	binary__free(bin);
 }

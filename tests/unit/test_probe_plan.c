@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compile_c.h"
 #include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "async_task_layout.h"
@@ -570,24 +571,10 @@ static void test_self_is_not_tokio(void **state)
  * test is skipped when there is no compiler. */
 static struct binary *compiled(const char *src)
 {
-	char cpath[] = "/tmp/aib_plan_src_XXXXXX";
-	char exe[PATH_MAX], cmd[PATH_MAX * 2 + 64];
+	char exe[PATH_MAX];
 	struct binary *bin;
-	int fd, rc;
 
-	if (system("command -v cc >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "no C compiler: test skipped\n");
-		skip();
-	}
-	fd = mkstemp(cpath);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, src, strlen(src)), (ssize_t)strlen(src));
-	close(fd);
-	snprintf(exe, sizeof(exe), "%s.bin", cpath);
-	snprintf(cmd, sizeof(cmd), "cc -x c -O0 -o %s %s", exe, cpath);
-	rc = system(cmd);
-	unlink(cpath);
-	assert_int_equal(rc, 0);
+	assert_true(compile_c(src, "", exe, sizeof(exe)));
 	bin = binary__open(exe);
 	unlink(exe);
 	assert_non_null(bin);

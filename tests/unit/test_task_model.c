@@ -251,6 +251,7 @@ static void assert_sched(struct task_info *t, __u64 count, __u64 min, __u64 p50,
 #define H2 0x7f0000002000ULL
 #define H3 0x7f0000003000ULL
 #define H4 0x7f0000004000ULL
+#define H5 0x7f0000005000ULL
 #define FILE_MAIN 0x55000010ULL
 #define FILE_LIB 0x55000020ULL
 
@@ -882,6 +883,32 @@ static void test_nested_outer_kinds(void **state)
 	assert_int_equal(task(c, 3)->kind, TASK_ASYNC);
 	assert_int_equal(sum(c)->runtime_tasks, 0);
 	assert_int_equal(sum(c)->tasks_spawned, 4);
+}
+
+/* No spawn probes, no worker start (a stripped binary run from its start):
+ * a thread's first task, with a task polled inside its poll, is that
+ * worker's carrier; a later task with one inside (a LocalSet driven from
+ * it) is no carrier. test_nested_outer_kinds: not so with spawn probes. */
+static void test_carrier_without_symbols(void **state)
+{
+	struct ctx *c = *state;
+
+	process(c, 5, 77, 0, "/srv/app");
+	pbegin(c, 10, 40, H1, 1, 0);	/* the worker's carrier */
+	pbegin(c, 20, 40, H2, 2, 1);
+	pend(c, 30, 40, H2, 2, 1, AIB_POLL_READY);
+	pbegin(c, 40, 41, H3, 3, 0);	/* another thread: a task, then one driving a LocalSet */
+	pend(c, 50, 41, H3, 3, 0, AIB_POLL_READY);
+	pbegin(c, 60, 41, H4, 4, 0);
+	pbegin(c, 70, 41, H5, 5, 1);
+	pend(c, 80, 41, H5, 5, 1, AIB_POLL_READY);
+	pend(c, 90, 41, H4, 4, 0, AIB_POLL_READY);
+	task_model__finish(c->m, 100);
+
+	assert_int_equal(task(c, 0)->kind, TASK_RUNTIME);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(task(c, i)->kind, TASK_ASYNC);
+	assert_int_equal(sum(c)->runtime_tasks, 1);
 }
 
 /* A worker loop starting inside a task's poll marks that task as the
@@ -1835,6 +1862,7 @@ int main(void)
 		T(test_nested_runtime_task),
 		T(test_nested_outer_kinds),
 		T(test_worker_start_marks_carrier),
+		T(test_carrier_without_symbols),
 		T(test_spawn_race_checked),
 		T(test_retire_completed),
 		T(test_spawn_id_noop),

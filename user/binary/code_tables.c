@@ -273,3 +273,30 @@ int code_tables__find(const struct elf_symbols *syms, const struct code_table_sh
 	free(img.load.r);
 	return err ? err : total;
 }
+
+int code_tables__words(const struct elf_symbols *syms, __u64 vaddr, unsigned n, __u64 *vals,
+		       enum code_word *kinds)
+{
+	struct image img = {.syms = syms};
+	struct region rg = {0};
+	int err;
+
+	if (!syms || !n || vaddr % 8 || !vals || !kinds)
+		return -EINVAL;
+	img.elf = binary__elf(elf_symbols__binary(syms));
+	img.pie = elf_symbols__is_pie(syms);
+	if (!img.elf)
+		return -ENOEXEC;
+	err = read_ranges(&img) ?: read_region(&img, vaddr, vaddr + 8 * (__u64)n, &rg);
+	for (unsigned i = 0; !err && i < n; i++) {
+		vals[i] = rg.val[i];
+		kinds[i] = rg.kind[i] & W_CODE ? CODE_WORD_CODE
+			   : rg.kind[i] & W_PTR ? CODE_WORD_POINTER
+						: CODE_WORD_PLAIN;
+	}
+	free(rg.val);
+	free(rg.kind);
+	free(img.code.r);
+	free(img.load.r);
+	return err;
+}

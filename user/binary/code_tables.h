@@ -52,4 +52,18 @@ struct code_table {
 int code_tables__find(const struct elf_symbols *syms, const struct code_table_shape *shape,
 		      int (*found)(const struct code_table *t, void *ctx), void *ctx);
 
+/* What a word of the loaded image holds. */
+enum code_word {
+	CODE_WORD_PLAIN,   /* no pointer */
+	CODE_WORD_POINTER, /* a pointer, not into code (or of a value only the loader knows) */
+	CODE_WORD_CODE,	   /* a pointer into an executable section */
+};
+
+/* The n words at vaddr (8-aligned, in one section's file contents: a GOT
+ * slot, a vtable) as the loader leaves them: values (a PIE's relocated ones
+ * from their addends) into vals, what each is into kinds. 0, -EINVAL,
+ * -ENOENT (not in the file), -ENOEXEC, -ENOMEM. */
+int code_tables__words(const struct elf_symbols *syms, __u64 vaddr, unsigned n, __u64 *vals,
+		       enum code_word *kinds);
+
 #endif /* CODE_TABLES_H */

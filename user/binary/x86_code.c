@@ -865,3 +865,122 @@ int x86_code__vcall_sites(const struct elf_symbols *syms, __u64 vt_off, __u64 sl
 
 	return search_functions(syms, &q, 3);
 }
+
+/* Up to TRACE_BYTES of code at vaddr (less near the end of the text). */
+static int read_trace(const struct elf_symbols *syms, __u64 vaddr, __u8 *buf, size_t *size)
+{
+	*size = TRACE_BYTES;
+	while (*size >= 64 && elf_symbols__read(syms, vaddr, buf, *size))
+		*size /= 2;
+	return *size < 64 && elf_symbols__read(syms, vaddr, buf, *size) ? -EFAULT : 0;
+}
+
+__u64 x86_code__thunk_target(const struct elf_symbols *syms, __u64 vaddr, bool *via_slot)
+{
+	__u8 buf[TRACE_BYTES];
+	const __u8 *code = buf;
+	size_t size;
+	uint64_t addr = vaddr;
+	__u64 target = vaddr;
+	cs_insn *insn;
+	csh cs;
+
+	*via_slot = false;
+	if (read_trace(syms, vaddr, buf, &size) || open_decoder(&cs))
+		return vaddr;
+	insn = cs_malloc(cs);
+	/* a frame-pointer build wraps it: push %rbp; mov %rsp,%rbp; pop %rbp */
+	for (int i = 0; insn && i < 4 && cs_disasm_iter(cs, &code, &size, &addr, insn); i++) {
+		const cs_x86 *x = &insn->detail->x86;
+
+		if (insn->id == X86_INS_JMP && x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+			target = (__u64)x->operands[0].imm;
+			break;
+		}
+		if (insn->id == X86_INS_JMP && x->op_count == 1 && x->operands[0].type == X86_OP_MEM &&
+		    x->operands[0].mem.base == X86_REG_RIP && x->operands[0].mem.index == X86_REG_INVALID) {
+			target = insn->address + insn->size + (__u64)x->operands[0].mem.disp;
+			*via_slot = true;
+			break;
+		}
+		if (!((insn->id == X86_INS_PUSH || insn->id == X86_INS_POP) && x->op_count == 1 &&
+		      x->operands[0].type == X86_OP_REG && x->operands[0].reg == X86_REG_RBP) &&
+		    !(insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		      x->operands[0].reg == X86_REG_RBP && x->operands[1].type == X86_OP_REG &&
+		      x->operands[1].reg == X86_REG_RSP))
+			break;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return target;
+}
+
+int x86_code__rip_refs(const struct elf_symbols *syms, __u64 vaddr, int max_insns,
+		       struct x86_rip_ref *out, int max, struct x86_arg0_use *use)
+{
+	__u8 buf[TRACE_BYTES];
+	const __u8 *code = buf;
+	size_t size;
+	uint64_t addr = vaddr;
+	bool holds_arg0[X86_REG_ENDING] = {false};
+	cs_insn *insn;
+	csh cs;
+	int n = 0, seen = 0;
+
+	*use = (struct x86_arg0_use){0};
+	if (read_trace(syms, vaddr, buf, &size))
+		return -EFAULT;
+	if (open_decoder(&cs))
+		return -ENOMEM;
+	insn = cs_malloc(cs);
+	holds_arg0[X86_REG_RDI] = true;
+	while (insn && seen++ < max_insns && cs_disasm_iter(cs, &code, &size, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+		const cs_x86_op *dst = x->op_count >= 1 ? &x->operands[0] : NULL;
+		const cs_x86_op *src = x->op_count == 2 ? &x->operands[1] : NULL;
+
+		/* a lock'd read-modify-write of the word arg0 points at */
+		if (x->prefix[0] == X86_PREFIX_LOCK && dst && dst->type == X86_OP_MEM &&
+		    dst->mem.base < X86_REG_ENDING && holds_arg0[dst->mem.base] && !dst->mem.disp &&
+		    dst->mem.index == X86_REG_INVALID)
+			use->rmw = true;
+		/* the first call made with the first argument as its own */
+		if (insn->id == X86_INS_CALL && dst && !use->call && holds_arg0[X86_REG_RDI]) {
+			if (dst->type == X86_OP_IMM)
+				use->call = (__u64)dst->imm;
+			else if (dst->type == X86_OP_MEM && dst->mem.base == X86_REG_RIP)
+				use->call = insn->address + insn->size + (__u64)dst->mem.disp,
+				use->call_via_slot = true;
+		}
+		if (insn->id == X86_INS_CALL) /* rdi is the callee's to clobber */
+			holds_arg0[X86_REG_RDI] = false;
+		if (insn->id == X86_INS_MOV && src && dst->type == X86_OP_REG &&
+		    dst->reg < X86_REG_ENDING)
+			holds_arg0[dst->reg] = src->type == X86_OP_REG && src->reg < X86_REG_ENDING &&
+					       holds_arg0[src->reg];
+		if (insn->id == X86_INS_CALL && dst && dst->type == X86_OP_IMM) {
+			if (n < max)
+				out[n] = (struct x86_rip_ref){.addr = (__u64)dst->imm, .call = true};
+			n++;
+			continue;
+		}
+		if (insn->id == X86_INS_CALL && dst && dst->type == X86_OP_MEM)
+			src = dst;
+		else if ((insn->id != X86_INS_LEA && insn->id != X86_INS_MOV) || !src)
+			continue;
+		if (src->type != X86_OP_MEM || src->mem.base != X86_REG_RIP ||
+		    src->mem.index != X86_REG_INVALID)
+			continue;
+		if (n < max)
+			out[n] = (struct x86_rip_ref){
+				.addr = insn->address + insn->size + (__u64)src->mem.disp,
+				.loaded = insn->id != X86_INS_LEA && src->size == 8,
+				.call = insn->id == X86_INS_CALL};
+		n++;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return n;
+}

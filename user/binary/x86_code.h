@@ -102,4 +102,29 @@ struct x86_fetch_add {
 int x86_code__fetch_add_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
 			      int nslots, struct x86_fetch_add *out, int max);
 
+/* An address a function's code takes rip-relative: `lea addr(%rip)`, or a
+ * load of the 8-byte pointer stored at addr (a GOT slot, in a PIE). */
+struct x86_rip_ref {
+	__u64 addr;
+	bool loaded; /* `mov addr(%rip), %reg`: the pointer stored there */
+	bool call;   /* `call addr` (or, loaded, `call *addr(%rip)`) */
+};
+/* Where a thunk (`jmp rel32` or `jmp *slot(%rip)`, maybe inside a
+ * frame-pointer push/pop) jumps: the target, or with *via_slot the slot
+ * holding it; vaddr itself for any other code. No symbol needed. */
+__u64 x86_code__thunk_target(const struct elf_symbols *syms, __u64 vaddr, bool *via_slot);
+/* What a function does with its first argument (a pointer). */
+struct x86_arg0_use {
+	bool rmw;	    /* a lock'd read-modify-write of the word it points at */
+	__u64 call;	    /* the first call made with it as the callee's first argument */
+	bool call_via_slot; /* call is `call *call(%rip)`: the address of the slot */
+};
+/* The rip-relative references and direct calls in the first max_insns
+ * instructions at vaddr (a linear sweep; no symbol needed: a stripped binary), up to max
+ * into out, and what they do with the first argument (through rdi or a
+ * register it was copied to). Returns how many references there are, or
+ * -errno. */
+int x86_code__rip_refs(const struct elf_symbols *syms, __u64 vaddr, int max_insns,
+		       struct x86_rip_ref *out, int max, struct x86_arg0_use *use);
+
 #endif

@@ -88,6 +88,7 @@ struct live {
 	struct target target;
 	struct binary *bin;		 /* the target's executable, opened once */
 	const struct elf_symbols *syms;	 /* binary__symbols(bin) */
+	char stripped[PATH_MAX + 4200];	 /* why it has no symbols, if it has none */
 	struct probe_plan plan;
 	struct task_model *model;
 	struct recording_writer *recording;
@@ -329,13 +330,13 @@ static int open_binary(struct live *l)
 				 l->target.name, debug_file__given_refused(df));
 	if (elf_symbols__has_symtab(l->syms))
 		return 0;
+	/* its runtime may still be found by its structure (the plan) */
 	if (df && debug_file__elf(df))
 		snprintf(where, sizeof(where), ", nor has its debug file %s", debug_file__path(df));
 	else if (df)
 		snprintf(where, sizeof(where), ", no debug file: %s", debug_file__tried(df));
-	return cli__fail("%s is stripped (no symbol table%s): rebuild it without stripping (Cargo: "
-			 "[profile.release] strip = false), give its debug file (--debuginfo FILE), "
-			 "or inspect an unstripped copy", l->target.name, where);
+	snprintf(l->stripped, sizeof(l->stripped), "is stripped (no symbol table%s)", where);
+	return 0;
 }
 
 static int prepare(struct live *l)
@@ -355,6 +356,10 @@ static int prepare(struct live *l)
 				     (o->locks ? PROBE_CAPTURE_LOCKS : 0) |
 					     (o->blocking_min_ns ? PROBE_CAPTURE_BLOCKING : 0),
 				     why, sizeof(why));
+	if (err == -ENOENT && l->stripped[0])
+		return cli__fail("%s %s, and %s: rebuild it without stripping (Cargo: [profile.release] "
+				 "strip = false), give its debug file (--debuginfo FILE), or inspect an "
+				 "unstripped copy", l->target.name, l->stripped, why);
 	if (err == -ENOENT)
 		return cli__fail("%s: %s", l->target.name, why);
 	if (err)
@@ -433,8 +438,9 @@ static int prepare(struct live *l)
 	df = binary__debug_file(l->bin);
 	if (!o->test_child && df && !debug_file__elf(df))
 		fprintf(stderr, "async-inspect-bpf: no debug info in %s and no debug file for it "
-			"(tried: %s): names come from its symbol table, without file:line or types\n",
-			l->target.name, debug_file__tried(df));
+			"(tried: %s): %s\n", l->target.name, debug_file__tried(df),
+			l->stripped[0] ? "no names: tasks by id, frames by code address"
+				       : "names come from its symbol table, without file:line or types");
 	if (o->blocking_min_ns && tracer__blocking_error(l->tracer) &&
 	    tracer__blocking_error(l->tracer) != -ENOTSUP)
 		cli__warn("blocking syscalls inside polls are not traced (syscall tracepoints: %s)",

@@ -18,6 +18,7 @@
 
 #define CHUNK (1u << 20)
 #define PAGE 4096u
+#define MAX_STRUCTURE_POLLS 4096
 
 struct task_scan {
 	struct task_vtable *vt; /* sorted by addr before a scan */
@@ -194,6 +195,15 @@ static int find_runtime(struct task_scan *ts, struct elf_view *v)
 {
 	struct funcs polls = {0};
 	int n = elf_symbols__match(v->syms, v->rt->poll_fn, collect_func, &polls);
+
+	/* stripped: the polls its structure gives */
+	if (n == 0 && !elf_symbols__has_symtab(v->syms) && v->rt->polls_by_structure) {
+		polls.cap = MAX_STRUCTURE_POLLS;
+		polls.vaddr = malloc(polls.cap * sizeof(*polls.vaddr));
+		n = polls.vaddr ? v->rt->polls_by_structure(v->syms, polls.vaddr, (int)polls.cap)
+				: -ENOMEM;
+		polls.n = n > 0 ? ((size_t)n < polls.cap ? (size_t)n : polls.cap) : 0;
+	}
 
 	if (n > 0)
 		v->rt->layout(v->syms, &v->layout);

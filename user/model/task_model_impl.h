@@ -24,6 +24,7 @@ struct thread_rec {
 	char next_task_name[AIB_TASK_NAME_MAX + 1]; /* for this thread's next spawn */
 	__u32 depth;
 	__u32 stack[AIB_MAX_POLL_DEPTH]; /* task indices being polled */
+	__u64 first_polled;		 /* the id of the first task polled here, 0: none yet */
 };
 
 struct task_model {

@@ -196,8 +196,17 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 	    th->stack[e->depth - 1] != NO_TASK) {
 		struct task_info *outer = &m->tasks[th->stack[e->depth - 1]];
 
-		if (outer->kind == TASK_BLOCKING && !AIB_IS_ROOT_TASK(e->task))
-			outer->kind = TASK_RUNTIME; /* (a block_on in it is a spawn_blocking's own) */
+		/* (a block_on in it is a spawn_blocking's own). Where no spawn
+		 * can be seen (a stripped binary) in a process traced from its
+		 * start, the thread's first task is; attached later, or with
+		 * spawns seen, a task first seen may drive a LocalSet (late
+		 * attach tells carriers by state). */
+		bool spawns_unseen = m->sum.exe && !m->sum.spawn_locations && !m->sum.late_attach;
+
+		if ((outer->kind == TASK_BLOCKING ||
+		     (spawns_unseen && outer->kind == TASK_ASYNC && outer->id == th->first_polled)) &&
+		    !AIB_IS_ROOT_TASK(e->task))
+			outer->kind = TASK_RUNTIME;
 		/* an async-io block_on polling async-task tasks is an executor
 		 * thread's loop (async-std's, smol's threads): no user root */
 		else if (outer->kind == TASK_BLOCK_ON && outer->runtime == AIB_RUNTIME_ASYNC_TASK &&
@@ -208,6 +217,8 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 		th->stack[e->depth] = idx;
 		th->depth = e->depth + 1;
 	}
+	if (!th->first_polled)
+		th->first_polled = t->id;
 	if (t->state == TASK_COMPLETED) {
 		m->sum.anomalies++;
 		return 0;

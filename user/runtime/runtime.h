@@ -86,6 +86,9 @@ struct runtime_ops {
 	 * vtable, one static per future type, whose poll slot holds a copy of
 	 * poll_fn. */
 	const char *poll_fn;
+	/* Where the binary has no symbols: the poll functions its structure
+	 * gives, up to max into out; how many, or -errno. NULL: none. */
+	int (*polls_by_structure)(const struct elf_symbols *syms, __u64 *out, int max);
 	unsigned vtable_words; /* words of a vtable vtable_ok looks at */
 	/* This binary's layout (read off its code where rustc chooses it) */
 	void (*layout)(const struct elf_symbols *syms, struct runtime_layout *out);

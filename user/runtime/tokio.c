@@ -21,6 +21,7 @@
 #include "binary/elf_symbols.h"
 #include "runtime/probe_plan.h"
 #include "runtime/runtime.h"
+#include "runtime/tokio_stripped.h"
 #include "binary/x86_code.h"
 
 static const struct site_spec tokio_sites[] = {
@@ -728,6 +729,18 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	size_t first = plan->nsites;
 	int n, err;
 
+	if (!elf_symbols__has_symtab(syms) && !probe_plan__function(syms, TOKIO_POLL)) {
+		err = tokio_stripped__add_probes(syms, plan, why, why_len);
+		if (err) {
+			plan->nsites = first;
+			return err;
+		}
+		if (captures & PROBE_CAPTURE_LOCKS)
+			probe_plan__note_missing(plan, "tokio locks (no symbols)");
+		plan->blocking = captures & PROBE_CAPTURE_BLOCKING;
+		plan->runtimes |= AIB_RUNTIME_BIT(AIB_RUNTIME_TOKIO);
+		return 0;
+	}
 	n = probe_plan__add_matching(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, false, true);
 	if (n > 0)
 		n = probe_plan__add_matching(syms, plan, TOKIO_POLL, AIB_PROBE_POLL, true, true);
@@ -907,6 +920,7 @@ const struct runtime_ops tokio_runtime = {
 	.state_scheduled = TOKIO_STATE_NOTIFIED,
 	.worker_carriers = true,
 	.poll_fn = TOKIO_POLL,
+	.polls_by_structure = tokio_stripped__polls,
 	.vtable_words = TOKIO_VT_WORDS,
 	.layout = layout,
 	.vtable_ok = vtable_ok,

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# End-to-end tests of stripped binaries (no symbol table, no debug file):
+# tokio found by its structure (its task vtables, each confirmed by its
+# poll's code: runtime/tokio_stripped.c). Each test runs a fixture and its
+# `objcopy --strip-all` copy in turn and asserts the same tasks: counts,
+# states and, where the fixture is deterministic, each task's polls.
+#
+#   bash tests/e2e/stripped.sh [TEST...]   # all tests, or only the named ones
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PROGS=$ROOT/tests/programs/target/release
+MATRIX=$ROOT/tests/programs/matrix/target
+AWAIT=$ROOT/tests/programs/await/target
+SRC=$ROOT/tests/programs/src/bin
+SRC_PREFIX=src/bin
+PREREQS=(current_thread multi_thread)
+NEED_COMMANDS=(objcopy)
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
+
+# The tasks of a report, block_on roots aside (a stripped binary has no
+# root functions to name): "total/completed/alive".
+counts() { # JSON
+	jqf "$1" '[.tasks[] | select(.kind != "block_on")]
+		| "\(length)/\(map(select(.state == "completed")) | length)/\(map(select(.state != "completed")) | length)"'
+}
+
+# Each task's polls, sorted: the same multiset when the fixture is
+# deterministic (one thread).
+polls() { # JSON
+	jqf "$1" -c '[.tasks[] | select(.kind != "block_on") | .poll_count] | sort'
+}
+
+# EXE and its stripped copy, each run to its end (or DURATION); the copy's
+# start-up line names how tokio was found.
+run_both() { # EXE [DURATION]
+	local exe=$1 d=${2:-}
+	objcopy --strip-all "$exe" stripped
+	[ -z "$(nm stripped 2>&1 | grep -v 'no symbols')" ] || fail "objcopy left symbols"
+	tool full run ${d:+--duration "$d"} --json full.json -- "$exe"
+	expect_rc full 0
+	tool strip run ${d:+--duration "$d"} --json strip.json -- ./stripped
+	expect_rc strip 0
+	grep -q "^async-inspect-bpf: started pid [0-9]* (./stripped): tokio (found by structure: [0-9]* task vtables) runtime" strip.err ||
+		fail "the start-up line does not say tokio was found by structure: $(head -n 1 strip.err)"
+	grep -q "not found: .*the symbol table (stripped" strip.err ||
+		fail "the start-up line does not say what is missing: $(head -n 1 strip.err)"
+	expect_eq "lost events" "$(jqf strip.json '.metadata.lost_events')" 0
+}
+
+# 1. current_thread: every task, its state and its polls as unstripped.
+test_current_thread() {
+	run_both "$PROGS/current_thread"
+	expect_eq "tasks (total/completed/alive)" "$(counts strip.json)" "$(counts full.json)"
+	expect_eq "tasks: 12, all completed" "$(counts strip.json)" 12/12/0
+	expect_eq "each task's polls" "$(polls strip.json)" "$(polls full.json)"
+	expect_jq strip.json "no spawn location, first seen at a poll" \
+		'all(.tasks[] | select(.kind != "block_on"); .spawn_location == null and (.spawn_seen | not))'
+	expect_jq strip.json "wakes seen (the waker found by structure)" \
+		'[.tasks[] | .wakes.total] | add > 0'
+}
+
+# 2. multi_thread: counts and states as unstripped (polls vary with the
+# scheduling of its 2 workers).
+test_multi_thread() {
+	run_both "$PROGS/multi_thread"
+	expect_eq "tasks (total/completed/alive)" "$(counts strip.json)" "$(counts full.json)"
+}
+
+# 3. The build matrix's tokio program under fat and thin LTO: 46 tasks
+# (40 work, 2 blocking, 3 parked, 1 napping), as unstripped.
+test_lto() {
+	local cell
+	for cell in fat thin; do
+		[ -x "$MATRIX/$cell/release/mx_tokio" ] || fail "no $cell build (make programs)"
+		run_both "$MATRIX/$cell/release/mx_tokio" 1.5
+		expect_eq "$cell: tasks (total/completed/alive)" "$(counts strip.json)" "$(counts full.json)"
+		expect_eq "$cell: tasks" "$(counts strip.json)" 46/42/4
+	done
+}
+
+# 4. --pid on a stripped program whose tasks are all parked: found in
+# memory by the vtables' structure (11 parked; the spawn_blocking closure
+# and tokio's 2 worker carriers running cannot be told apart without
+# types), and left running.
+test_attach() {
+	local tgt
+	objcopy --strip-all "$AWAIT/nofp-lines/release/stuck" stuck
+	./stuck >target.out 2>target.err &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY$' 10 "$tgt" stuck
+	tool attach --pid "$tgt" --duration 1 --json attach.json
+	expect_rc attach 0
+	grep -q "(found by structure: [0-9]* task vtables)" attach.err ||
+		fail "tokio not found by structure: $(head -n 1 attach.err)"
+	grep -q "^async-inspect-bpf: 11 tasks found in memory, and 3 running" attach.err ||
+		fail "tasks found: $(grep 'found in memory' attach.err)"
+	expect_eq "found tasks: states" \
+		"$(jqf attach.json '[.tasks[] | select(.found_in_memory) | .state] | group_by(.) | map("\(.[0])=\(length)") | join(",")')" \
+		idle=11
+	kill -0 "$tgt" 2>/dev/null || fail "the target did not survive the session"
+	kill "$tgt"
+}
+
+# 5. A stripped program with no runtime it knows: one line saying what was
+# looked for, exit status 1, nothing run.
+test_unrecognized() {
+	printf 'int main(void) { return 0; }\n' >c.c
+	cc -O2 -s -o plain c.c
+	tool plain run -- ./plain
+	expect_error plain 1 "plain is stripped \(no symbol table, no debug file: .*\), and no supported async runtime: no tokio runtime found by structure \(0 task vtables"
+}
+
+ALL_TESTS=(current_thread multi_thread lto attach unrecognized)
+NONROOT_TESTS=()
+main "$@"
