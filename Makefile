@@ -15,11 +15,12 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 LDLIBS    := -lbpf -lelf -ldw -ldebuginfod -lcapstone -lz -liberty -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need (sccache: a real,
+# stripped tokio program of Debian's, for tests/e2e/stripped.sh).
 DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
              libiberty-dev libdw-dev libcapstone-dev pkg-config jq protobuf-compiler \
              librust-tokio-dev librust-async-std-dev librust-smol-dev libclang-rt-14-dev \
-             libdebuginfod-dev debuginfod
+             libdebuginfod-dev debuginfod sccache
 # And what `make bench` needs besides: tokio-tracing for its third variant.
 BENCH_PKGS := librust-tracing-subscriber-dev
 

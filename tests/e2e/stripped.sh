@@ -15,7 +15,7 @@ AWAIT=$ROOT/tests/programs/await/target
 SRC=$ROOT/tests/programs/src/bin
 SRC_PREFIX=src/bin
 PREREQS=(current_thread multi_thread)
-NEED_COMMANDS=(objcopy)
+NEED_COMMANDS=(objcopy sccache)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
@@ -104,7 +104,69 @@ test_attach() {
 	kill "$tgt"
 }
 
-# 5. A stripped program with no runtime it knows: one line saying what was
+# Debian's sccache (tokio 1.24, stripped, no debug package) as a server in
+# the foreground on a free port, its cache in the scratch directory.
+sccache_env() {
+	export SCCACHE_DIR=$PWD/cache SCCACHE_NO_DAEMON=1 SCCACHE_IDLE_TIMEOUT=0
+	SCCACHE_SERVER_PORT=$((20000 + RANDOM % 20000))
+	export SCCACHE_SERVER_PORT
+}
+
+# Ask the server for its stats until it answers (it is up), at most 10 s.
+sccache_up() {
+	local deadline=$(($(now_ms) + 10000))
+	until sccache --show-stats >stats.out 2>&1; do
+		[ "$(now_ms)" -lt "$deadline" ] || fail "sccache's server did not answer: $(cat stats.out)"
+		sleep 0.2
+	done
+}
+
+# 5. A real stripped tokio program from Debian's archive, started under the
+# tool: its requests' tasks polled and woken, and it ends as asked (its
+# exit status, 0), the report written.
+test_sccache_run() {
+	local tool_pid
+	sccache_env
+	SCCACHE_START_SERVER=1 timeout -k 5 60 "$BIN" run --json scc.json -- /usr/bin/sccache \
+		>scc.out 2>scc.err &
+	tool_pid=$!
+	bg "$tool_pid"
+	sccache_up
+	for _ in 1 2 3; do sccache --show-stats >/dev/null || fail "a stats request failed"; done
+	grep -q "Compile requests" stats.out || fail "no stats from the server: $(cat stats.out)"
+	sccache --stop-server >stop.out 2>&1 || fail "the server did not stop: $(cat stop.out)"
+	RC=0
+	wait "$tool_pid" || RC=$?
+	expect_rc scc 0
+	grep -q "(/usr/bin/sccache): tokio (found by structure: [0-9]* task vtables) runtime" scc.err ||
+		fail "tokio not found by structure: $(head -n 1 scc.err)"
+	expect_jq scc.json "tasks polled and woken, none lost" \
+		'.metadata.total_polls > 0 and .metadata.total_wakes > 0 and .metadata.total_tasks > 0
+		 and .metadata.lost_events == 0 and .metadata.ended == "target exited"'
+}
+
+# 6. The same server attached to with --pid while it serves: tasks seen,
+# and it serves on after the session, unharmed.
+test_sccache_attach() {
+	local srv
+	sccache_env
+	SCCACHE_START_SERVER=1 /usr/bin/sccache >srv.out 2>srv.err &
+	srv=$!
+	bg "$srv"
+	sccache_up
+	tool scc attach --pid "$srv" --duration 3 --json scc.json &
+	sleep 1.5
+	for _ in 1 2 3; do sccache --show-stats >/dev/null || fail "a stats request failed"; done
+	wait $! || true
+	grep -q "(found by structure: [0-9]* task vtables) runtime" scc.err ||
+		fail "tokio not found by structure: $(head -n 1 scc.err)"
+	expect_jq scc.json "the requests' tasks polled" '.metadata.total_polls > 0'
+	sccache --show-stats >after.out 2>&1 || fail "the server does not answer after the session"
+	kill -0 "$srv" || fail "the server did not survive the session"
+	sccache --stop-server >/dev/null 2>&1 || true
+}
+
+# 7. A stripped program with no runtime it knows: one line saying what was
 # looked for, exit status 1, nothing run.
 test_unrecognized() {
 	printf 'int main(void) { return 0; }\n' >c.c
@@ -113,6 +175,6 @@ test_unrecognized() {
 	expect_error plain 1 "plain is stripped \(no symbol table, no debug file: .*\), and no supported async runtime: no tokio runtime found by structure \(0 task vtables"
 }
 
-ALL_TESTS=(current_thread multi_thread lto attach unrecognized)
+ALL_TESTS=(current_thread multi_thread lto attach sccache_run sccache_attach unrecognized)
 NONROOT_TESTS=()
 main "$@"
