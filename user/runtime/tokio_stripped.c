@@ -287,7 +287,7 @@ int tokio_stripped__add_probes(const struct elf_symbols *syms, struct probe_plan
 		 confirmed == 1 ? "" : "s");
 	probe_plan__describe(plan, desc);
 	probe_plan__note_missing(plan, "the symbol table (stripped: tasks found at their first poll, "
-				       "no spawn locations, no block_on roots)");
+				       "no spawn locations, no block_on roots, task panics not told)");
 	if (!f.nwakers)
 		probe_plan__note_missing(plan, "tokio's waker (not found by structure: no wakes)");
 	return 0;
