@@ -15,7 +15,7 @@ AWAIT=$ROOT/tests/programs/await/target
 SRC=$ROOT/tests/programs/src/bin
 SRC_PREFIX=src/bin
 PREREQS=(current_thread multi_thread)
-NEED_COMMANDS=(objcopy sccache)
+NEED_COMMANDS=(objcopy addr2line sccache)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
@@ -104,6 +104,26 @@ test_attach() {
 	kill "$tgt"
 }
 
+# 5. Await stacks with no names: code addresses, which the unstripped
+# binary (the debug file a user would fetch by build-id) resolves into the
+# fixture's own source.
+test_await_addresses() {
+	local full=$AWAIT/nofp-lines/release/stuck addr
+	objcopy --strip-all "$full" stuck
+	tool run run --duration 1.5 --stuck-after 1s --json run.json -- ./stuck
+	expect_rc run 0
+	expect_jq run.json "11 parked tasks, each with an await stack of addresses" \
+		'[.tasks[] | select(.kind != "block_on" and .state == "idle")
+		  | select(.await_method == "stack" and (.await_site | test("^0x[0-9a-f]+$")))] | length == 11'
+	grep -q "no names: tasks by id, frames by code address" run.err || fail "no word on names: $(sed -n 2p run.err)"
+	# every parked task's stack passes through the fixture's own code
+	for addr in $(jqf run.json -r '[.tasks[] | select(.state == "idle") | [.await_stack[].function] | join(" ")] | .[]' | tr ' ' '\n' | sort -u); do
+		addr2line -e "$full" -f -C -i "$addr"
+	done >resolved.txt
+	expect_eq "parked tasks' stacks resolved in src/stuck.rs" \
+		"$(grep -c 'src/stuck.rs' resolved.txt | awk '{print ($1 >= 11) ? "yes" : "no: " $1}')" yes
+}
+
 # Debian's sccache (tokio 1.24, stripped, no debug package) as a server in
 # the foreground on a free port, its cache in the scratch directory.
 sccache_env() {
@@ -121,7 +141,7 @@ sccache_up() {
 	done
 }
 
-# 5. A real stripped tokio program from Debian's archive, started under the
+# 6. A real stripped tokio program from Debian's archive, started under the
 # tool: its requests' tasks polled and woken, and it ends as asked (its
 # exit status, 0), the report written.
 test_sccache_run() {
@@ -145,7 +165,7 @@ test_sccache_run() {
 		 and .metadata.lost_events == 0 and .metadata.ended == "target exited"'
 }
 
-# 6. The same server attached to with --pid while it serves: tasks seen,
+# 7. The same server attached to with --pid while it serves: tasks seen,
 # and it serves on after the session, unharmed.
 test_sccache_attach() {
 	local srv
@@ -166,7 +186,7 @@ test_sccache_attach() {
 	sccache --stop-server >/dev/null 2>&1 || true
 }
 
-# 7. A stripped program with no runtime it knows: one line saying what was
+# 8. A stripped program with no runtime it knows: one line saying what was
 # looked for, exit status 1, nothing run.
 test_unrecognized() {
 	printf 'int main(void) { return 0; }\n' >c.c
@@ -175,6 +195,6 @@ test_unrecognized() {
 	expect_error plain 1 "plain is stripped \(no symbol table, no debug file: .*\), and no supported async runtime: no tokio runtime found by structure \(0 task vtables"
 }
 
-ALL_TESTS=(current_thread multi_thread lto attach sccache_run sccache_attach unrecognized)
+ALL_TESTS=(current_thread multi_thread lto attach await_addresses sccache_run sccache_attach unrecognized)
 NONROOT_TESTS=()
 main "$@"

@@ -227,8 +227,49 @@ static void test_symbols_only(void **state)
 	assert_int_equal(f[0].line, 0);
 	assert_false(f[0].inlined);
 	assert_false(f[0].library); /* judged by its name: not a Rust runtime's */
-	assert_int_equal(symbolizer__frames(lib, 0, false, f, 4), 0);
+	assert_int_equal(symbolizer__frames(lib, 0, false, f, 4), 0); /* in no segment */
 	symbolizer__free(lib);
+	binary__free(b);
+}
+
+static void program_path(char *path, size_t len, const char *rel);
+
+/* A binary stripped of everything, no debug file: a frame in its .text
+ * is named by its address (for addr2line with the debug file of its
+ * build-id), the program's own as far as anyone can tell. */
+static void test_stripped_addresses(void **state)
+{
+	char path[PATH_MAX], cmd[2 * PATH_MAX + 64], copy[] = "/tmp/aib_sym_strip_XXXXXX";
+	struct symbolizer *rs;
+	struct sym_frame f[4];
+	struct binary *b;
+	__u64 lo, hi;
+	int fd;
+
+	program_path(path, sizeof(path), "current_thread");
+	if (access(path, R_OK))
+		skip();
+	fd = mkstemp(copy);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "objcopy --strip-all '%s' %s", path, copy);
+	assert_int_equal(system(cmd), 0);
+	b = binary__open(copy);
+	unlink(copy);
+	assert_non_null(b);
+	rs = symbolizer__new(b);
+	assert_non_null(rs);
+	assert_int_equal(elf_symbols__section_bounds(binary__symbols(b), ".text", &lo, &hi), 0);
+	assert_int_equal(symbolizer__frames(rs, lo + 0x40, false, f, 4), 1);
+	snprintf(cmd, sizeof(cmd), "0x%llx", (unsigned long long)(lo + 0x40));
+	assert_string_equal(f[0].function, cmd);
+	assert_null(f[0].file);
+	assert_false(f[0].library);
+	/* a return address: the call's */
+	assert_int_equal(symbolizer__frames(rs, lo + 0x41, true, f, 4), 1);
+	assert_string_equal(f[0].function, cmd);
+	assert_int_equal(symbolizer__frames(rs, hi + 0x1000, false, f, 4), 0);
+	symbolizer__free(rs);
 	binary__free(b);
 }
 
@@ -612,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_plain_line),
 		cmocka_unit_test(test_inlined),
 		cmocka_unit_test(test_symbols_only),
+		cmocka_unit_test(test_stripped_addresses),
 		cmocka_unit_test(test_library_file),
 		cmocka_unit_test(test_library_function),
 		cmocka_unit_test(test_library_by_crate),

@@ -79,6 +79,8 @@ struct symbolizer {
 	struct unit *units;
 	size_t nunits, units_cap;
 	bool has_lines;
+	bool no_names; /* stripped, no debug file: frames in .text named by address */
+	__u64 text_lo, text_hi;
 
 	struct u64_map *cache; /* looked-up address -> entries[] */
 	struct cached *entries;
@@ -260,6 +262,8 @@ struct symbolizer *symbolizer__new(const struct binary *bin)
 	}
 	s->syms = binary__symbols(bin);
 	s->dw = binary__dwarf(bin); /* NULL: symbols only */
+	s->no_names = !s->dw && !elf_symbols__has_symtab(s->syms) &&
+		      !elf_symbols__section_bounds(s->syms, ".text", &s->text_lo, &s->text_hi);
 	s->elf = binary__elf(bin);
 	s->cache = u64_map__new();
 	s->names = u64_map__new();
@@ -734,6 +738,14 @@ static const struct cached *lookup(struct symbolizer *s, __u64 addr)
 	if (!n && (name = func_at(s, addr))) { /* no DWARF here: the symbol */
 		chain[n] = (struct sym_frame){ .function = name };
 		judge(s, &chain[n++], NULL);
+	} else if (!n && s->no_names && addr >= s->text_lo && addr < s->text_hi) {
+		/* nothing names it: its address in the file, for addr2line and
+		 * the debug file of the build-id the start-up line gives */
+		char at[24];
+
+		snprintf(at, sizeof(at), "0x%llx", (unsigned long long)addr);
+		if ((name = keep(s, at)))
+			chain[n++] = (struct sym_frame){ .function = name };
 	}
 	if (array__grow((void **)&s->frames, &s->frames_cap, s->nframes + n, sizeof(*s->frames)) ||
 	    array__grow((void **)&s->entries, &s->entries_cap, s->nentries + 1,
