@@ -305,13 +305,6 @@ test_err_no_tokio() {
 	expect_error err 1 'no tokio runtime'
 }
 
-test_err_stripped() {
-	strip -o mt-stripped "$PROGS/multi_thread"
-	tool err run -- ./mt-stripped
-	expect_error err 1 'stripped'
-	! grep -q 'multi_thread: ok' err.out || fail "the stripped program ran anyway"
-}
-
 test_err_not_root() {
 	local b=$BIN
 	RC=0
@@ -586,7 +579,7 @@ test_panics() {
 
 ALL_TESTS=(multi_thread current_thread nested panics heavy_load drops_by_reason demo_screen attach_pid attach_alias record_replay
 	replay_truncated replay_bad_magic replay_bad_kind duration sigint_run sigint_pid
-	err_no_process err_no_args err_no_tokio err_stripped err_not_root err_missing_cmd
+	err_no_process err_no_args err_no_tokio err_not_root err_missing_cmd
 	err_replay_missing err_output_collision err_json_unwritable err_disk_full err_thread_id
 	sigkill_in_detach
 	exit_status timings overflow)
