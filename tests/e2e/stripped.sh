@@ -132,13 +132,15 @@ sccache_env() {
 	export SCCACHE_SERVER_PORT
 }
 
-# Ask the server for its stats until it answers (it is up), at most 10 s.
+# Wait until the server listens, at most 10 s (a client asking before
+# that would start a server of its own, outside the tool), then ask it.
 sccache_up() {
 	local deadline=$(($(now_ms) + 10000))
-	until sccache --show-stats >stats.out 2>&1; do
-		[ "$(now_ms)" -lt "$deadline" ] || fail "sccache's server did not answer: $(cat stats.out)"
+	until (exec 3<>"/dev/tcp/127.0.0.1/$SCCACHE_SERVER_PORT") 2>/dev/null; do
+		[ "$(now_ms)" -lt "$deadline" ] || fail "sccache's server did not listen on $SCCACHE_SERVER_PORT"
 		sleep 0.2
 	done
+	sccache --show-stats >stats.out 2>&1 || fail "sccache's server did not answer: $(cat stats.out)"
 }
 
 # 6. A real stripped tokio program from Debian's archive, started under the
