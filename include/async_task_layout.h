@@ -35,11 +35,28 @@
 
 /* The vtable (raw.rs TaskVTable): schedule, drop_future, get_output,
  * drop_ref, destroy, run, clone_waker (4.3 adds a layout_info pointer);
- * Runnable::run jumps through `run`, its slot also read off that code. */
+ * Runnable::run jumps through `run`, its slot also read off that code.
+ * Not repr(C), but rustc keeps the declared order of same-sized fields:
+ * every fixture build's vtables (15 builds, 58 vtables) have these slots. */
 #define ASYNC_TASK_VT_FUNCS 7
 #define ASYNC_TASK_VT_RUN 0x28
 /* schedule, where run is at its declared place (the fields kept in order) */
 #define ASYNC_TASK_VT_SCHEDULE 0
+#define ASYNC_TASK_VT_CLONE_WAKER 0x30
+/* 4.3's layout_info: &'static Option<TaskLayout>, a static of 5 words
+ * (size, align, offset_s, offset_f, offset_r in an order rustc picks,
+ * Layout's align the niche) that are no pointers; what a stripped binary's
+ * vtables are found by, with the functions (runtime/async_task_vtables.c) */
+#define ASYNC_TASK_VT_LAYOUT_INFO 0x38
+#define ASYNC_TASK_TASK_LAYOUT_WORDS 5
+
+/* The task's waker vtable (core's RawWakerVTable, RawTask::RAW_WAKER_VTABLE):
+ * clone_waker, wake, wake_by_ref, drop_waker; clone_waker is the task
+ * vtable's too, and returns a waker of this vtable (its address in its code). */
+#define ASYNC_TASK_WAKER_FUNCS 4
+#define ASYNC_TASK_WAKER_CLONE 0
+#define ASYNC_TASK_WAKER_WAKE 1
+#define ASYNC_TASK_WAKER_WAKE_BY_REF 2
 
 /* Calls that hand a new task to RawTask::schedule (Runnable::schedule
  * inlined into a spawn), by return address: at most this many. */

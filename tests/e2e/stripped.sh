@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests of stripped binaries (no symbol table, no debug file):
 # tokio found by its structure (its task vtables, each confirmed by its
-# poll's code: runtime/tokio_stripped.c). Each test runs a fixture and its
+# poll's code: runtime/tokio_stripped.c), and async-task (smol, async-std:
+# its task vtables, each confirmed by its clone_waker's code:
+# runtime/async_task_stripped.c). Each test runs a fixture and its
 # `objcopy --strip-all` copy in turn and asserts the same tasks: counts,
 # states and, where the fixture is deterministic, each task's polls.
 #
@@ -12,6 +14,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PROGS=$ROOT/tests/programs/target/release
 MATRIX=$ROOT/tests/programs/matrix/target
 AWAIT=$ROOT/tests/programs/await/target
+ASYNC_TASK=$ROOT/tests/programs/async-task/target/release
 SRC=$ROOT/tests/programs/src/bin
 SRC_PREFIX=src/bin
 PREREQS=(current_thread multi_thread)
@@ -33,17 +36,18 @@ polls() { # JSON
 }
 
 # EXE and its stripped copy, each run to its end (or DURATION); the copy's
-# start-up line names how tokio was found.
+# start-up line names how its runtime (RUNTIME: tokio, else async-task) was
+# found.
 run_both() { # EXE [DURATION]
-	local exe=$1 d=${2:-}
+	local exe=$1 d=${2:-} rt=${RUNTIME:-tokio}
 	objcopy --strip-all "$exe" stripped
 	[ -z "$(nm stripped 2>&1 | grep -v 'no symbols')" ] || fail "objcopy left symbols"
 	tool full run ${d:+--duration "$d"} --json full.json -- "$exe"
 	expect_rc full 0
 	tool strip run ${d:+--duration "$d"} --json strip.json -- ./stripped
 	expect_rc strip 0
-	grep -q "^async-inspect-bpf: started pid [0-9]* (./stripped): tokio (found by structure: [0-9]* task vtables) runtime" strip.err ||
-		fail "the start-up line does not say tokio was found by structure: $(head -n 1 strip.err)"
+	grep -q "^async-inspect-bpf: started pid [0-9]* (./stripped): $rt (found by structure: [0-9]* task vtables) runtime" strip.err ||
+		fail "the start-up line does not say $rt was found by structure: $(head -n 1 strip.err)"
 	grep -q "not found: .*the symbol table (stripped" strip.err ||
 		fail "the start-up line does not say what is missing: $(head -n 1 strip.err)"
 	expect_eq "lost events" "$(jqf strip.json '.metadata.lost_events')" 0
@@ -124,6 +128,75 @@ test_await_addresses() {
 		"$(grep -c 'src/stuck.rs' resolved.txt | awk '{print ($1 >= 11) ? "yes" : "no: " $1}')" yes
 }
 
+# async-task's tasks as unstripped, each seen at its spawn (RawTask::schedule
+# called from a spawn) and polled, wakes seen; no block_on roots, no names.
+expect_async_task_same() {
+	expect_eq "tasks (total/completed/alive)" "$(counts strip.json)" "$(counts full.json)"
+	expect_jq strip.json "every task seen at its spawn, polled, unnamed" \
+		'all(.tasks[]; .runtime == "async-task" and .kind != "block_on" and .spawn_seen
+		 and .spawn_location == null and .poll_count > 0)'
+	expect_jq strip.json "wakes seen (the waker vtable found by structure)" \
+		'.metadata.total_wakes > 0'
+}
+
+# 6. smol: a shared Executor on 2 threads, smol::spawn, a LocalExecutor
+# (200 short tasks, 10 local, 1 parked, 5 global; polls vary with the
+# threads).
+test_smol() {
+	RUNTIME=async-task run_both "$ASYNC_TASK/smol_tasks"
+	expect_async_task_same
+	expect_eq "tasks" "$(counts strip.json)" 216/215/1
+}
+
+# 7. async-std: spawned, blocking (each an async-std task and a pool's),
+# named tasks and a parked one; the wakes by task as unstripped.
+test_astd() {
+	RUNTIME=async-task run_both "$ASYNC_TASK/astd_tasks"
+	expect_async_task_same
+	expect_eq "tasks" "$(counts strip.json)" 32/31/1
+}
+
+# 8. The build matrix's smol program, o3 (Runnable::schedule and ::run
+# called: found by their code) and fat LTO (both inlined): 46 tasks (40
+# work, 2 blocking, 3 parked, 1 napping), as unstripped.
+test_smol_matrix() {
+	local cell
+	for cell in o3 fat; do
+		[ -x "$MATRIX/$cell/release/mx_smol" ] || fail "no $cell build (make programs)"
+		RUNTIME=async-task run_both "$MATRIX/$cell/release/mx_smol" 1.5
+		expect_async_task_same
+		expect_eq "$cell: tasks" "$(counts strip.json)" 46/42/4
+	done
+}
+
+# EXE started, parked (READY), attached to for 1 s into JSON, left running.
+attach_parked() { # EXE JSON
+	local tgt
+	"$1" >target.out 2>target.err &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY$' 10 "$tgt" "$1"
+	tool attach --pid "$tgt" --duration 1 --json "$2"
+	expect_rc attach 0
+	kill -0 "$tgt" 2>/dev/null || fail "the target did not survive the session"
+	kill "$tgt"
+}
+
+# 9. --pid on the stripped matrix smol program, parked: its tasks found in
+# memory from the confirmed vtables' run functions, as unstripped.
+test_smol_attach() {
+	objcopy --strip-all "$MATRIX/o3/release/mx_smol" stripped
+	attach_parked "$MATRIX/o3/release/mx_smol" full.json
+	attach_parked ./stripped strip.json
+	grep -q "stripped): async-task (found by structure: [0-9]* task vtables)" attach.err ||
+		fail "async-task not found by structure: $(head -n 1 attach.err)"
+	expect_eq "tasks found in memory" \
+		"$(jqf strip.json '[.tasks[] | select(.found_in_memory)] | length')" \
+		"$(jqf full.json '[.tasks[] | select(.found_in_memory and .kind != "block_on")] | length')"
+	expect_jq strip.json "found in memory: the 4 parked (3 config, 1 nap)" \
+		'[.tasks[] | select(.found_in_memory)] | length == 4 and all(.state == "idle")'
+}
+
 # Debian's sccache (tokio 1.24, stripped, no debug package) as a server in
 # the foreground on a free port, its cache in the scratch directory.
 sccache_env() {
@@ -143,7 +216,7 @@ sccache_up() {
 	sccache --show-stats >stats.out 2>&1 || fail "sccache's server did not answer: $(cat stats.out)"
 }
 
-# 6. A real stripped tokio program from Debian's archive, started under the
+# 10. A real stripped tokio program from Debian's archive, started under the
 # tool: its requests' tasks polled and woken, and it ends as asked (its
 # exit status, 0), the report written.
 test_sccache_run() {
@@ -167,7 +240,7 @@ test_sccache_run() {
 		 and .metadata.lost_events == 0 and .metadata.ended == "target exited"'
 }
 
-# 7. The same server attached to with --pid while it serves: tasks seen,
+# 11. The same server attached to with --pid while it serves: tasks seen,
 # and it serves on after the session, unharmed.
 test_sccache_attach() {
 	local srv
@@ -188,15 +261,16 @@ test_sccache_attach() {
 	sccache --stop-server >/dev/null 2>&1 || true
 }
 
-# 8. A stripped program with no runtime it knows: one line saying what was
+# 12. A stripped program with no runtime it knows: one line saying what was
 # looked for, exit status 1, nothing run.
 test_unrecognized() {
 	printf 'int main(void) { return 0; }\n' >c.c
 	cc -O2 -s -o plain c.c
 	tool plain run -- ./plain
-	expect_error plain 1 "plain is stripped \(no symbol table, no debug file: .*\), and no supported async runtime: no tokio runtime found by structure \(0 task vtables"
+	expect_error plain 1 "plain is stripped \(no symbol table, no debug file: .*\), and no supported async runtime: no tokio runtime found by structure \(0 task vtables.*; no async-task runtime found by structure"
 }
 
-ALL_TESTS=(current_thread multi_thread lto attach await_addresses sccache_run sccache_attach unrecognized)
+ALL_TESTS=(current_thread multi_thread lto attach await_addresses smol astd smol_matrix
+	smol_attach sccache_run sccache_attach unrecognized)
 NONROOT_TESTS=()
 main "$@"

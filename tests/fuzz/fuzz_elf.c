@@ -3,14 +3,17 @@
  * A fuzzed executable through what a session does with the target's file:
  * binary__open (ELF, symbols, DWARF, CFI), symbol lookups, reads and
  * address translations, tables of code pointers found by their shape (tokio's
- * vtables), then the symbolizer and the unwinder on it.
+ * and async-task's vtables), the functions of its CFI, then the symbolizer
+ * and the unwinder on it.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "binary/binary.h"
+#include "binary/cfi_functions.h"
 #include "binary/elf_symbols.h"
 #include "binary/symbolizer.h"
 #include "binary/unwinder.h"
+#include "runtime/async_task_vtables.h"
 #include "runtime/tokio_vtables.h"
 #include "fuzz_input.h"
 
@@ -32,6 +35,9 @@ static void symbols(const struct elf_symbols *syms, struct symbolizer *sz,
 	__u64 off, start, end, slots[4], pcs[8], stack[16] = { 0 };
 	struct sym_frame frames[8];
 	struct tokio_vtable vt[4];
+	struct async_task_vtable at[4];
+	struct cfi_function *fns;
+	int nfns;
 	char buf[64];
 	int matched = 0;
 
@@ -42,6 +48,11 @@ static void symbols(const struct elf_symbols *syms, struct symbolizer *sz,
 	elf_symbols__section_bounds(syms, ".rodata", &start, &end);
 	elf_symbols__section_bounds(syms, ".data.rel.ro", &start, &end);
 	tokio_vtables__find(syms, vt, 4);
+	async_task_vtables__find(syms, at, 4);
+	nfns = cfi_functions__list(elf_symbols__binary(syms), &fns);
+	if (nfns > 0)
+		cfi_functions__containing(fns, nfns, fns[nfns / 2].start);
+	free(fns);
 	for (i = 0; i < n && i < MAX_SYMS; i++) {
 		const struct elf_symbol *s = elf_symbols__get(syms, i);
 

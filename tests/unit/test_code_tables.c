@@ -3,7 +3,7 @@
  * Tables of code pointers found by their shape (binary/code_tables.c) and
  * tokio's task vtables among them (runtime/tokio_vtables.c).
  * Synthetic: a C program compiled here with tables of function pointers and
- * words, as a PIE, a non-PIE (compiled -fPIE, then -fno-pie: the tables go
+ * words (or a pointer to data: async-task's shape), as a PIE, a non-PIE (compiled -fPIE, then -fno-pie: the tables go
  * to .data.rel.ro, then .rodata) and a PIE with RELR relocations; what is
  * found is checked against its symbol table, then found again, the same,
  * in a copy stripped of every symbol. Fixtures (`make programs`, each group
@@ -17,7 +17,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,6 +25,8 @@
 #include <unistd.h>
 
 #include "compile_c.h"
+#include "fixture_builds.h"
+#include "stripped_copy.h"
 #include "binary/binary.h"
 #include "binary/code_tables.h"
 #include "binary/elf_symbols.h"
@@ -34,27 +35,6 @@
 #include "tokio_layout.h"
 
 #define MAX_TABLES 256
-
-/* ---- building and stripping ---- */
-
-
-/* `objcopy --strip-all` of path, opened; the copy is gone once opened. */
-static struct binary *stripped(const char *path)
-{
-	char out[] = "/tmp/aib_tables_strip_XXXXXX", cmd[PATH_MAX * 2 + 64];
-	struct binary *bin;
-	int fd = mkstemp(out);
-
-	assert_true(fd >= 0);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "objcopy --strip-all '%s' %s", path, out);
-	assert_int_equal(system(cmd), 0);
-	bin = binary__open(out);
-	unlink(out);
-	assert_non_null(bin);
-	assert_false(elf_symbols__has_symtab(binary__symbols(bin)));
-	return bin;
-}
 
 /* ---- the synthetic program ---- */
 
@@ -79,6 +59,8 @@ static const char SRC[] =
 	TABLE("bad_sched", 7, "f0, f1, f2, f3, f4, f5, f6", "96, 16, 16")  /* inside the header */
 	TABLE("bad_big", 7, "f0, f1, f2, f3, f4, f5, f6", "(size_t)1 << 24, 32, 40")
 	TABLE("with_ptr", 7, "f0, f1, f2, f3, f4, f5, f6", "96, (size_t)&datum, 40")
+	/* async-task's shape: 7 functions, then a pointer to data */
+	TABLE("data_ptr", 7, "f0, f1, f2, f3, f4, f5, f6", "(size_t)&datum, 32, 40")
 	"int main(void) { return 0; }\n";
 
 /* The builds that must all give the same tables. */
@@ -189,6 +171,33 @@ static bool opened(const char *flags, struct binary **bin, struct binary **strip
 	return true;
 }
 
+struct first {
+	__u64 vaddr, word;
+};
+
+static int first_word(const struct code_table *t, void *ctx)
+{
+	*(struct first *)ctx = (struct first){t->vaddr, t->words[0]};
+	return 0;
+}
+
+/* 7 code pointers then a pointer to data: data_ptr alone, its word
+ * relocated to &datum (named in `named`, searched in `syms`: the build or
+ * its stripped copy). */
+static void check_data_ptr(const struct elf_symbols *named, const struct elf_symbols *syms)
+{
+	static const struct code_table_shape shape = {.ptrs = 7, .words = 1,
+						      .word_kind = CODE_WORD_POINTER};
+	static const struct code_table_shape code = {.ptrs = 7, .words = 1,
+						     .word_kind = CODE_WORD_CODE};
+	struct first got = {0, 0};
+
+	assert_int_equal(code_tables__find(syms, &shape, first_word, &got), 1);
+	assert_int_equal(got.vaddr, addr_of(named, "data_ptr"));
+	assert_int_equal(got.word, addr_of(named, "datum"));
+	assert_int_equal(code_tables__find(syms, &code, first_word, &got), -EINVAL);
+}
+
 /* Every shape on one build, then on its stripped copy. */
 static void check_compile_c(struct binary *bin, struct binary *strip)
 {
@@ -223,6 +232,8 @@ static void check_compile_c(struct binary *bin, struct binary *strip)
 	free(a7);
 	free(w6);
 	free(w8);
+	check_data_ptr(syms, syms);
+	check_data_ptr(syms, binary__symbols(strip));
 }
 
 static void test_synthetic_shapes(void **state)
@@ -475,29 +486,6 @@ static void check_fixture(const char *path)
 	binary__free(bin);
 }
 
-/* Each of paths that exists is checked; none: the test is skipped. */
-static void check_fixtures(const char *const *paths, int n, const char *what)
-{
-	int tried = 0;
-
-	for (int i = 0; i < n; i++)
-		if (!access(paths[i], R_OK)) {
-			check_fixture(paths[i]);
-			tried++;
-		}
-	if (!tried) {
-		fprintf(stderr, "no %s fixture (`make programs`): test skipped\n", what);
-		skip();
-	}
-}
-
-static const char *programs_dir(void)
-{
-	const char *dir = getenv("AIB_PROGRAMS");
-
-	return dir ? dir : "tests/programs/target/release";
-}
-
 static void test_fixture_programs(void **state)
 {
 	static const char *const bins[] = {
@@ -511,41 +499,17 @@ static void test_fixture_programs(void **state)
 		snprintf(paths[i], PATH_MAX, "%s/%s", programs_dir(), bins[i]);
 		p[i] = paths[i];
 	}
-	check_fixtures(p, N, "tests/programs");
-}
-
-/* Every <dir>/<variant>/release/<bin> (the matrix's and await's builds). */
-static void test_variants(const char *dir, const char *bin)
-{
-	static char paths[32][PATH_MAX + 512];
-	const char *p[32];
-	char root[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(root, sizeof(root), "%s/%s", programs_dir(), dir);
-	d = opendir(root);
-	while (d && (e = readdir(d)) && n < 32) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(paths[n], sizeof(paths[n]), "%s/%s/release/%s", root, e->d_name, bin);
-		p[n] = paths[n];
-		n++;
-	}
-	if (d)
-		closedir(d);
-	check_fixtures(p, n, bin);
+	check_fixtures(p, N, "tests/programs", check_fixture);
 }
 
 static void test_fixture_matrix(void **state)
 {
-	test_variants("../../matrix/target", "mx_tokio");
+	check_variants("../../matrix/target", "mx_tokio", check_fixture);
 }
 
 static void test_fixture_await(void **state)
 {
-	test_variants("../../await/target", "stuck");
+	check_variants("../../await/target", "stuck", check_fixture);
 }
 
 static void test_fixture_locks(void **state)
@@ -555,7 +519,7 @@ static void test_fixture_locks(void **state)
 
 	snprintf(a, sizeof(a), "%s/../../locks/target/release/locks", programs_dir());
 	snprintf(b, sizeof(b), "%s/../../locks/target/full/release/locks", programs_dir());
-	check_fixtures(p, 2, "locks");
+	check_fixtures(p, 2, "locks", check_fixture);
 }
 
 int main(void)

@@ -265,6 +265,7 @@ static void test_stripped_addresses(void **state)
 	assert_string_equal(f[0].function, cmd);
 	assert_null(f[0].file);
 	assert_false(f[0].library);
+	assert_true(f[0].by_address);
 	/* a return address: the call's */
 	assert_int_equal(symbolizer__frames(rs, lo + 0x41, true, f, 4), 1);
 	assert_string_equal(f[0].function, cmd);

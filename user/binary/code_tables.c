@@ -186,6 +186,11 @@ static int read_region(const struct image *img, __u64 start, __u64 end, struct r
 	return 0;
 }
 
+static bool word_is(__u8 kind, enum code_word want)
+{
+	return want == CODE_WORD_PLAIN ? !(kind & W_PTR) : (kind & W_PTR) && !(kind & W_CODE);
+}
+
 /* The tables in one region: how many, or found's negative return. */
 static int scan(const struct region *rg, const struct code_table_shape *shape,
 		int (*found)(const struct code_table *t, void *ctx), void *ctx)
@@ -198,15 +203,15 @@ static int scan(const struct region *rg, const struct code_table_shape *shape,
 		struct code_table t;
 		int err;
 
-		/* N so far (more if after_code: the M plain words that must
-		 * follow leave only a run's last N) */
+		/* N so far (more if after_code: the M words that must follow,
+		 * no code pointers, leave only a run's last N) */
 		run = rg->kind[i] & W_CODE ? run + 1 : 0;
 		if (run < shape->ptrs || (run > shape->ptrs && !shape->after_code))
 			continue;
 		first = i + 1 - shape->ptrs;
 		if (i + shape->words >= rg->n)
 			break;
-		for (m = 1; m <= shape->words && !(rg->kind[i + m] & W_PTR); m++)
+		for (m = 1; m <= shape->words && word_is(rg->kind[i + m], shape->word_kind); m++)
 			;
 		if (m <= shape->words || (shape->words_ok && !shape->words_ok(rg->val + i + 1, ctx)))
 			continue;
@@ -239,7 +244,8 @@ int code_tables__find(const struct elf_symbols *syms, const struct code_table_sh
 	size_t nsecs = 0, nnames;
 	int total = 0, err = 0;
 
-	if (!syms || !shape || !found || !shape->ptrs || !shape->words)
+	if (!syms || !shape || !found || !shape->ptrs || !shape->words ||
+	    shape->word_kind == CODE_WORD_CODE)
 		return -EINVAL;
 	img.elf = binary__elf(elf_symbols__binary(syms));
 	img.pie = elf_symbols__is_pie(syms);

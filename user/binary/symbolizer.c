@@ -745,7 +745,7 @@ static const struct cached *lookup(struct symbolizer *s, __u64 addr)
 
 		snprintf(at, sizeof(at), "0x%llx", (unsigned long long)addr);
 		if ((name = keep(s, at)))
-			chain[n++] = (struct sym_frame){ .function = name };
+			chain[n++] = (struct sym_frame){ .function = name, .by_address = true };
 	}
 	if (array__grow((void **)&s->frames, &s->frames_cap, s->nframes + n, sizeof(*s->frames)) ||
 	    array__grow((void **)&s->entries, &s->entries_cap, s->nentries + 1,

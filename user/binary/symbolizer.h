@@ -23,6 +23,7 @@ struct sym_frame {
 	 * path taken in its compile unit's directory: a registry crate's files
 	 * are as relative as the program's); unknown code is too */
 	bool library;
+	bool by_address; /* function is "0x<vaddr>": nothing names it (a stripped binary) */
 };
 
 struct binary;

@@ -6,6 +6,7 @@
 #include <capstone/capstone.h>
 #include "binary/elf_symbols.h"
 #include "binary/x86_code.h"
+#include "binary/cfi_functions.h"
 
 #define SCAN_BYTES 64
 #define SCAN_INSNS 8
@@ -183,6 +184,8 @@ static x86_reg full_reg(x86_reg r)
 	return r;
 }
 
+/* A function that is only a jump through a vtable: its bytes at most */
+#define VJUMP_MAX_BYTES 16
 #define TRACE_BYTES 640 /* Acquire::poll's CLOSED test and shift: within 190 bytes (1.24, 1.53) */
 #define TRACE_INSNS 160
 #define TRACE_VALUES 64
@@ -589,41 +592,62 @@ struct code_search {
 	int max;
 };
 
+/* One function through q, if of a size worth it: the new count. */
+static int search_one(const struct elf_symbols *syms, const struct code_search *q, csh cs,
+		      cs_insn *insn, __u64 vaddr, __u64 size, __u8 **code, size_t *cap, int n)
+{
+	if (size > *cap) {
+		__u8 *bigger = realloc(*code, size);
+
+		if (!bigger)
+			return n;
+		*code = bigger;
+		*cap = size;
+	}
+	if (!elf_symbols__read(syms, vaddr, *code, size) && q->may(q, *code, size, vaddr))
+		n = q->sweep(q, cs, insn, *code, size, vaddr, n);
+	return n;
+}
+
 /* Every function of the file of at least min_size bytes through q: how
- * many things q found (more than q->max: only max kept), or -errno. */
+ * many things q found (more than q->max: only max kept), or -errno. A
+ * stripped binary's functions are its CFI's (cfi_functions.h). */
 static int search_functions(const struct elf_symbols *syms, const struct code_search *q,
 			    size_t min_size)
 {
+	bool by_cfi = !elf_symbols__has_symtab(syms);
+	struct cfi_function *fns = NULL;
 	size_t nsyms = elf_symbols__count(syms), cap = 0;
 	__u8 *code = NULL;
 	cs_insn *insn;
 	csh cs;
-	int n = 0;
+	int n = 0, nfns = 0;
 
-	if (open_decoder(&cs))
+	if (by_cfi) {
+		nfns = cfi_functions__list(elf_symbols__binary(syms), &fns);
+		if (nfns < 0)
+			return nfns == -ENOENT ? 0 : nfns;
+		nsyms = (size_t)nfns;
+	}
+	if (open_decoder(&cs)) {
+		free(fns);
 		return -ENOMEM;
+	}
 	insn = cs_malloc(cs);
 	for (size_t k = 0; insn && k < nsyms; k++) {
-		const struct elf_symbol *sym = elf_symbols__get(syms, k);
+		const struct elf_symbol *sym = by_cfi ? NULL : elf_symbols__get(syms, k);
+		__u64 vaddr = by_cfi ? fns[k].start : sym->vaddr;
+		__u64 size = by_cfi ? fns[k].end - fns[k].start : sym->size;
 
-		if (!sym->is_func || sym->size < min_size || sym->size > (1 << 20))
+		if ((sym && !sym->is_func) || size < min_size || size > (1 << 20))
 			continue;
-		if (sym->size > cap) {
-			__u8 *bigger = realloc(code, sym->size);
-
-			if (!bigger)
-				break;
-			code = bigger;
-			cap = sym->size;
-		}
-		if (!elf_symbols__read(syms, sym->vaddr, code, sym->size) &&
-		    q->may(q, code, sym->size, sym->vaddr))
-			n = q->sweep(q, cs, insn, code, sym->size, sym->vaddr, n);
+		n = search_one(syms, q, cs, insn, vaddr, size, &code, &cap, n);
 	}
 	if (insn)
 		cs_free(insn, 1);
 	cs_close(&cs);
 	free(code);
+	free(fns);
 	return n;
 }
 
@@ -864,6 +888,77 @@ int x86_code__vcall_sites(const struct elf_symbols *syms, __u64 vt_off, __u64 sl
 				.slot_off = slot_off, .rets = rets, .max = max};
 
 	return search_functions(syms, &q, 3);
+}
+
+static __u64 disp_of(const __u8 *c, int mod)
+{
+	return mod == 0 ? 0 : mod == 1 ? c[0] : (__u64)(__u32)rel32(c);
+}
+
+/* `mov vt_off(%rdi), %reg; jmp *slot_off(%reg)` (or a call), maybe inside
+ * a frame pointer's push/pop, in the len bytes at c. */
+static bool parse_vtable_jump(const __u8 *c, size_t len, __u64 *vt_off, __u64 *slot_off)
+{
+	size_t i = 0;
+	int reg, mod, op;
+
+	if (len < 24)
+		return false;
+	if (c[i] == 0x55) /* push %rbp; mov %rsp, %rbp */
+		i += c[i + 1] == 0x48 && c[i + 2] == 0x89 && c[i + 3] == 0xe5 ? 4 : 1;
+	/* REX.W 8b /r with rm = rdi: mov disp(%rdi), r64 */
+	mod = c[i + 2] >> 6;
+	reg = (c[i + 2] >> 3) & 7;
+	if (c[i] != 0x48 || c[i + 1] != 0x8b || (c[i + 2] & 7) != 7 || mod == 3)
+		return false;
+	*vt_off = disp_of(&c[i + 3], mod);
+	i += 3 + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
+	if (c[i] == 0x5d) /* pop %rbp */
+		i++;
+	/* ff /4 (jmp) or ff /2 (call) through disp(%reg); rsp, rbp encode
+	 * differently */
+	mod = c[i + 1] >> 6;
+	op = (c[i + 1] >> 3) & 7;
+	if (c[i] != 0xff || (c[i + 1] & 7) != reg || reg == 4 || reg == 5 || mod == 3 ||
+	    (op != 4 && op != 2))
+		return false;
+	*slot_off = disp_of(&c[i + 2], mod);
+	return *vt_off % 8 == 0 && *slot_off % 8 == 0;
+}
+
+bool x86_code__vtable_jump(const struct elf_symbols *syms, __u64 vaddr, __u64 *vt_off,
+			   __u64 *slot_off)
+{
+	__u8 c[32];
+
+	return !elf_symbols__read(syms, vaddr, c, sizeof(c)) &&
+	       parse_vtable_jump(c, sizeof(c), vt_off, slot_off);
+}
+
+static bool may_vjump(const struct code_search *q, const __u8 *code, size_t size, __u64 base)
+{
+	__u8 c[32] = {0};
+	__u64 vt_off, slot_off;
+
+	memcpy(c, code, size < sizeof(c) ? size : sizeof(c));
+	return size <= VJUMP_MAX_BYTES && parse_vtable_jump(c, sizeof(c), &vt_off, &slot_off) &&
+	       slot_off == q->slot_off;
+}
+
+static int add_vjump(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
+		     size_t size, __u64 base, int n)
+{
+	if (n < q->max)
+		q->rets[n] = base;
+	return n + 1;
+}
+
+int x86_code__vtable_jumps(const struct elf_symbols *syms, __u64 slot_off, __u64 *out, int max)
+{
+	struct code_search q = {.may = may_vjump, .sweep = add_vjump, .slot_off = slot_off,
+				.rets = out, .max = max};
+
+	return search_functions(syms, &q, 5);
 }
 
 /* Up to TRACE_BYTES of code at vaddr (less near the end of the text). */

@@ -67,6 +67,9 @@ struct x86_value {
 int x86_code__arg_values(const struct elf_symbols *syms, __u64 vaddr, int arg,
 			 struct x86_value *out, int max);
 
+/* The searches below walk the file's functions: its function symbols, or
+ * in a stripped binary the functions of its CFI (cfi_functions.h). */
+
 /* Return addresses of every call to `target` in the file's functions: a
  * direct `call target`, or `call *slot(%rip)` through one of the pointer
  * slots given (see elf_symbols__pointer_slots). Found by a byte search,
@@ -87,6 +90,16 @@ int x86_code__direct_call_sites(const struct elf_symbols *syms, const __u64 *tar
  * returns how many there are, or -errno. */
 int x86_code__vcall_sites(const struct elf_symbols *syms, __u64 vt_off, __u64 slot_off,
 			  __u64 *rets, int max);
+
+/* Is the function at vaddr only `mov vt_off(%rdi), %reg; jmp
+ * *slot_off(%reg)` (or a call, maybe inside a frame pointer's push/pop):
+ * a call through the slot of a vtable read from its argument's header
+ * (async-task's Runnable::run and Runnable::schedule)? */
+bool x86_code__vtable_jump(const struct elf_symbols *syms, __u64 vaddr, __u64 *vt_off,
+			   __u64 *slot_off);
+/* The functions of the file that are such a jump through slot_off: up to
+ * max into out; how many there are, or -errno. */
+int x86_code__vtable_jumps(const struct elf_symbols *syms, __u64 slot_off, __u64 *out, int max);
 
 /* A fetch_add on an 8-byte atomic: where the old value is in a register. */
 struct x86_fetch_add {

@@ -286,7 +286,10 @@ int stack_namer__spawn(struct stack_namer *sn, const struct aib_stack *stack, co
 	int n = unwinder__unwind(sn->unwinder, &snap, pcs, MAX_SPAWN_PCS);
 
 	memset(out, 0, sizeof(*out));
-	if (symbolizer__first_user_frame(sn->symbolizer, pcs, n, &user, note_kind, &passed))
+	/* an address says nothing of where the program spawned: the first
+	 * unnamed frame is the runtime's spawn function as likely */
+	if (symbolizer__first_user_frame(sn->symbolizer, pcs, n, &user, note_kind, &passed) ||
+	    user.by_address)
 		return -ENOENT;
 	snprintf(out->where, sizeof(out->where), "%s", user.file ? user.file : user.function);
 	snprintf(out->function, sizeof(out->function), "%s", user.function ? user.function : "");

@@ -16,6 +16,8 @@
 #include "runtime/probe_plan.h"
 #include "runtime/runtime.h"
 #include "binary/x86_code.h"
+#include "runtime/async_task_sites.h"
+#include "runtime/async_task_stripped.h"
 
 #define AT_RUN "async_task::raw::RawTask<F,T,S>::run"
 #define AT_WAKE "async_task::raw::RawTask<F,T,S>::wake"
@@ -23,7 +25,6 @@
 #define AT_RUNNABLE_RUN "async_task::runnable::Runnable::run"
 #define AT_RAW "async_task::raw::RawTask<F,T,S>::"
 #define AT_SCHEDULE AT_RAW "schedule"
-#define MAX_CALL_SITES 256
 
 static const struct site_spec at_sites[] = {
 	{AT_WAKE, AIB_PROBE_AT_WAKE, true},
@@ -41,90 +42,22 @@ static void at_counted(struct probe_plan *plan, const struct site_spec *s, int n
 		plan->spawn_sites += (__u32)n;
 }
 
-/* The functions of async-task's RawTask, as address ranges, and the
- * entries of its schedule copies. */
-struct raw_task_code {
-	__u64 (*r)[2];
-	size_t n, cap;
-	__u64 schedule[MAX_CALL_SITES];
-	int nschedule;
-};
-
 static int add_raw_task_fn(const struct elf_symbol *sym, void *ctx)
 {
-	struct raw_task_code *c = ctx;
-
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 32;
-		void *bigger = realloc(c->r, cap * sizeof(c->r[0]));
-
-		if (!bigger)
-			return -ENOMEM;
-		c->r = bigger;
-		c->cap = cap;
-	}
-	c->r[c->n][0] = sym->vaddr;
-	c->r[c->n++][1] = sym->vaddr + sym->size;
-	if (!strcmp(sym->path, AT_SCHEDULE) && c->nschedule < MAX_CALL_SITES)
-		c->schedule[c->nschedule++] = sym->vaddr;
-	return 0;
+	return raw_task_code__add(ctx, sym->vaddr, sym->vaddr + sym->size,
+				  !strcmp(sym->path, AT_SCHEDULE));
 }
 
-/* Is the return address ret in one of RawTask's functions? */
-static bool in_raw_task(const struct raw_task_code *c, __u64 ret)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (ret > c->r[i][0] && ret <= c->r[i][1])
-			return true;
-	return false;
-}
-
-/* Keep the call sites in rets (n of them) outside RawTask's functions. */
-static void keep_spawn_calls(struct probe_plan *plan, const struct raw_task_code *raw,
-			     const __u64 *rets, int n)
-{
-	for (int i = 0; i < n && i < MAX_CALL_SITES; i++) {
-		bool dup = false;
-
-		for (__u32 j = 0; j < plan->n_at_spawn_calls; j++)
-			dup |= plan->at_spawn_calls[j] == rets[i];
-		if (!dup && !in_raw_task(raw, rets[i]) &&
-		    plan->n_at_spawn_calls < ASYNC_TASK_SPAWN_CALLS_MAX)
-			plan->at_spawn_calls[plan->n_at_spawn_calls++] = rets[i];
-	}
-}
-
-/*
- * The calls of RawTask::schedule that hand it a new task: Runnable::schedule
- * inlined into a spawn, as a direct call of one of its copies (LTO sees the
- * vtable) or a call through the schedule slot of a header's vtable. async-
- * task's own RawTask functions call it for wakes; a spawn calls it from
- * elsewhere. Such a call is a new task whatever at_seen says: one of the
- * same type may have ended at that address a moment before, the end of its
- * last poll not seen yet (measured: the matrix's thin smol program with its
- * two `unblock` calls awaited in turn, the second task counted as the
- * first's in 10 runs of 25).
- */
+/* The spawn calls (async_task_sites.c) of RawTask as its symbols name it. */
 static int find_spawn_calls(const struct elf_symbols *syms, struct probe_plan *plan,
 			    const struct runtime_layout *l)
 {
 	struct raw_task_code raw = {0};
-	__u64 rets[MAX_CALL_SITES];
 	int n = elf_symbols__match(syms, AT_RAW "*", add_raw_task_fn, &raw);
 
 	if (n >= 0)
-		n = x86_code__direct_call_sites(syms, raw.schedule, raw.nschedule, rets,
-						MAX_CALL_SITES);
-	if (n > 0)
-		keep_spawn_calls(plan, &raw, rets, n);
-	/* rustc kept TaskVTable's fields in order when run is where declared */
-	if (n >= 0 && l->poll_slot == ASYNC_TASK_VT_RUN) {
-		n = x86_code__vcall_sites(syms, l->vtable_off, ASYNC_TASK_VT_SCHEDULE, rets,
-					  MAX_CALL_SITES);
-		if (n > 0)
-			keep_spawn_calls(plan, &raw, rets, n);
-	}
-	free(raw.r);
+		n = async_task_sites__spawn_calls(syms, plan, l, &raw);
+	raw_task_code__release(&raw);
 	return n < 0 ? n : 0;
 }
 
@@ -165,51 +98,23 @@ static int add_panic_cleanup(const struct elf_symbols *syms, struct probe_plan *
 	return probe_plan__add(plan, &site) ?: 1;
 }
 
-static __u64 disp(const __u8 *c, int mod)
+/* Runnable::run: named, or in a stripped binary found by its code. */
+static __u64 runnable_run(const struct elf_symbols *syms)
 {
-	__u32 d32;
+	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN);
 
-	if (mod == 0)
-		return 0;
-	if (mod == 1)
-		return c[0];
-	memcpy(&d32, c, 4);
-	return d32;
+	return run || elf_symbols__has_symtab(syms) ? run : async_task_stripped__runnable_run(syms);
 }
 
 /* Runnable::run is `mov vt_off(%rdi), %reg; jmp *run_off(%reg)` (or a
  * call, in a frame-pointer build): the header's vtable field and the
  * vtable's run slot, read off the machine code. false when the code is
  * anything else. */
-static bool layout_from_code(const struct elf_symbols *syms, __u64 *vt_off, __u64 *run_off)
+static bool layout_from_code(const struct elf_symbols *syms, __u64 run, __u64 *vt_off,
+			     __u64 *run_off)
 {
-	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN);
-	__u8 c[32];
-	size_t i = 0;
-	int reg, mod;
-
-	if (!run || elf_symbols__read(syms, run, c, sizeof(c)))
-		return false;
-	if (c[i] == 0x55) /* push %rbp; mov %rsp, %rbp */
-		i += c[i + 1] == 0x48 && c[i + 2] == 0x89 && c[i + 3] == 0xe5 ? 4 : 1;
-	/* REX.W 8b /r with rm = rdi: mov disp(%rdi), r64 */
-	mod = c[i + 2] >> 6;
-	reg = (c[i + 2] >> 3) & 7;
-	if (c[i] != 0x48 || c[i + 1] != 0x8b || (c[i + 2] & 7) != 7 || mod == 3)
-		return false;
-	*vt_off = disp(&c[i + 3], mod);
-	i += 3 + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
-	if (c[i] == 0x5d) /* pop %rbp */
-		i++;
-	/* ff /4 (jmp) or ff /2 (call) through disp(%reg); rsp, rbp encode
-	 * differently */
-	mod = c[i + 1] >> 6;
-	if (c[i] != 0xff || (c[i + 1] & 7) != reg || reg == 4 || reg == 5 || mod == 3 ||
-	    (((c[i + 1] >> 3) & 7) != 4 && ((c[i + 1] >> 3) & 7) != 2))
-		return false;
-	*run_off = disp(&c[i + 2], mod);
-	return *vt_off <= ASYNC_TASK_HDR_SIZE - 8 && *vt_off % 8 == 0 && *run_off % 8 == 0 &&
-	       *run_off < ASYNC_TASK_VT_FUNCS * 8;
+	return run && x86_code__vtable_jump(syms, run, vt_off, run_off) &&
+	       *vt_off <= ASYNC_TASK_HDR_SIZE - 8 && *run_off < ASYNC_TASK_VT_FUNCS * 8;
 }
 
 /*
@@ -240,42 +145,11 @@ static void layout(const struct elf_symbols *syms, struct runtime_layout *out)
 	*out = (struct runtime_layout){.vtable_off = ASYNC_TASK_HDR_VTABLE,
 				       .state_off = ASYNC_TASK_HDR_STATE,
 				       .poll_slot = ASYNC_TASK_VT_RUN};
-	if (layout_from_code(syms, &vt_off, &run_off)) {
+	if (layout_from_code(syms, runnable_run(syms), &vt_off, &run_off)) {
 		out->vtable_off = (__u32)vt_off;
 		out->state_off = vt_off == 0 ? 8 : 0;
 		out->poll_slot = (__u32)run_off;
 	}
-}
-
-/* Where RawTask::run returns: Runnable::run tail-calls it, so after each
- * call of Runnable::run; where LTO inlined Runnable::run into executors'
- * loops, after each call through the run slot of a vtable read from a
- * header. Sites found only at run time (other callers) are reported by the
- * BPF side and added then: the first poll from one ends unseen. */
-static int add_return_sites(const struct elf_symbols *syms, struct probe_plan *plan,
-			    const struct runtime_layout *l)
-{
-	__u64 run = probe_plan__function(syms, AT_RUNNABLE_RUN), rets[MAX_CALL_SITES];
-	int n = run ? probe_plan__add_return_sites(syms, plan, run, AIB_PROBE_AT_RUN_RETURN, 0,
-						   "a return site of RawTask::run", 64)
-		    : 0;
-
-	if (n < 0 || run)
-		return n < 0 ? n : 0;
-	n = x86_code__vcall_sites(syms, l->vtable_off, l->poll_slot, rets, MAX_CALL_SITES);
-	for (int i = 0; i < n && i < MAX_CALL_SITES; i++) {
-		struct probe_site site = {.probe = AIB_PROBE_AT_RUN_RETURN, .origin = rets[i],
-					  .what = "a return site of RawTask::run"};
-		int err;
-
-		if (x86_code__cheap_probe_point(syms, rets[i], &site.vaddr) ||
-		    elf_symbols__vaddr_to_offset(syms, site.vaddr, &site.offset))
-			continue;
-		err = probe_plan__add(plan, &site);
-		if (err)
-			return err;
-	}
-	return n < 0 ? n : 0;
 }
 
 static int add_roots(const struct elf_symbols *syms, struct probe_plan *plan)
@@ -308,6 +182,8 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	size_t first = plan->nsites;
 	int n, err;
 
+	if (!elf_symbols__has_symtab(syms) && !probe_plan__function(syms, AT_RUN))
+		return async_task_stripped__add_probes(syms, plan, why, why_len);
 	n = probe_plan__add_matching(syms, plan, AT_RUN, AIB_PROBE_AT_RUN, false, true);
 	if (n == 0 && probe_plan__function(syms, async_io_roots[0].path))
 		return add_roots_only(syms, plan); /* a block_on, no task ever spawned */
@@ -341,7 +217,7 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 		probe_plan__note_missing(plan, AT_CLONE_WAKER " (no await sites)");
 	plan->at_vtable_off = l.vtable_off;
 	plan->at_state_off = l.state_off;
-	err = add_return_sites(syms, plan, &l);
+	err = async_task_sites__run_returns(syms, plan, &l, runnable_run(syms));
 	if (err)
 		goto fail;
 	err = add_roots(syms, plan);
@@ -409,6 +285,7 @@ const struct runtime_ops async_task_runtime = {
 	.state_running = ASYNC_TASK_STATE_RUNNING,
 	.state_scheduled = ASYNC_TASK_STATE_SCHEDULED,
 	.poll_fn = AT_RUN,
+	.polls_by_structure = async_task_stripped__runs,
 	.vtable_words = ASYNC_TASK_VT_FUNCS,
 	.layout = layout,
 	.vtable_ok = vtable_ok,
