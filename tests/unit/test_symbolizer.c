@@ -25,6 +25,7 @@
 #include "binary/binary.h"
 #include "binary/elf_symbols.h"
 #include "binary/symbolizer.h"
+#include "stripped_copy.h"
 #include "binary/crate_map.h"
 
 /* a real call: neither inlined nor cloned nor specialised away */
@@ -239,24 +240,16 @@ static void program_path(char *path, size_t len, const char *rel);
  * build-id), the program's own as far as anyone can tell. */
 static void test_stripped_addresses(void **state)
 {
-	char path[PATH_MAX], cmd[2 * PATH_MAX + 64], copy[] = "/tmp/aib_sym_strip_XXXXXX";
+	char path[PATH_MAX], cmd[64];
 	struct symbolizer *rs;
 	struct sym_frame f[4];
 	struct binary *b;
 	__u64 lo, hi;
-	int fd;
 
 	program_path(path, sizeof(path), "current_thread");
 	if (access(path, R_OK))
 		skip();
-	fd = mkstemp(copy);
-	assert_true(fd >= 0);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "objcopy --strip-all '%s' %s", path, copy);
-	assert_int_equal(system(cmd), 0);
-	b = binary__open(copy);
-	unlink(copy);
-	assert_non_null(b);
+	b = stripped(path);
 	rs = symbolizer__new(b);
 	assert_non_null(rs);
 	assert_int_equal(elf_symbols__section_bounds(binary__symbols(b), ".text", &lo, &hi), 0);

@@ -137,6 +137,12 @@ static int add_site(const struct elf_symbols *syms, struct probe_plan *plan, __u
 	struct probe_site site = {.probe = probe, .retprobe = retprobe, .vaddr = vaddr,
 				  .what = what};
 
+	/* future types' vtables may share a function (identical code folded):
+	 * one probe there, or its events would come twice */
+	for (size_t i = 0; i < plan->nsites; i++)
+		if (plan->sites[i].vaddr == vaddr && plan->sites[i].probe == probe &&
+		    plan->sites[i].retprobe == retprobe)
+			return 0;
 	if (elf_symbols__vaddr_to_offset(syms, vaddr, &site.offset))
 		return -ENOENT;
 	return probe_plan__add(plan, &site);
