@@ -409,6 +409,17 @@ static __u64 function_size(const struct elf_symbols *syms, __u64 vaddr)
 	return 0;
 }
 
+/* Up to *size bytes (at most TRACE_BYTES) of code at vaddr into buf: less
+ * near the end of the text, where a shorter read still holds it. */
+static int read_trace(const struct elf_symbols *syms, __u64 vaddr, __u8 *buf, size_t *size)
+{
+	if (!*size || *size > TRACE_BYTES)
+		*size = TRACE_BYTES;
+	while (*size >= 64 && elf_symbols__read(syms, vaddr, buf, *size))
+		*size /= 2;
+	return *size < 64 && elf_symbols__read(syms, vaddr, buf, *size) ? -EFAULT : 0;
+}
+
 int x86_code__arg_values(const struct elf_symbols *syms, __u64 vaddr, int arg,
 			 struct x86_value *out, int max)
 {
@@ -428,13 +439,9 @@ int x86_code__arg_values(const struct elf_symbols *syms, __u64 vaddr, int arg,
 
 	if (arg < 0 || arg >= (int)(sizeof(args) / sizeof(args[0])) || max < 0)
 		return -EINVAL;
-	/* the function, if its symbol says where it ends; near the end of
-	 * the text a shorter read still holds it */
+	/* the function, if its symbol says where it ends */
 	size = function_size(syms, vaddr);
-	size = size && size < sizeof(buf) ? size : sizeof(buf);
-	while (size >= 64 && elf_symbols__read(syms, vaddr, buf, size))
-		size /= 2;
-	if (size < 64 && elf_symbols__read(syms, vaddr, buf, size))
+	if (read_trace(syms, vaddr, buf, &size))
 		return -EFAULT;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -961,15 +968,6 @@ int x86_code__vtable_jumps(const struct elf_symbols *syms, __u64 slot_off, __u64
 	return search_functions(syms, &q, 5);
 }
 
-/* Up to TRACE_BYTES of code at vaddr (less near the end of the text). */
-static int read_trace(const struct elf_symbols *syms, __u64 vaddr, __u8 *buf, size_t *size)
-{
-	*size = TRACE_BYTES;
-	while (*size >= 64 && elf_symbols__read(syms, vaddr, buf, *size))
-		*size /= 2;
-	return *size < 64 && elf_symbols__read(syms, vaddr, buf, *size) ? -EFAULT : 0;
-}
-
 __u64 x86_code__thunk_target(const struct elf_symbols *syms, __u64 vaddr, bool *via_slot)
 {
 	__u8 buf[TRACE_BYTES];
@@ -981,6 +979,7 @@ __u64 x86_code__thunk_target(const struct elf_symbols *syms, __u64 vaddr, bool *
 	csh cs;
 
 	*via_slot = false;
+	size = TRACE_BYTES;
 	if (read_trace(syms, vaddr, buf, &size) || open_decoder(&cs))
 		return vaddr;
 	insn = cs_malloc(cs);
@@ -1024,6 +1023,7 @@ int x86_code__rip_refs(const struct elf_symbols *syms, __u64 vaddr, int max_insn
 	int n = 0, seen = 0;
 
 	*use = (struct x86_arg0_use){0};
+	size = TRACE_BYTES;
 	if (read_trace(syms, vaddr, buf, &size))
 		return -EFAULT;
 	if (open_decoder(&cs))
