@@ -430,6 +430,7 @@ enum aib_proc_flags {
 	AIB_PROC_SPAWN_LOCATIONS = 1 << 0, /* spawn probes attached */
 	AIB_PROC_LATE_ATTACH = 1 << 1,	   /* tasks may predate the session */
 	AIB_PROC_NO_LINE_TABLES = 1 << 2,  /* the binary has no DWARF line tables */
+	AIB_PROC_NO_SPAWN_KINDS = 1 << 3,  /* spawns seen by structure: a spawn_blocking looks like a spawn */
 };
 
 struct aib_rec_location {

@@ -30,6 +30,7 @@
 #include "binary/binary.h"
 #include "binary/code_tables.h"
 #include "binary/elf_symbols.h"
+#include "binary/x86_code.h"
 #include "runtime/probe_plan.h"
 #include "runtime/tokio_vtables.h"
 #include "tokio_layout.h"
@@ -378,9 +379,71 @@ static bool has(const struct addrs *a, __u64 v)
 	return false;
 }
 
+/* A function symbol at vaddr whose name starts with one of tokio's spawn
+ * functions' paths. */
+static bool spawn_function_at(const struct elf_symbols *syms, __u64 vaddr)
+{
+	static const char *const spawns[] = {
+		"tokio::task::spawn::", "tokio::task::blocking::spawn_blocking",
+		"tokio::runtime::blocking::pool::spawn_blocking",
+		"tokio::runtime::blocking::pool::Spawner::spawn_blocking",
+		"tokio::runtime::handle::Handle::spawn", "tokio::runtime::runtime::Runtime::spawn",
+		"tokio::task::builder::Builder<", "tokio::task::join_set::", "tokio::task::local::"};
+
+	for (size_t i = 0; i < elf_symbols__count(syms); i++) {
+		const struct elf_symbol *sym = elf_symbols__get(syms, i);
+
+		if (!sym->is_func || sym->vaddr != vaddr)
+			continue;
+		for (size_t k = 0; k < sizeof(spawns) / sizeof(*spawns); k++)
+			if (!strncmp(sym->path, spawns[k], strlen(spawns[k])))
+				return true;
+	}
+	return false;
+}
+
+/* The spawn probes of the stripped copy (runtime/tokio_stripped_spawns.c):
+ * the task-id counter is the symbol table's NEXT_ID, every spawn probe on
+ * a function it names a tokio spawn, every id-taken probe on an increment
+ * of NEXT_ID. How many spawn probes. */
+static int check_stripped_spawns(const char *path, const struct elf_symbols *syms,
+				 const struct probe_plan *plan)
+{
+	struct x86_fetch_add adds[256];
+	__u64 next_id = addr_of(syms, "tokio::runtime::task::id::Id::next::NEXT_ID"), slots[8];
+	int nslots = elf_symbols__pointer_slots(syms, next_id, slots, 8), nadds, spawns = 0, taken = 0;
+
+	nadds = x86_code__fetch_add_sites(syms, next_id, slots, nslots < 0 ? 0 : nslots, adds, 256);
+	assert_true(nadds > 0 && nadds <= 256);
+	for (size_t i = 0; i < plan->nsites; i++) {
+		const struct probe_site *site = &plan->sites[i];
+		bool ok = true;
+
+		if (site->probe == AIB_PROBE_SPAWN) {
+			ok = spawn_function_at(syms, site->vaddr);
+			spawns++;
+		} else if (site->probe == AIB_PROBE_ID_TAKEN) {
+			ok = false;
+			for (int k = 0; k < nadds; k++)
+				ok |= adds[k].after == site->vaddr;
+			taken++;
+		}
+		if (!ok)
+			fail_msg("%s stripped: %s probe at %#llx", path, site->what,
+				 (unsigned long long)site->vaddr);
+	}
+	if (spawns && plan->next_id_vaddr != next_id)
+		fail_msg("%s stripped: task ids counted at %#llx, not NEXT_ID %#llx", path,
+			 (unsigned long long)plan->next_id_vaddr, (unsigned long long)next_id);
+	if (spawns)
+		assert_int_equal(taken, nadds);
+	return spawns;
+}
+
 /* The plan of the stripped copy (runtime/tokio_stripped.c): every vtable
- * confirmed, its poll probed at entry and return, and the wake probes on
- * exactly tokio's waker functions, as the symbol table names them. */
+ * confirmed, its poll probed at entry and return, the wake probes on
+ * exactly tokio's waker functions, as the symbol table names them, and the
+ * spawn probes on its spawn functions. */
 static void check_stripped_plan(const char *path, const struct elf_symbols *syms,
 				const struct elf_symbols *strip, const struct addrs *polls, int n)
 {
@@ -430,6 +493,10 @@ static void check_stripped_plan(const char *path, const struct elf_symbols *syms
 		if (sites < 1)
 			fail_msg("%s stripped: no %s probe", path, wakers[w].path);
 	}
+	/* codegen-units = 1 inlines every spawn into main's future: no
+	 * Location passes at run time, and nothing is probed for it */
+	if (!check_stripped_spawns(path, syms, &plan) && !strstr(path, "/cgu1/"))
+		fail_msg("%s stripped: no spawn function found", path);
 	probe_plan__release(&plan);
 }
 

@@ -911,6 +911,28 @@ static void test_carrier_without_symbols(void **state)
 	assert_int_equal(sum(c)->runtime_tasks, 1);
 }
 
+/* Spawns seen by structure (a stripped binary) do not say which are
+ * spawn_blocking: a thread's first task with a poll nested in it is still
+ * its carrier, and the tasks spawned stay the program's. */
+static void test_carrier_spawns_by_structure(void **state)
+{
+	struct ctx *c = *state;
+
+	process(c, 5, 77, AIB_PROC_SPAWN_LOCATIONS | AIB_PROC_NO_SPAWN_KINDS, "/srv/app");
+	spawn(c, 6, 39, 1, (struct spawn_args){0});	/* the worker's launch (spawn_blocking) */
+	spawn(c, 7, 39, 2, (struct spawn_args){0});
+	pbegin(c, 10, 40, H1, 1, 0);
+	pbegin(c, 20, 40, H2, 2, 1);
+	pend(c, 30, 40, H2, 2, 1, AIB_POLL_READY);
+	task_model__finish(c->m, 100);
+
+	assert_int_equal(task(c, 0)->kind, TASK_RUNTIME);
+	assert_int_equal(task(c, 1)->kind, TASK_ASYNC);
+	assert_true(task(c, 1)->spawn_seen);
+	assert_int_equal(sum(c)->runtime_tasks, 1);
+	assert_int_equal(sum(c)->tasks_spawned, 1);
+}
+
 /* A worker loop starting inside a task's poll marks that task as the
  * worker's carrier even before any task is polled inside it. */
 static void test_worker_start_marks_carrier(void **state)
@@ -1863,6 +1885,7 @@ int main(void)
 		T(test_nested_outer_kinds),
 		T(test_worker_start_marks_carrier),
 		T(test_carrier_without_symbols),
+		T(test_carrier_spawns_by_structure),
 		T(test_spawn_race_checked),
 		T(test_retire_completed),
 		T(test_spawn_id_noop),

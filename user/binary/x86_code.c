@@ -680,12 +680,13 @@ int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u
 	return search_functions(syms, &q, 5);
 }
 
-int x86_code__direct_call_sites(const struct elf_symbols *syms, const __u64 *targets, int ntargets,
-				__u64 *rets, int max)
+int x86_code__calls_of(const struct elf_symbols *syms, const __u64 *targets, int ntargets,
+		       const __u64 *slots, int nslots, __u64 *rets, int max)
 {
 	__u64 *sorted = malloc((size_t)(ntargets > 0 ? ntargets : 1) * sizeof(*sorted));
 	struct code_search q = {.may = may_call, .sweep = sweep_calls, .targets = sorted,
-				.ntargets = ntargets, .rets = rets, .max = max};
+				.ntargets = ntargets, .slots = slots, .nslots = nslots,
+				.rets = rets, .max = max};
 	int n;
 
 	if (!sorted)
@@ -697,6 +698,74 @@ int x86_code__direct_call_sites(const struct elf_symbols *syms, const __u64 *tar
 	n = ntargets > 0 ? search_functions(syms, &q, 5) : 0;
 	free(sorted);
 	return n;
+}
+
+int x86_code__direct_call_sites(const struct elf_symbols *syms, const __u64 *targets, int ntargets,
+				__u64 *rets, int max)
+{
+	return x86_code__calls_of(syms, targets, ntargets, NULL, 0, rets, max);
+}
+
+int x86_code__call_args(const struct elf_symbols *syms, __u64 fn, __u64 ret,
+			struct x86_call_arg out[6])
+{
+	static const x86_reg args[] = {X86_REG_RDI, X86_REG_RSI, X86_REG_RDX,
+				       X86_REG_RCX, X86_REG_R8,	 X86_REG_R9};
+	enum { NARGS = sizeof(args) / sizeof(args[0]) };
+	struct x86_call_arg held[X86_REG_ENDING];
+	size_t size = ret > fn && ret - fn <= (1 << 20) ? ret - fn : 0;
+	__u8 *code = size ? malloc(size) : NULL;
+	const __u8 *p = code;
+	uint64_t addr = fn;
+	int err = -ENOENT;
+	cs_insn *insn = NULL;
+	csh cs;
+
+	for (int r = 0; r < X86_REG_ENDING; r++)
+		held[r] = (struct x86_call_arg){0, -1};
+	for (int i = 0; i < NARGS; i++)
+		held[args[i]].from_arg = i;
+	if (!code)
+		return size ? -ENOMEM : -ENOENT;
+	if (elf_symbols__read(syms, fn, code, size) || open_decoder(&cs)) {
+		free(code);
+		return -EFAULT;
+	}
+	insn = cs_malloc(cs);
+	while (insn && cs_disasm_iter(cs, &p, &size, &addr, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+		const cs_x86_op *dst = &x->operands[0], *src = &x->operands[1];
+		cs_regs rd, wr;
+		__u8 nrd, nwr;
+
+		if (insn->id == X86_INS_CALL && insn->address + insn->size == ret) {
+			for (int i = 0; i < NARGS; i++)
+				out[i] = held[args[i]];
+			err = 0;
+			break;
+		}
+		if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
+			nwr = 0;
+		for (__u8 k = 0; k < nwr; k++)
+			if (full_reg(wr[k]) < X86_REG_ENDING)
+				held[full_reg(wr[k])] = (struct x86_call_arg){0, -1};
+		if (insn->id == X86_INS_CALL) /* an earlier call's arguments are gone */
+			for (int i = 0; i < NARGS; i++)
+				held[args[i]] = (struct x86_call_arg){0, -1};
+		if (x->op_count != 2 || dst->type != X86_OP_REG || dst->reg >= X86_REG_ENDING)
+			continue;
+		if (insn->id == X86_INS_LEA && src->mem.base == X86_REG_RIP &&
+		    src->mem.index == X86_REG_INVALID)
+			held[dst->reg].addr = insn->address + insn->size + src->mem.disp;
+		else if (insn->id == X86_INS_MOV && src->type == X86_OP_REG && src->size == 8 &&
+			 src->reg < X86_REG_ENDING) /* a loop keeps it in a callee-saved register */
+			held[dst->reg] = held[src->reg];
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	free(code);
+	return err;
 }
 
 bool x86_code__follows_call(const struct elf_symbols *syms, __u64 vaddr)
@@ -740,56 +809,78 @@ static bool may_address(const __u8 *code, size_t size, __u64 base, __u64 target)
 	return false;
 }
 
-/* Disassemble one function: each `lock xadd %reg, target` (rip-relative,
- * or through a register `lea`'d or loaded from a slot with its address),
- * as the instruction after it and reg. A register written since it got
- * the address holds it no more. */
-static int sweep_xadd(csh cs, cs_insn *insn, const __u8 *code, size_t size, __u64 base,
-		      __u64 target, const __u64 *slots, int nslots, struct x86_fetch_add *out,
-		      int n, int max)
+/* What a register holds, as far as a linear sweep tells. */
+struct reg_addr {
+	__u64 at;      /* from `lea at(%rip)`, or with slot `mov at(%rip)`: 0 none */
+	bool slot;
+	bool one;      /* `mov $1` */
+};
+
+/* Is this xadd's atomic the one q looks for (any, for counters)? */
+static bool xadd_wanted(const struct code_search *q, const struct x86_fetch_add *a)
+{
+	if (!q->target)
+		return a->adds_one;
+	return a->via_slot ? is_slot(a->atomic, q->slots, q->nslots) : a->atomic == q->target;
+}
+
+/* Disassemble one function: each `lock xadd %reg, mem` on an 8-byte atomic
+ * addressed rip-relative or through a register `lea`'d or loaded from a
+ * slot with its address, as the instruction after it, reg and the atomic.
+ * A register written since it got the address holds it no more. */
+static int sweep_xadds(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
+		       size_t size, __u64 base, int n)
 {
 	const __u8 *p = code;
 	uint64_t addr = base;
-	bool holds[X86_REG_ENDING] = {false};
-	int pending = -1; /* reg of an xadd just seen: the next instruction is the site */
-	__u8 pending_len = 0;
+	struct reg_addr regs[X86_REG_ENDING] = {0};
+	struct x86_fetch_add pending = {0}; /* an xadd just seen: the next instruction is the site */
 
 	while (cs_disasm_iter(cs, &p, &size, &addr, insn)) {
 		const cs_x86 *x = &insn->detail->x86;
-		const cs_x86_op *m = &x->operands[0];
+		const cs_x86_op *m = &x->operands[0], *src = &x->operands[1];
 		cs_regs rd, wr;
 		__u8 nrd, nwr;
-
 		bool seen = false;
 
 		/* aliases of one function list the same site twice */
-		for (int j = 0; pending >= 0 && j < n && j < max; j++)
-			seen |= out[j].after == insn->address;
-		if (pending >= 0 && !seen && x->prefix[0] != X86_PREFIX_LOCK && n++ < max)
-			out[n - 1] = (struct x86_fetch_add){insn->address, (__u8)pending, pending_len};
-		pending = -1;
+		for (int j = 0; pending.len && j < n && j < q->max; j++)
+			seen |= q->adds[j].after == insn->address;
+		if (pending.len && !seen && x->prefix[0] != X86_PREFIX_LOCK && n++ < q->max) {
+			pending.after = insn->address;
+			q->adds[n - 1] = pending;
+		}
+		pending.len = 0;
 		if (insn->id == X86_INS_XADD && x->prefix[0] == X86_PREFIX_LOCK && x->op_count == 2 &&
-		    m->type == X86_OP_MEM && m->size == 8 && x->operands[1].type == X86_OP_REG &&
+		    m->type == X86_OP_MEM && m->size == 8 && src->type == X86_OP_REG &&
 		    m->mem.index == X86_REG_INVALID &&
-		    ((m->mem.base == X86_REG_RIP && insn->address + insn->size + m->mem.disp == target) ||
-		     (m->mem.base < X86_REG_ENDING && holds[m->mem.base] && m->mem.disp == 0)))
-		{
-			pending = gpr_number(x->operands[1].reg);
-			pending_len = insn->size;
+		    (m->mem.base == X86_REG_RIP ||
+		     (m->mem.base < X86_REG_ENDING && regs[m->mem.base].at && m->mem.disp == 0))) {
+			bool rip = m->mem.base == X86_REG_RIP;
+			struct x86_fetch_add a = {
+				.atomic = rip ? insn->address + insn->size + m->mem.disp
+					      : regs[m->mem.base].at,
+				.reg = (__u8)gpr_number(src->reg), .len = insn->size,
+				.via_slot = !rip && regs[m->mem.base].slot,
+				.adds_one = src->reg < X86_REG_ENDING && regs[src->reg].one};
+
+			if (xadd_wanted(q, &a))
+				pending = a;
 		}
 		if (cs_regs_access(cs, insn, rd, &nrd, wr, &nwr))
 			nwr = 0;
 		for (__u8 k = 0; k < nwr; k++)
 			if (full_reg(wr[k]) < X86_REG_ENDING)
-				holds[full_reg(wr[k])] = false;
-		if ((insn->id == X86_INS_LEA || insn->id == X86_INS_MOV) && x->op_count == 2 &&
-		    m->type == X86_OP_REG && x->operands[1].type == X86_OP_MEM &&
-		    x->operands[1].mem.base == X86_REG_RIP && x->operands[1].mem.index == X86_REG_INVALID) {
-			__u64 at = insn->address + insn->size + x->operands[1].mem.disp;
-
-			holds[m->reg] = insn->id == X86_INS_LEA ? at == target
-								: is_slot(at, slots, nslots);
-		}
+				regs[full_reg(wr[k])] = (struct reg_addr){0};
+		if (x->op_count != 2 || m->type != X86_OP_REG || full_reg(m->reg) >= X86_REG_ENDING)
+			continue;
+		if ((insn->id == X86_INS_LEA || insn->id == X86_INS_MOV) && src->type == X86_OP_MEM &&
+		    src->mem.base == X86_REG_RIP && src->mem.index == X86_REG_INVALID)
+			regs[m->reg] = (struct reg_addr){
+				.at = insn->address + insn->size + src->mem.disp,
+				.slot = insn->id == X86_INS_MOV};
+		else if (insn->id == X86_INS_MOV && src->type == X86_OP_IMM && src->imm == 1)
+			regs[full_reg(m->reg)].one = true; /* `mov $1, %r32` zero-extends */
 	}
 	return n;
 }
@@ -803,11 +894,14 @@ static bool may_xadd(const struct code_search *q, const __u8 *code, size_t size,
 	return refers;
 }
 
-static int sweep_xadds(const struct code_search *q, csh cs, cs_insn *insn, const __u8 *code,
-		       size_t size, __u64 base, int n)
+/* `lock` REX.W `xadd`: f0 48..4f 0f c1 */
+static bool may_add_counter(const struct code_search *q, const __u8 *code, size_t size, __u64 base)
 {
-	return sweep_xadd(cs, insn, code, size, base, q->target, q->slots, q->nslots, q->adds, n,
-			  q->max);
+	for (size_t i = 0; i + 4 <= size; i++)
+		if (code[i] == 0xf0 && (code[i + 1] & 0xf8) == 0x48 && code[i + 2] == 0x0f &&
+		    code[i + 3] == 0xc1)
+			return true;
+	return false;
 }
 
 int x86_code__fetch_add_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
@@ -815,6 +909,14 @@ int x86_code__fetch_add_sites(const struct elf_symbols *syms, __u64 target, cons
 {
 	struct code_search q = {.may = may_xadd, .sweep = sweep_xadds, .target = target,
 				.slots = slots, .nslots = nslots, .adds = out, .max = max};
+
+	return search_functions(syms, &q, 8);
+}
+
+int x86_code__counter_adds(const struct elf_symbols *syms, struct x86_fetch_add *out, int max)
+{
+	struct code_search q = {.may = may_add_counter, .sweep = sweep_xadds, .adds = out,
+				.max = max};
 
 	return search_functions(syms, &q, 8);
 }

@@ -82,6 +82,9 @@ int x86_code__call_sites(const struct elf_symbols *syms, __u64 target, const __u
  * pass over the file. */
 int x86_code__direct_call_sites(const struct elf_symbols *syms, const __u64 *targets, int ntargets,
 				__u64 *rets, int max);
+/* And calls of any of the targets through one of the slots too. */
+int x86_code__calls_of(const struct elf_symbols *syms, const __u64 *targets, int ntargets,
+		       const __u64 *slots, int nslots, __u64 *rets, int max);
 
 /* Return addresses of every `call *slot_off(%reg)` whose %reg was loaded
  * with `mov vt_off(%base), %reg` and not written since: a call through a
@@ -103,9 +106,12 @@ int x86_code__vtable_jumps(const struct elf_symbols *syms, __u64 slot_off, __u64
 
 /* A fetch_add on an 8-byte atomic: where the old value is in a register. */
 struct x86_fetch_add {
-	__u64 after; /* the instruction after the `lock xadd`: probe here */
-	__u8 reg;    /* x86 number of the register holding the old value */
-	__u8 len;    /* the `lock xadd`'s bytes, before `after` */
+	__u64 after;  /* the instruction after the `lock xadd`: probe here */
+	__u64 atomic; /* its address; with via_slot, the slot's that holds it */
+	__u8 reg;     /* x86 number of the register holding the old value */
+	__u8 len;     /* the `lock xadd`'s bytes, before `after` */
+	bool via_slot;
+	bool adds_one; /* the register was set to 1 first: a counter's fetch_add(1) */
 };
 /* Every `lock xadd %reg, target` in the file's functions, the atomic
  * addressed rip-relative or through a register that a `lea` of it or a
@@ -114,6 +120,22 @@ struct x86_fetch_add {
  * Up to max into out; returns how many there are, or -errno. */
 int x86_code__fetch_add_sites(const struct elf_symbols *syms, __u64 target, const __u64 *slots,
 			      int nslots, struct x86_fetch_add *out, int max);
+/* The same for every fetch_add(1) on any such atomic: a counter's
+ * increments (tokio's task ids), to tell the counter by where they are. */
+int x86_code__counter_adds(const struct elf_symbols *syms, struct x86_fetch_add *out, int max);
+
+/* What an argument register holds at a call, as far as a linear sweep of
+ * the calling function tells. */
+struct x86_call_arg {
+	__u64 addr;   /* from a `lea addr(%rip)`, or 0 */
+	int from_arg; /* the calling function's own argument register (0: rdi ...
+			 5: r9) it was called with, passed on; -1 if not */
+};
+/* The argument registers (rdi, rsi, rdx, rcx, r8, r9) at the call that
+ * returns to ret, in the function starting at fn. 0, -ENOENT (no call
+ * returns to ret in it), or -errno. */
+int x86_code__call_args(const struct elf_symbols *syms, __u64 fn, __u64 ret,
+			struct x86_call_arg args[6]);
 
 /* An address a function's code takes rip-relative: `lea addr(%rip)`, or a
  * load of the 8-byte pointer stored at addr (a GOT slot, in a PIE). */

@@ -153,7 +153,8 @@ static void emit_process(struct live *l)
 	rec.poll_sites = l->plan.poll_sites;
 	rec.flags = (l->plan.spawn_sites || l->plan.spawn_stack_sites ? AIB_PROC_SPAWN_LOCATIONS : 0) |
 		    (l->target.ours || l->o->test_child ? 0 : AIB_PROC_LATE_ATTACH) |
-		    (has_line_tables(l) ? 0 : AIB_PROC_NO_LINE_TABLES);
+		    (has_line_tables(l) ? 0 : AIB_PROC_NO_LINE_TABLES) |
+		    (l->plan.spawn_kinds_unknown ? AIB_PROC_NO_SPAWN_KINDS : 0);
 	/* the tail of a long path names the program best */
 	size_t n = strlen(l->target.name);
 	const char *name = n >= sizeof(rec.exe) ? l->target.name + n - (sizeof(rec.exe) - 1) : l->target.name;

@@ -144,6 +144,7 @@ struct model_summary {
 	const char *exe;
 	__u32 poll_sites;
 	bool spawn_locations; /* spawn probes were attached */
+	bool spawn_kinds_unknown; /* seen by structure: spawn_blocking looks like spawn */
 	bool late_attach;     /* attached to a running process */
 	bool no_line_tables;  /* the binary has none: sites are function names at best */
 	bool ended_cleanly;   /* an END record was seen */

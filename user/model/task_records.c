@@ -196,15 +196,17 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 	    th->stack[e->depth - 1] != NO_TASK) {
 		struct task_info *outer = &m->tasks[th->stack[e->depth - 1]];
 
-		/* (a block_on in it is a spawn_blocking's own). Where no spawn
-		 * can be seen (a stripped binary) in a process traced from its
-		 * start, the thread's first task is; attached later, or with
-		 * spawns seen, a task first seen may drive a LocalSet (late
-		 * attach tells carriers by state). */
-		bool spawns_unseen = m->sum.exe && !m->sum.spawn_locations && !m->sum.late_attach;
+		/* (a block_on in it is a spawn_blocking's own). Where no
+		 * spawn_blocking can be told (a stripped binary) in a process
+		 * traced from its start, the thread's first task is; attached
+		 * later, or with spawn_blocking told, a task first seen may
+		 * drive a LocalSet (late attach tells carriers by state). */
+		bool kinds_unknown = m->sum.exe &&
+				     (!m->sum.spawn_locations || m->sum.spawn_kinds_unknown) &&
+				     !m->sum.late_attach;
 
 		if ((outer->kind == TASK_BLOCKING ||
-		     (spawns_unseen && outer->kind == TASK_ASYNC && outer->id == th->first_polled)) &&
+		     (kinds_unknown && outer->kind == TASK_ASYNC && outer->id == th->first_polled)) &&
 		    !AIB_IS_ROOT_TASK(e->task))
 			outer->kind = TASK_RUNTIME;
 		/* an async-io block_on polling async-task tasks is an executor
@@ -438,6 +440,7 @@ static void on_process(struct task_model *m, const struct aib_rec_process *r)
 	m->sum.spawn_locations = r->flags & AIB_PROC_SPAWN_LOCATIONS;
 	m->sum.late_attach = r->flags & AIB_PROC_LATE_ATTACH;
 	m->sum.no_line_tables = r->flags & AIB_PROC_NO_LINE_TABLES;
+	m->sum.spawn_kinds_unknown = r->flags & AIB_PROC_NO_SPAWN_KINDS;
 	m->sum.start_ts = r->hdr.ts;
 	m->sum.realtime_start_ns = r->realtime_ns;
 }

@@ -261,3 +261,18 @@ int probe_plan__add_specs(const struct elf_symbols *syms, struct probe_plan *pla
 	}
 	return 0;
 }
+
+void probe_plan__set_location_ranges(struct probe_plan *plan, const struct elf_symbols *syms)
+{
+	__u64 ro_lo, ro_hi, rel_lo, rel_hi;
+	bool ro = !elf_symbols__section_bounds(syms, ".rodata", &ro_lo, &ro_hi);
+	bool rel = !elf_symbols__section_bounds(syms, ".data.rel.ro", &rel_lo, &rel_hi);
+
+	if (!ro)
+		return; /* no file names to read: spawn locations stay unknown */
+	plan->str_lo = ro_lo;
+	plan->str_hi = ro_hi;
+	/* a Location holds a pointer, so a PIE keeps it in .data.rel.ro */
+	plan->loc_lo = rel && rel_lo < ro_lo ? rel_lo : ro_lo;
+	plan->loc_hi = rel && rel_hi > ro_hi ? rel_hi : ro_hi;
+}

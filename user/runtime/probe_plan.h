@@ -49,6 +49,7 @@ struct probe_plan {
 	__u64 loc_lo, loc_hi, str_lo, str_hi;
 	bool check_spawn_ids;	  /* sites where a spawned task's id is handed on */
 	bool check_blocking_ids; /* the same for spawn_blocking */
+	bool spawn_kinds_unknown; /* spawns seen by structure: spawn_blocking's not told apart */
 	/* tokio's batch semaphore (locks.bpf.h): sites, and its layout */
 	__u32 lock_sites;
 	struct lock_layout lock_layout;
@@ -69,6 +70,9 @@ struct elf_symbols;
 void probe_plan__release(struct probe_plan *plan);
 int probe_plan__add(struct probe_plan *plan, const struct probe_site *site);
 void probe_plan__note_missing(struct probe_plan *plan, const char *what);
+/* Where a #[track_caller] Location (loc_*) and its file name (str_*) may
+ * lie: .rodata, and .data.rel.ro in a PIE (the Location holds a pointer). */
+void probe_plan__set_location_ranges(struct probe_plan *plan, const struct elf_symbols *syms);
 /* A site for every function symbol whose path matches `path` (as
  * elf_symbols__match: exact, or a prefix ending in '*'): the number added,
  * or -errno. */

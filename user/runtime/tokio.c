@@ -197,21 +197,6 @@ static void tokio_counted(struct probe_plan *plan, const struct site_spec *s, in
 #define TOKIO_HARNESS "tokio::runtime::task::harness::"
 #define MAX_PANIC_CALLS 4096
 
-static void location_ranges(const struct elf_symbols *syms, struct probe_plan *plan)
-{
-	__u64 ro_lo, ro_hi, rel_lo, rel_hi;
-	bool ro = !elf_symbols__section_bounds(syms, ".rodata", &ro_lo, &ro_hi);
-	bool rel = !elf_symbols__section_bounds(syms, ".data.rel.ro", &rel_lo, &rel_hi);
-
-	if (!ro)
-		return; /* no file names to read: spawn locations stay unknown */
-	plan->str_lo = ro_lo;
-	plan->str_hi = ro_hi;
-	/* a Location holds a pointer, so a PIE keeps it in .data.rel.ro */
-	plan->loc_lo = rel && rel_lo < ro_lo ? rel_lo : ro_lo;
-	plan->loc_hi = rel && rel_hi > ro_hi ? rel_hi : ro_hi;
-}
-
 static int find_object(const struct elf_symbol *sym, void *arg)
 {
 	__u64 *vaddr = arg;
@@ -810,7 +795,7 @@ static int add_probes(const struct elf_symbols *syms, struct probe_plan *plan, u
 	plan->next_id_vaddr = next_id_vaddr(syms);
 	if (!plan->next_id_vaddr) /* nothing predicted, nothing to check */
 		plan->check_spawn_ids = plan->check_blocking_ids = false;
-	location_ranges(syms, plan);
+	probe_plan__set_location_ranges(plan, syms);
 	if (plan->next_id_vaddr) {
 		err = add_id_taken_sites(syms, plan);
 		if (err)

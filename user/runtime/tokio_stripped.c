@@ -27,6 +27,7 @@
 #include "binary/x86_code.h"
 #include "runtime/probe_plan.h"
 #include "runtime/tokio_stripped.h"
+#include "runtime/tokio_stripped_spawns.h"
 #include "runtime/tokio_vtables.h"
 
 #define MAX_VTABLES 4096
@@ -292,8 +293,16 @@ int tokio_stripped__add_probes(const struct elf_symbols *syms, struct probe_plan
 	snprintf(desc, sizeof(desc), "tokio (found by structure: %d task vtable%s)", confirmed,
 		 confirmed == 1 ? "" : "s");
 	probe_plan__describe(plan, desc);
-	probe_plan__note_missing(plan, "the symbol table (stripped: tasks found at their first poll, "
-				       "no spawn locations, no block_on roots, task panics not told)");
+	plan->spawn_kinds_unknown = true;
+	n = tokio_stripped_spawns__add(syms, plan, why, why_len);
+	if (n < 0)
+		return n;
+	if (!n)
+		probe_plan__note_missing(plan, why);
+	probe_plan__note_missing(plan, n ? "the symbol table (stripped: spawn_blocking not told from "
+					   "spawn, no block_on roots, task panics not told)"
+					 : "the symbol table (stripped: tasks found at their first poll, "
+					   "no spawn locations, no block_on roots, task panics not told)");
 	if (!f.nwakers)
 		probe_plan__note_missing(plan, "tokio's waker (not found by structure: no wakes)");
 	return 0;
