@@ -150,6 +150,7 @@ enum aib_kind {
 	AIB_REC_TASK_FOUND = 70, /* a task found in memory at attach, before any event of it */
 	AIB_REC_BLOCKED = 71,  /* an AIB_EV_BLOCKED with its stack named (user space) */
 	AIB_REC_DROPS = 72,    /* cumulative drops in BPF, by reason */
+	AIB_REC_BUILD_ID = 73, /* the executable's GNU build-id */
 	AIB_KIND_MAX
 };
 
@@ -469,6 +470,17 @@ enum aib_end_reason {
 	AIB_END_DEADLOCK = 4,	/* --fail-on-deadlock: a deadlock was found */
 	AIB_END_TARGET_EXEC = 5, /* the target exec'd a new program, not traced */
 	AIB_END_HANG = 6,	 /* test: a test ran longer than --timeout */
+};
+
+/* AIB_REC_BUILD_ID: the executable's GNU build-id, after AIB_REC_PROCESS:
+ * what `replay --debuginfo FILE` checks FILE against before naming the
+ * code addresses a stripped binary's stacks were recorded as. */
+#define AIB_BUILD_ID_MAX 64
+struct aib_rec_build_id {
+	struct aib_hdr hdr;
+	__u32 len; /* bytes of id that follow */
+	__u32 pad;
+	__u8 id[];
 };
 
 /* AIB_REC_TASK_FOUND: read from the target's memory at attach time. */

@@ -280,6 +280,37 @@ test_sccache_attach() {
 	sccache --stop-server >/dev/null 2>&1 || true
 }
 
+# 13. A recording of the stripped program, replayed with its debug file
+# (`objcopy --only-keep-debug`, the file a user fetches by build-id): the
+# parked tasks' await sites and what they wait for named as the unstripped
+# build's own session names them; a debug file of another build refused.
+test_debuginfo_replay() {
+	local full=$AWAIT/nofp-lines/release/stuck
+	objcopy --strip-all "$full" stuck
+	objcopy --only-keep-debug "$full" stuck.debug
+	tool full run --duration 1.5 --stuck-after 1s --json full.json -- "$full"
+	expect_rc full 0
+	tool rec run --duration 1.5 --stuck-after 1s --record stuck.rec --json rec.json -- ./stuck
+	expect_rc rec 0
+	grep -q "^      [0-9a-f]\{40\}: \`replay --debuginfo FILE\` of a recording" rec.out ||
+		fail "the report does not say how to name the addresses: $(grep -i 'note' rec.out)"
+	tool replay replay stuck.rec --debuginfo stuck.debug --json replay.json
+	expect_rc replay 0
+	grep -q "^async-inspect-bpf: --debuginfo stuck.debug: 11 stacks recorded by code address named$" replay.err ||
+		fail "replay did not say what it named: $(cat replay.err)"
+	parked() { jqf "$1" -c '[.tasks[] | select(.kind != "block_on" and .state == "idle")
+		| "\(.await_site) \(.waiting_for.kind)"] | sort'; }
+	# a JoinHandle of a spawn_blocking task is a join to the stripped
+	# binary's session: its spawns do not tell spawn_blocking apart
+	expect_eq "parked tasks' await sites and waits" "$(parked replay.json)" \
+		"$(parked full.json | jq -c 'map(sub(" blocking$"; " join")) | sort')"
+	expect_jq replay.json "the recording's build-id in the report" \
+		'.metadata.build_id == $id and ($id | length) == 40' --arg id "$(jqf rec.json .metadata.build_id)"
+	objcopy --only-keep-debug "$AWAIT/fp-lines/release/stuck" other.debug
+	tool other replay stuck.rec --debuginfo other.debug
+	expect_error other 1 "--debuginfo other.debug: build-id [0-9a-f]*, the recording's executable has [0-9a-f]*$"
+}
+
 # 12. A stripped program with no runtime it knows: one line saying what was
 # looked for, exit status 1, nothing run.
 test_unrecognized() {
@@ -290,6 +321,6 @@ test_unrecognized() {
 }
 
 ALL_TESTS=(current_thread multi_thread lto attach await_addresses smol astd smol_matrix
-	smol_attach sccache_run sccache_attach unrecognized)
+	smol_attach sccache_run sccache_attach unrecognized debuginfo_replay)
 NONROOT_TESTS=()
 main "$@"

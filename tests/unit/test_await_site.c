@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "stack_copy.h"
+#include "stripped_copy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -284,6 +285,55 @@ static void test_from_stack(void **state)
 	binary__free(b);
 }
 
+/* A stack of a stripped copy of this binary is recorded by code address;
+ * named again with the unstripped binary's symbolizer (`replay
+ * --debuginfo`), it is the stack the unstripped binary's namer gives. */
+static void test_rename_addresses(void **state)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	static struct await_desc full, addrs, again;
+	struct stack_namer *sn, *strip_sn;
+	struct binary *b, *strip;
+	struct symbolizer *sym;
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	b = binary__open(exe);
+	strip = stripped(exe);
+	assert_non_null(b);
+	sn = stack_namer__new(b);
+	strip_sn = stack_namer__new(strip);
+	assert_non_null(sn);
+	assert_non_null(strip_sn);
+	runtime_poll();
+	assert_int_equal(stack_namer__await(sn, &snap, &full), 0);
+	assert_int_equal(stack_namer__await(strip_sn, &snap, &addrs), 0);
+	assert_int_equal(strncmp(addrs.frames[addrs.nframes - 1].function, "0x", 2), 0);
+	assert_int_equal(addrs.kind, AIB_WAIT_UNKNOWN);
+
+	sym = stack_namer__symbolizer(sn);
+	again = addrs;
+	assert_int_equal(stack_namer__rename_addresses(sym, &again), 1);
+	assert_int_equal(again.nframes, full.nframes);
+	for (int i = 0; i < full.nframes; i++) {
+		assert_string_equal(again.frames[i].function, full.frames[i].function);
+		assert_string_equal(again.frames[i].file, full.frames[i].file);
+		assert_int_equal(again.frames[i].line, full.frames[i].line);
+		assert_int_equal(again.frames[i].library, full.frames[i].library);
+	}
+	assert_int_equal(again.kind, full.kind);
+	assert_string_equal(again.detail, full.detail);
+	assert_int_equal(again.captured_ts, 7);
+	/* named frames are left as they are */
+	assert_int_equal(stack_namer__rename_addresses(sym, &again), 0);
+	assert_string_equal(again.frames[0].function, full.frames[0].function);
+	stack_namer__free(strip_sn);
+	stack_namer__free(sn);
+	binary__free(strip);
+	binary__free(b);
+}
+
 /* ---- AIB_REC_BLOCKED ---- */
 
 /* AIB_REC_BLOCKED: the event's fields and the frames, there and back. */
@@ -435,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_blocked_record_round_trip),
 		cmocka_unit_test(test_blocked_record_corrupt),
 		cmocka_unit_test(test_from_stack),
+		cmocka_unit_test(test_rename_addresses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

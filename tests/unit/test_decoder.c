@@ -255,6 +255,28 @@ static void test_location_too_long(void **state)
 	assert_null(rec);
 }
 
+/* AIB_REC_BUILD_ID: its length says how many bytes of id follow, 64 at most. */
+static void test_build_id_sizes(void **state)
+{
+	const unsigned base = sizeof(struct aib_rec_build_id);
+	union recbuf r;
+	const struct aib_hdr *rec = NULL;
+	struct aib_rec_build_id *b = (void *)&r;
+
+	set_hdr(&r, AIB_REC_BUILD_ID, base + 20);
+	b->len = 20;
+	assert_int_equal(aib_decode(&r, base + 20, &rec), 0);
+	assert_ptr_equal(rec, &r);
+	assert_string_equal(aib_kind_name(AIB_REC_BUILD_ID), "build_id");
+	rec = NULL;
+	b->len = 21;
+	assert_int_equal(aib_decode(&r, sizeof(r), &rec), -EPROTO);
+	set_hdr(&r, AIB_REC_BUILD_ID, base + AIB_BUILD_ID_MAX + 1);
+	b->len = AIB_BUILD_ID_MAX + 1;
+	assert_int_equal(aib_decode(&r, sizeof(r), &rec), -EPROTO);
+	assert_null(rec);
+}
+
 static void test_unaligned_input(void **state)
 {
 	/* file buffers hand the decoder records at any address */
@@ -349,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_location_sizes),
 		cmocka_unit_test(test_location_len_mismatch),
 		cmocka_unit_test(test_location_too_long),
+		cmocka_unit_test(test_build_id_sizes),
 		cmocka_unit_test(test_unaligned_input),
 		cmocka_unit_test(test_explain_success_is_empty),
 		cmocka_unit_test(test_accessors),

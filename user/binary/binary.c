@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <elfutils/libdwelf.h>
+
 #include "binary/debug_file.h"
 #include "binary/elf_symbols.h"
 
@@ -178,4 +180,17 @@ Dwarf_CFI *binary__cfi(const struct binary *b)
 const struct debug_file *binary__debug_file(const struct binary *b)
 {
 	return b->debug;
+}
+
+int binary__build_id(const struct binary *b, unsigned char *id, size_t max)
+{
+	const void *bytes;
+	ssize_t n = b ? dwelf_elf_gnu_build_id(binary__elf(b), &bytes) : -1;
+
+	if (n <= 0)
+		return -ENOENT;
+	if ((size_t)n > max)
+		n = (ssize_t)max;
+	memcpy(id, bytes, (size_t)n);
+	return (int)n;
 }

@@ -40,6 +40,8 @@ const struct stat *binary__stat(const struct binary *b);
 Dwarf *binary__dwarf(const struct binary *b);
 /* .eh_frame, else .debug_frame; NULL: neither */
 Dwarf_CFI *binary__cfi(const struct binary *b);
+/* Its GNU build-id, up to max bytes into id: how many, or -ENOENT (none). */
+int binary__build_id(const struct binary *b, unsigned char *id, size_t max);
 /* The search for a separate debug file, found or not; NULL: none made. */
 const struct debug_file *binary__debug_file(const struct binary *b);
 

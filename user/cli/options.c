@@ -28,7 +28,8 @@ static const char usage[] =
 	"Usage: async-inspect-bpf --pid PID [OPTIONS]           attach to a running process\n"
 	"       async-inspect-bpf attach --pid PID [OPTIONS]    the same\n"
 	"       async-inspect-bpf run [OPTIONS] -- CMD [ARGS...] start CMD under inspection\n"
-	"       async-inspect-bpf replay FILE [--json FILE] [EXPORTS] report on a recording (no root)\n"
+	"       async-inspect-bpf replay FILE [--json FILE] [--debuginfo FILE] [EXPORTS]\n"
+	"                                                       report on a recording (no root)\n"
 	"       async-inspect-bpf test [TEST OPTIONS] -- CMD [ARGS...]  find hung tests (CI)\n"
 	"\n"
 	"Shows every task of a tokio program: where it was spawned, its state, polls, busy,\n"
@@ -45,7 +46,9 @@ static const char usage[] =
 	"                        .await they wait on (default 2s; 500ms, 1.5s, 3m)\n"
 	"      --all-frames      await stacks keep the runtime's and std's frames\n"
 	"      --debuginfo FILE  the program's separate debug file (DWARF split out); else\n"
-	"                        it is looked for by build-id, .gnu_debuglink, debuginfod\n"
+	"                        it is looked for by build-id, .gnu_debuglink, debuginfod;\n"
+	"                        replay: names the code addresses a stripped binary's\n"
+	"                        stacks were recorded as\n"
 	"      --ringbuf-mb N    each CPU's ring buffer, in MiB (default 16; 256 in all\n"
 	"                        shared when there are more than 16 CPUs)\n"
 	"      --fail-on-deadlock  exit with status 3 once a deadlock is found (after the\n"
@@ -331,8 +334,6 @@ static const char *live_only(int c)
 		return "--fail-on-hang";
 	case OPT_OUTPUT:
 		return "--output";
-	case OPT_DEBUGINFO:
-		return "--debuginfo";
 	}
 	return NULL;
 }
@@ -439,7 +440,7 @@ static int check_command(struct options *o, int argc, char **argv, const char *l
 			   o->hang_timeout_ns ? "--timeout" : o->fail_on_hang ? "--fail-on-hang"
 									   : "--output");
 	}
-	if (o->debuginfo && o->cmd != CMD_REPLAY && check_debuginfo(o->debuginfo, err, errlen))
+	if (o->debuginfo && check_debuginfo(o->debuginfo, err, errlen))
 		return -EINVAL;
 	switch (o->cmd) {
 	case CMD_TEST:

@@ -92,10 +92,15 @@ static void frame_from(struct await_frame *out, const struct sym_frame *f)
 	out->library = f->library;
 }
 
+/* How the addresses of a chain are looked up: each a return address
+ * (the first too, or not), or each already inside its instruction (a chain
+ * recorded by address: "0x<vaddr>" names the looked-up address). */
+enum chain_pcs { FIRST_IS_IP, ALL_RETURN, LOOKED_UP };
+
 /* Name the frames of an unwound chain into out (method STACK): from the
  * program's innermost own frame out, runtime frames above the task's root
- * future dropped. pcs[0] is a return address too when `first_returns`. */
-static int describe(struct stack_namer *sn, const __u64 *pcs, int npcs, bool first_returns,
+ * future dropped. */
+static int describe(struct symbolizer *sym, const __u64 *pcs, int npcs, enum chain_pcs kind,
 		    struct await_desc *out)
 {
 	struct await_frame inner[AWAIT_MAX_FRAMES];
@@ -103,7 +108,8 @@ static int describe(struct stack_namer *sn, const __u64 *pcs, int npcs, bool fir
 
 	for (int i = 0; i < npcs && n < AWAIT_MAX_FRAMES; i++) {
 		struct sym_frame f[16];
-		int nf = symbolizer__frames(sn->symbolizer, pcs[i], i > 0 || first_returns, f, 16);
+		bool is_return = kind == ALL_RETURN || (kind == FIRST_IS_IP && i > 0);
+		int nf = symbolizer__frames(sym, pcs[i], is_return, f, 16);
 
 		for (int j = 0; j < nf && n < AWAIT_MAX_FRAMES; j++) {
 			frame_from(&inner[n], &f[j]);
@@ -135,7 +141,7 @@ int stack_namer__await(struct stack_namer *sn, const struct aib_await_stack *s,
 	int npcs = unwinder__unwind(sn->unwinder, &snap, pcs, MAX_PCS), err;
 
 	memset(out, 0, sizeof(*out));
-	err = describe(sn, pcs, npcs, false, out);
+	err = describe(sn->symbolizer, pcs, npcs, FIRST_IS_IP, out);
 	out->captured_ts = s->ts;
 	return err;
 }
@@ -172,7 +178,36 @@ int stack_namer__blocked(struct stack_namer *sn, const struct aib_ev_blocked *e,
 	if (npcs < 1)
 		return -ENOENT;
 	out->captured_ts = e->hdr.ts;
-	return describe(sn, pcs, npcs, returns, out);
+	return describe(sn->symbolizer, pcs, npcs, returns ? ALL_RETURN : FIRST_IS_IP, out);
+}
+
+int stack_namer__rename_addresses(struct symbolizer *sym, struct await_desc *d)
+{
+	__u64 pcs[AWAIT_MAX_FRAMES];
+	struct await_desc named;
+	int n = 0;
+
+	if (d->method != AIB_AWAIT_STACK || !d->nframes)
+		return 0;
+	/* recorded outermost first; the chain is innermost first */
+	for (int i = d->nframes - 1; i >= 0; i--) {
+		const struct await_frame *f = &d->frames[i];
+		char *end;
+
+		if (f->file[0] || strncmp(f->function, "0x", 2))
+			return 0; /* a name already: not a stack recorded by address */
+		pcs[n] = strtoull(f->function + 2, &end, 16);
+		if (*end || end == f->function + 2)
+			return 0;
+		n++;
+	}
+	if (describe(sym, pcs, n, LOOKED_UP, &named))
+		return 0; /* nothing of the program's own there: keep the addresses */
+	named.captured_ts = d->captured_ts;
+	named.joined_id = d->joined_id;
+	named.deadline_ts = d->deadline_ts;
+	*d = named;
+	return 1;
 }
 
 /* ---- spawn sites ---- */

@@ -65,6 +65,13 @@ int stack_namer__loop_frame(struct stack_namer *n, const struct aib_stack *stack
 bool stack_namer__in_runtime_loop(struct stack_namer *n, const struct aib_stack *stack,
 				  const __u8 *bytes, const struct root_loop *loops);
 
+/* A chain recorded by code address (a stripped binary's: every frame
+ * "0x<vaddr>", no file) named again with sym, the debug file's symbolizer:
+ * its frames, the program's own told from the runtime's, and what it waits
+ * for (`replay --debuginfo`). 1 when renamed; 0 when d is not such a chain
+ * or sym names none of the program's own code in it (d unchanged). */
+int stack_namer__rename_addresses(struct symbolizer *sym, struct await_desc *d);
+
 /* Its symbolizer, to name other addresses of the executable. */
 struct symbolizer *stack_namer__symbolizer(struct stack_namer *n);
 

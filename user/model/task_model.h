@@ -142,6 +142,7 @@ struct model_summary {
 	__u32 runtimes;	      /* AIB_RUNTIME_BIT()s */
 	const char *runtime_desc; /* "tokio", "async-std (async-task)", ... */
 	const char *exe;
+	char build_id[2 * AIB_BUILD_ID_MAX + 1]; /* the executable's, in hex; "" if unknown */
 	__u32 poll_sites;
 	bool spawn_locations; /* spawn probes were attached */
 	bool spawn_kinds_unknown; /* seen by structure: spawn_blocking looks like spawn */

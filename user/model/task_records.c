@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "lib/u64_map.h"
 #include "model/blocking_calls.h"
@@ -501,6 +502,13 @@ int task_model__apply(struct task_model *m, const struct aib_hdr *rec)
 
 		m->sum.lost = r->lost;
 		m->sum.dropped = r->dropped;
+		return 0;
+	}
+	case AIB_REC_BUILD_ID: {
+		const struct aib_rec_build_id *r = (const void *)rec;
+
+		for (__u32 i = 0; i < r->len && i < AIB_BUILD_ID_MAX; i++)
+			snprintf(m->sum.build_id + 2 * i, 3, "%02x", r->id[i]);
 		return 0;
 	}
 	case AIB_REC_DROPS:

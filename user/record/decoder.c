@@ -44,6 +44,7 @@ static const __u16 kind_size[AIB_KIND_MAX] = {
 	[AIB_REC_AWAIT] = sizeof(struct aib_rec_await),
 	[AIB_REC_TASK_FOUND] = sizeof(struct aib_rec_task_found),
 	[AIB_REC_BLOCKED] = sizeof(struct aib_rec_blocked),
+	[AIB_REC_BUILD_ID] = sizeof(struct aib_rec_build_id),
 };
 
 static const char *const kind_name[AIB_KIND_MAX] = {
@@ -71,6 +72,7 @@ static const char *const kind_name[AIB_KIND_MAX] = {
 	[AIB_REC_AWAIT] = "await",
 	[AIB_REC_TASK_FOUND] = "task_found",
 	[AIB_REC_BLOCKED] = "blocked_call",
+	[AIB_REC_BUILD_ID] = "build_id",
 };
 
 /* Kinds with a variable tail: its length field and bound. */
@@ -84,6 +86,7 @@ static const struct variable_kind variable_kind[AIB_KIND_MAX] = {
 	[AIB_REC_AWAIT] = {offsetof(struct aib_rec_await, len), AIB_AWAIT_TEXT_MAX},
 	[AIB_EV_BLOCKED] = {offsetof(struct aib_ev_blocked, stack.len), AIB_STACK_MAX},
 	[AIB_REC_BLOCKED] = {offsetof(struct aib_rec_blocked, len), AIB_AWAIT_TEXT_MAX},
+	[AIB_REC_BUILD_ID] = {offsetof(struct aib_rec_build_id, len), AIB_BUILD_ID_MAX},
 };
 
 size_t aib_kind_size(unsigned kind)

@@ -245,6 +245,11 @@ static void metadata(struct json_writer *w, const struct task_model *m, const st
 	json__u64(w, s->pid);
 	json__key(w, "exe");
 	json__string(w, s->exe);
+	json__key(w, "build_id");
+	if (s->build_id[0])
+		json__string(w, s->build_id);
+	else
+		json__null(w);
 	json__key(w, "runtime");
 	json__string(w, s->runtime_desc ? s->runtime_desc : "unknown");
 	json__key(w, "spawn_locations");

@@ -135,6 +135,11 @@ static void summary(const struct task_model *m, const struct report_opts *o, FIL
 			   "      Cargo.toml brings file:line.\n",
 			s->runtimes & AIB_RUNTIME_BIT(AIB_RUNTIME_ASYNC_TASK) ? " and async-task spawn sites"
 										: "");
+	if (s->no_line_tables && s->build_id[0])
+		fprintf(f, "Note: frames named 0x... are code addresses in the executable of build-id\n"
+			   "      %s: `replay --debuginfo FILE` of a recording (--record)\n"
+			   "      names them from its debug file.\n",
+			s->build_id);
 }
 
 static void locations(const struct task_model *m, FILE *f)
