@@ -52,8 +52,10 @@ const char *lint__names(__u32 flags, char *buf, size_t len)
 		if (flags & LINT_BIT(l)) {
 			int n = snprintf(buf + at, len - at, "%s%s", at ? "," : "", lint_names[l].name);
 
-			if (n < 0 || (size_t)n >= len - at)
-				break; /* cut: what fits stays */
+			if (n < 0 || (size_t)n >= len - at) {
+				buf[at] = 0; /* a name that does not fit is left out whole */
+				break;
+			}
 			at += (size_t)n;
 		}
 	return buf;
