@@ -31,20 +31,24 @@
 #                   tests/programs/block-on bo_yield), current-thread and
 #                   multi-thread, untraced (A) and traced (B) interleaved,
 #                   medians of BENCH_RUNS: what the tracer adds per root poll
+#   7. seek         `top --replay`'s stepping back (tools/seek_bench.c): a
+#                   synthetic recording of BENCH_SEEK_EVENTS events opened
+#                   with the replay cursor's checkpoints and without; seeks
+#                   back from the end and steps of 1%, pinned to one CPU
 #   then a summary against the targets of issue 7.
 #
-# Environment (defaults): BENCH_ONLY ("uprobe overhead daemon attach exports roots"),
+# Environment (defaults): BENCH_ONLY ("uprobe overhead daemon attach exports roots seek"),
 # BENCH_RUNS (5), BENCH_PINGPONG ("64 10000": pairs, round trips per pair),
 # BENCH_ECHO ("32 200000": connections, requests), BENCH_REPLAY_EVENTS
 # (10000000), BENCH_LIVE_TASKS (1000000), BENCH_FUTURES (600),
-# BENCH_ROOT_POLLS (20000), BENCH_DIR
+# BENCH_ROOT_POLLS (20000), BENCH_SEEK_EVENTS (5000000), BENCH_DIR
 # (build/bench: scratch files, the tokio-tracing build, the generated
 # program; results.txt keeps this run's output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DIR=${BENCH_DIR:-build/bench}
-ONLY=${BENCH_ONLY:-uprobe overhead daemon attach exports roots}
+ONLY=${BENCH_ONLY:-uprobe overhead daemon attach exports roots seek}
 RUNS=${BENCH_RUNS:-5}
 read -r PP_PAIRS PP_ROUNDS <<<"${BENCH_PINGPONG:-64 10000}"
 read -r ECHO_CONNS ECHO_REQUESTS <<<"${BENCH_ECHO:-32 200000}"
@@ -52,6 +56,7 @@ REPLAY_EVENTS=${BENCH_REPLAY_EVENTS:-10000000}
 LIVE_TASKS=${BENCH_LIVE_TASKS:-1000000}
 FUTURES=${BENCH_FUTURES:-600}
 ROOT_POLLS=${BENCH_ROOT_POLLS:-20000}
+SEEK_EVENTS=${BENCH_SEEK_EVENTS:-5000000}
 CARGO=${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}
 
 BIN=$PWD/build/async-inspect-bpf
@@ -518,6 +523,25 @@ if want roots; then
 			"$polls" "${SUM[root.$flavor.per_poll]}" \
 			"$(calc 'c * 1000 / h' -v c="${SUM[root.$flavor.per_poll]}" -v h="$HIT_NS")"
 	done
+fi
+
+# ---------------------------------------------------------------------------
+# 7. stepping back through a long recording (the replay cursor, issue 19)
+if want seek; then
+	say ""
+	say "== 7. seek: the replay cursor on $SEEK_EVENTS events (gen_recording --live 1000 --polls 20), one CPU =="
+	rec=$S/seek.rec
+	"$TOOLS/gen_recording" "$rec" "$SEEK_EVENTS" --live 1000 --polls 20 >/dev/null
+	cpu=$(nproc)
+	pin=(taskset -c $((cpu > 1 ? 1 : 0)))
+	command -v taskset >/dev/null || pin=()
+	for mode in checkpoints none; do
+		a=()
+		[ "$mode" = none ] && a=(--none)
+		say "  $([ "$mode" = none ] && echo "without checkpoints (every seek back replays from the start)" || echo "with checkpoints (default: every 65536 records, at most 64 and 256 MiB)"):"
+		"${pin[@]}" "$TOOLS/seek_bench" "$rec" "${a[@]}" | sed 's/^/    /' | tee -a "$RESULTS"
+	done
+	rm -f "$rec"
 fi
 
 # ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ static const char *no_site_reason(const struct task_info *t, int stack_err, int 
 	if (stack_err == -ENOENT && !t->polls)
 		return "not polled since the attach";
 	if (stack_err == -ENOENT)
-		return "no waker was cloned in its polls (no leaf future parked it)";
+		return PARKED_NO_WAKER_CLONED;
 	if (stack_err == -ESTALE)
 		return "its last stack belongs to an earlier task at the same address";
 	if (stack_err == -EPROTO)

@@ -36,6 +36,10 @@ struct parked_opts {
 	__u64 now; /* the records' timestamp */
 };
 
+/* The detail of a task's AIB_AWAIT_NONE record when none of its polls
+ * cloned its waker: then no future keeps a way to wake it (lints.h). */
+#define PARKED_NO_WAKER_CLONED "no waker was cloned in its polls (no leaf future parked it)"
+
 struct parked_stats {
 	__u32 parked;	     /* tasks looked at */
 	__u32 from_stack;

@@ -18,6 +18,26 @@ void id_table__release(struct id_table *t)
 	*t = (struct id_table){0};
 }
 
+int id_table__clone(struct id_table *to, const struct id_table *from)
+{
+	*to = (struct id_table){.elem = from->elem, .n = from->n, .cap = from->n};
+	to->index = u64_map__clone(from->index);
+	if (from->n)
+		to->items = malloc(from->n * from->elem);
+	if (!to->index || (from->n && !to->items)) {
+		id_table__release(to);
+		return -ENOMEM;
+	}
+	if (from->n)
+		memcpy(to->items, from->items, from->n * from->elem);
+	return 0;
+}
+
+size_t id_table__bytes(const struct id_table *t)
+{
+	return u64_map__bytes(t->index) + t->cap * t->elem;
+}
+
 void *id_table__find(const struct id_table *t, __u64 key)
 {
 	__u32 i;

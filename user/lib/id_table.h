@@ -21,6 +21,10 @@ struct id_table {
 
 int id_table__init(struct id_table *t, size_t elem); /* 0 or -ENOMEM */
 void id_table__release(struct id_table *t);
+/* *to = a copy of *from (its records byte for byte): 0 or -ENOMEM (then *to
+ * is empty, to release or drop). */
+int id_table__clone(struct id_table *to, const struct id_table *from);
+size_t id_table__bytes(const struct id_table *t); /* owned bytes */
 /* The record for key, or NULL. */
 void *id_table__find(const struct id_table *t, __u64 key);
 /* The record for key, appended zeroed when absent (then *added is true if

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "lib/samples.h"
 
 static __u64 next_rand(struct samples *s)
@@ -77,4 +78,22 @@ void samples__release(struct samples *s)
 {
 	free(s->v);
 	*s = (struct samples){0};
+}
+
+int samples__clone(struct samples *to, const struct samples *from)
+{
+	*to = *from;
+	to->v = NULL;
+	to->cap = 0;
+	if (!from->n)
+		return 0;
+	/* exactly what it holds: a checkpoint's copy may never grow */
+	to->v = malloc(from->n * sizeof(*to->v));
+	if (!to->v) {
+		*to = (struct samples){0};
+		return -ENOMEM;
+	}
+	memcpy(to->v, from->v, from->n * sizeof(*to->v));
+	to->cap = from->n;
+	return 0;
 }

@@ -26,5 +26,8 @@ int samples__add(struct samples *s, __u64 value); /* 0 or -ENOMEM (value still c
 __u64 samples__quantile(struct samples *s, double q);
 bool samples__exact(const struct samples *s);
 void samples__release(struct samples *s);
+/* *to = a copy of *from, its own values (and reservoir state, so both go on
+ * alike): 0 or -ENOMEM (then *to is empty). */
+int samples__clone(struct samples *to, const struct samples *from);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "lib/u64_map.h"
 
 struct slot {
@@ -36,6 +37,27 @@ void u64_map__free(struct u64_map *m)
 		return;
 	free(m->slots);
 	free(m);
+}
+
+struct u64_map *u64_map__clone(const struct u64_map *m)
+{
+	struct u64_map *c = malloc(sizeof(*c));
+
+	if (!c)
+		return NULL;
+	*c = *m;
+	c->slots = malloc(m->cap * sizeof(*m->slots));
+	if (!c->slots) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c->slots, m->slots, m->cap * sizeof(*m->slots));
+	return c;
+}
+
+size_t u64_map__bytes(const struct u64_map *m)
+{
+	return m ? sizeof(*m) + m->cap * sizeof(*m->slots) : 0;
 }
 
 static struct slot *find(const struct u64_map *m, __u64 key)

@@ -25,6 +25,11 @@ static inline size_t u64_hash(__u64 k)
 
 struct u64_map *u64_map__new(void);
 void u64_map__free(struct u64_map *m);
+/* A copy of every entry (same capacity, so the same visiting order); NULL
+ * when out of memory. */
+struct u64_map *u64_map__clone(const struct u64_map *m);
+/* Bytes it owns, for memory budgets. */
+size_t u64_map__bytes(const struct u64_map *m);
 /* Insert or overwrite. 0 or -ENOMEM. */
 int u64_map__set(struct u64_map *m, __u64 key, __u32 value);
 bool u64_map__get(const struct u64_map *m, __u64 key, __u32 *value);

@@ -42,6 +42,45 @@ void blocking_calls__free(struct blocking_calls *b)
 	free(b);
 }
 
+struct blocking_calls *blocking_calls__clone(const struct blocking_calls *b)
+{
+	struct blocking_calls *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->unkept = b->unkept;
+	c->by_key = u64_map__clone(b->by_key);
+	if (b->nsites)
+		c->sites = calloc(b->nsites, sizeof(*c->sites));
+	if (!c->by_key || (b->nsites && !c->sites))
+		goto fail;
+	c->cap = b->nsites;
+	for (; c->nsites < b->nsites; c->nsites++) {
+		const struct blocked_site *from = &b->sites[c->nsites];
+		struct blocked_site *s = &c->sites[c->nsites];
+
+		*s = *from;
+		s->example = NULL;
+		if (from->example && !(s->example = malloc(from->example->hdr.size)))
+			goto fail;
+		if (from->example)
+			memcpy(s->example, from->example, from->example->hdr.size);
+	}
+	return c;
+fail:
+	blocking_calls__free(c);
+	return NULL;
+}
+
+size_t blocking_calls__bytes(const struct blocking_calls *b)
+{
+	size_t n = sizeof(*b) + b->cap * sizeof(*b->sites) + u64_map__bytes(b->by_key);
+
+	for (size_t i = 0; i < b->nsites; i++)
+		n += b->sites[i].example ? b->sites[i].example->hdr.size : 0;
+	return n;
+}
+
 static __u64 mix(__u64 h, const void *p, size_t n)
 {
 	const __u8 *c = p;

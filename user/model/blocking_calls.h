@@ -39,6 +39,10 @@ const struct blocked_site *blocking_calls__get(const struct blocking_calls *b, s
 /* calls that found no room for their site (counted, not kept) */
 __u64 blocking_calls__unkept(const struct blocking_calls *b);
 
+/* A copy, its examples its own; NULL when out of memory. */
+struct blocking_calls *blocking_calls__clone(const struct blocking_calls *b);
+size_t blocking_calls__bytes(const struct blocking_calls *b); /* owned bytes */
+
 /* "futex wait on 0x7f..", "sleep", "read fd 7", "syscall 999": into buf */
 const char *blocking_call__what(__u32 syscall, __u32 op, __u64 arg, char *buf, size_t len);
 /* Is it a futex wait (arg = the address of the lock word)? */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ struct location_table {
 	struct location *locs;
 	size_t nlocs, locs_cap;
 	struct u64_map *loc_by_key; /* mixed key -> first index with that key */
+	struct u64_map *loc_by_text; /* the interned string's address -> its index */
+	size_t text_bytes;
 };
 
 struct location_table *location_table__new(void)
@@ -32,7 +35,8 @@ struct location_table *location_table__new(void)
 		return NULL;
 	t->files = u64_map__new();
 	t->loc_by_key = u64_map__new();
-	if (!t->files || !t->loc_by_key) {
+	t->loc_by_text = u64_map__new();
+	if (!t->files || !t->loc_by_key || !t->loc_by_text) {
 		location_table__free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -52,6 +56,7 @@ void location_table__free(struct location_table *t)
 	free(t->locs);
 	u64_map__free(t->files);
 	u64_map__free(t->loc_by_key);
+	u64_map__free(t->loc_by_text);
 	free(t);
 }
 
@@ -90,8 +95,13 @@ const char *location_table__intern(struct location_table *t, __u64 file_addr, __
 	     : !col ? asprintf(&l->text, "%s:%u", file, line)
 		    : asprintf(&l->text, "%s:%u:%u", file, line, col)) < 0)
 		return NULL;
+	if (u64_map__set(t->loc_by_text, (uintptr_t)l->text, (__u32)t->nlocs)) {
+		free(l->text);
+		return NULL;
+	}
 	if (!u64_map__get(t->loc_by_key, key, NULL))
 		u64_map__set(t->loc_by_key, key, (__u32)t->nlocs);
+	t->text_bytes += strlen(l->text) + 1;
 	t->nlocs++;
 	return l->text;
 }
@@ -114,4 +124,61 @@ int location_table__define_file(struct location_table *t, const struct aib_rec_l
 	}
 	t->nfiles++;
 	return 0;
+}
+
+struct location_table *location_table__clone(const struct location_table *t)
+{
+	struct location_table *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->files = u64_map__clone(t->files);
+	c->loc_by_key = u64_map__clone(t->loc_by_key);
+	c->loc_by_text = u64_map__new();
+	c->file_names = calloc(t->nfiles ? t->nfiles : 1, sizeof(*c->file_names));
+	c->locs = calloc(t->nlocs ? t->nlocs : 1, sizeof(*c->locs));
+	c->files_cap = t->nfiles ? t->nfiles : 1;
+	c->locs_cap = t->nlocs ? t->nlocs : 1;
+	if (!c->files || !c->loc_by_key || !c->loc_by_text || !c->file_names || !c->locs)
+		goto fail;
+	for (; c->nfiles < t->nfiles; c->nfiles++)
+		if (!(c->file_names[c->nfiles] = strdup(t->file_names[c->nfiles])))
+			goto fail;
+	/* same indexes as t: translate() goes through them */
+	while (c->nlocs < t->nlocs) {
+		struct location *l = &c->locs[c->nlocs];
+
+		*l = t->locs[c->nlocs];
+		if (!(l->text = strdup(l->text)))
+			goto fail;
+		c->nlocs++; /* its text is the table's to free from here */
+		if (u64_map__set(c->loc_by_text, (uintptr_t)l->text, (__u32)(c->nlocs - 1)))
+			goto fail;
+	}
+	c->text_bytes = t->text_bytes;
+	return c;
+fail:
+	location_table__free(c);
+	return NULL;
+}
+
+const char *location_table__translate(const struct location_table *t,
+				      const struct location_table *copy, const char *loc)
+{
+	__u32 idx;
+
+	if (!loc || !u64_map__get(t->loc_by_text, (uintptr_t)loc, &idx) || idx >= copy->nlocs)
+		return NULL;
+	return copy->locs[idx].text;
+}
+
+size_t location_table__bytes(const struct location_table *t)
+{
+	size_t n = sizeof(*t) + u64_map__bytes(t->files) + u64_map__bytes(t->loc_by_key) +
+		   u64_map__bytes(t->loc_by_text) + t->files_cap * sizeof(*t->file_names) +
+		   t->locs_cap * sizeof(*t->locs) + t->text_bytes;
+
+	for (size_t i = 0; i < t->nfiles; i++)
+		n += strlen(t->file_names[i]) + 1;
+	return n;
 }

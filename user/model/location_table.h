@@ -23,4 +23,14 @@ int location_table__define_file(struct location_table *t, const struct aib_rec_l
 const char *location_table__intern(struct location_table *t, __u64 file_addr, __u32 line,
 				   __u32 col);
 
+/* A copy with strings of its own; NULL when out of memory. */
+struct location_table *location_table__clone(const struct location_table *t);
+/* The string of `copy` (a clone of t, or of a clone of t) for the string
+ * `loc` of t: records of a copied model point into their own table, so a
+ * model outlives the one it was copied from. NULL for NULL or a string t
+ * never interned. */
+const char *location_table__translate(const struct location_table *t,
+				      const struct location_table *copy, const char *loc);
+size_t location_table__bytes(const struct location_table *t); /* owned bytes */
+
 #endif

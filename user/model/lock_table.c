@@ -491,6 +491,71 @@ void lock_table__finish(struct lock_table *lt, __u64 end_ts)
 	}
 }
 
+struct lock_table *lock_table__clone(const struct lock_table *lt)
+{
+	struct lock_table *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	*c = *lt;
+	c->locks = NULL;
+	c->n = c->cap = 0;
+	c->by_addr = u64_map__clone(lt->by_addr);
+	c->waiting = u64_map__clone(lt->waiting);
+	c->holding = u64_map__clone(lt->holding);
+	if (lt->n)
+		c->locks = calloc(lt->n, sizeof(*c->locks));
+	if (!c->by_addr || !c->waiting || !c->holding || (lt->n && !c->locks))
+		goto fail;
+	c->cap = lt->n;
+	for (; c->n < lt->n; c->n++) {
+		const struct lock_info *from = &lt->locks[c->n].info;
+		struct lock *k = &c->locks[c->n];
+		struct lock_info *l = &k->info;
+
+		*k = lt->locks[c->n];
+		l->holders = NULL;
+		l->waiters = NULL;
+		l->holders_cap = l->waiters_cap = 0;
+		l->nholders = l->nwaiters = 0;
+		l->wait = l->hold = (struct samples){0};
+		if (samples__clone(&l->wait, &from->wait) || samples__clone(&l->hold, &from->hold))
+			goto fail_lock;
+		if (from->nholders &&
+		    !(l->holders = malloc(from->nholders * sizeof(*l->holders))))
+			goto fail_lock;
+		if (from->nwaiters &&
+		    !(l->waiters = malloc(from->nwaiters * sizeof(*l->waiters))))
+			goto fail_lock;
+		l->nholders = l->holders_cap = from->nholders;
+		l->nwaiters = l->waiters_cap = from->nwaiters;
+		if (from->nholders)
+			memcpy(l->holders, from->holders, from->nholders * sizeof(*l->holders));
+		if (from->nwaiters)
+			memcpy(l->waiters, from->waiters, from->nwaiters * sizeof(*l->waiters));
+	}
+	return c;
+fail_lock:
+	lock_release(&c->locks[c->n]);
+fail:
+	lock_table__free(c);
+	return NULL;
+}
+
+size_t lock_table__bytes(const struct lock_table *lt)
+{
+	size_t n = sizeof(*lt) + lt->cap * sizeof(*lt->locks) + u64_map__bytes(lt->by_addr) +
+		   u64_map__bytes(lt->waiting) + u64_map__bytes(lt->holding);
+
+	for (size_t i = 0; i < lt->n; i++) {
+		const struct lock_info *l = &lt->locks[i].info;
+
+		n += l->holders_cap * sizeof(*l->holders) + l->waiters_cap * sizeof(*l->waiters) +
+		     (l->wait.cap + l->hold.cap) * sizeof(__u64);
+	}
+	return n;
+}
+
 size_t lock_table__count(const struct lock_table *lt)
 {
 	return lt->n;

@@ -99,6 +99,11 @@ const struct lock_info *lock_table__waiting_for(const struct lock_table *lt, __u
 __u64 lock_table__evicted(const struct lock_table *lt);
 __u64 lock_table__anomalies(const struct lock_table *lt);
 
+/* A copy that goes on alone (holders, waiters, samples, indexes); NULL when
+ * out of memory. */
+struct lock_table *lock_table__clone(const struct lock_table *lt);
+size_t lock_table__bytes(const struct lock_table *lt); /* owned bytes */
+
 /* "Mutex", "RwLock", "Semaphore", "channel", "lock" */
 const char *lock_type_name(enum lock_type t);
 /* "Mutex@0x55d0c0a0", "Semaphore(3)@0x...": into buf */

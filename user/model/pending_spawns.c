@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include "lib/array.h"
 #include "lib/u64_map.h"
+#include "model/location_table.h"
 #include "model/pending_spawns.h"
+#include <string.h>
 
 struct pending_spawns {
 	struct pending_spawn *slots;
@@ -148,4 +150,36 @@ void pending_spawns__for_each(const struct pending_spawns *p,
 	struct visit_ctx v = {p, cb, ctx};
 
 	u64_map__for_each(p->by_id, visit, &v);
+}
+
+struct pending_spawns *pending_spawns__clone(const struct pending_spawns *p,
+					     const struct location_table *from,
+					     const struct location_table *to)
+{
+	struct pending_spawns *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->by_id = u64_map__clone(p->by_id);
+	c->slots = malloc((p->n ? p->n : 1) * sizeof(*c->slots));
+	c->free_slots = malloc((p->nfree ? p->nfree : 1) * sizeof(*c->free_slots));
+	if (!c->by_id || !c->slots || !c->free_slots) {
+		pending_spawns__free(c);
+		return NULL;
+	}
+	c->n = c->cap = p->n;
+	c->nfree = c->free_cap = p->nfree;
+	if (p->n)
+		memcpy(c->slots, p->slots, p->n * sizeof(*c->slots));
+	if (p->nfree)
+		memcpy(c->free_slots, p->free_slots, p->nfree * sizeof(*c->free_slots));
+	for (size_t i = 0; i < c->n; i++)
+		c->slots[i].location = location_table__translate(from, to, c->slots[i].location);
+	return c;
+}
+
+size_t pending_spawns__bytes(const struct pending_spawns *p)
+{
+	return sizeof(*p) + p->cap * sizeof(*p->slots) + p->free_cap * sizeof(*p->free_slots) +
+	       u64_map__bytes(p->by_id);
 }

@@ -44,4 +44,12 @@ void pending_spawns__for_each(const struct pending_spawns *p,
 			      int (*cb)(__u64 id, const struct pending_spawn *s, void *ctx),
 			      void *ctx);
 
+struct location_table;
+/* A copy whose locations are `to`'s strings (a clone of `from`, the table
+ * p's point into); NULL when out of memory. */
+struct pending_spawns *pending_spawns__clone(const struct pending_spawns *p,
+					     const struct location_table *from,
+					     const struct location_table *to);
+size_t pending_spawns__bytes(const struct pending_spawns *p); /* owned bytes */
+
 #endif

@@ -5,6 +5,7 @@
  * intervals are counted up to the end), read, freed.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lib/array.h"
@@ -157,10 +158,14 @@ void task_model__finish(struct task_model *m, __u64 end_ts)
 	for (size_t i = 0; i < m->ntasks; i++) {
 		struct task_info *t = &m->tasks[i];
 
-		if (t->state == TASK_RUNNING)
+		if (t->state == TASK_RUNNING) {
 			t->busy_ns += end_ts > t->poll_start ? end_ts - t->poll_start : 0;
-		else if (t->state != TASK_COMPLETED)
+		} else if (t->state != TASK_COMPLETED) {
+			__u64 since = t->since;
+
 			task_info__leave_state(t, end_ts, false);
+			t->since = since; /* read on: how long it has been idle or runnable */
+		}
 		if (t->kind == TASK_RUNTIME) {
 			s->runtime_tasks++;
 			continue;
@@ -250,4 +255,78 @@ size_t task_model__join_waits(const struct task_model *m, struct join_wait *out,
 size_t task_model__pending_spawns(const struct task_model *m)
 {
 	return pending_spawns__count(m->pending);
+}
+
+/* The retired counts, keyed by the clone's location strings. */
+static int clone_retired(struct task_model *c, const struct task_model *m)
+{
+	for (size_t i = 0; i < m->retired.n; i++) {
+		const struct retired_location *r = id_table__at(&m->retired, i);
+		const char *loc = location_table__translate(m->locations, c->locations, r->location);
+		struct retired_location *to = id_table__get(&c->retired, (uintptr_t)loc, NULL);
+
+		if (!to)
+			return -ENOMEM;
+		*to = *r;
+		to->location = loc;
+	}
+	return 0;
+}
+
+struct task_model *task_model__clone(const struct task_model *m)
+{
+	struct task_model *c = calloc(1, sizeof(*c));
+	const char *last_from = NULL, *last_to = NULL;
+
+	if (!c)
+		return NULL;
+	/* the scalars (summary, counters, bounds); every pointer is redone below */
+	*c = *m;
+	c->tasks = NULL;
+	c->ntasks = c->tasks_cap = 0;
+	c->sum.exe = c->sum.runtime_desc = NULL;
+	c->threads = c->retired = (struct id_table){0};
+	c->live = u64_map__clone(m->live);
+	c->locations = location_table__clone(m->locations);
+	c->pending = c->locations ? pending_spawns__clone(m->pending, m->locations, c->locations)
+				  : NULL;
+	c->locks = lock_table__clone(m->locks);
+	c->blocking = blocking_calls__clone(m->blocking);
+	if (!c->live || !c->locations || !c->pending || !c->locks || !c->blocking ||
+	    (m->sum.exe && !(c->sum.exe = strdup(m->sum.exe))) ||
+	    (m->sum.runtime_desc && !(c->sum.runtime_desc = strdup(m->sum.runtime_desc))) ||
+	    id_table__clone(&c->threads, &m->threads) ||
+	    id_table__init(&c->retired, sizeof(struct retired_location)) || clone_retired(c, m))
+		goto fail;
+	if (m->ntasks && !(c->tasks = malloc(m->ntasks * sizeof(*c->tasks))))
+		goto fail;
+	c->tasks_cap = m->ntasks;
+	for (; c->ntasks < m->ntasks; c->ntasks++) {
+		struct task_info *t = &c->tasks[c->ntasks];
+
+		if (task_info__clone(t, &m->tasks[c->ntasks]))
+			goto fail;
+		/* tasks of one spawn site come in runs: one lookup per run */
+		if (t->location != last_from) {
+			last_from = t->location;
+			last_to = location_table__translate(m->locations, c->locations, t->location);
+		}
+		t->location = last_to;
+	}
+	return c;
+fail:
+	task_model__free(c);
+	return NULL;
+}
+
+size_t task_model__bytes(const struct task_model *m)
+{
+	size_t n = sizeof(*m) + m->tasks_cap * sizeof(*m->tasks) + u64_map__bytes(m->live) +
+		   pending_spawns__bytes(m->pending) + location_table__bytes(m->locations) +
+		   id_table__bytes(&m->threads) + id_table__bytes(&m->retired) +
+		   lock_table__bytes(m->locks) + blocking_calls__bytes(m->blocking);
+
+	for (size_t i = 0; i < m->ntasks; i++)
+		n += task_info__bytes(&m->tasks[i]);
+	return n;
 }

@@ -67,6 +67,12 @@ static inline enum task_kind task_kind_of_spawn(__u32 spawn_flags)
 void task_info__release(struct task_info *t); /* frees what the task owns */
 struct task_extra *task_info__extra(struct task_info *t);
 void task_info__leave_state(struct task_info *t, __u64 ts, bool polled);
+/* A poll of d ns is over: its time into busy_ns (and the poll histogram). */
+void task_info__poll_done(struct task_info *t, __u64 d);
+/* *to = a copy of *from owning copies of what *from owns: 0 or -ENOMEM (then
+ * *to owns nothing). Its location is from's, for the caller to translate. */
+int task_info__clone(struct task_info *to, const struct task_info *from);
+size_t task_info__bytes(const struct task_info *t); /* what it owns, itself aside */
 /* The task as its spawn call left it: runnable since the call. */
 void task_info__spawned(struct task_info *t, const struct pending_spawn *p);
 

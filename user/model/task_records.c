@@ -21,7 +21,7 @@ static void complete(struct task_model *m, struct task_info *t, __u64 ts)
 	if (t->state == TASK_COMPLETED)
 		return;
 	if (t->state == TASK_RUNNING)
-		t->busy_ns += ts > t->poll_start ? ts - t->poll_start : 0;
+		task_info__poll_done(t, ts > t->poll_start ? ts - t->poll_start : 0);
 	else
 		task_info__leave_state(t, ts, false);
 	t->state = TASK_COMPLETED;
@@ -232,7 +232,7 @@ static int on_poll_begin(struct task_model *m, const struct aib_ev_poll *e)
 		/* Rescheduled at the end of a poll and picked up by another
 		 * thread before the first one's end record was written: that
 		 * poll is over by now; its end, still in flight, is ignored. */
-		t->busy_ns += e->hdr.ts > t->poll_start ? e->hdr.ts - t->poll_start : 0;
+		task_info__poll_done(t, e->hdr.ts > t->poll_start ? e->hdr.ts - t->poll_start : 0);
 	t->state = TASK_RUNNING;
 	t->poll_start = e->hdr.ts;
 	t->poll_tid = e->hdr.tid;
@@ -258,7 +258,7 @@ static int on_poll_end(struct task_model *m, const struct aib_ev_poll *e)
 	}
 	if (t->poll_tid && t->poll_tid != e->hdr.tid)
 		return 0; /* the end of a poll another thread's began superseded */
-	t->busy_ns += ts > t->poll_start ? ts - t->poll_start : 0;
+	task_info__poll_done(t, ts > t->poll_start ? ts - t->poll_start : 0);
 	t->last_poll_end_ts = ts;
 	t->since = ts;
 	switch (e->result) {

@@ -22,6 +22,7 @@ void task_info__release(struct task_info *t)
 		free(t->sched.many);
 	}
 	if (t->extra) {
+		free(t->extra->poll_hist);
 		free(t->extra->name);
 		free(t->extra->await);
 		free(t->extra);
@@ -67,6 +68,101 @@ struct samples *task_info__sched(struct task_info *t, struct samples *one)
 		*one = (struct samples){.v = &t->sched.one, .n = 1, .cap = 1, .count = 1,
 					.sum = t->sched.one, .min = t->sched.one, .max = t->sched.one};
 	return one;
+}
+
+static void poll_hist_add(struct task_poll_hist *h, __u64 d)
+{
+	h->count++;
+	h->bucket[task_hist__bucket(d)]++;
+	if (d > h->max_ns)
+		h->max_ns = d;
+}
+
+/* From the second poll on, each poll's duration goes into a histogram (the
+ * first one's too, which busy_ns held alone until then). Out of memory,
+ * the histogram only misses polls: busy_ns stays exact. */
+void task_info__poll_done(struct task_info *t, __u64 d)
+{
+	struct task_poll_hist *h = t->extra ? t->extra->poll_hist : NULL;
+
+	if (!h && t->polls > 1 && task_info__extra(t)) {
+		h = t->extra->poll_hist = calloc(1, sizeof(*h));
+		if (h && t->polls == 2)
+			poll_hist_add(h, t->busy_ns); /* the first poll */
+	}
+	if (h)
+		poll_hist_add(h, d);
+	t->busy_ns += d;
+}
+
+const struct task_poll_hist *task_info__poll_hist(const struct task_info *t,
+						  struct task_poll_hist *one)
+{
+	if (t->extra && t->extra->poll_hist)
+		return t->extra->poll_hist;
+	*one = (struct task_poll_hist){0};
+	/* polled once: busy_ns is that poll, unless it is still running */
+	if (t->state != TASK_RUNNING && (t->polls || t->busy_ns) && t->polls <= 1) {
+		one->count = 1;
+		one->max_ns = t->busy_ns;
+		one->bucket[task_hist__bucket(t->busy_ns)] = 1;
+	}
+	return one;
+}
+
+int task_info__clone(struct task_info *to, const struct task_info *from)
+{
+	const struct task_extra *x = from->extra;
+	struct task_extra *y;
+
+	*to = *from;
+	to->extra = NULL;
+	if (from->nsched > 1) {
+		to->sched.many = malloc(sizeof(*to->sched.many));
+		if (!to->sched.many || samples__clone(to->sched.many, from->sched.many)) {
+			free(to->sched.many);
+			to->nsched = 0;
+			return -ENOMEM;
+		}
+	}
+	if (!x)
+		return 0;
+	y = to->extra = malloc(sizeof(*y));
+	if (!y)
+		goto fail;
+	*y = *x;
+	y->name = NULL;
+	y->await = NULL;
+	y->poll_hist = NULL;
+	if ((x->name && !(y->name = strdup(x->name))) ||
+	    (x->await && !(y->await = malloc(x->await->hdr.size))) ||
+	    (x->poll_hist && !(y->poll_hist = malloc(sizeof(*y->poll_hist)))))
+		goto fail;
+	if (x->await)
+		memcpy(y->await, x->await, x->await->hdr.size);
+	if (x->poll_hist)
+		*y->poll_hist = *x->poll_hist;
+	return 0;
+fail:
+	task_info__release(to);
+	to->extra = NULL;
+	to->nsched = 0;
+	return -ENOMEM;
+}
+
+size_t task_info__bytes(const struct task_info *t)
+{
+	size_t n = 0;
+
+	if (t->nsched > 1)
+		n += sizeof(*t->sched.many) + t->sched.many->cap * sizeof(__u64);
+	if (t->extra) {
+		n += sizeof(*t->extra);
+		n += t->extra->name ? strlen(t->extra->name) + 1 : 0;
+		n += t->extra->await ? t->extra->await->hdr.size : 0;
+		n += t->extra->poll_hist ? sizeof(*t->extra->poll_hist) : 0;
+	}
+	return n;
 }
 
 /* Close the interval of the current state at ts. A runnable interval that

@@ -416,6 +416,25 @@ const char *recording_reader__problem(const struct recording_reader *r)
 	return r ? r->problem : "";
 }
 
+__u64 recording_reader__tell(const struct recording_reader *r)
+{
+	return r ? r->buf_off + r->pos : 0;
+}
+
+int recording_reader__seek(struct recording_reader *r, __u64 offset, __u64 records)
+{
+	if (!r)
+		return -EINVAL;
+	if (lseek(r->fd, (off_t)offset, SEEK_SET) < 0)
+		return -errno;
+	r->buf_off = offset;
+	r->pos = r->len = 0;
+	r->eof = r->done = r->cut = r->mismatch = false;
+	r->result = 0;
+	r->records = records;
+	return 0;
+}
+
 void recording_reader__free(struct recording_reader *r)
 {
 	if (!r)

@@ -69,6 +69,12 @@ bool recording_reader__truncated(const struct recording_reader *r);
 __u64 recording_reader__records(const struct recording_reader *r); /* records returned so far */
 /* "" or a one-line description of the last problem, for the caller to print. */
 const char *recording_reader__problem(const struct recording_reader *r);
+/* The file offset of the next record (the header's size before the first). */
+__u64 recording_reader__tell(const struct recording_reader *r);
+/* Read on from `offset`, a value tell() returned, as if `records` records
+ * had been read: a replay resumes there (replay_cursor.h). The end of the
+ * stream (and what it found wrong) is found again on the way. 0 or -errno. */
+int recording_reader__seek(struct recording_reader *r, __u64 offset, __u64 records);
 void recording_reader__free(struct recording_reader *r);
 
 #endif /* AIB_RECORDING_H */
