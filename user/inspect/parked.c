@@ -221,6 +221,20 @@ static int from_stack(const struct parked_opts *o, const struct task_info *t,
 	return err;
 }
 
+bool parked__due(const struct parked_opts *o, const struct task_info *t)
+{
+	const struct aib_rec_await *named = task_info__await(t);
+	/* never polled in the session: parked since it was first seen */
+	__u64 since = t->last_poll_end_ts ? t->last_poll_end_ts : t->spawn_ts;
+
+	if (t->kind == TASK_RUNTIME || (t->state != TASK_IDLE && t->state != TASK_RUNNABLE))
+		return false;
+	if (!o->min_parked_ns)
+		return true;
+	return t->state == TASK_IDLE && o->now >= since + o->min_parked_ns &&
+	       (!named || named->hdr.ts < since);
+}
+
 int parked__resolve(const struct parked_opts *o, struct parked_stats *st)
 {
 	struct scratch *sc = malloc(sizeof(*sc));
@@ -235,7 +249,7 @@ int parked__resolve(const struct parked_opts *o, struct parked_stats *st)
 		struct await_desc *d = &sc->desc;
 		int serr = -ENOENT;
 
-		if (t->kind == TASK_RUNTIME || (t->state != TASK_IDLE && t->state != TASK_RUNNABLE))
+		if (!parked__due(o, t))
 			continue;
 		st->parked++;
 		if (!from_memory(o, t, &sc->future, &sc->joined, d)) {

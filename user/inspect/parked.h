@@ -34,6 +34,10 @@ struct parked_opts {
 	int (*emit)(const struct aib_hdr *rec, void *ctx);
 	void *ctx;
 	__u64 now; /* the records' timestamp */
+	/* while the session runs (a live view): only the tasks idle this long
+	 * that no record names since their park began, so each park is
+	 * resolved once; 0: every parked task (the session's end) */
+	__u64 min_parked_ns;
 };
 
 /* The detail of a task's AIB_AWAIT_NONE record when none of its polls
@@ -47,6 +51,9 @@ struct parked_stats {
 	__u32 unknown;
 };
 
+/* Is t one that o resolves? */
+struct task_info;
+bool parked__due(const struct parked_opts *o, const struct task_info *t);
 /* 0 and *st, or -ENOMEM. Without `stacks` every task still gets a record
  * saying why nothing is known. */
 int parked__resolve(const struct parked_opts *o, struct parked_stats *st);
