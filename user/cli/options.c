@@ -31,6 +31,9 @@ static const char usage[] =
 	"       async-inspect-bpf replay FILE [--json FILE] [--debuginfo FILE] [EXPORTS]\n"
 	"                                                       report on a recording (no root)\n"
 	"       async-inspect-bpf test [TEST OPTIONS] -- CMD [ARGS...]  find hung tests (CI)\n"
+	"       async-inspect-bpf top --pid PID [OPTIONS]        the live task view (ncurses)\n"
+	"       async-inspect-bpf top [OPTIONS] -- CMD [ARGS...] the same, on a command it starts\n"
+	"       async-inspect-bpf top --replay FILE              a recording in that view, with a clock\n"
 	"\n"
 	"Shows every task of a tokio program: where it was spawned, its state, polls, busy,\n"
 	"idle and scheduling-delay times, and who woke it. Runs until Ctrl-C, --duration,\n"
@@ -109,6 +112,7 @@ enum {
 	OPT_OUTPUT,
 	OPT_TEST_CHILD,
 	OPT_DEBUGINFO,
+	OPT_REPLAY,
 };
 
 static const struct option longopts[] = {
@@ -136,6 +140,7 @@ static const struct option longopts[] = {
 	{"fail-on-hang", no_argument, 0, OPT_FAIL_ON_HANG},
 	{"output", required_argument, 0, OPT_OUTPUT},
 	{"debuginfo", required_argument, 0, OPT_DEBUGINFO},
+	{"replay", required_argument, 0, OPT_REPLAY}, /* top --replay FILE */
 	{"test-child", no_argument, 0, OPT_TEST_CHILD}, /* test's own, per process */
 	{0, 0, 0, 0},
 };
@@ -279,6 +284,9 @@ static int take_option(int c, const char *arg, struct options *o, char *err, siz
 		return 0;
 	case OPT_DEBUGINFO:
 		o->debuginfo = arg;
+		return 0;
+	case OPT_REPLAY:
+		o->replay = arg;
 		return 0;
 	case OPT_FLAMEGRAPH_KIND:
 		if (!strcmp(arg, "both"))
@@ -480,6 +488,18 @@ static int check_command(struct options *o, int argc, char **argv, const char *l
 	return check_outputs(o, err, errlen);
 }
 
+/* `top`: on a recording (--replay FILE), a command it starts (-- CMD), or
+ * a process (--pid). */
+static int top_command(struct options *o, int argc, char *err, size_t errlen)
+{
+	if (o->replay && (o->pid || optind < argc))
+		return bad(err, errlen, "top --replay FILE takes no process: it plays the recording");
+	if (o->json && !strcmp(o->json, "-"))
+		return bad(err, errlen, "top draws on the terminal: --json needs a file, not '-'");
+	o->cmd = o->replay ? CMD_REPLAY : optind < argc ? CMD_RUN : CMD_ATTACH;
+	return 0;
+}
+
 int options__parse(struct options *o, int argc, char **argv, char *err, size_t errlen)
 {
 	const char *live_option = NULL; /* the first option only a live session takes */
@@ -509,13 +529,15 @@ int options__parse(struct options *o, int argc, char **argv, char *err, size_t e
 					o->cmd = CMD_REPLAY;
 				else if (!strcmp(word, "test"))
 					o->cmd = CMD_TEST;
+				else if (!strcmp(word, "top"))
+					o->top = true;
 				else
 					return bad(err, errlen, "unknown command '%s' (try --help)", word);
 				have_cmd = true;
 				optind++;
 				continue;
 			}
-			if (o->cmd == CMD_REPLAY && !o->replay) {
+			if (o->cmd == CMD_REPLAY && !o->top && !o->replay) {
 				o->replay = word;
 				optind++;
 				continue;
@@ -538,6 +560,10 @@ int options__parse(struct options *o, int argc, char **argv, char *err, size_t e
 		if (!live_option)
 			live_option = live_only(c);
 	}
+	if (o->top && (ret = top_command(o, argc, err, errlen)))
+		return ret;
+	else if (!o->top && o->replay && o->cmd != CMD_REPLAY)
+		return bad(err, errlen, "--replay goes with top: top --replay FILE (or: replay FILE)");
 	return check_command(o, argc, argv, live_option, err, errlen);
 }
 

@@ -32,6 +32,7 @@ struct options {
 	const char *json;	/* "-" = stdout, then no text report */
 	const char *record;
 	const char *replay;	/* the recording to replay */
+	bool top;		/* `top`: the live view (cmd ATTACH, RUN, or REPLAY for --replay) */
 	size_t max_tasks;	/* rows in the task table; 0 = all */
 	size_t ringbuf_mb;	/* each CPU's ring buffer */
 	__u64 stuck_after_ns;
