@@ -169,6 +169,26 @@ static void test_commands(void **state)
 	assert_int_equal(p.o.max_tasks, 3);
 	assert_string_equal(p.o.exports.perfetto, "t");
 
+	/* top: on a process, a command, or a recording */
+	expect_ok(parse(&p, "top", "--pid", "7", "--locks", NULL));
+	assert_true(p.o.top);
+	assert_int_equal(p.o.cmd, CMD_ATTACH);
+	assert_int_equal(p.o.pid, 7);
+	expect_ok(parse(&p, "top", "--stuck-after", "1s", "--", "./app", "-x", NULL));
+	assert_int_equal(p.o.cmd, CMD_RUN);
+	assert_string_equal(p.o.argv[0], "./app");
+	expect_ok(parse(&p, "top", "--replay", "s.rec", NULL));
+	assert_int_equal(p.o.cmd, CMD_REPLAY);
+	assert_string_equal(p.o.replay, "s.rec");
+	expect_error(parse(&p, "top", "--replay", "s.rec", "--pid", "3", NULL),
+		     "top --replay FILE takes no process: it plays the recording");
+	expect_error(parse(&p, "top", "--json", "-", "--pid", "3", NULL),
+		     "top draws on the terminal: --json needs a file, not '-'");
+	expect_error(parse(&p, "--replay", "s.rec", NULL),
+		     "--replay goes with top: top --replay FILE (or: replay FILE)");
+	expect_error(parse(&p, "top", NULL),
+		     "which process? give --pid PID, or use `run -- CMD` (try --help)");
+
 	assert_int_equal(parse(&p, "--help", NULL)->ret, OPTIONS_HELP);
 	assert_int_equal(parse(&p, "replay", "-h", NULL)->ret, OPTIONS_HELP);
 	assert_int_equal(parse(&p, "-V", NULL)->ret, OPTIONS_VERSION);
@@ -248,7 +268,6 @@ static void test_command_fit(void **state)
 	static const char *const live_only[][2] = {
 		{"--pid", "3"},	 {"-d", "3"},	      {"--record", "o.rec"}, {"--locks", NULL},
 		{"--blocking", NULL}, {"--ringbuf-mb", "8"}, {"--blocking-threshold", "2ms"},
-		{"--debuginfo", "x.debug"},
 	};
 	struct parsed p;
 	char want[160];
@@ -374,6 +393,12 @@ static void test_debuginfo(void **state)
 	expect_ok(parse(&p, "test", eq, "--", "cargo", "test", NULL));
 	assert_int_equal(p.o.cmd, CMD_TEST);
 	assert_string_equal(p.o.debuginfo, path);
+	/* replay: names a stripped binary's code addresses from it */
+	expect_ok(parse(&p, "replay", "s.rec", "--debuginfo", path, NULL));
+	assert_int_equal(p.o.cmd, CMD_REPLAY);
+	assert_string_equal(p.o.debuginfo, path);
+	expect_error(parse(&p, "replay", "s.rec", "--debuginfo", "/nonexistent/app.debug", NULL),
+		     "--debuginfo /nonexistent/app.debug: No such file or directory");
 	/* after `--`, it is CMD's */
 	expect_ok(parse(&p, "run", "--", "./app", "--debuginfo", "/nonexistent", NULL));
 	assert_null(p.o.debuginfo);
