@@ -162,16 +162,15 @@ static void emit_process(struct live *l)
 	memcpy(rec.exe, name, strlen(name));
 	session__emit(l->session, &rec.hdr);
 
-	struct {
-		struct aib_rec_build_id r;
-		__u8 id[AIB_BUILD_ID_MAX];
-	} bid = {.r.hdr = {.kind = AIB_REC_BUILD_ID, .ts = rec.hdr.ts}};
-	int len = binary__build_id(l->bin, bid.r.id, AIB_BUILD_ID_MAX);
+	_Alignas(8) __u8 buf[sizeof(struct aib_rec_build_id) + AIB_BUILD_ID_MAX] = {0};
+	struct aib_rec_build_id *bid = (void *)buf;
+	int len = binary__build_id(l->bin, bid->id, AIB_BUILD_ID_MAX);
 
 	if (len > 0) {
-		bid.r.len = (__u32)len;
-		bid.r.hdr.size = (__u16)(sizeof(bid.r) + (size_t)len);
-		session__emit(l->session, &bid.r.hdr);
+		bid->hdr = (struct aib_hdr){.kind = AIB_REC_BUILD_ID, .ts = rec.hdr.ts,
+					    .size = (__u16)(sizeof(*bid) + (size_t)len)};
+		bid->len = (__u32)len;
+		session__emit(l->session, &bid->hdr);
 	}
 }
 
