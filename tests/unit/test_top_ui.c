@@ -248,14 +248,23 @@ static void test_columns(void **state)
 	assert_int_equal(c.x[TASK_COL_WARN], TOP_GUTTER);
 	for (int i = 1; i < TASK_COL_MAX; i++)
 		assert_int_equal(c.x[i], c.x[i - 1] + c.width[i - 1] + 1);
-	/* 100: all shown, Await and State whole, Location cut */
-	top_layout__columns(100, STUCK, &c);
-	assert_true(right_edge(&c) <= 100);
+	/* 120: each at a width that reads well, what is left to Location */
+	top_layout__columns(120, STUCK, &c);
+	assert_true(right_edge(&c) <= 120);
 	for (int i = 0; i < TASK_COL_MAX; i++)
 		assert_true(c.width[i] > 0);
+	assert_int_equal(c.width[TASK_COL_NAME], 15);
 	assert_int_equal(c.width[TASK_COL_AWAIT], 16);
 	assert_int_equal(c.width[TASK_COL_STATE], 12);
-	assert_true(c.width[TASK_COL_LOCATION] < 19);
+	assert_true(c.width[TASK_COL_LOCATION] >= 18);
+	/* 100: Location gives way rather than everything being cut */
+	top_layout__columns(100, STUCK, &c);
+	assert_true(right_edge(&c) <= 100);
+	assert_int_equal(c.width[TASK_COL_LOCATION], 0);
+	assert_int_equal(c.width[TASK_COL_NAME], 15);
+	assert_int_equal(c.width[TASK_COL_AWAIT], 16);
+	assert_int_equal(c.width[TASK_COL_STATE], 12);
+	assert_int_equal(c.width[TASK_COL_WARN], 9);
 	assert_numbers_whole(&c, STUCK);
 	/* 80x24: Location gives way first, Await keeps 12 */
 	top_layout__columns(80, STUCK, &c);

@@ -131,6 +131,21 @@ static const char *task_label(const struct task_info *t, struct await_desc *d, c
 
 /* ---- one task ---- */
 
+/* The live task with that id (or the last one that had it). */
+static const struct task_info *task_by_id(const struct task_model *m, __u64 id)
+{
+	const struct task_info *found = NULL;
+
+	for (size_t i = 0, n = task_model__task_count(m); id && i < n; i++) {
+		const struct task_info *t = task_model__task(m, i);
+
+		if (t->id == id && (!found || t->state != TASK_COMPLETED))
+			found = t;
+	}
+	return found;
+}
+
+
 static void add_times(struct top_lines *l, const struct task_row *r)
 {
 	const struct task_info *t = r->t;
@@ -242,7 +257,7 @@ static void add_await(struct top_lines *l, const struct task_model *m, const str
 	top_lines__add(l, TOP_LINE_TEXT, "%*swaiting for: %s (%s)", 2 * depth + 4, "",
 		       await_site__kind_name(d->kind), d->detail[0] ? d->detail : "?");
 	if (d->joined_id) {
-		const struct task_info *j = task_model__find(m, 0, d->joined_id);
+		const struct task_info *j = task_by_id(m, d->joined_id);
 
 		if (j) {
 			struct await_desc *jd = malloc(sizeof(*jd));
@@ -328,7 +343,7 @@ int top_lines__detail(struct top_lines *l, const struct task_table *tt, size_t r
 	top_lines__add(l, TOP_LINE_TEXT, "%s", "");
 	add_await(l, m, r, d);
 	if (det.joining_id && !(task_info__await(r->t) && d->joined_id == det.joining_id)) {
-		const struct task_info *j = task_model__find(m, 0, det.joining_id);
+		const struct task_info *j = task_by_id(m, det.joining_id);
 
 		top_lines__add(l, TOP_LINE_TEXT, "  Joins:    %s",
 			       j ? task_label(j, d, who, sizeof(who)) : "a task no longer known");
@@ -379,20 +394,6 @@ static int by_wait_desc(const void *a, const void *b)
 	if (x->wait.sum != y->wait.sum)
 		return x->wait.sum > y->wait.sum ? -1 : 1;
 	return x->acquisitions > y->acquisitions ? -1 : x->acquisitions < y->acquisitions;
-}
-
-/* The live task with that id (or the last one that had it). */
-static const struct task_info *task_by_id(const struct task_model *m, __u64 id)
-{
-	const struct task_info *found = NULL;
-
-	for (size_t i = 0, n = task_model__task_count(m); id && i < n; i++) {
-		const struct task_info *t = task_model__task(m, i);
-
-		if (t->id == id && (!found || t->state != TASK_COMPLETED))
-			found = t;
-	}
-	return found;
 }
 
 static const char *who(const struct task_model *m, __u64 id, struct await_desc *d, char *buf,

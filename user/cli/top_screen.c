@@ -240,6 +240,16 @@ static int collect_rows(struct top_screen *s, const struct task_table *tt,
 	return 0;
 }
 
+/* Every row the table has before filtering: all tasks but the carriers. */
+static size_t all_rows(const struct task_model *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0, count = task_model__task_count(m); i < count; i++)
+		n += task_model__task(m, i)->kind != TASK_RUNTIME;
+	return n;
+}
+
 static void measure(const struct task_row *r, unsigned natural[TASK_COL_MAX])
 {
 	char buf[256];
@@ -275,20 +285,9 @@ static int draw_tasks(struct top_screen *s, const struct top_frame *f, const str
 	cursor = top_ui__cursor(s->ui);
 	top_ui__table_opts(s->ui, &o);
 	snprintf(title, sizeof(title), "Task list: %zu shown of %zu; sorted by %s, %s%s%s%s; completed %s",
-		 n, task_table__rows(tt), task_col__name(o.sort),
+		 n, all_rows(f->model), task_col__name(o.sort),
 		 o.descending ? "descending" : "ascending", o.filter[0] ? "; filter \"" : "",
 		 o.filter, o.filter[0] ? "\"" : "", top_ui__completed(s->ui) ? "shown" : "hidden (c)");
-	if (cursor == TOP_NO_ROW) {
-		struct top_task_key k = {0};
-		size_t at = strlen(title);
-
-		top_ui__selected(s->ui, &k);
-		struct task_info t = {.id = k.id, .kind = k.id >= AIB_ROOT_ID_BASE ? TASK_BLOCK_ON : TASK_ASYNC};
-		char id[32];
-
-		snprintf(title + at, sizeof(title) - at, "; selected: task %s, not at this instant",
-			 report__task_id(&t, id, sizeof(id)));
-	}
 	put(y++, 1, title, pair(s, PAIR_TITLE), true);
 	/* as wide as the widest cell, the header's counted */
 	for (int c = 0; c < TASK_COL_MAX; c++) {
@@ -307,6 +306,17 @@ static int draw_tasks(struct top_screen *s, const struct top_frame *f, const str
 	if (!n)
 		put(y, 2, task_table__rows(tt) ? "No task to show (completed ones hidden: c; filter: /, Esc clears)"
 					       : "No task at this instant.", A_NORMAL, true);
+	if (cursor == TOP_NO_ROW) {
+		struct top_task_key k = {0};
+		struct task_info t;
+		char id[32];
+
+		top_ui__selected(s->ui, &k);
+		t = (struct task_info){.id = k.id, .kind = k.id >= AIB_ROOT_ID_BASE ? TASK_BLOCK_ON : TASK_ASYNC};
+		snprintf(line, sizeof(line), "Selected: task %s, not in the model at this instant (< >: its events)",
+			 report__task_id(&t, id, sizeof(id)));
+		put(y + (int)(n < (size_t)page ? n : (size_t)page) + !n, 2, line, A_BOLD, true);
+	}
 	for (size_t i = first; i < n && i < first + (size_t)page; i++, y++) {
 		const struct task_row *r = s->rows[i];
 		attr_t attr = A_NORMAL;
@@ -420,8 +430,7 @@ int top_screen__draw(struct top_screen *s, const struct top_frame *f)
 	top_ui__set_replay(s->ui, f->replay);
 	erase();
 	if (COLS < MIN_COLS || LINES < MIN_LINES) {
-		put(0, 0, "async-inspect-bpf top: the terminal is too small (40x8 at least)", A_NORMAL,
-		    false);
+		put(0, 0, "Too small: top needs 40x8 at least", A_NORMAL, false);
 		refresh();
 		return 0;
 	}

@@ -466,6 +466,23 @@ static unsigned col_min(enum task_col c)
 	}
 }
 
+/* A width that still reads well: a whole name or await line, mostly. */
+static unsigned col_comfort(enum task_col c)
+{
+	switch (c) {
+	case TASK_COL_WARN:
+		return 10;
+	case TASK_COL_NAME:
+		return 16;
+	case TASK_COL_AWAIT:
+		return 20;
+	case TASK_COL_LOCATION:
+		return 18;
+	default:
+		return 0; /* its natural width */
+	}
+}
+
 static unsigned layout_total(const unsigned w[TASK_COL_MAX], const bool shown[TASK_COL_MAX])
 {
 	unsigned total = TOP_GUTTER, n = 0;
@@ -478,21 +495,41 @@ static unsigned layout_total(const unsigned w[TASK_COL_MAX], const bool shown[TA
 	return total + (n ? n - 1 : 0); /* a space between columns */
 }
 
+/* What is left over, in turns: (column, up to) with 0 for its natural width. */
+static void grow(unsigned w[TASK_COL_MAX], const unsigned nat[TASK_COL_MAX],
+		 const bool shown[TASK_COL_MAX], unsigned screen_w)
+{
+	static const struct {
+		enum task_col c;
+		unsigned upto;
+	} turns[] = {
+		{TASK_COL_AWAIT, 20}, {TASK_COL_STATE, 0},     {TASK_COL_NAME, 16},
+		{TASK_COL_WARN, 0},   {TASK_COL_LOCATION, 18}, {TASK_COL_AWAIT, 0},
+		{TASK_COL_NAME, 0},   {TASK_COL_LOCATION, 0},
+	};
+	unsigned total = layout_total(w, shown);
+
+	for (size_t i = 0; i < sizeof(turns) / sizeof(turns[0]) && total < screen_w; i++) {
+		enum task_col c = turns[i].c;
+		unsigned to = turns[i].upto && turns[i].upto < nat[c] ? turns[i].upto : nat[c];
+		unsigned add = to > w[c] ? to - w[c] : 0;
+
+		if (!shown[c])
+			continue;
+		if (add > screen_w - total)
+			add = screen_w - total;
+		w[c] += add;
+		total += add;
+	}
+}
+
 void top_layout__columns(unsigned screen_w, const unsigned natural[TASK_COL_MAX],
 			 struct top_columns *out)
 {
 	static const enum task_col hide[] = {TASK_COL_LOCATION, TASK_COL_WARN, TASK_COL_SCHED_P99,
 					     TASK_COL_TOTAL};
-	/* what is left over, in turns: (column, up to) with 0 for its natural width */
-	static const struct {
-		enum task_col c;
-		unsigned upto;
-	} grow[] = {
-		{TASK_COL_AWAIT, 20}, {TASK_COL_STATE, 0},     {TASK_COL_NAME, 14},
-		{TASK_COL_WARN, 0},   {TASK_COL_LOCATION, 18}, {TASK_COL_AWAIT, 0},
-		{TASK_COL_NAME, 0},   {TASK_COL_LOCATION, 0},
-	};
-	unsigned nat[TASK_COL_MAX], mn[TASK_COL_MAX], *w = out->width, x = TOP_GUTTER, total;
+	unsigned nat[TASK_COL_MAX], mn[TASK_COL_MAX], ok[TASK_COL_MAX], *w = out->width;
+	unsigned x = TOP_GUTTER;
 	bool shown[TASK_COL_MAX];
 
 	for (int c = 0; c < TASK_COL_MAX; c++) {
@@ -502,11 +539,20 @@ void top_layout__columns(unsigned screen_w, const unsigned natural[TASK_COL_MAX]
 		if (cap && nat[c] > cap)
 			nat[c] = cap;
 		mn[c] = col_min(c) && col_min(c) < nat[c] ? col_min(c) : nat[c];
+		ok[c] = col_comfort(c) && col_comfort(c) < nat[c] ? col_comfort(c) : nat[c];
 		shown[c] = true;
 		w[c] = nat[c];
 	}
+	if (layout_total(w, shown) <= screen_w)
+		goto place;
+	/* each at a width that reads well, without Location if need be: a
+	 * spawn location cut to ten characters says little */
+	memcpy(w, ok, sizeof(ok));
+	if (layout_total(w, shown) > screen_w)
+		shown[TASK_COL_LOCATION] = false;
 	if (layout_total(w, shown) > screen_w) {
 		/* narrow: from each one's minimum, hide what still does not fit */
+		shown[TASK_COL_LOCATION] = true;
 		memcpy(w, mn, sizeof(mn));
 		for (size_t i = 0; i < sizeof(hide) / sizeof(hide[0]); i++) {
 			enum task_col c = hide[i];
@@ -518,20 +564,9 @@ void top_layout__columns(unsigned screen_w, const unsigned natural[TASK_COL_MAX]
 				continue;
 			shown[c] = false;
 		}
-		total = layout_total(w, shown);
-		for (size_t i = 0; i < sizeof(grow) / sizeof(grow[0]) && total < screen_w; i++) {
-			enum task_col c = grow[i].c;
-			unsigned to = grow[i].upto && grow[i].upto < nat[c] ? grow[i].upto : nat[c];
-			unsigned add = to > w[c] ? to - w[c] : 0;
-
-			if (!shown[c])
-				continue;
-			if (add > screen_w - total)
-				add = screen_w - total;
-			w[c] += add;
-			total += add;
-		}
 	}
+	grow(w, nat, shown, screen_w);
+place:
 	for (int c = 0; c < TASK_COL_MAX; c++) {
 		if (!shown[c])
 			w[c] = 0;

@@ -127,11 +127,13 @@ struct top_columns {
 
 /* Widths at `screen_w` columns from each column's widest cell (its header
  * counted): every column at its natural width when they fit. Else the
- * flexible ones (Warn, State, Name, Await, Location) start from their
- * minimum, Location is hidden if even that does not fit (then a Warn column
- * with no warning, Sched p99, Total), and what is left goes in turns: Await
- * up to 20, State, Name up to 14, Warn, Location up to 18, then Await, Name
- * and Location in full. Numbers are never cut. */
+ * flexible ones (Warn, State, Name, Await, Location) at a width that reads
+ * well (Name 16, Await 20, Location 18, Warn 10, State whole), without
+ * Location if that is what it takes; else from their minimum, hiding
+ * Location, then a Warn column with no warning, Sched p99, Total, until
+ * they fit. What is left goes in turns: Await up to 20, State, Name up to
+ * 16, Warn, Location up to 18, then Await, Name and Location in full.
+ * Numbers are never cut. */
 void top_layout__columns(unsigned screen_w, const unsigned natural[TASK_COL_MAX],
 			 struct top_columns *out);
 /* Is the column's text a path (elided from the left), or a number (right-aligned)? */
