@@ -381,6 +381,7 @@ static void draw_lines(struct top_screen *s, int y, const char *title)
 
 static int draw_view(struct top_screen *s, const struct top_frame *f, struct task_table *tt, int y)
 {
+	struct task_table_opts o;
 	char title[256], id[32];
 	long row;
 	int ret = 0;
@@ -389,6 +390,14 @@ static int draw_view(struct top_screen *s, const struct top_frame *f, struct tas
 	case TOP_VIEW_TASKS:
 		return draw_tasks(s, f, tt, y);
 	case TOP_VIEW_DETAIL:
+		/* every row: the task may no longer pass the filter (its state
+		 * changed since), it is still the one asked about */
+		task_table_opts__default(&o);
+		o.stuck_ns = s->o.stuck_after_ns;
+		top_ui__table_opts(s->ui, &o);
+		o.filter = NULL;
+		if (task_table__view(tt, &o))
+			return -ENOMEM;
 		row = selected_row(s, tt);
 		if (row < 0) {
 			top_lines__clear(s->lines);
