@@ -317,8 +317,11 @@ test_clock() {
 	# the detail view follows the clock too
 	keys End
 	wait_screen '; 11 stuck;'
+	keys / n a p Enter
+	wait_screen 'Task list: 1 shown'
 	keys Enter
-	wait_screen 'STUCK'
+	wait_screen '^ Task [0-9]+  nap$'
+	line_of 'STUCK' >/dev/null
 	keys Home
 	wait_screen 'not in the model at this instant'
 	expect_quit
