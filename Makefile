@@ -12,15 +12,18 @@ ARCH      := x86
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
              -Iinclude -Iuser -I$(OUT) -D_GNU_SOURCE
-LDLIBS    := -lbpf -lelf -ldw -ldebuginfod -lcapstone -lz -liberty -lm
+# top's screen: ncursesw (pkg-config knows its -ltinfo, when split out)
+CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+LDLIBS    := -lbpf -lelf -ldw -ldebuginfod -lcapstone -lz -liberty -lm $(CURSES_LIBS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Wall -Werror
 
 # Debian packages the build, the tests and the demo need (sccache: a real,
-# stripped tokio program of Debian's, for tests/e2e/stripped.sh).
+# stripped tokio program of Debian's, for tests/e2e/stripped.sh; tmux drives
+# `top` in tests/e2e/top.sh).
 DEB_PKGS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
              libiberty-dev libdw-dev libcapstone-dev pkg-config jq protobuf-compiler \
              librust-tokio-dev librust-async-std-dev librust-smol-dev libclang-rt-14-dev \
-             libdebuginfod-dev debuginfod sccache
+             libdebuginfod-dev debuginfod sccache libncurses-dev tmux
 # And what `make bench` needs besides: tokio-tracing for its third variant.
 BENCH_PKGS := librust-tracing-subscriber-dev
 
@@ -148,7 +151,8 @@ e2e: all programs
 	bash tests/e2e/test_cmd.sh && \
 	bash tests/e2e/debuginfo.sh && \
 	bash tests/e2e/matrix.sh && \
-	bash tests/e2e/stripped.sh
+	bash tests/e2e/stripped.sh && \
+	bash tests/e2e/top.sh
 
 # The unit tests and replays of the e2e recordings under AddressSanitizer,
 # LeakSanitizer and UBSan, built in their own folder.

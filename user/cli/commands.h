@@ -7,6 +7,8 @@
 
 /* replay.c: `replay FILE` */
 int command__replay(const struct options *o);
+/* top.c: `top --replay FILE` (live top is command__live's) */
+int command__top_replay(const struct options *o);
 /* live.c: `--pid PID` / `attach` and `run -- CMD` (and test's per process) */
 int command__live(const struct options *o);
 /* test_run.c: `test -- CMD` */

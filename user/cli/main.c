@@ -35,6 +35,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	libbpf_set_print(o.verbose ? libbpf_print : NULL);
+	if (o.top && o.cmd == CMD_REPLAY)
+		return command__top_replay(&o);
 	if (o.cmd == CMD_REPLAY)
 		return command__replay(&o);
 	if (o.cmd == CMD_TEST)

@@ -35,6 +35,8 @@ struct top_frame {
 	bool replay;			      /* the clock keys work; the header shows the clock */
 	bool paused;			      /* live: the display is held, tracing goes on */
 	bool ended;			      /* live: the target exited (the screen stays until q) */
+	const char *note;		      /* a one-line message for this draw only, or NULL
+						 ("task 12: no later event") */
 };
 
 /* What the driver does after a key. */
@@ -68,6 +70,11 @@ int top_screen__draw(struct top_screen *s, const struct top_frame *f);
 /* Waits up to timeout_ms for a key (0: no wait) and handles it: what the
  * driver must do. A resize redraws. */
 enum top_action top_screen__input(struct top_screen *s, int timeout_ms);
+
+/* After TOP_BACK or TOP_FORWARD, how far the clock moves: 1 s (left,
+ * right), 10 s ([, ]), or UINT64_MAX (Home, End: to the recording's start,
+ * its end). A replay's driver reads it; a live one never gets those. */
+__u64 top_screen__step_ns(const struct top_screen *s);
 
 /* The selected task, kept across refreshes by its header, id and spawn
  * time: false when none is selected. */
