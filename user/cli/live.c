@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "cli/commands.h"
 #include "cli/hang.h"
+#include "cli/live_view.h"
 #include "cli/outputs.h"
 #include "lib/clock.h"
 #include "lib/u64_map.h"
@@ -106,6 +107,8 @@ struct live {
 	__u64 bias;
 	__u64 last_lost, last_dropped;
 	struct hang_watch hang; /* --test-child */
+	struct live_view *view; /* top: the screen */
+	FILE *child_out;	/* top -- CMD: its output, kept while the screen shows */
 };
 
 static void emit_losses(struct live *l, bool force)
@@ -225,8 +228,9 @@ static struct proc_mem *target_memory(struct live *l)
 	return l->mem;
 }
 
-/* Where every task still parked waits, into the record stream. */
-static void resolve_parked(struct live *l)
+/* Where the tasks parked (idle at least min_parked_ns and not named since
+ * their park began; 0: every one) wait, into the record stream. */
+static void resolve_parked(struct live *l, __u64 min_parked_ns)
 {
 	target_memory(l);
 	struct parked_opts po = {
@@ -235,6 +239,7 @@ static void resolve_parked(struct live *l)
 		.now = clock__ns(CLOCK_MONOTONIC),
 		.decoder = l->mem ? l->decoder : NULL, .read_mem = proc_mem__read_cb,
 		.read_ctx = l->mem, .bias = l->bias, .pid = l->target.pid,
+		.min_parked_ns = min_parked_ns,
 	};
 	struct parked_stats st;
 	int err;
@@ -467,11 +472,45 @@ static int prepare(struct live *l)
  * the await sites of the tasks involved. */
 static void announce_deadlocks(struct live *l, size_t from)
 {
-	resolve_parked(l);
+	resolve_parked(l, 0);
 	for (size_t i = from; i < deadlock_finder__count(l->deadlocks); i++) {
 		fputs("async-inspect-bpf: ", stderr);
 		report_text__deadlock(l->model, deadlock_finder__get(l->deadlocks, i), stderr);
 	}
+}
+
+static void view_resolve(void *ctx, __u64 min_parked_ns)
+{
+	resolve_parked(ctx, min_parked_ns);
+}
+
+/* top: the screen takes the terminal. 0, or -1 with errno. */
+static int open_view(struct live *l)
+{
+	char title[PATH_MAX + 128];
+
+	snprintf(title, sizeof(title), "pid %d (%s): %s", l->target.pid, l->target.name,
+		 l->plan.runtime_desc);
+	l->view = live_view__new(&(struct live_view_opts){
+		.title = title, .model = l->model, .deadlocks = l->deadlocks,
+		.stuck_after_ns = l->o->stuck_after_ns, .locks = l->plan.lock_sites > 0,
+		.resolve_parked = view_resolve, .ctx = l}, clock__ns(CLOCK_MONOTONIC));
+	return l->view ? 0 : -1;
+}
+
+/* top -- CMD: what the command wrote while the screen held the terminal. */
+static void print_child_output(struct live *l)
+{
+	char buf[4096];
+	size_t n;
+
+	if (!l->child_out)
+		return;
+	fflush(stdout);
+	rewind(l->child_out);
+	while ((n = fread(buf, 1, sizeof(buf), l->child_out)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fflush(stdout);
 }
 
 static __u32 trace_loop(struct live *l)
@@ -500,7 +539,7 @@ static __u32 trace_loop(struct live *l)
 
 			last_check = now;
 			if (deadlock_finder__check_model(l->deadlocks, l->model, now) > 0) {
-				if (!l->o->test_child) /* said with its report */
+				if (!l->o->test_child && !l->view) /* said with its report, or top's banner */
 					announce_deadlocks(l, before);
 				if (l->o->fail_on_deadlock || l->o->test_child)
 					return AIB_END_DEADLOCK;
@@ -508,6 +547,8 @@ static __u32 trace_loop(struct live *l)
 			if (l->o->test_child && hang_watch__check(&l->hang, l->model, now))
 				return AIB_END_HANG;
 		}
+		if (l->view && live_view__tick(l->view, now))
+			return AIB_END_INTERRUPTED;
 		if (now - last_tick >= 1000000000ULL) {
 			last_tick = now;
 			emit_losses(l, false);
@@ -566,8 +607,15 @@ int command__live(const struct options *o)
 	if (!command__may_trace())
 		return cli__fail("permission denied: attaching uprobes needs root (or CAP_BPF and "
 			    "CAP_PERFMON); try: sudo async-inspect-bpf ...");
+	if (o->top && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+		return cli__fail("top draws on a terminal, and %s is none: run it in one (or use %s for "
+				 "a report)", isatty(STDIN_FILENO) ? "stdout" : "stdin",
+				 o->cmd == CMD_RUN ? "run" : "--pid");
 	if (o->cmd == CMD_RUN) {
-		err = target__launch(&l.target, o->argv);
+		l.child_out = o->top ? tmpfile() : NULL;
+		if (o->top && !l.child_out)
+			return cli__fail("cannot keep the command's output: %s", strerror(errno));
+		err = target__launch_into(&l.target, o->argv, l.child_out ? fileno(l.child_out) : -1);
 		if (err)
 			return cli__fail("cannot run %s: %s", o->argv[0], strerror(-err));
 	} else {
@@ -604,7 +652,15 @@ int command__live(const struct options *o)
 		goto out;
 	}
 
+	if (o->top && open_view(&l)) {
+		ret = cli__fail("cannot take the terminal: %s", strerror(errno));
+		goto out;
+	}
 	end.reason = trace_loop(&l);
+	if (end.reason != AIB_END_TARGET_EXITED) { /* the terminal back first */
+		live_view__free(l.view);
+		l.view = NULL;
+	}
 	if (end.reason == AIB_END_TARGET_EXITED && !o->test_child)
 		fprintf(stderr, "async-inspect-bpf: target exited, finishing the report\n");
 	if (end.reason == AIB_END_TARGET_EXEC && !o->test_child) /* test follows the exec */
@@ -628,9 +684,15 @@ int command__live(const struct options *o)
 		fprintf(stderr, "async-inspect-bpf: detached in %.1f ms, drained in %.1f ms\n",
 			(t1 - t0) / 1e6, (clock__ns(CLOCK_MONOTONIC) - t1) / 1e6);
 	emit_losses(&l, true);
-	resolve_parked(&l);
+	resolve_parked(&l, 0);
 	end.events = task_model__summary(l.model)->events;
 	session__emit(l.session, &end.hdr);
+	if (l.view) { /* the target's end stays on the screen until q */
+		live_view__ended(l.view, end.hdr.ts, &stop_requested);
+		live_view__free(l.view);
+		l.view = NULL;
+	}
+	print_child_output(&l);
 	if (l.recording) {
 		int close_err = recording_writer__close(l.recording);
 
@@ -663,6 +725,9 @@ int command__live(const struct options *o)
 	else if (!ret && l.target.ours && end.reason == AIB_END_TARGET_EXITED)
 		ret = target__exit_code(&l.target);
 out:
+	live_view__free(l.view);
+	if (l.child_out)
+		fclose(l.child_out);
 	if (l.target.release_fd >= 0) {
 		target__release(&l.target); /* never leave a held child behind */
 		target__terminate(&l.target, 0);

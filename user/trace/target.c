@@ -41,6 +41,11 @@ static int resolve(const char *cmd, char *out, size_t len)
 
 int target__launch(struct target *t, char *const argv[])
 {
+	return target__launch_into(t, argv, -1);
+}
+
+int target__launch_into(struct target *t, char *const argv[], int output_fd)
+{
 	int fds[2], err;
 	pid_t pid;
 
@@ -66,6 +71,13 @@ int target__launch(struct target *t, char *const argv[])
 		/* Wait for the probes; EOF without a byte means the tracer gave up. */
 		if (read(fds[0], &go, 1) != 1)
 			_exit(127);
+		if (output_fd >= 0) { /* the terminal is the tool's: no input, output kept */
+			int null = open("/dev/null", O_RDONLY);
+
+			if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(output_fd, STDOUT_FILENO) < 0 ||
+			    dup2(output_fd, STDERR_FILENO) < 0)
+				_exit(127);
+		}
 		execv(t->exe, argv);
 		fprintf(stderr, "async-inspect-bpf: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -25,6 +25,9 @@ struct target {
 /* Fork a child that waits until target__release() before exec'ing argv.
  * -ENOENT / -EACCES when argv[0] cannot be run (checked before forking). */
 int target__launch(struct target *t, char *const argv[]);
+/* The same, its output (stdout and stderr) into output_fd and its input
+ * from /dev/null, when output_fd >= 0: the terminal is the tool's (`top`). */
+int target__launch_into(struct target *t, char *const argv[], int output_fd);
 int target__release(struct target *t);
 /* An existing process: 0, or -ESRCH if there is none, -EACCES if
  * /proc/PID/exe cannot be read, or one of these refusals: */
