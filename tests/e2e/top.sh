@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end tests of `top --replay FILE` (issue 19): the screen driven
-# through tmux as a person would (send-keys, then capture-pane until the
-# screen shows what is expected, within a bound), on recordings the tests
-# make once with the real tool (as root: `make all programs` first):
+# End-to-end tests of `top` (issue 19): the screen driven through tmux as a
+# person would (send-keys, then capture-pane until the screen shows what is
+# expected, within a bound), live on the fixtures (`top -- CMD`, `top
+# --pid`: tests live_*) and on recordings the tests make once with the real
+# tool (`top --replay FILE`; as root: `make all programs` first):
 #
 #   stuck.rec   tests/programs/await's `stuck` under `run --duration 2`:
 #               11 tasks parked on known awaits, a spawn_blocking one running
@@ -26,7 +27,7 @@ SRC_PREFIX=src
 GEN=$ROOT/build/tools/gen_recording
 PREREQS=(current_thread)
 NEED_FILES=("$STUCK" "$GEN")
-NEED_COMMANDS=(tmux)
+NEED_COMMANDS=(tmux bpftool)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
@@ -443,6 +444,105 @@ test_synthetic() {
 	expect_quit
 }
 
-ALL_TESTS=(tasks sort_filter detail views clock task_events small_terminal errors synthetic)
+# ---------------------------------------------------------------------------
+# Live sessions: top on a process it starts or attaches to (as root).
+
+LOCKS=$ROOT/tests/programs/locks/target/release/locks
+STUCK_FULL=$ROOT/tests/programs/await/target/nofp-full/release/stuck
+
+uprobe_links() {
+	bpftool link list 2>/dev/null | grep -c 'uprobe_multi' || true
+}
+
+# The live clock in the title: "live +3.05s" -> 3.05
+live_clock() {
+	screen | sed -n '1s/.* live +\([0-9.]*\)s.*/\1/p'
+}
+
+# q: top ends its session (the probes detached, the report written), its
+# pane closes with exit status 0; what the session said on stderr while the
+# screen showed comes after, with no error; no probe is left.
+expect_live_quit() {
+	local deadline
+	keys q
+	deadline=$(($(now_ms) + 10000))
+	while tmx has-session -t top 2>/dev/null; do
+		[ "$(now_ms)" -lt "$deadline" ] || fail "top still runs 10 s after q"
+		sleep 0.05
+	done
+	expect_eq "top's exit status" "$(cat top.status 2>/dev/null)" 0
+	grep -q '^async-inspect-bpf: \(started\|attached to\) pid [0-9]* ' top.err ||
+		fail "the session's start-up line was not kept for after the screen: $(head -c 300 top.err)"
+	! grep -Eiq 'error|fail|warning' top.err || fail "top said: $(grep -Ei 'error|fail|warning' top.err)"
+	expect_eq "uprobe_multi links left" "$(uprobe_links)" 0
+}
+
+# Each parked task of the stuck fixture shown stuck with its name and the
+# line of its .await, within SECONDS.
+expect_stuck_rows() { # SECONDS
+	local label site row
+	for label in "${!FN[@]}"; do
+		site="src/stuck.rs:$(marker_line stuck "$label")"
+		wait_screen " ${FN[$label]} .* $site( |\$)" "$1"
+		row=$(line_of " ${FN[$label]} ")
+		grep -q " idle (stuck) " <<<"$row" || fail "$label: not shown stuck: $row"
+	done
+}
+
+# 10. top -- CMD: the parked tasks appear with their names and await lines
+# within a few seconds (their stacks resolved while the session runs); space
+# holds the display while tracing goes on; q ends the session as any other
+# (the report and --json written, no probe left).
+test_live_run() {
+	local t1
+	start_top 30 120 --stuck-after 1s --json top.json -- "$STUCK"
+	wait_screen '^ Task list: 13 shown of 13' 10
+	expect_stuck_rows 6
+	line_of '^ Warnings: long-poll 1$' >/dev/null
+	keys Space
+	wait_screen 'PAUSED'
+	t1=$(live_clock)
+	sleep 1.5
+	expect_eq "the clock while the display is held" "$(live_clock)" "$t1"
+	keys Space
+	wait_screen "live \+[0-9.]+s *$" 3
+	[ "$(live_clock)" != "$t1" ] || fail "the clock did not move on after space"
+	expect_live_quit
+	expect_jq top.json "the session's report: 12 live tasks, ended by q" \
+		'.metadata.alive_tasks == 12 and .metadata.ended == "interrupted"'
+}
+
+# 11. top --pid: the tasks a running process has are found in its memory,
+# their awaits decoded there (full debug info); it runs on after q.
+test_live_attach() {
+	local tgt
+	"$STUCK_FULL" >target.out 2>&1 &
+	tgt=$!
+	bg "$tgt"
+	wait_for_line target.out '^READY$' 10 "$tgt" stuck
+	start_top 30 120 --stuck-after 1s --pid "$tgt"
+	wait_screen "^ async-inspect-bpf top: pid $tgt " 5
+	expect_stuck_rows 6
+	wait_screen '^ Tasks: 1 running, 0 runnable, 12 idle, 0 completed; 12 stuck; 1 block_on root$' 3
+	expect_live_quit
+	kill -0 "$tgt" 2>/dev/null || fail "the target did not survive the session"
+	kill "$tgt"
+}
+
+# 12. A deadlock (two tasks taking two Mutexes in turn): the banner across
+# every view as soon as it is confirmed, the locks view with both Mutexes.
+test_live_deadlock() {
+	start_top 30 120 --locks -- "$LOCKS" abba
+	wait_screen '^ *DEADLOCK: task [0-9]+ -> Mutex' 15
+	keys l
+	wait_screen 'Locks: holders and waiters' 3
+	[ "$(screen | grep -c 'Mutex')" -ge 2 ] || fail "the locks view: $(screen | grep -v '^ *$' | tr '\n' '|')"
+	keys w
+	wait_screen '^ *DEADLOCK: task [0-9]+ -> Mutex' 3
+	expect_live_quit
+}
+
+ALL_TESTS=(tasks sort_filter detail views clock task_events small_terminal errors synthetic
+	live_run live_attach live_deadlock)
 NONROOT_TESTS=(errors synthetic)
 main "$@"

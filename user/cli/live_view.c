@@ -25,6 +25,7 @@ struct live_view {
 	struct top_frame frame;
 	__u64 start, last_draw;
 	bool paused;
+	char title[512];
 	int saved_stderr;	  /* the terminal's stderr, while the screen holds it */
 	FILE *held;		  /* what stderr got meanwhile */
 };
@@ -97,7 +98,8 @@ struct live_view *live_view__new(const struct live_view_opts *o, __u64 now)
 		return NULL;
 	v->o = *o;
 	v->start = now;
-	v->frame = (struct top_frame){.deadlocks = o->deadlocks, .title = o->title, .first = now};
+	snprintf(v->title, sizeof(v->title), "%s", o->title);
+	v->frame = (struct top_frame){.deadlocks = o->deadlocks, .title = v->title, .first = now};
 	v->screen = top_screen__new(&so);
 	if (!v->screen) {
 		free(v);

@@ -18,7 +18,7 @@ struct task_model;
 struct deadlock_finder;
 
 struct live_view_opts {
-	const char *title;		 /* "pid 4242 (./app): tokio" */
+	const char *title;		 /* "pid 4242 (./app): tokio" (copied) */
 	struct task_model *model;	 /* the session's: cloned, never changed */
 	const struct deadlock_finder *deadlocks;
 	__u64 stuck_after_ns;
