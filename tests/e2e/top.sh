@@ -495,7 +495,7 @@ expect_stuck_rows() { # SECONDS
 # (the report and --json written, no probe left).
 test_live_run() {
 	local t1
-	start_top 30 120 --stuck-after 1s --json top.json -- "$STUCK"
+	start_top 30 120 --stuck-after 1s --json top.json --record top.rec -- "$STUCK"
 	wait_screen '^ Task list: 13 shown of 13' 10
 	expect_stuck_rows 6
 	line_of '^ Warnings: long-poll 1$' >/dev/null
@@ -510,6 +510,14 @@ test_live_run() {
 	expect_live_quit
 	expect_jq top.json "the session's report: 12 live tasks, ended by q" \
 		'.metadata.alive_tasks == 12 and .metadata.ended == "interrupted"'
+	# the warnings in the report and the JSON too
+	expect_jq top.json "the running task's long poll in the JSON" \
+		'[.tasks[] | select(.state == "running") | .warnings] == [["long-poll"]] and
+		 [.warnings[] | {lint, n: (.tasks | length)}] == [{lint: "long-poll", n: 1}]'
+	tool replay replay top.rec
+	expect_rc replay 0
+	grep -Eq '^  long-poll +1 task \([0-9]+\): ' replay.out ||
+		fail "no warnings in the text report: $(grep -A3 '^Warnings' replay.out)"
 }
 
 # 11. top --pid: the tasks a running process has are found in its memory,

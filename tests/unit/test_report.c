@@ -344,7 +344,8 @@ static void test_json_fragments(void **state)
 			"          \"tid\": 11,\n"
 			"          \"name\": \"tokio-rt-w\\\"0\"\n"
 			"        }\n"
-			"      ]\n");
+			"      ],\n"
+			"      \"warnings\": []\n");
 	/* T3 */
 	assert_contains(out,
 			"      \"id\": 3,\n"

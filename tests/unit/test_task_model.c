@@ -453,6 +453,38 @@ static void test_wake_by_other_task(void **state)
 	assert_int_equal(sum(c)->tasks_alive, 1);
 }
 
+/* Who woke a task last: another task (its id), a thread outside any task,
+ * or itself; and the thread it came from. */
+static void test_last_wake(void **state)
+{
+	struct ctx *c = *state;
+	enum wake_kind kind;
+	__u64 id;
+	__u32 tid;
+
+	pbegin(c, 10, 6, H2, 2, 0);
+	pend(c, 20, 6, H2, 2, 0, AIB_POLL_PENDING);
+	assert_false(task_info__last_wake(task(c, 0), &kind, &id, &tid));
+	pbegin(c, 100, 5, H1, 1, 0);
+	wake(c, 130, 5, H2, 2, H1, 1);
+	pend(c, 150, 5, H1, 1, 0, AIB_POLL_PENDING);
+	assert_true(task_info__last_wake(task(c, 0), &kind, &id, &tid));
+	assert_int_equal(kind, WAKE_BY_TASK);
+	assert_int_equal(id, 1);
+	assert_int_equal(tid, 5);
+	pbegin(c, 170, 6, H2, 2, 0);
+	wake(c, 175, 6, H2, 2, H2, 2); /* a yield */
+	pend(c, 180, 6, H2, 2, 0, AIB_POLL_PENDING);
+	assert_true(task_info__last_wake(task(c, 0), &kind, &id, &tid));
+	assert_int_equal(kind, WAKE_BY_SELF);
+	assert_int_equal(id, 2);
+	wake(c, 200, 9, H2, 2, 0, 0); /* a timer's thread */
+	assert_true(task_info__last_wake(task(c, 0), &kind, &id, &tid));
+	assert_int_equal(kind, WAKE_BY_THREAD);
+	assert_int_equal(id, 0);
+	assert_int_equal(tid, 9);
+}
+
 /* A wake naming a waker with another id at the same header (a stale waker
  * identity) is still a wake by a task, not by itself. */
 static void test_wake_same_header_other_id_not_self(void **state)
@@ -1885,6 +1917,7 @@ int main(void)
 		T(test_nested_outer_kinds),
 		T(test_worker_start_marks_carrier),
 		T(test_carrier_without_symbols),
+		T(test_last_wake),
 		T(test_carrier_spawns_by_structure),
 		T(test_spawn_race_checked),
 		T(test_retire_completed),

@@ -314,6 +314,30 @@ static void add_hist(struct top_lines *l, const __u64 buckets[TASK_HIST_BUCKETS]
 		top_lines__add(l, TOP_LINE_TEXT, "  %s", task_hist__bar(buckets, b, width, bar, sizeof(bar)));
 }
 
+/* "Last woken: by task 12 wait_for_config at src/main.rs:23 (idle), on
+ * thread 4242 (tokio-runtime-w)". d: scratch. */
+static void add_last_wake(struct top_lines *l, const struct task_model *m,
+			  const struct task_info *t, struct await_desc *d)
+{
+	const char *thread, *by;
+	const struct task_info *waker;
+	enum wake_kind kind;
+	__u64 id;
+	__u32 tid;
+	char who[200];
+
+	if (!task_info__last_wake(t, &kind, &id, &tid))
+		return;
+	thread = task_model__thread_name(m, tid);
+	waker = kind == WAKE_BY_TASK ? task_by_id(m, id) : NULL;
+	by = kind == WAKE_BY_SELF     ? "itself"
+	     : kind == WAKE_BY_THREAD ? "a thread outside any task (timer, I/O or blocking code)"
+	     : waker		      ? task_label(waker, d, who, sizeof(who))
+				      : "a task no longer known";
+	top_lines__add(l, TOP_LINE_TEXT, "Last woken: by %s, on thread %u%s%s%s", by, tid,
+		       thread ? " (" : "", thread ? thread : "", thread ? ")" : "");
+}
+
 int top_lines__detail(struct top_lines *l, const struct task_table *tt, size_t row,
 		      const struct task_model *m, __u64 stuck_ns, unsigned bar_width)
 {
@@ -353,6 +377,7 @@ int top_lines__detail(struct top_lines *l, const struct task_table *tt, size_t r
 		       (unsigned long long)det.wakes[WAKE_BY_TASK],
 		       (unsigned long long)det.wakes[WAKE_BY_SELF],
 		       (unsigned long long)det.wakes[WAKE_BY_THREAD]);
+	add_last_wake(l, m, r->t, d);
 	names[0] = 0;
 	for (__u32 k = 0; k < det.nworkers; k++) {
 		size_t at = strlen(names);

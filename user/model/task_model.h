@@ -78,6 +78,11 @@ struct task_extra {
 	__u64 blocked_ns;
 	__u32 workers[TASK_MAX_WORKERS - 1]; /* after task_info.worker */
 	struct task_poll_hist *poll_hist; /* polled more than once; NULL if no memory */
+	/* its last wake (a woken task is polled again: this record is made
+	 * for it anyway), for "last woken by" */
+	__u64 last_waker_id; /* the task that woke it; 0: a thread outside any task */
+	__u32 last_waker_tid; /* the thread the wake came from */
+	__u8 last_wake;	     /* enum wake_kind + 1; 0: never woken */
 };
 
 /* Kept per task, live or completed: small, since a million live tasks is a
@@ -137,6 +142,18 @@ static inline __u64 task_info__joining_id(const struct task_info *t)
 static inline __u64 task_info__joining_header(const struct task_info *t)
 {
 	return t->extra ? t->extra->joining_header : 0;
+}
+
+/* How it was woken last: false if never (in the session). */
+static inline bool task_info__last_wake(const struct task_info *t, enum wake_kind *kind,
+					__u64 *waker_id, __u32 *tid)
+{
+	if (!t->extra || !t->extra->last_wake)
+		return false;
+	*kind = (enum wake_kind)(t->extra->last_wake - 1);
+	*waker_id = t->extra->last_waker_id;
+	*tid = t->extra->last_waker_tid;
+	return true;
 }
 
 static inline __u64 task_info__blocked_calls(const struct task_info *t)

@@ -300,6 +300,13 @@ static int on_wake(struct task_model *m, const struct aib_ev_wake *e)
 		kind = WAKE_BY_TASK;
 	t->wakes[kind]++;
 	m->sum.wakes++;
+	if (task_info__extra(t)) { /* no memory: only the last wake is not told */
+		t->extra->last_wake = (__u8)(kind + 1);
+		t->extra->last_waker_id = kind == WAKE_BY_THREAD ? 0
+					  : waker		 ? waker->id
+								 : e->waker_task_id;
+		t->extra->last_waker_tid = e->hdr.tid;
+	}
 	if (t->state == TASK_IDLE) {
 		task_info__leave_state(t, e->hdr.ts, false);
 		t->state = TASK_RUNNABLE;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "record/await_site.h"
 #include "lib/json_writer.h"
+#include "analysis/lints.h"
 #include "analysis/location_stats.h"
 #include "report/report.h"
 #include "model/task_model.h"
@@ -131,8 +132,42 @@ static void await_fields(struct json_writer *w, const struct task_model *m,
 	json__object_end(w);
 }
 
+/* A task's lints, by name (top's Warn column). */
+static void task_warnings(struct json_writer *w, __u32 flags)
+{
+	json__key(w, "warnings");
+	json__array_begin(w);
+	for (int k = 0; k < LINT_MAX; k++)
+		if (flags & LINT_BIT(k))
+			json__string(w, lint__name(k));
+	json__array_end(w);
+}
+
+/* Each lint that flags a task: what it means and the tasks. */
+static void warnings(struct json_writer *w, const struct task_model *m, const struct lints *l)
+{
+	json__array_begin(w);
+	for (int k = 0; k < LINT_MAX; k++) {
+		if (!lints__count(l, k))
+			continue;
+		json__object_begin(w);
+		json__key(w, "lint");
+		json__string(w, lint__name(k));
+		json__key(w, "what");
+		json__string(w, lint__what(k));
+		json__key(w, "tasks");
+		json__array_begin(w);
+		for (size_t i = 0; i < task_model__task_count(m); i++)
+			if (lints__flags(l, i) & LINT_BIT(k))
+				json__u64(w, task_model__task(m, i)->id);
+		json__array_end(w);
+		json__object_end(w);
+	}
+	json__array_end(w);
+}
+
 static void task(struct json_writer *w, const struct task_model *m, struct task_info *t,
-		 const struct report_opts *o, struct await_desc *d)
+		 const struct report_opts *o, struct await_desc *d, __u32 lints)
 {
 	__u64 start = task_model__summary(m)->start_ts, end = task_model__summary(m)->end_ts;
 	struct samples one, *sched = task_info__sched(t, &one);
@@ -189,6 +224,7 @@ static void task(struct json_writer *w, const struct task_model *m, struct task_
 		json__object_end(w);
 	}
 	json__array_end(w);
+	task_warnings(w, lints);
 	if (t->state != TASK_COMPLETED)
 		await_fields(w, m, t, o, d);
 	json__object_end(w);
@@ -293,10 +329,16 @@ int report_json__write(const struct task_model *m, const struct report_opts *o, 
 	size_t n = task_model__task_count(m);
 	struct await_desc *d = malloc(sizeof(*d)); /* big: one for all tasks */
 	struct json_writer w;
+	struct lint_opts lo;
+	struct lints *l;
 	int err;
 
-	if (!d)
+	lint_opts__default(&lo);
+	l = d ? lints__new(m, &lo) : NULL;
+	if (!l) {
+		free(d);
 		return -ENOMEM;
+	}
 	json__init(&w, f, true);
 	json__object_begin(&w);
 	json__key(&w, "tasks");
@@ -305,7 +347,7 @@ int report_json__write(const struct task_model *m, const struct report_opts *o, 
 		struct task_info *t = task_model__task(m, i);
 
 		if (t->kind != TASK_RUNTIME)
-			task(&w, m, t, o, d);
+			task(&w, m, t, o, d, lints__flags(l, i));
 	}
 	free(d);
 	json__array_end(&w);
@@ -313,6 +355,9 @@ int report_json__write(const struct task_model *m, const struct report_opts *o, 
 	metadata(&w, m, o);
 	json__key(&w, "locations");
 	err = locations(&w, m);
+	json__key(&w, "warnings");
+	warnings(&w, m, l);
+	lints__free(l);
 	err = err ?: report_json__locks(&w, m, o);
 	json__object_end(&w);
 	return err ? err : json__finish(&w);

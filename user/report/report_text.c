@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "record/await_site.h"
+#include "analysis/lints.h"
 #include "analysis/location_stats.h"
 #include "report/report.h"
 #include "model/task_model.h"
@@ -284,6 +285,37 @@ static int stuck_tasks(const struct task_model *m, const struct report_opts *o, 
 	return 0;
 }
 
+#define WARNED_IDS_SHOWN 8
+
+/* The lints that flag a task (top's Warn column), each with its tasks. */
+static int warnings(const struct task_model *m, FILE *f)
+{
+	struct lint_opts lo;
+	struct lints *l;
+	char id[24];
+
+	lint_opts__default(&lo);
+	l = lints__new(m, &lo);
+	if (!l)
+		return -ENOMEM;
+	if (lints__flagged(l))
+		fprintf(f, "\nWarnings (top's Warn column; docs: README, Live view: top):\n");
+	for (int k = 0; k < LINT_MAX; k++) {
+		size_t n = lints__count(l, k), shown = 0;
+
+		if (!n)
+			continue;
+		fprintf(f, "  %-10s %zu task%s (", lint__name(k), n, n == 1 ? "" : "s");
+		for (size_t i = 0; i < task_model__task_count(m) && shown < WARNED_IDS_SHOWN; i++)
+			if (lints__flags(l, i) & LINT_BIT(k))
+				fprintf(f, "%s%s", shown++ ? ", " : "",
+					report__task_id(task_model__task(m, i), id, sizeof(id)));
+		fprintf(f, "%s): %s\n", n > shown ? ", ..." : "", lint__what(k));
+	}
+	lints__free(l);
+	return 0;
+}
+
 int report_text__write(const struct task_model *m, const struct report_opts *o, FILE *f)
 {
 	const struct model_summary *s = task_model__summary(m);
@@ -295,7 +327,7 @@ int report_text__write(const struct task_model *m, const struct report_opts *o, 
 		return -ENOMEM;
 	summary(m, o, f);
 	if (stuck_tasks(m, o, f) || report_text__deadlocks(m, o->deadlocks, o, f) ||
-	    report_text__locks(m, o, f) || report_text__blocking(m, o, f)) {
+	    report_text__locks(m, o, f) || report_text__blocking(m, o, f) || warnings(m, f)) {
 		free(rows);
 		return -ENOMEM;
 	}
