@@ -131,20 +131,6 @@ static const char *task_label(const struct task_info *t, struct await_desc *d, c
 
 /* ---- one task ---- */
 
-/* The live task with that id (or the last one that had it). */
-static const struct task_info *task_by_id(const struct task_model *m, __u64 id)
-{
-	const struct task_info *found = NULL;
-
-	for (size_t i = 0, n = task_model__task_count(m); id && i < n; i++) {
-		const struct task_info *t = task_model__task(m, i);
-
-		if (t->id == id && (!found || t->state != TASK_COMPLETED))
-			found = t;
-	}
-	return found;
-}
-
 
 static void add_times(struct top_lines *l, const struct task_row *r)
 {
@@ -257,7 +243,7 @@ static void add_await(struct top_lines *l, const struct task_model *m, const str
 	top_lines__add(l, TOP_LINE_TEXT, "%*swaiting for: %s (%s)", 2 * depth + 4, "",
 		       await_site__kind_name(d->kind), d->detail[0] ? d->detail : "?");
 	if (d->joined_id) {
-		const struct task_info *j = task_by_id(m, d->joined_id);
+		const struct task_info *j = task_model__by_id(m, d->joined_id);
 
 		if (j) {
 			struct await_desc *jd = malloc(sizeof(*jd));
@@ -329,7 +315,7 @@ static void add_last_wake(struct top_lines *l, const struct task_model *m,
 	if (!task_info__last_wake(t, &kind, &id, &tid))
 		return;
 	thread = task_model__thread_name(m, tid);
-	waker = kind == WAKE_BY_TASK ? task_by_id(m, id) : NULL;
+	waker = kind == WAKE_BY_TASK ? task_model__by_id(m, id) : NULL;
 	by = kind == WAKE_BY_SELF     ? "itself"
 	     : kind == WAKE_BY_THREAD ? "a thread outside any task (timer, I/O or blocking code)"
 	     : waker		      ? task_label(waker, d, who, sizeof(who))
@@ -367,7 +353,7 @@ int top_lines__detail(struct top_lines *l, const struct task_table *tt, size_t r
 	top_lines__add(l, TOP_LINE_TEXT, "%s", "");
 	add_await(l, m, r, d);
 	if (det.joining_id && !(task_info__await(r->t) && d->joined_id == det.joining_id)) {
-		const struct task_info *j = task_by_id(m, det.joining_id);
+		const struct task_info *j = task_model__by_id(m, det.joining_id);
 
 		top_lines__add(l, TOP_LINE_TEXT, "  Joins:    %s",
 			       j ? task_label(j, d, who, sizeof(who)) : "a task no longer known");
@@ -424,7 +410,7 @@ static int by_wait_desc(const void *a, const void *b)
 static const char *who(const struct task_model *m, __u64 id, struct await_desc *d, char *buf,
 		       size_t len)
 {
-	const struct task_info *t = task_by_id(m, id);
+	const struct task_info *t = task_model__by_id(m, id);
 
 	if (!id)
 		snprintf(buf, len, "a thread outside any task");

@@ -252,6 +252,19 @@ size_t task_model__join_waits(const struct task_model *m, struct join_wait *out,
 	return n;
 }
 
+const struct task_info *task_model__by_id(const struct task_model *m, __u64 id)
+{
+	const struct task_info *found = NULL;
+
+	for (size_t i = 0; id && i < m->ntasks; i++) {
+		const struct task_info *t = &m->tasks[i];
+
+		if (t->id == id && (!found || t->state != TASK_COMPLETED))
+			found = t;
+	}
+	return found;
+}
+
 size_t task_model__pending_spawns(const struct task_model *m)
 {
 	return pending_spawns__count(m->pending);

@@ -269,6 +269,9 @@ struct task_info *task_model__task(const struct task_model *m, size_t i);
 /* The task now at `header` with runtime id `id` (0 = any), or NULL: lets a
  * consumer of the record stream name the task a record is about. */
 const struct task_info *task_model__find(const struct task_model *m, __u64 header, __u64 id);
+/* The live task with runtime id `id`, else the last one that had it; NULL
+ * for none (or id 0). A scan: for a report or a view, not per record. */
+const struct task_info *task_model__by_id(const struct task_model *m, __u64 id);
 /* Spawn calls not yet matched to a task: a consumer of the record stream
  * compares it before and after a spawn record to tell whether it counted. */
 size_t task_model__pending_spawns(const struct task_model *m);

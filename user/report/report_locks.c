@@ -17,23 +17,9 @@
 #define TOP_BLOCKING 10
 #define NAMES_SHOWN 4
 
-/* The live task with that id, or the last one that had it. */
-static const struct task_info *task_by_id(const struct task_model *m, __u64 id)
-{
-	const struct task_info *found = NULL;
-
-	for (size_t i = 0, n = task_model__task_count(m); id && i < n; i++) {
-		const struct task_info *t = task_model__task(m, i);
-
-		if (t->id == id && (!found || t->state != TASK_COMPLETED))
-			found = t;
-	}
-	return found;
-}
-
 const char *report__task_label(const struct task_model *m, __u64 id, char *buf, size_t len)
 {
-	const struct task_info *t = task_by_id(m, id);
+	const struct task_info *t = task_model__by_id(m, id);
 	struct await_desc *d = t && task_info__await(t) ? malloc(sizeof(*d)) : NULL;
 	const struct await_frame *site = NULL, *root = NULL;
 	char name[96];
