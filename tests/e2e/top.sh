@@ -150,12 +150,13 @@ test_tasks() {
 	local label site row alive
 	need_stuck
 	start_top 30 100 --replay "$STUCK_REC"
-	wait_screen ' t=\+0\.000000s of 2\.[0-9]+s'
+	wait_screen ' t=\+0\.000000s of [0-9]+\.[0-9]+s'
 	keys End
 	alive=$(jqf "$STUCK_JSON" '.metadata.alive_tasks + .metadata.block_on_roots')
 	wait_screen "^ Task list: $alive shown of $alive; sorted by Idle, descending"
 	wait_screen '^ Tasks: 1 running, 0 runnable, 12 idle, 0 completed; 11 stuck; 1 block_on root$'
-	line_of '^ Warnings: long-poll 1$' >/dev/null
+	# (another lint may join under load: starved)
+	line_of '^ Warnings: (.* )?long-poll 1( |$)' >/dev/null
 	# at 100 columns the spawn location gives way to whole names and awaits
 	line_of '^  Warn +ID +State +Name +Total +Busy +Sched p99 +Idle +Polls +Await *$' >/dev/null
 	for label in "${!FN[@]}"; do
@@ -169,7 +170,7 @@ test_tasks() {
 			fail "$label: not the JSON's id: $row"
 	done
 	row=$(line_of ' running ')
-	grep -Eq '^ +long-poll +[0-9]+ +running ' <<<"$row" || fail "the running task: $row"
+	grep -Eq '^ +[a-z,-]*long-poll[a-z,-]* +[0-9]+ +running ' <<<"$row" || fail "the running task: $row"
 	# the first row is selected
 	[ "$(screen | grep -c '^>')" = 1 ] || fail "not one selected row"
 	expect_quit
@@ -427,7 +428,7 @@ test_errors() {
 # 9. A synthetic recording (no root): the rows at its end are the replay
 # report's live tasks; the selection moves and opens.
 test_synthetic() {
-	local alive
+	local alive deadline
 	"$GEN" syn.rec 20000 --live 40 >/dev/null
 	"$BIN" replay syn.rec --json syn.json >/dev/null 2>&1 || fail "replay failed"
 	alive=$(jqf syn.json '.metadata.alive_tasks + .metadata.block_on_roots')
@@ -435,8 +436,11 @@ test_synthetic() {
 	keys End
 	wait_screen "Task list: $alive shown of [0-9]+; .*completed hidden"
 	keys j j
-	wait_screen '^>'
-	[ "$(screen | grep -n '^>' | cut -d: -f1 || true)" = 8 ] || fail "the third row not selected"
+	deadline=$(($(now_ms) + 5000))
+	until [ "$(screen | grep -n '^>' | cut -d: -f1 || true)" = 8 ]; do
+		[ "$(now_ms)" -lt "$deadline" ] || fail "the third row not selected: $(screen | grep -n '^>')"
+		sleep 0.05
+	done
 	keys Enter
 	wait_screen '^ Task [0-9]+: detail'
 	keys Escape
@@ -498,7 +502,8 @@ test_live_run() {
 	start_top 30 120 --stuck-after 1s --json top.json --record top.rec -- "$STUCK"
 	wait_screen '^ Task list: 13 shown of 13' 10
 	expect_stuck_rows 6
-	line_of '^ Warnings: long-poll 1$' >/dev/null
+	# (another lint may join under load: starved)
+	line_of '^ Warnings: (.* )?long-poll 1( |$)' >/dev/null
 	keys Space
 	wait_screen 'PAUSED'
 	t1=$(live_clock)
@@ -512,8 +517,8 @@ test_live_run() {
 		'.metadata.alive_tasks == 12 and .metadata.ended == "interrupted"'
 	# the warnings in the report and the JSON too
 	expect_jq top.json "the running task's long poll in the JSON" \
-		'[.tasks[] | select(.state == "running") | .warnings] == [["long-poll"]] and
-		 [.warnings[] | {lint, n: (.tasks | length)}] == [{lint: "long-poll", n: 1}]'
+		'([.tasks[] | select(.state == "running") | .warnings | index("long-poll") != null] == [true]) and
+		 ([.warnings[] | select(.lint == "long-poll") | .tasks | length] == [1])'
 	tool replay replay top.rec
 	expect_rc replay 0
 	grep -Eq '^  long-poll +1 task \([0-9]+\): ' replay.out ||

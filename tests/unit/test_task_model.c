@@ -1717,10 +1717,14 @@ static void test_join_and_await(void **state)
 	assert_int_equal(task_info__await(task(c, 1))->kind, AIB_WAIT_JOIN);
 	assert_string_equal(task_info__await(task(c, 1))->text, "JoinHandle");
 	assert_null(task_info__await(task(c, 0)));
+	assert_ptr_equal(task_info__current_await(task(c, 1)), task_info__await(task(c, 1)));
 	/* its next poll says nothing about the join until it polls it again */
 	pbegin(c, 70, 1, 0xb0, 2, 0);
 	assert_int_equal(task_info__joining_id(task(c, 1)), 0);
 	pend(c, 80, 1, 0xb0, 2, 0, AIB_POLL_PENDING);
+	/* parked again since: the record is an earlier park's */
+	assert_non_null(task_info__await(task(c, 1)));
+	assert_null(task_info__current_await(task(c, 1)));
 	end(c, 100, AIB_END_DURATION);
 	task_model__finish(c->m, 0);
 	{

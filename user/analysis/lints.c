@@ -64,7 +64,7 @@ const char *lint__names(__u32 flags, char *buf, size_t len)
 /* Its await record says no poll of it cloned its waker. */
 static bool no_waker_cloned(const struct task_info *t)
 {
-	const struct aib_rec_await *r = task_info__await(t);
+	const struct aib_rec_await *r = task_info__current_await(t);
 	size_t want = sizeof(PARKED_NO_WAKER_CLONED); /* with its NUL */
 
 	return r && r->method == AIB_AWAIT_NONE && r->len >= want &&

@@ -8,6 +8,7 @@
  * tests (cli/hang.h), quiet unless one hangs or deadlocks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -613,7 +614,8 @@ int command__live(const struct options *o)
 				 o->cmd == CMD_RUN ? "run" : "--pid");
 	if (o->cmd == CMD_RUN) {
 		l.child_out = o->top ? tmpfile() : NULL;
-		if (o->top && !l.child_out)
+		/* appended to, by CMD and what it starts, wherever we read */
+		if (o->top && (!l.child_out || fcntl(fileno(l.child_out), F_SETFL, O_APPEND)))
 			return cli__fail("cannot keep the command's output: %s", strerror(errno));
 		err = target__launch_into(&l.target, o->argv, l.child_out ? fileno(l.child_out) : -1);
 		if (err)
@@ -635,6 +637,10 @@ int command__live(const struct options *o)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (o->top) { /* the terminal closed: end the session as Ctrl-C does */
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGQUIT, &sa, NULL);
+	}
 
 	if (prepare(&l))
 		goto out; /* run: closing the release pipe makes the held child exit */
@@ -647,15 +653,16 @@ int command__live(const struct options *o)
 	} else if (!l.target.ours) {
 		find_tasks(&l);
 	}
+	/* before CMD runs: should the terminal not be had, it never does */
+	if (o->top && open_view(&l)) {
+		ret = cli__fail("cannot take the terminal: %s", strerror(errno));
+		goto out;
+	}
 	if (target__release(&l.target)) {
 		cli__fail("cannot start %s", o->argv[0]);
 		goto out;
 	}
 
-	if (o->top && open_view(&l)) {
-		ret = cli__fail("cannot take the terminal: %s", strerror(errno));
-		goto out;
-	}
 	end.reason = trace_loop(&l);
 	if (end.reason != AIB_END_TARGET_EXITED) { /* the terminal back first */
 		live_view__free(l.view);
@@ -692,7 +699,6 @@ int command__live(const struct options *o)
 		live_view__free(l.view);
 		l.view = NULL;
 	}
-	print_child_output(&l);
 	if (l.recording) {
 		int close_err = recording_writer__close(l.recording);
 
@@ -708,6 +714,7 @@ int command__live(const struct options *o)
 	/* Our child goes before the report so its output does not mix in. */
 	target__terminate(&l.target, 2000);
 	paused_child = 0;
+	print_child_output(&l); /* top -- CMD: all of it, its last words too */
 	task_model__finish(l.model, end.hdr.ts);
 	deadlock_finder__check_model(l.deadlocks, l.model, end.hdr.ts);
 	err = outputs__finish_exports(l.exports, l.model);

@@ -156,13 +156,14 @@ void live_view__ended(struct live_view *v, __u64 now, volatile int *stop)
 {
 	v->paused = false;
 	v->frame.ended = true;
+	v->o.resolve_parked = NULL; /* the session's end resolved them, after which nothing is recorded */
 	redraw(v, now);
 	while (!*stop) {
 		enum top_action a = top_screen__input(v->screen, 200);
 
 		if (a == TOP_QUIT)
 			return;
-		if (a != TOP_NONE)
+		if (a != TOP_NONE && v->shown)
 			top_screen__draw(v->screen, &v->frame);
 	}
 }

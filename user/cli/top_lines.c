@@ -203,7 +203,7 @@ static void add_await(struct top_lines *l, const struct task_model *m, const str
 		      struct await_desc *d)
 {
 	const struct task_info *t = r->t;
-	const struct aib_rec_await *rec = task_info__await(t);
+	const struct aib_rec_await *rec = task_info__current_await(t);
 	__u64 now = task_model__summary(m)->end_ts;
 	const struct await_frame *site;
 	bool parked = t->state == TASK_IDLE || t->state == TASK_RUNNABLE, own = false;
@@ -212,8 +212,8 @@ static void add_await(struct top_lines *l, const struct task_model *m, const str
 
 	if (!rec || await_desc__from_record(rec, d)) {
 		top_lines__add(l, TOP_LINE_DIM, "Await: %s",
-			       parked ? "not read yet (a parked task's await is read once it is "
-					"parked longer than --stuck-after; a recording has it at its end)"
+			       parked ? "not read yet (a parked task's await is read once it has "
+					"been parked for 1 s; a recording has it at its end)"
 				      : "none (not parked)");
 		return;
 	}

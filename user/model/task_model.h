@@ -134,6 +134,17 @@ static inline const struct aib_rec_await *task_info__await(const struct task_inf
 	return t->extra ? t->extra->await : NULL;
 }
 
+/* Its await record when it is about the park the task is in now: one made
+ * before its last poll ended is about an earlier park (a live view reads
+ * parks while the session runs); NULL when there is none. */
+static inline const struct aib_rec_await *task_info__current_await(const struct task_info *t)
+{
+	const struct aib_rec_await *a = task_info__await(t);
+	__u64 since = t->last_poll_end_ts ? t->last_poll_end_ts : t->spawn_ts;
+
+	return a && a->hdr.ts >= since ? a : NULL;
+}
+
 static inline __u64 task_info__joining_id(const struct task_info *t)
 {
 	return t->extra ? t->extra->joining_id : 0;

@@ -84,6 +84,8 @@ static void await_strings(struct task_table *tt, const struct task_info *t, stru
 								    sizeof(buf)));
 			break;
 		}
+	if (!task_info__current_await(t))
+		return; /* an earlier park's: its root async fn names it still */
 	site = await_desc__site(d);
 	if (site && site->file[0]) {
 		snprintf(buf, sizeof(buf), "%s:%u", site->file, site->line);

@@ -277,9 +277,10 @@ int replay_cursor__seek(struct replay_cursor *c, __u64 ts, struct task_model **o
 	ts = ts < c->first_ts ? c->first_ts : ts > c->last_ts ? c->last_ts : ts;
 	/* from where the last seek left off when that is on the way, else
 	 * from the last checkpoint before ts */
-	if (!c->work || c->work_max_ts > ts) {
-		const struct checkpoint *cp = &c->cps[checkpoint_for(c, ts, false)];
+	const struct checkpoint *cp = &c->cps[checkpoint_for(c, ts, false)];
 
+	/* ... or from a checkpoint past it, on a long jump forward */
+	if (!c->work || c->work_max_ts > ts || cp->index > c->work_index) {
 		task_model__free(c->work);
 		c->work = task_model__clone(cp->m);
 		if (!c->work)

@@ -77,6 +77,9 @@ int target__launch_into(struct target *t, char *const argv[], int output_fd)
 			if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(output_fd, STDOUT_FILENO) < 0 ||
 			    dup2(output_fd, STDERR_FILENO) < 0)
 				_exit(127);
+			close(null);
+			if (output_fd > STDERR_FILENO)
+				close(output_fd);
 		}
 		execv(t->exe, argv);
 		fprintf(stderr, "async-inspect-bpf: cannot run %s: %s\n", argv[0], strerror(errno));
