@@ -397,16 +397,6 @@ int top_lines__detail(struct top_lines *l, const struct task_table *tt, size_t r
 
 /* ---- locks ---- */
 
-static int by_wait_desc(const void *a, const void *b)
-{
-	const struct lock_info *x = *(const struct lock_info *const *)a;
-	const struct lock_info *y = *(const struct lock_info *const *)b;
-
-	if (x->wait.sum != y->wait.sum)
-		return x->wait.sum > y->wait.sum ? -1 : 1;
-	return x->acquisitions > y->acquisitions ? -1 : x->acquisitions < y->acquisitions;
-}
-
 static const char *who(const struct task_model *m, __u64 id, struct await_desc *d, char *buf,
 		       size_t len)
 {
@@ -471,7 +461,7 @@ int top_lines__locks(struct top_lines *l, const struct task_model *m,
 			       "in the model's time", n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++)
 		rows[i] = lock_table__get(lt, i);
-	qsort(rows, n, sizeof(*rows), by_wait_desc);
+	qsort(rows, n, sizeof(*rows), report__locks_by_wait);
 	for (size_t i = 0; i < n; i++) {
 		const struct lock_info *k = rows[i];
 

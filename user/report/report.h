@@ -57,5 +57,8 @@ struct task_info;
 /* How a report names a task: its id, "root<n>" for the n-th block_on root
  * (its made-up id means nothing to a reader), "?" when unknown. */
 const char *report__task_id(const struct task_info *t, char *buf, size_t len);
+/* qsort's order of `const struct lock_info *`s: the most waited on first,
+ * then the most acquired. */
+int report__locks_by_wait(const void *a, const void *b);
 
 #endif

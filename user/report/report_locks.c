@@ -48,7 +48,7 @@ const char *report__task_label(const struct task_model *m, __u64 id, char *buf, 
 	return buf;
 }
 
-static int by_wait_desc(const void *a, const void *b)
+int report__locks_by_wait(const void *a, const void *b)
 {
 	const struct lock_info *x = *(const struct lock_info *const *)a;
 	const struct lock_info *y = *(const struct lock_info *const *)b;
@@ -103,7 +103,7 @@ int report_text__locks(const struct task_model *m, const struct report_opts *o, 
 		rows[i] = lock_table__get(lt, i);
 		contended += rows[i]->contended || rows[i]->nwaiters;
 	}
-	qsort(rows, n, sizeof(*rows), by_wait_desc);
+	qsort(rows, n, sizeof(*rows), report__locks_by_wait);
 	fprintf(f, "\nLock contention (%zu locks seen, %zu contended; top locks by total wait):\n", n,
 		contended);
 	fprintf(f, "%-28s %8s %9s %9s %8s %8s %8s %8s %6s\n", "Lock", "Acquired", "Contended",
