@@ -19,17 +19,7 @@
 #include "inspect/parked.h"
 #include "model/task_model.h"
 #include "record/await_site.h"
-
-#define MS 1000000ULL
-#define SEC 1000000000ULL
-#define HDR(i) (0x7f0000000000ULL + (i) * 0x100)
-
-static struct task_model *M;
-
-static void apply(const struct aib_hdr *h)
-{
-	assert_int_equal(task_model__apply(M, h), 0);
-}
+#include "hand_model.h"
 
 static void process(__u64 ts)
 {
@@ -42,17 +32,13 @@ static void process(__u64 ts)
 
 static void spawn(__u64 ts, __u64 id)
 {
-	struct aib_ev_spawn e = {.hdr = {AIB_EV_SPAWN, sizeof(e), 7, ts}, .predicted_id = id};
-
-	apply(&e.hdr);
+	hand_spawn(ts, id, 0, 0, 0);
 }
 
+/* on thread 8, at depth 1 */
 static void poll(__u16 kind, __u64 ts, __u64 id, __u32 result)
 {
-	struct aib_ev_poll e = {.hdr = {kind, sizeof(e), 8, ts}, .task = HDR(id), .task_id = id,
-				.result = result, .depth = 1, .runtime = AIB_RUNTIME_TOKIO};
-
-	apply(&e.hdr);
+	hand_poll(kind, ts, 8, id, result, 1);
 }
 
 /* spawned at ts, polled [b, e) with result r */
@@ -61,18 +47,6 @@ static void spawn_poll(__u64 ts, __u64 id, __u64 b, __u64 e, __u32 r)
 	spawn(ts, id);
 	poll(AIB_EV_POLL_BEGIN, b, id, 0);
 	poll(AIB_EV_POLL_END, e, id, r);
-}
-
-static void wake(__u64 ts, __u64 id, __u64 waker)
-{
-	struct aib_ev_wake e = {.hdr = {AIB_EV_WAKE, sizeof(e), 9, ts}, .task = HDR(id),
-				.task_id = id, .runtime = AIB_RUNTIME_TOKIO};
-
-	if (waker) {
-		e.waker_task = HDR(waker);
-		e.waker_task_id = waker;
-	}
-	apply(&e.hdr);
 }
 
 static void await_rec(__u64 ts, __u64 id, enum aib_await_method method, const char *detail)
@@ -188,26 +162,26 @@ static void test_self_wakes(void **state)
 	process(SEC);
 	/* task 1: 5 of its 6 wakes its own */
 	spawn_poll(SEC, 1, SEC + 1000, SEC + 2000, AIB_POLL_PENDING);
-	wake(SEC + 3000, 1, 0);
+	hand_wake(SEC + 3000, 1, 0);
 	for (int k = 0; k < 5; k++) {
 		poll(AIB_EV_POLL_BEGIN, SEC + 10000 + k * 1000, 1, 0);
-		wake(SEC + 10100 + k * 1000, 1, 1);
+		hand_wake(SEC + 10100 + k * 1000, 1, 1);
 		poll(AIB_EV_POLL_END, SEC + 10200 + k * 1000, 1, AIB_POLL_NOTIFIED);
 	}
 	/* task 2: 2 of 2, under self_wake_min */
 	spawn_poll(SEC, 2, SEC + 1000, SEC + 2000, AIB_POLL_PENDING);
 	for (int k = 0; k < 2; k++) {
 		poll(AIB_EV_POLL_BEGIN, SEC + 20000 + k * 1000, 2, 0);
-		wake(SEC + 20100 + k * 1000, 2, 2);
+		hand_wake(SEC + 20100 + k * 1000, 2, 2);
 		poll(AIB_EV_POLL_END, SEC + 20200 + k * 1000, 2, AIB_POLL_NOTIFIED);
 	}
 	/* task 3: 2 of 6, by others */
 	spawn_poll(SEC, 3, SEC + 1000, SEC + 2000, AIB_POLL_PENDING);
 	for (int k = 0; k < 4; k++) {
-		wake(SEC + 30000 + k * 1000, 3, 1);
+		hand_wake(SEC + 30000 + k * 1000, 3, 1);
 		poll(AIB_EV_POLL_BEGIN, SEC + 30100 + k * 1000, 3, 0);
 		if (k < 2)
-			wake(SEC + 30200 + k * 1000, 3, 3);
+			hand_wake(SEC + 30200 + k * 1000, 3, 3);
 		poll(AIB_EV_POLL_END, SEC + 30300 + k * 1000, 3, k < 2 ? AIB_POLL_NOTIFIED : AIB_POLL_PENDING);
 	}
 	task_model__finish(M, SEC + MS);
@@ -237,7 +211,7 @@ static void test_lost_waker(void **state)
 	poll(AIB_EV_POLL_BEGIN, SEC + 1000, 4, 0);
 	poll(AIB_EV_POLL_END, SEC + 2000, 4, AIB_POLL_PENDING);
 	spawn_poll(SEC, 5, SEC + 1000, SEC + 2000, AIB_POLL_PENDING); /* woken since: runnable */
-	wake(3 * SEC - MS, 5, 0);
+	hand_wake(3 * SEC - MS, 5, 0);
 	spawn_poll(SEC, 6, SEC + 1000, SEC + 2000, AIB_POLL_PENDING); /* nothing known, another reason */
 	await_rec(3 * SEC, 1, AIB_AWAIT_NONE, PARKED_NO_WAKER_CLONED);
 	await_rec(3 * SEC, 2, AIB_AWAIT_STACK, "mpsc receive");
@@ -282,13 +256,13 @@ static void test_starved(void **state)
 	process(SEC);
 	spawn_poll(SEC, 1, SEC + 60 * MS, SEC + 61 * MS, AIB_POLL_PENDING);
 	spawn_poll(SEC, 2, SEC + 1 * MS, SEC + 2 * MS, AIB_POLL_PENDING);
-	wake(SEC + 3 * MS, 2, 0);
+	hand_wake(SEC + 3 * MS, 2, 0);
 	poll(AIB_EV_POLL_BEGIN, SEC + 63 * MS, 2, 0);
 	poll(AIB_EV_POLL_END, SEC + 64 * MS, 2, AIB_POLL_PENDING);
 	spawn_poll(SEC, 3, SEC + 1 * MS, SEC + 2 * MS, AIB_POLL_PENDING);
-	wake(SEC + 40 * MS, 3, 0); /* runnable from 40 to 100 ms */
+	hand_wake(SEC + 40 * MS, 3, 0); /* runnable from 40 to 100 ms */
 	spawn_poll(SEC, 4, SEC + 1 * MS, SEC + 2 * MS, AIB_POLL_PENDING);
-	wake(SEC + 60 * MS, 4, 0); /* runnable from 60 to 100 ms: 40 ms */
+	hand_wake(SEC + 60 * MS, 4, 0); /* runnable from 60 to 100 ms: 40 ms */
 	task_model__finish(M, SEC + 100 * MS);
 	for (__u64 id = 1; id <= 3; id++)
 		assert_int_equal(flags_of(id, &o), LINT_BIT(LINT_STARVED));

@@ -21,48 +21,7 @@
 #include "record/await_site.h"
 #include "report/task_table.h"
 #include "synth_stream.h"
-
-#define US 1000ULL
-#define MS 1000000ULL
-#define SEC 1000000000ULL
-#define HDR(i) (0x7f0000000000ULL + (i) * 0x100)
-
-static struct task_model *M;
-
-static void apply(const struct aib_hdr *h)
-{
-	assert_int_equal(task_model__apply(M, h), 0);
-}
-
-static void spawn(__u64 ts, __u64 id, __u64 parent, __u32 line, __u32 flags)
-{
-	struct aib_ev_spawn e = {.hdr = {AIB_EV_SPAWN, sizeof(e), 7, ts}, .predicted_id = id,
-				 .parent_task = parent ? HDR(parent) : 0, .parent_task_id = parent,
-				 .file_addr = line ? 0x1000 : 0, .line = line, .col = 5,
-				 .flags = flags | (line ? AIB_SPAWN_HAS_LOCATION : 0)};
-
-	apply(&e.hdr);
-}
-
-static void poll(__u16 kind, __u64 ts, __u32 tid, __u64 id, __u32 result, __u16 depth)
-{
-	struct aib_ev_poll e = {.hdr = {kind, sizeof(e), tid, ts}, .task = HDR(id), .task_id = id,
-				.result = result, .depth = depth, .runtime = AIB_RUNTIME_TOKIO};
-
-	apply(&e.hdr);
-}
-
-static void wake(__u64 ts, __u64 id, __u64 waker)
-{
-	struct aib_ev_wake e = {.hdr = {AIB_EV_WAKE, sizeof(e), 9, ts}, .task = HDR(id),
-				.task_id = id, .runtime = AIB_RUNTIME_TOKIO};
-
-	if (waker) {
-		e.waker_task = HDR(waker);
-		e.waker_task_id = waker;
-	}
-	apply(&e.hdr);
-}
+#include "hand_model.h"
 
 /*
  * Task 1: the carrier of worker 11 (never a row).
@@ -76,37 +35,18 @@ static void build(void)
 {
 	static __u64 buf[(sizeof(struct aib_rec_await) + AIB_AWAIT_TEXT_MAX) / 8 + 1];
 	static struct await_desc d;
-	struct aib_rec_process p = {.hdr = {AIB_REC_PROCESS, sizeof(p), 0, 10 * SEC}, .pid = 1,
-				    .flags = AIB_PROC_SPAWN_LOCATIONS};
-	union {
-		struct aib_rec_location rec;
-		char b[sizeof(struct aib_rec_location) + 16];
-	} loc = {.rec = {.hdr = {AIB_REC_LOCATION, sizeof(loc.rec) + 11, 0, 10 * SEC},
-			 .file_addr = 0x1000, .len = 11}};
-	struct aib_rec_thread th = {.hdr = {AIB_REC_THREAD, sizeof(th), 11, 10 * SEC},
-				    .name = "tokio-worker"};
-	struct aib_ev_worker wk = {.hdr = {AIB_EV_WORKER_START, sizeof(wk), 11, 10 * SEC + 2}};
-
-	M = task_model__new();
-	assert_non_null(M);
-	apply(&p.hdr);
-	memcpy(loc.rec.text, "src/main.rs", 11);
-	apply(&loc.rec.hdr);
-	apply(&th.hdr);
-	spawn(10 * SEC, 1, 0, 0, AIB_SPAWN_BLOCKING);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 1, 11, 1, 0, 0);
-	apply(&wk.hdr);
-	spawn(10 * SEC + 10, 2, 0, 25, 0);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 1000, 11, 2, 0, 1); /* sched 990 ns */
-	poll(AIB_EV_POLL_END, 10 * SEC + 1500, 11, 2, AIB_POLL_PENDING, 1);
-	wake(10 * SEC + 2000, 2, 0);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 6000, 11, 2, 0, 1); /* sched 4 us */
-	spawn(10 * SEC + 7000, 3, 2, 0, 0);
-	wake(10 * SEC + 8000, 2, 2);
-	poll(AIB_EV_POLL_END, 10 * SEC + 9000, 11, 2, AIB_POLL_NOTIFIED, 1);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 80 * MS, 11, 2, 0, 1); /* sched ~80 ms: starved */
-	wake(10 * SEC + 90 * MS, 3, 2);
-	poll(AIB_EV_POLL_END, 10 * SEC + 100 * MS, 11, 2, AIB_POLL_PENDING, 1); /* 20 ms */
+	hand_model_begin();
+	hand_spawn(10 * SEC + 10, 2, 0, 25, 0);
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 1000, 11, 2, 0, 1); /* sched 990 ns */
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 1500, 11, 2, AIB_POLL_PENDING, 1);
+	hand_wake(10 * SEC + 2000, 2, 0);
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 6000, 11, 2, 0, 1); /* sched 4 us */
+	hand_spawn(10 * SEC + 7000, 3, 2, 0, 0);
+	hand_wake(10 * SEC + 8000, 2, 2);
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 9000, 11, 2, AIB_POLL_NOTIFIED, 1);
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 80 * MS, 11, 2, 0, 1); /* sched ~80 ms: starved */
+	hand_wake(10 * SEC + 90 * MS, 3, 2);
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 100 * MS, 11, 2, AIB_POLL_PENDING, 1); /* 20 ms */
 	memset(&d, 0, sizeof(d));
 	d.method = AIB_AWAIT_STACK;
 	snprintf(d.frames[0].function, sizeof(d.frames[0].function), "app::serve");
@@ -116,13 +56,13 @@ static void build(void)
 	d.frames[1].library = true;
 	d.nframes = 2;
 	apply(&await_desc__to_record(&d, HDR(2), 2, 10 * SEC + 200 * MS, buf)->hdr);
-	wake(10 * SEC + 300 * MS, 2, 3); /* woken by task 3 while idle ... */
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 300 * MS + 100, 11, 2, 0, 1);
-	poll(AIB_EV_POLL_END, 10 * SEC + 300 * MS + 200, 11, 2, AIB_POLL_PENDING, 1);
-	poll(AIB_EV_POLL_BEGIN, 12 * SEC + 900 * MS, 11, 3, 0, 1); /* running at the end */
-	spawn(10 * SEC, 4, 0, 30, 0);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 50, 12, 4, 0, 1);
-	poll(AIB_EV_POLL_END, 10 * SEC + 70, 12, 4, AIB_POLL_READY, 1);
+	hand_wake(10 * SEC + 300 * MS, 2, 3); /* woken by task 3 while idle ... */
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 300 * MS + 100, 11, 2, 0, 1);
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 300 * MS + 200, 11, 2, AIB_POLL_PENDING, 1);
+	hand_poll(AIB_EV_POLL_BEGIN, 12 * SEC + 900 * MS, 11, 3, 0, 1); /* running at the end */
+	hand_spawn(10 * SEC, 4, 0, 30, 0);
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 50, 12, 4, 0, 1);
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 70, 12, 4, AIB_POLL_READY, 1);
 	task_model__finish(M, 13 * SEC + 300 * MS + 200);
 }
 

@@ -26,37 +26,9 @@
 #include "cli/top_ui.h"
 #include "record/await_site.h"
 #include "report/task_table.h"
-
-#define US 1000ULL
-#define MS 1000000ULL
-#define SEC 1000000000ULL
-#define HDR(i) (0x7f0000000000ULL + (i) * 0x100)
+#include "hand_model.h"
 
 /* ---- a model by hand (as test_task_table's) ---- */
-
-static struct task_model *M;
-
-static void apply(const struct aib_hdr *h)
-{
-	assert_int_equal(task_model__apply(M, h), 0);
-}
-
-static void spawn(__u64 ts, __u64 id, __u32 line, __u32 flags)
-{
-	struct aib_ev_spawn e = {.hdr = {AIB_EV_SPAWN, sizeof(e), 7, ts}, .predicted_id = id,
-				 .file_addr = line ? 0x1000 : 0, .line = line, .col = 5,
-				 .flags = flags | (line ? AIB_SPAWN_HAS_LOCATION : 0)};
-
-	apply(&e.hdr);
-}
-
-static void poll(__u16 kind, __u64 ts, __u32 tid, __u64 id, __u32 result, __u16 depth)
-{
-	struct aib_ev_poll e = {.hdr = {kind, sizeof(e), tid, ts}, .task = HDR(id), .task_id = id,
-				.result = result, .depth = depth, .runtime = AIB_RUNTIME_TOKIO};
-
-	apply(&e.hdr);
-}
 
 static void lock_op(__u64 ts, __u16 op, __u64 sem, __u64 id)
 {
@@ -98,39 +70,20 @@ static void await_at(__u64 ts, __u64 id, const char *fn, __u32 line)
  */
 static void build(void)
 {
-	struct aib_rec_process p = {.hdr = {AIB_REC_PROCESS, sizeof(p), 0, 10 * SEC}, .pid = 1,
-				    .flags = AIB_PROC_SPAWN_LOCATIONS};
-	union {
-		struct aib_rec_location rec;
-		char b[sizeof(struct aib_rec_location) + 16];
-	} loc = {.rec = {.hdr = {AIB_REC_LOCATION, sizeof(loc.rec) + 11, 0, 10 * SEC},
-			 .file_addr = 0x1000, .len = 11}};
-	struct aib_rec_thread th = {.hdr = {AIB_REC_THREAD, sizeof(th), 11, 10 * SEC},
-				    .name = "tokio-worker"};
-	struct aib_ev_worker wk = {.hdr = {AIB_EV_WORKER_START, sizeof(wk), 11, 10 * SEC + 2}};
-
-	M = task_model__new();
-	assert_non_null(M);
-	apply(&p.hdr);
-	memcpy(loc.rec.text, "src/main.rs", 11);
-	apply(&loc.rec.hdr);
-	apply(&th.hdr);
-	spawn(10 * SEC, 1, 0, AIB_SPAWN_BLOCKING);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 1, 11, 1, 0, 0);
-	apply(&wk.hdr);
-	spawn(10 * SEC + 10, 2, 25, 0);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 1000, 11, 2, 0, 1);
-	poll(AIB_EV_POLL_END, 10 * SEC + 1500, 11, 2, AIB_POLL_PENDING, 1);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 6000, 11, 2, 0, 1);
-	poll(AIB_EV_POLL_END, 10 * SEC + 9000, 11, 2, AIB_POLL_NOTIFIED, 1);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 50 * MS, 11, 2, 0, 1);
-	poll(AIB_EV_POLL_END, 10 * SEC + 100 * MS, 11, 2, AIB_POLL_PENDING, 1);
+	hand_model_begin();
+	hand_spawn(10 * SEC + 10, 2, 0, 25, 0);
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 1000, 11, 2, 0, 1);
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 1500, 11, 2, AIB_POLL_PENDING, 1);
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 6000, 11, 2, 0, 1);
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 9000, 11, 2, AIB_POLL_NOTIFIED, 1);
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 50 * MS, 11, 2, 0, 1);
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 100 * MS, 11, 2, AIB_POLL_PENDING, 1);
 	await_at(10 * SEC + 200 * MS, 2, "app::recv_config", 12);
-	spawn(10 * SEC + 7000, 3, 0, 0);
-	poll(AIB_EV_POLL_BEGIN, 12 * SEC + 900 * MS, 11, 3, 0, 1);
-	spawn(10 * SEC, 4, 30, 0);
-	poll(AIB_EV_POLL_BEGIN, 10 * SEC + 50, 12, 4, 0, 1);
-	poll(AIB_EV_POLL_END, 10 * SEC + 70, 12, 4, AIB_POLL_READY, 1);
+	hand_spawn(10 * SEC + 7000, 3, 0, 0, 0);
+	hand_poll(AIB_EV_POLL_BEGIN, 12 * SEC + 900 * MS, 11, 3, 0, 1);
+	hand_spawn(10 * SEC, 4, 0, 30, 0);
+	hand_poll(AIB_EV_POLL_BEGIN, 10 * SEC + 50, 12, 4, 0, 1);
+	hand_poll(AIB_EV_POLL_END, 10 * SEC + 70, 12, 4, AIB_POLL_READY, 1);
 	task_model__finish(M, 13 * SEC);
 }
 
@@ -707,18 +660,18 @@ static void test_locks_and_deadlock(void **state)
 	task_model__free(M);
 
 	M = task_model__new();
-	spawn(SEC, 2, 0, 0);
-	spawn(SEC, 3, 0, 0);
-	poll(AIB_EV_POLL_BEGIN, SEC + 10, 11, 2, 0, 1);
+	hand_spawn(SEC, 2, 0, 0, 0);
+	hand_spawn(SEC, 3, 0, 0, 0);
+	hand_poll(AIB_EV_POLL_BEGIN, SEC + 10, 11, 2, 0, 1);
 	lock_op(SEC + 20, AIB_LOCK_ACQUIRED, 0xa000, 2);
-	poll(AIB_EV_POLL_END, SEC + 30, 11, 2, AIB_POLL_PENDING, 1);
-	poll(AIB_EV_POLL_BEGIN, SEC + 40, 11, 3, 0, 1);
+	hand_poll(AIB_EV_POLL_END, SEC + 30, 11, 2, AIB_POLL_PENDING, 1);
+	hand_poll(AIB_EV_POLL_BEGIN, SEC + 40, 11, 3, 0, 1);
 	lock_op(SEC + 50, AIB_LOCK_ACQUIRED, 0xb000, 3);
 	lock_op(SEC + 60, AIB_LOCK_PENDING, 0xa000, 3);
-	poll(AIB_EV_POLL_END, SEC + 70, 11, 3, AIB_POLL_PENDING, 1);
-	poll(AIB_EV_POLL_BEGIN, SEC + 80, 11, 2, 0, 1);
+	hand_poll(AIB_EV_POLL_END, SEC + 70, 11, 3, AIB_POLL_PENDING, 1);
+	hand_poll(AIB_EV_POLL_BEGIN, SEC + 80, 11, 2, 0, 1);
 	lock_op(SEC + 90, AIB_LOCK_PENDING, 0xb000, 2);
-	poll(AIB_EV_POLL_END, SEC + 100, 11, 2, AIB_POLL_PENDING, 1);
+	hand_poll(AIB_EV_POLL_END, SEC + 100, 11, 2, AIB_POLL_PENDING, 1);
 	task_model__finish(M, 3 * SEC);
 	assert_int_equal(deadlock_finder__check_model(df, M, 3 * SEC), 1);
 

@@ -69,18 +69,19 @@ struct search {
 	int ncands;
 };
 
-/* The counter an increment adds to, if it starts at 1 in .data. */
-static __u64 counter_of(const struct elf_symbols *syms, const struct x86_fetch_add *a)
+/* The counter an increment adds to, if it starts at 1 in .data [lo, hi). */
+static __u64 counter_of(const struct elf_symbols *syms, const struct x86_fetch_add *a, __u64 lo,
+			__u64 hi)
 {
-	__u64 addr = a->atomic, value, lo, hi;
+	__u64 addr = a->atomic, value;
 	enum code_word kind;
 
 	if (!a->adds_one ||
 	    (a->via_slot && (code_tables__words(syms, a->atomic, 1, &addr, &kind) ||
 			     kind != CODE_WORD_POINTER)))
 		return 0;
-	if (elf_symbols__section_bounds(syms, ".data", &lo, &hi) || addr < lo || addr + 8 > hi ||
-	    elf_symbols__read(syms, addr, &value, sizeof(value)) || value != 1)
+	if (addr < lo || addr + 8 > hi || elf_symbols__read(syms, addr, &value, sizeof(value)) ||
+	    value != 1)
 		return 0;
 	return addr;
 }
@@ -340,7 +341,7 @@ int tokio_stripped_spawns__add(const struct elf_symbols *syms, struct probe_plan
 	struct search *s = calloc(1, sizeof(*s));
 	struct cfi_function *fns = NULL;
 	int nadds = 0, err = adds && counters && s ? 0 : -ENOMEM;
-	__u64 next_id = 0;
+	__u64 next_id = 0, data_lo = 0, data_hi = 0;
 
 	if (!err && !elf_symbols__section_bounds(syms, ".rodata", &s->str_lo, &s->str_hi)) {
 		s->syms = syms;
@@ -351,8 +352,10 @@ int tokio_stripped_spawns__add(const struct elf_symbols *syms, struct probe_plan
 	}
 	if (nadds > MAX_ADDS)
 		nadds = MAX_ADDS;
+	if (elf_symbols__section_bounds(syms, ".data", &data_lo, &data_hi))
+		nadds = 0; /* no .data: no NEXT_ID */
 	for (int i = 0; !err && i < nadds; i++)
-		counters[i] = counter_of(syms, &adds[i]);
+		counters[i] = counter_of(syms, &adds[i], data_lo, data_hi);
 	if (!err && nadds)
 		err = find_candidates(s, adds, counters, nadds) ?: follow_locations(s);
 	if (!err)
